@@ -1,0 +1,102 @@
+"""Command line (architecture contract 1): ``python -m sync COMMAND``.
+
+Each command is a few lines over the library; errors print one line to stderr and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sync.errors import IpsyncError
+
+SOURCE_HELP = "download (default), api, a file path (.json/.xml, optionally .gz/.xz) or https URL"
+
+
+def _cmd_prefixes(args: argparse.Namespace) -> int:
+    import json
+
+    from sync.prefixes import select
+    from sync.settings import load_settings
+    from sync.source import load_release
+
+    settings = load_settings(args.config, source=args.source, cloud=args.cloud)
+    release = load_release(settings)
+    families = ("v4", "v6") if args.family == "both" else (args.family,)
+    selection = select(release, args.tags, families=families)
+    if args.json:
+        print(json.dumps(selection.as_dict(), indent=2))
+    else:
+        for prefix in selection.prefixes:
+            print(prefix)
+    return 0
+
+
+def _cmd_tags(args: argparse.Namespace) -> int:
+    from sync.settings import load_settings
+    from sync.source import load_release
+
+    settings = load_settings(args.config, source=args.source, cloud=args.cloud)
+    release = load_release(settings)
+    needle = (args.match or "").lower()
+    region = (args.region or "").lower()
+    print(f"{'tag':<48} {'region':<22} {'change':>6} {'v4':>6} {'v6':>6}")
+    for tag in release.tags.values():
+        if needle and needle not in tag.name.lower():
+            continue
+        if region and tag.region.lower() != region:
+            continue
+        v4 = sum(1 for p in tag.address_prefixes if ":" not in p)
+        v6 = len(tag.address_prefixes) - v4
+        print(f"{tag.name:<48} {tag.region or '-':<22} {tag.change_number!s:>6} {v4:>6} {v6:>6}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sync",
+        description="Keep Azure NSG allow-lists in step with Microsoft's service-tag ranges.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def feed_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--source", help=SOURCE_HELP)
+        p.add_argument("--cloud", choices=["Public", "AzureGovernment", "China", "AzureGermany"])
+        p.add_argument("--config", type=Path, help="TOML or JSON file of settings")
+
+    p = sub.add_parser("prefixes", help="aggregated prefixes of service tags")
+    p.add_argument("tags", nargs="+", metavar="TAG")
+    feed_args(p)
+    p.add_argument("--family", choices=["v4", "v6", "both"], default="both")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_prefixes)
+
+    p = sub.add_parser("tags", help="list the tags of a release")
+    feed_args(p)
+    p.add_argument("--region", help="only tags of this region (exact, any case)")
+    p.add_argument("--match", help="only tags whose name contains this text (any case)")
+    p.set_defaults(handler=_cmd_tags)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except IpsyncError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
