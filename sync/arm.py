@@ -1,0 +1,81 @@
+"""The Azure Resource Manager client: one place that decides endpoint, credential and TLS.
+
+The SDK's own retries are switched off (``retry_total=0``): the engine retries writes itself so
+that it can honour ``Retry-After`` within its time budget and count every request it sends.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from sync.errors import SettingsError
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken, TokenCredential
+    from azure.mgmt.network import NetworkManagementClient
+
+    from sync.settings import Settings
+
+#: The token the emulator accepts; any non-empty bearer token passes there.
+EMULATOR_TOKEN = "ipsync-emulator-token"  # noqa: S105 - not a secret, loopback only
+
+
+class StaticTokenCredential:
+    """A fixed bearer token, for the local emulator only."""
+
+    def __init__(self, token: str = EMULATOR_TOKEN) -> None:
+        self._token = token
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(self._token, int(time.time()) + 3600)
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def credential_for(settings: Settings) -> TokenCredential:
+    if settings.credential == "emulator":
+        if not is_loopback(settings.arm_base):
+            raise SettingsError(
+                "setting IPSYNC_CREDENTIAL: 'emulator' is only allowed with a loopback "
+                f"IPSYNC_ARM_ENDPOINT, not {settings.arm_base}"
+            )
+        return StaticTokenCredential()
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+def make_client(settings: Settings, subscription_id: str | None = None) -> NetworkManagementClient:
+    """A NetworkManagementClient for the settings' cloud, endpoint and CA bundle."""
+    from azure.mgmt.network import NetworkManagementClient
+
+    subscription = subscription_id or settings.subscription_id
+    if not subscription:
+        raise SettingsError("setting IPSYNC_SUBSCRIPTION_ID: required for NSG work")
+    if not settings.arm_base.startswith("https://"):
+        raise SettingsError(f"setting IPSYNC_ARM_ENDPOINT: must be https://, not {settings.arm_base}")
+    kwargs: dict[str, Any] = {"retry_total": 0}
+    if settings.ca_bundle is not None:
+        if not settings.ca_bundle.is_file():
+            raise SettingsError(f"setting IPSYNC_CA_BUNDLE: no such file {settings.ca_bundle}")
+        kwargs["connection_verify"] = str(settings.ca_bundle)
+    return NetworkManagementClient(
+        credential_for(settings),
+        subscription,
+        base_url=settings.arm_base,
+        credential_scopes=[settings.arm_base + "/.default"],
+        **kwargs,
+    )
