@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sync.settings import Settings
 
 #: The token the emulator accepts; any non-empty bearer token passes there.
-EMULATOR_TOKEN = "ipsync-emulator-token"  # noqa: S105 - not a secret, loopback only
+EMULATOR_TOKEN = "ipsync-emulator-token"
 
 
 class StaticTokenCredential:
@@ -66,7 +66,9 @@ def make_client(settings: Settings, subscription_id: str | None = None) -> Netwo
     if not subscription:
         raise SettingsError("setting IPSYNC_SUBSCRIPTION_ID: required for NSG work")
     if not settings.arm_base.startswith("https://"):
-        raise SettingsError(f"setting IPSYNC_ARM_ENDPOINT: must be https://, not {settings.arm_base}")
+        raise SettingsError(
+            f"setting IPSYNC_ARM_ENDPOINT: must be https://, not {settings.arm_base}"
+        )
     kwargs: dict[str, Any] = {"retry_total": 0}
     if settings.ca_bundle is not None:
         if not settings.ca_bundle.is_file():

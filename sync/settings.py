@@ -186,7 +186,8 @@ def _read_config(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise SettingsError(f"config file {path}: not valid {path.suffix[1:] or 'JSON'}: {exc}")
+        kind = path.suffix[1:] or "JSON"
+        raise SettingsError(f"config file {path}: not valid {kind}: {exc}") from None
     if not isinstance(data, dict):
         raise SettingsError(f"config file {path}: must hold a table/object of settings")
     values: dict[str, Any] = {}
