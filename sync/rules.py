@@ -1,0 +1,215 @@
+"""Security rules as ipsync compares them, their names, and who owns them.
+
+A :class:`Rule` is an NSG security rule reduced to sets: the singular and plural fields of
+ARM (``sourceAddressPrefix`` / ``sourceAddressPrefixes`` ...) are merged, and every address
+prefix is normalised, so order and formatting never cause a write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import netaddr
+from azure.mgmt.network.models import SecurityRule, SecurityRulePropertiesFormat
+
+from sync.settings import Target
+
+#: ARM rule names: 1..80 chars of letters, digits, ``.``, ``-``, ``_``; start alphanumeric,
+#: end alphanumeric or ``_`` (azure-facts §3).
+NAME_MAX = 80
+VALID_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9_])?$")
+_HASH_LEN = 8
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A security rule reduced to what ipsync compares; order and formatting never matter."""
+
+    name: str
+    priority: int
+    direction: str  # Inbound | Outbound
+    access: str  # Allow | Deny
+    protocol: str
+    source_prefixes: frozenset[str]  # CIDRs, or one service tag like "VirtualNetwork", or "*"
+    destination_prefixes: frozenset[str]
+    source_ports: frozenset[str]
+    destination_ports: frozenset[str]
+    description: str = ""
+
+    @property
+    def content(self) -> tuple[object, ...]:
+        """What a write would change; the description only records provenance (not compared)."""
+        return (
+            self.name.lower(),
+            self.priority,
+            self.direction,
+            self.access,
+            self.protocol,
+            self.source_prefixes,
+            self.destination_prefixes,
+            self.source_ports,
+            self.destination_ports,
+        )
+
+    @property
+    def remote_prefixes(self) -> frozenset[str]:
+        """The side that holds the service-tag ranges: destination outbound, source inbound."""
+        if self.direction == "Inbound":
+            return self.source_prefixes
+        return self.destination_prefixes
+
+
+def normalise_prefix(value: str) -> str:
+    """Canonical text of an address entry: CIDRs without host bits, compressed lower-case IPv6.
+
+    Anything that is not an IP address or CIDR (a service tag, ``*``, or an odd value in a
+    foreign rule) is kept as written.
+    """
+    text = value.strip()
+    if "." not in text and ":" not in text:
+        return text
+    try:
+        return str(netaddr.IPNetwork(text).cidr)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        return text
+
+
+def prefix_family(value: str) -> str | None:
+    """``v4`` or ``v6`` for a normalised CIDR, None for a service tag or ``*``."""
+    if "/" not in value:
+        return None
+    try:
+        return f"v{netaddr.IPNetwork(value).version}"
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        return None
+
+
+def _sort_key(value: str) -> tuple[int, int, int, int, str]:
+    family = prefix_family(value)
+    if family is None:
+        return (0, 0, 0, 0, value)
+    network = netaddr.IPNetwork(value)
+    return (1, network.version, int(network.first), network.prefixlen, value)
+
+
+def sorted_prefixes(values: Iterable[str]) -> list[str]:
+    """Tags and ``*`` first, then IPv4 then IPv6 in address order: stable output everywhere."""
+    return sorted(values, key=_sort_key)
+
+
+def _port_key(value: str) -> tuple[int, int, str]:
+    low = value.split("-", maxsplit=1)[0]
+    return (1, int(low), value) if low.isdigit() else (0, 0, value)
+
+
+def sorted_ports(values: Iterable[str]) -> list[str]:
+    return sorted(values, key=_port_key)
+
+
+def _text(value: object) -> str:
+    """SDK enums (``SecurityRuleAccess.ALLOW``) and plain strings both become ``"Allow"``."""
+    if value is None:
+        return ""
+    return str(getattr(value, "value", value))
+
+
+def _merged(
+    single: str | None, several: Iterable[str] | None, normalise: Callable[[str], str]
+) -> frozenset[str]:
+    values = [*(several or []), *([single] if single else [])]
+    return frozenset(normalise(v) for v in values if v and v.strip())
+
+
+def rule_from_sdk(rule: SecurityRule) -> Rule:
+    """Reduce an SDK rule; ARM answers with both the singular field and an empty list."""
+    return Rule(
+        name=rule.name or "",
+        priority=rule.priority or 0,
+        direction=_text(rule.direction),
+        access=_text(rule.access),
+        protocol=_text(rule.protocol),
+        source_prefixes=_merged(
+            rule.source_address_prefix, rule.source_address_prefixes, normalise_prefix
+        ),
+        destination_prefixes=_merged(
+            rule.destination_address_prefix, rule.destination_address_prefixes, normalise_prefix
+        ),
+        source_ports=_merged(rule.source_port_range, rule.source_port_ranges, str.strip),
+        destination_ports=_merged(
+            rule.destination_port_range, rule.destination_port_ranges, str.strip
+        ),
+        description=rule.description or "",
+    )
+
+
+def _split(values: list[str]) -> tuple[str | None, list[str]]:
+    """One value goes in the singular field (required for a service tag), several in the list."""
+    if len(values) == 1:
+        return values[0], []
+    return None, values
+
+
+def rule_to_sdk(rule: Rule) -> SecurityRule:
+    """A hybrid SDK model to PUT (never a dict: a dict is sent verbatim, azure-facts §2)."""
+    src, srcs = _split(sorted_prefixes(rule.source_prefixes))
+    dst, dsts = _split(sorted_prefixes(rule.destination_prefixes))
+    sport, sports = _split(sorted_ports(rule.source_ports))
+    dport, dports = _split(sorted_ports(rule.destination_ports))
+    properties = SecurityRulePropertiesFormat(
+        priority=rule.priority,
+        direction=rule.direction,
+        access=rule.access,
+        protocol=rule.protocol,
+        source_address_prefix=src,
+        source_address_prefixes=srcs,
+        destination_address_prefix=dst,
+        destination_address_prefixes=dsts,
+        source_port_range=sport,
+        source_port_ranges=sports,
+        destination_port_range=dport,
+        destination_port_ranges=dports,
+        description=rule.description or None,
+    )
+    return SecurityRule(name=rule.name, properties=properties)
+
+
+def is_owned(rule: Rule, target: Target) -> bool:
+    """Ours only with the name prefix, a priority in the band and the target's direction.
+
+    ARM names are case-insensitive, so is the prefix test. The direction is part of ownership
+    so that an Inbound and an Outbound target may use the same band on one NSG.
+    """
+    low, high = target.priority_range
+    return (
+        rule.name.lower().startswith(target.rule_prefix.lower())
+        and low <= rule.priority <= high
+        and rule.direction == target.direction
+    )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def target_key(target: Target) -> str:
+    """Short, order-independent key of the target's tags, e.g. ``storage-westeurope``."""
+    return "_".join(sorted({_slug(tag) for tag in target.service_tags}))
+
+
+def rule_name(target: Target, family: str) -> str:
+    """``<prefix>-<tags key>[-in]-<family>``, e.g. ``ipsync-storage-westeurope-v4``.
+
+    Inbound rules carry ``-in`` so one NSG can hold both directions for the same tags. A tag
+    key too long for the 80-character limit is cut and ends with 8 hex digits of its SHA-256,
+    which keeps the name deterministic and distinct from other long tag lists.
+    """
+    suffix = ("-in" if target.direction == "Inbound" else "") + f"-{family}"
+    key = target_key(target)
+    room = NAME_MAX - len(target.rule_prefix) - 1 - len(suffix)
+    if len(key) > room:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:_HASH_LEN]
+        key = key[: room - _HASH_LEN - 1].rstrip("-_") + "-" + digest
+    return f"{target.rule_prefix}-{key}{suffix}"

@@ -1,0 +1,192 @@
+"""plan_target: diff, make-before-break order, guards and policies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from azure.mgmt.network.models import SecurityRule, SecurityRulePropertiesFormat
+
+from sync.plan import TargetPlan, desired_rules, plan_target
+from sync.report import Change
+from sync.rules import Rule, rule_from_sdk
+from sync.settings import Target
+
+from ._make import make_rule, make_target
+
+V4 = "ipsync-storage-westeurope-v4"
+V6 = "ipsync-storage-westeurope-v6"
+TEN = [f"20.{i}.0.0/16" for i in range(10)]
+
+
+def _plan(
+    target: Target,
+    prefixes: Mapping[str, Sequence[str]],
+    current: Sequence[Rule],
+    *,
+    ratio: float = 0.3,
+    force: bool = False,
+    change_number: int = 1,
+) -> TargetPlan:
+    desired = desired_rules(target, prefixes, current, change_number=change_number)
+    return plan_target(target, desired, current, max_remove_ratio=ratio, force=force)
+
+
+def _arm_rule(name: str, priority: int, destinations: list[str], description: str) -> Rule:
+    """A rule as ARM would answer, read back through the SDK."""
+    single = len(destinations) == 1
+    return rule_from_sdk(
+        SecurityRule(
+            name=name,
+            properties=SecurityRulePropertiesFormat(
+                priority=priority,
+                direction="Outbound",
+                access="Allow",
+                protocol="Tcp",
+                source_address_prefix="VirtualNetwork",
+                source_address_prefixes=[],
+                source_port_range="*",
+                destination_port_range="443",
+                destination_address_prefix=destinations[0] if single else None,
+                destination_address_prefixes=[] if single else destinations,
+                description=description,
+            ),
+        )
+    )
+
+
+def test_identical_content_in_other_formatting_gives_no_writes() -> None:
+    current = [
+        _arm_rule(
+            V4, 200, ["20.61.0.0/16", "20.60.5.5/16"], "ipsync: Storage.WestEurope; change 1"
+        ),
+        _arm_rule(V6, 201, ["2603:1020:0200:0000::/46"], "hand edited"),
+    ]
+    prefixes = {"v4": ["20.60.0.0/16", "20.61.0.0/16"], "v6": ["2603:1020:200::/46"]}
+    plan = _plan(make_target(), prefixes, current, change_number=374)  # change number moved
+    assert plan.writes == ()
+    assert plan.is_noop
+    assert plan.refused is None
+
+
+def test_changed_prefixes_give_one_update_with_the_exact_delta() -> None:
+    current = [make_rule(V4, 200, ["20.60.0.0/16", "20.61.0.0/16", "20.62.0.0/16", "20.63.0.0/16"])]
+    prefixes = {"v4": ["20.60.0.0/16", "20.61.0.0/16", "20.62.0.0/16", "20.70.0.0/16"]}
+    plan = _plan(make_target(families=("v4",)), prefixes, current)
+    (write,) = plan.writes
+    assert write.action == "update"
+    assert write.rule.priority == 200
+    assert write.added == ("20.70.0.0/16",)
+    assert write.removed == ("20.63.0.0/16",)
+    assert write.change() == Change(
+        rule=V4, action="update", added=["20.70.0.0/16"], removed=["20.63.0.0/16"]
+    )
+
+
+def test_new_target_creates_one_rule_per_family() -> None:
+    plan = _plan(make_target(), {"v4": ["20.60.0.0/16"], "v6": ["2603:1020::/32"]}, [])
+    assert [(w.action, w.rule.name) for w in plan.writes] == [("create", V4), ("create", V6)]
+    assert plan.writes[0].added == ("VirtualNetwork", "20.60.0.0/16")
+
+
+def test_dropped_family_is_deleted_last() -> None:
+    current = [
+        make_rule(V6, 200, ["2603:1020::/32"]),
+        make_rule(V4, 201, TEN[:9]),
+    ]
+    plan = _plan(make_target(), {"v4": TEN}, current)
+    assert [(w.action, w.rule.name) for w in plan.writes] == [("update", V4), ("delete", V6)]
+    assert plan.writes[1].removed == ("VirtualNetwork", "2603:1020::/32")
+
+
+def test_changed_tag_set_creates_new_before_deleting_old() -> None:
+    current = [make_rule(V4, 200, TEN)]
+    target = make_target(service_tags=("Storage.WestEurope", "Sql.WestEurope"), families=("v4",))
+    plan = _plan(target, {"v4": TEN}, current)
+    actions = [(w.action, w.rule.name) for w in plan.writes]
+    new = "ipsync-sql-westeurope_storage-westeurope-v4"
+    assert actions == [("create", new), ("delete", V4)]
+    assert plan.writes[0].rule.priority == 201
+    assert plan.refused is None  # every address stays covered: nothing is lost
+
+
+def test_foreign_rules_are_never_written() -> None:
+    current = [
+        make_rule("ipsync-storage-westeurope-v6", 150, ["2603::/16"]),  # outside band: foreign
+        make_rule("corp-allow", 210, ["20.60.0.0/16"]),
+        make_rule("ipsync-legacy", 220, ["9.9.9.9/32"], direction="Inbound"),
+        make_rule(V4, 230, TEN),
+    ]
+    target = make_target(families=("v4",))
+    plan = _plan(target, {"v4": TEN[:8]}, current, ratio=1.0)
+    foreign = {"ipsync-storage-westeurope-v6", "corp-allow", "ipsync-legacy"}
+    assert {w.rule.name for w in plan.writes}.isdisjoint(foreign)
+    assert [w.action for w in plan.writes] == ["update"]
+
+
+class TestGuards:
+    def test_ratio_exceeded_is_refused_with_numbers(self) -> None:
+        current = [make_rule(V4, 200, TEN)]
+        plan = _plan(make_target(families=("v4",)), {"v4": TEN[:6]}, current)
+        assert plan.refused is not None
+        assert "would remove 4 of 10 owned prefixes (40% > max_remove_ratio 30%)" in plan.refused
+        assert "nsg-app" in plan.refused
+        assert plan.to_apply == ()
+        assert [w.action for w in plan.writes] == ["update"]  # still shown in the report
+        assert not plan.is_noop
+
+    def test_ratio_at_the_limit_passes(self) -> None:
+        current = [make_rule(V4, 200, TEN)]
+        plan = _plan(make_target(families=("v4",)), {"v4": TEN[:7]}, current)
+        assert plan.refused is None
+        assert plan.to_apply == plan.writes
+
+    def test_reaggregation_is_not_a_removal(self) -> None:
+        current = [make_rule(V4, 200, ["20.60.0.0/24", "20.60.1.0/24", "20.60.2.0/24"])]
+        plan = _plan(make_target(families=("v4",)), {"v4": ["20.60.0.0/22"]}, current)
+        assert plan.refused is None
+        assert plan.writes[0].removed == ("20.60.0.0/24", "20.60.1.0/24", "20.60.2.0/24")
+
+    def test_empty_result_is_refused(self) -> None:
+        current = [make_rule(V4, 200, ["20.60.0.0/16"])]
+        plan = _plan(make_target(), {"v4": [], "v6": []}, current, ratio=1.0)
+        assert plan.refused is not None
+        assert "no prefixes" in plan.refused
+        assert [w.action for w in plan.writes] == ["delete"]
+
+    def test_force_overrides_both_guards(self) -> None:
+        current = [make_rule(V4, 200, TEN)]
+        shrink = _plan(make_target(families=("v4",)), {"v4": TEN[:1]}, current, force=True)
+        empty = _plan(make_target(), {}, current, force=True)
+        assert shrink.refused is None
+        assert empty.refused is None
+        assert [w.action for w in empty.to_apply] == ["delete"]
+
+
+class TestAddOnly:
+    target = make_target(policy="add-only", families=("v4", "v6"))
+
+    def test_keeps_removed_prefixes_and_reports_them(self) -> None:
+        current = [make_rule(V4, 200, ["20.60.0.0/16", "20.61.0.0/16"])]
+        plan = _plan(self.target, {"v4": ["20.60.0.0/16", "20.70.0.0/16"]}, current)
+        (write,) = plan.writes
+        assert write.action == "update"
+        assert write.rule.destination_prefixes == {"20.60.0.0/16", "20.61.0.0/16", "20.70.0.0/16"}
+        assert (write.added, write.removed) == (("20.70.0.0/16",), ())
+        (held,) = plan.held_back
+        assert (held.action, held.removed) == ("update", ("20.61.0.0/16",))
+
+    def test_never_deletes_rules(self) -> None:
+        current = [make_rule(V4, 200, ["20.60.0.0/16"]), make_rule(V6, 201, ["2603::/16"])]
+        plan = _plan(self.target, {"v4": ["20.60.0.0/16"]}, current)
+        assert plan.writes == ()
+        assert [(h.action, h.rule.name) for h in plan.held_back] == [("delete", V6)]
+        assert plan.refused is None
+
+    def test_only_removals_means_no_write(self) -> None:
+        current = [make_rule(V4, 200, TEN)]
+        plan = _plan(self.target, {"v4": TEN[:2]}, current)
+        assert plan.writes == ()
+        assert plan.refused is None  # nothing is removed, so no guard applies
+        assert plan.held_back[0].removed == tuple(
+            sorted(TEN[2:], key=lambda p: int(p.split(".")[1]))
+        )

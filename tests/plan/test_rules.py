@@ -1,0 +1,91 @@
+"""Rule normalisation, ownership and naming."""
+
+from __future__ import annotations
+
+import pytest
+
+from sync.rules import VALID_NAME, is_owned, normalise_prefix, rule_name, target_key
+
+from ._make import make_rule, make_target
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("10.1.2.3/24", "10.1.2.0/24"),  # host bits dropped
+        (" 10.1.2.0/24 ", "10.1.2.0/24"),
+        ("10.1.2.3", "10.1.2.3/32"),
+        ("2001:0DB8:0000::1/48", "2001:db8::/48"),  # compression and case
+        ("2001:DB8::", "2001:db8::/128"),
+        ("VirtualNetwork", "VirtualNetwork"),
+        ("Storage.WestEurope", "Storage.WestEurope"),
+        ("*", "*"),
+        ("1234", "1234"),  # odd foreign values stay as written (recording 01)
+    ],
+)
+def test_normalise_prefix(raw: str, expected: str) -> None:
+    assert normalise_prefix(raw) == expected
+
+
+class TestOwnership:
+    target = make_target(priority_range=(200, 299), rule_prefix="ipsync")
+
+    def test_our_prefix_in_band_and_direction_is_owned(self) -> None:
+        assert is_owned(make_rule("ipsync-storage-westeurope-v4", 250, ["1.0.0.0/8"]), self.target)
+
+    def test_prefix_compare_ignores_case_like_arm_names(self) -> None:
+        assert is_owned(make_rule("IPSYNC-storage-v4", 200, ["1.0.0.0/8"]), self.target)
+
+    @pytest.mark.parametrize("priority", [199, 300, 4096])
+    def test_our_prefix_outside_band_is_foreign(self, priority: int) -> None:
+        assert not is_owned(make_rule("ipsync-storage-v4", priority, ["1.0.0.0/8"]), self.target)
+
+    def test_other_name_inside_band_is_foreign(self) -> None:
+        assert not is_owned(make_rule("allow-storage", 250, ["1.0.0.0/8"]), self.target)
+
+    def test_other_direction_is_foreign(self) -> None:
+        rule = make_rule("ipsync-storage-v4", 250, ["1.0.0.0/8"], direction="Inbound")
+        assert not is_owned(rule, self.target)
+
+
+class TestNames:
+    def test_example_from_the_docs(self) -> None:
+        assert rule_name(make_target(), "v4") == "ipsync-storage-westeurope-v4"
+        assert rule_name(make_target(), "v6") == "ipsync-storage-westeurope-v6"
+
+    def test_inbound_names_differ_from_outbound(self) -> None:
+        inbound = make_target(direction="Inbound")
+        assert rule_name(inbound, "v4") == "ipsync-storage-westeurope-in-v4"
+        assert rule_name(inbound, "v4") != rule_name(make_target(), "v4")
+
+    def test_tag_order_and_case_do_not_matter(self) -> None:
+        one = make_target(service_tags=("Storage.WestEurope", "AzureMonitor"))
+        two = make_target(service_tags=("azuremonitor", "storage.westeurope"))
+        assert (
+            rule_name(one, "v4")
+            == rule_name(two, "v4")
+            == ("ipsync-azuremonitor_storage-westeurope-v4")
+        )
+        assert target_key(one) == "azuremonitor_storage-westeurope"
+
+    def test_custom_prefix_kept_as_written(self) -> None:
+        assert rule_name(make_target(rule_prefix="Corp.sync"), "v6").startswith("Corp.sync-")
+
+    @pytest.mark.parametrize("direction", ["Inbound", "Outbound"])
+    def test_long_tag_lists_are_cut_with_a_hash_and_stay_valid(self, direction: str) -> None:
+        tags = tuple(f"AzureCloud.region{i:02d}" for i in range(30))
+        long_a = make_target(service_tags=tags, rule_prefix="p" * 40, direction=direction)
+        long_b = make_target(service_tags=(*tags, "Sql"), rule_prefix="p" * 40, direction=direction)
+        names = {rule_name(t, f) for t in (long_a, long_b) for f in ("v4", "v6")}
+        assert len(names) == 4  # unique per tag list and family
+        for name in names:
+            assert len(name) <= 80
+            assert VALID_NAME.match(name), name
+            assert name.endswith(("-v4", "-v6"))
+        assert rule_name(long_a, "v4") == rule_name(long_a, "v4")  # deterministic
+
+    def test_names_of_odd_tags_are_valid(self) -> None:
+        target = make_target(service_tags=("AzureCloud.centralfrance", "Sql.East US 2!"))
+        name = rule_name(target, "v4")
+        assert VALID_NAME.match(name)
+        assert name == "ipsync-azurecloud-centralfrance_sql-east-us-2-v4"
