@@ -24,6 +24,10 @@ class DownloadError(IpsyncError):
 class TargetError(IpsyncError):
     """One target is invalid; other targets still run."""
 
+    def __init__(self, message: str, nsg: str = "") -> None:
+        super().__init__(message)
+        self.nsg = nsg
+
 
 class ArmError(IpsyncError):
     """Azure Resource Manager refused or failed a request."""

@@ -116,15 +116,15 @@ class Target(BaseModel):
         return match["name"]
 
 
-def parse_target(raw: Any, index: int) -> Target:
-    """Validate one raw target; the error names the target and the field at fault."""
-    label = raw.get("nsg", f"#{index}") if isinstance(raw, dict) else f"#{index}"
+def parse_target(raw: Any, label: str) -> Target:
+    """Validate one raw target; the error names the target (``label``) and the field at fault."""
     try:
         return Target.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "target"
-        raise TargetError(f"target {label}: {where}: {first['msg']}") from None
+        nsg = str(raw.get("nsg", "")) if isinstance(raw, dict) else ""
+        raise TargetError(f"target {label}: {where}: {first['msg']}", nsg=nsg) from None
 
 
 class Settings(BaseSettings):
