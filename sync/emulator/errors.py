@@ -1,0 +1,227 @@
+"""ARM error responses, with the codes and message shapes real Azure sends.
+
+Sources: tests/data/arm_recordings/05 (quoted real bodies) and public issue threads. Shapes
+not seen verbatim anywhere are marked "unverified" and kept close to ARM's conventions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LIMIT_RULES = 1000
+LIMIT_PREFIXES = 4000
+
+
+class ArmError(Exception):
+    """An error answer: HTTP status plus ARM's ``{"error": {code, message, details}}`` body."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            error["details"] = self.details
+        return {"error": error}
+
+
+def missing_api_version() -> ArmError:
+    return ArmError(
+        400,
+        "MissingApiVersionParameter",
+        "The api-version query parameter (?api-version=) is required for all requests.",
+    )
+
+
+def missing_auth() -> ArmError:
+    return ArmError(
+        401,
+        "AuthenticationFailed",
+        "Authentication failed. The 'Authorization' header is missing.",
+        headers={
+            "WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com"'
+        },
+    )
+
+
+def invalid_token() -> ArmError:
+    return ArmError(
+        401,
+        "InvalidAuthenticationToken",
+        "The access token is invalid.",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+def nsg_not_found(resource_group: str, name: str) -> ArmError:
+    return ArmError(
+        404,
+        "ResourceNotFound",
+        f"The Resource 'Microsoft.Network/networkSecurityGroups/{name}' under resource group "
+        f"'{resource_group}' was not found. For more details please go to "
+        "https://aka.ms/ARMResourceNotFoundFix",
+    )
+
+
+def child_not_found(resource_id: str) -> ArmError:
+    """A missing child resource, answered by the network provider itself (not ARM's front door)."""
+    return ArmError(404, "NotFound", f"Resource {resource_id} not found.", details=[])
+
+
+def route_not_found(path: str) -> ArmError:
+    return ArmError(
+        404, "NotFound", f"No HTTP resource was found that matches the request URI '{path}'."
+    )
+
+
+def precondition_failed(resource_id: str) -> ArmError:
+    # unverified wording; the status and code are what cloud-provider-azure handles
+    return ArmError(
+        412,
+        "PreconditionFailed",
+        f"Precondition failed: the If-Match etag does not match the current etag of {resource_id}.",
+        details=[],
+    )
+
+
+def another_operation(
+    operation: str, operation_id: str, resource_id: str, retry: float
+) -> ArmError:
+    return ArmError(
+        429,
+        "RetryableError",
+        "A retryable error occurred.",
+        details=[
+            {
+                "code": "RetryableErrorDueToAnotherOperation",
+                "message": f"Operation {operation} ({operation_id}) is updating resource "
+                f"{resource_id}. The call can be retried in {retry:g} seconds.",
+            }
+        ],
+        headers={"Retry-After": f"{retry:g}"},
+    )
+
+
+def bad_request_format(detail: str) -> ArmError:
+    return ArmError(
+        400,
+        "InvalidRequestFormat",
+        "Cannot parse the request.",
+        details=[{"code": "InvalidJson", "message": detail}],
+    )
+
+
+def invalid_name(name: str) -> ArmError:
+    return ArmError(
+        400,
+        "InvalidResourceName",
+        f"Resource name {name} is invalid. The name can be up to 80 characters long. It must "
+        "begin with a word character, and it must end with a word character or with '_'. The "
+        "name may contain word characters or '.', '-', '_'.",
+        details=[],
+    )
+
+
+def invalid_priority(priority: object) -> ArmError:
+    return ArmError(
+        400,
+        "SecurityRuleInvalidPriority",
+        f"Security rule has invalid Priority. Value provided: {priority} Allowed range 100-4096.",
+        details=[],
+    )
+
+
+def priority_conflict(existing: str, new: str) -> ArmError:
+    return ArmError(
+        400,
+        "SecurityRuleConflict",
+        f"Security rule {existing} conflicts with rule {new}. Rules cannot have the same "
+        "Priority and Direction. To learn more, see aka.ms/nsgrules.",
+        details=[],
+    )
+
+
+def too_many_rules() -> ArmError:
+    return ArmError(
+        400,
+        "SecurityRuleCountLimitReached",
+        f"A security group cannot have more than {LIMIT_RULES} security rules.",
+        details=[],
+    )
+
+
+def too_many_prefixes(nsg_id: str, count: int, field: str) -> ArmError:
+    return ArmError(
+        400,
+        "SecurityRuleAddressesOrPortsPerSecurityGroupLimitReached",
+        f"Network security group {nsg_id} has {count} {field}. A security group cannot have "
+        f"more than {LIMIT_PREFIXES} {field} as per the limit "
+        "MaxSecurityRuleAddressesOrPortsPerSecurityGroup.",
+        details=[],
+    )
+
+
+def mixed_families(rule_id: str) -> ArmError:
+    return ArmError(
+        400,
+        "ResourceCannotContainAddressPrefixesFromDifferentAddressFamilies",
+        f"{rule_id} contains IP addresses or prefixes that belong to different address "
+        "families. All IP addresses or prefixes in the resource should belong to the same "
+        "address family.",
+        details=[],
+    )
+
+
+def invalid_prefix(rule_id: str, value: str) -> ArmError:
+    return ArmError(
+        400,
+        "SecurityRuleInvalidAddressPrefix",
+        f"Security rule {rule_id} has invalid Address prefix. Value provided: {value}",
+        details=[],
+    )
+
+
+def tag_in_list(parameter: str, rule_id: str, value: str) -> ArmError:
+    return ArmError(
+        400,
+        "SecurityRuleParameterContainsUnsupportedValue",
+        f"Security rule parameter {parameter} for rule with Id {rule_id} cannot specify existing "
+        "VIRTUALNETWORK, INTERNET, AZURELOADBALANCER, '*' or system tags. Unsupported value "
+        f"used: {value}.",
+        details=[],
+    )
+
+
+def parameters_missing(rule_id: str, side: str) -> ArmError:
+    return ArmError(
+        400,
+        "SecurityRuleParametersMissing",
+        f"Required security rule parameters are missing for security rule with Id: {rule_id}. "
+        f"Security rule must specify {side}AddressPrefixes, {side}AddressPrefix, or "
+        f"{side}ApplicationSecurityGroups.",
+        details=[],
+    )
+
+
+def description_too_long(rule_id: str, length: int) -> ArmError:
+    # unverified code; the 140-character limit itself is documented
+    return ArmError(
+        400,
+        "SecurityRuleInvalidDescription",
+        f"Security rule {rule_id} has a description of {length} characters; at most 140 are "
+        "allowed.",
+        details=[],
+    )
