@@ -69,7 +69,7 @@ def make_client(settings: Settings, subscription_id: str | None = None) -> Netwo
         raise SettingsError(
             f"setting IPSYNC_ARM_ENDPOINT: must be https://, not {settings.arm_base}"
         )
-    kwargs: dict[str, Any] = {"retry_total": 0}
+    kwargs: dict[str, Any] = {"retry_total": 0, "polling_interval": settings.poll_interval_s}
     if settings.ca_bundle is not None:
         if not settings.ca_bundle.is_file():
             raise SettingsError(f"setting IPSYNC_CA_BUNDLE: no such file {settings.ca_bundle}")

@@ -55,6 +55,43 @@ def _cmd_tags(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sync(args: argparse.Namespace) -> int:
+
+    from sync.engine import run
+    from sync.render import render
+    from sync.settings import load_settings
+
+    dry_run = True if args.command == "plan" else None
+    settings = load_settings(args.config, dry_run=dry_run)
+    report = run(settings, force=getattr(args, "force", False))
+    print(report.model_dump_json(indent=2) if args.json else render(report))
+    return report.exit_code()
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from sync.demo import demo
+
+    return demo(args.data)
+
+
+def _cmd_emulator(args: argparse.Namespace) -> int:
+    import json
+
+    from sync.emulator import Emulator
+
+    emulator = Emulator(
+        port=args.port,
+        state_file=args.state,
+        feed=args.feed,
+        lro_polls=args.lro_polls,
+        retry_after=args.retry_after,
+    ).start()
+    print(json.dumps({"endpoint": emulator.endpoint, "ca_bundle": str(emulator.ca_bundle)}))
+    sys.stdout.flush()
+    emulator.serve_forever()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sync",
@@ -80,6 +117,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--region", help="only tags of this region (exact, any case)")
     p.add_argument("--match", help="only tags whose name contains this text (any case)")
     p.set_defaults(handler=_cmd_tags)
+
+    for name, text in (("plan", "show what would change, write nothing"), ("apply", "sync")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--config", type=Path, help="TOML or JSON file of settings")
+        p.add_argument("--json", action="store_true", help="print the report as JSON")
+        if name == "apply":
+            p.add_argument("--force", action="store_true", help="override the safety guards")
+        p.set_defaults(handler=_cmd_sync)
+
+    p = sub.add_parser("demo", help="offline end-to-end run on the embedded emulator")
+    p.add_argument("--data", type=Path, help="folder of bundled releases (default: tests/data)")
+    p.set_defaults(handler=_cmd_demo)
+
+    p = sub.add_parser("emulator", help="run the local ARM emulator (HTTPS on 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
+    p.add_argument("--state", type=Path, help="JSON file that keeps NSGs across restarts")
+    p.add_argument("--feed", type=Path, help="Service Tags release served by the serviceTags API")
+    p.add_argument("--lro-polls", type=int, default=1, help="InProgress answers per operation")
+    p.add_argument("--retry-after", type=float, default=0, help="Retry-After seconds to send")
+    p.set_defaults(handler=_cmd_emulator)
     return parser
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 from sync.errors import SettingsError, TargetError
 
@@ -149,6 +150,9 @@ class Settings(BaseSettings):
     min_prefixlen_v6: int = Field(default=16, ge=0, le=128)
     time_budget_s: float = Field(default=540.0, gt=0)
     parallelism: int = Field(default=4, ge=1, le=32)
+    #: Seconds between polls of a long-running write when ARM sends no ``Retry-After``
+    #: (the SDK reads ``Retry-After: 0`` as "no hint" too).
+    poll_interval_s: float = Field(default=10.0, ge=0)
 
     @model_validator(mode="after")
     def _endpoint_default(self) -> Settings:
@@ -172,6 +176,11 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return Settings(**values)
+    except PydanticSettingsError as exc:
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = field[1].upper() if field else "settings"
+        cause = exc.__cause__ or exc
+        raise SettingsError(f"setting IPSYNC_{name}: cannot parse it: {cause}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"

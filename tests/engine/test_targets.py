@@ -1,0 +1,104 @@
+"""Targets from IPSYNC_TARGETS and from NSG tags: defaults, overrides and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from sync.errors import SettingsError, TargetError
+from sync.settings import load_settings
+from sync.targets import discovered_targets, explicit_targets, target_from_tags
+
+SUB = "00000000-0000-4000-8000-000000000001"
+NSG = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/n1"
+
+
+def test_discovered_nsg_gets_documented_defaults() -> None:
+    target = target_from_tags(NSG, {"ipsync": "Storage.WestEurope, AzureMonitor"}, "ipsync")
+    assert target is not None
+    assert target.service_tags == ("Storage.WestEurope", "AzureMonitor")
+    assert (target.direction, target.protocol, target.ports) == ("Outbound", "Tcp", ("443",))
+    assert target.local_prefixes == ("VirtualNetwork",)
+    assert target.priority_range == (200, 299)
+
+
+def test_nsg_tags_override_defaults_case_insensitively() -> None:
+    tags = {
+        "IPSync": "AzureCloud.westeurope",
+        "ipsync-Direction": "Inbound",
+        "ipsync-ports": "443;1433",
+        "ipsync-priority": "3000 - 3099",
+        "ipsync-families": "v4",
+        "ipsync-policy": "add-only",
+        "ipsync-local": "10.0.0.0/24 10.0.1.0/24",
+    }
+    target = target_from_tags(NSG, tags, "ipsync")
+    assert target is not None
+    assert target.direction == "Inbound"
+    assert target.ports == ("443", "1433")
+    assert target.priority_range == (3000, 3099)
+    assert target.families == ("v4",)
+    assert target.policy == "add-only"
+    assert target.local_prefixes == ("10.0.0.0/24", "10.0.1.0/24")
+
+
+def test_untagged_nsg_is_not_a_target() -> None:
+    assert target_from_tags(NSG, {"env": "prod"}, "ipsync") is None
+
+
+@pytest.mark.parametrize(
+    ("tags", "needle"),
+    [
+        ({"ipsync": "Storage", "ipsync-priority": "lots"}, "ipsync-priority='lots'"),
+        ({"ipsync": "Storage", "ipsync-priority": "50-60"}, "priority_range"),
+        ({"ipsync": "Storage", "ipsync-direction": "Sideways"}, "direction"),
+        ({"ipsync": " , "}, "service_tags"),
+    ],
+)
+def test_bad_nsg_tags_name_the_nsg_and_field(tags: dict[str, str], needle: str) -> None:
+    with pytest.raises(TargetError) as caught:
+        target_from_tags(NSG, tags, "ipsync")
+    assert NSG in str(caught.value)
+    assert needle in str(caught.value)
+    assert caught.value.nsg == NSG
+
+
+def test_explicit_target_wins_over_discovery_and_errors_stay_per_target() -> None:
+    settings = load_settings(
+        targets=[
+            {"nsg": NSG, "service_tags": ["Storage"]},
+            {"nsg": "not-an-id", "service_tags": ["Storage"]},
+        ]
+    )
+    explicit = explicit_targets(settings)
+    assert [type(t).__name__ for t in explicit] == ["Target", "TargetError"]
+    assert "not-an-id" in str(explicit[1])
+    assert "nsg" in str(explicit[1])
+    other = NSG.replace("/n1", "/n2")
+    found = discovered_targets(
+        [(NSG, {"ipsync": "AzureMonitor"}), (other, {"ipsync": "AzureMonitor"})],
+        settings,
+        taken={NSG.lower()},
+    )
+    assert [getattr(t, "nsg", None) for t in found] == [other]
+
+
+def test_settings_errors_name_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPSYNC_MAX_REMOVE_RATIO", "2")
+    with pytest.raises(SettingsError, match="IPSYNC_MAX_REMOVE_RATIO"):
+        load_settings()
+    monkeypatch.setenv("IPSYNC_MAX_REMOVE_RATIO", "0.5")
+    monkeypatch.setenv("IPSYNC_TARGETS", "[not json")
+    with pytest.raises(SettingsError, match="IPSYNC_TARGETS"):
+        load_settings()
+
+
+def test_config_file_keys_with_or_without_prefix(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "ipsync.toml"
+    config.write_text('IPSYNC_CLOUD = "China"\nmax_remove_ratio = 0.1\n')
+    settings = load_settings(config)
+    assert settings.cloud == "China"
+    assert settings.max_remove_ratio == 0.1
+    assert settings.arm_base == "https://management.chinacloudapi.cn"
+    config.write_text('colour = "blue"\n')
+    with pytest.raises(SettingsError, match="colour"):
+        load_settings(config)
