@@ -149,7 +149,7 @@ class Settings(BaseSettings):
     min_prefixlen_v4: int = Field(default=8, ge=0, le=32)
     min_prefixlen_v6: int = Field(default=16, ge=0, le=128)
     time_budget_s: float = Field(default=540.0, gt=0)
-    parallelism: int = Field(default=4, ge=1, le=32)
+    parallelism: int = Field(default=8, ge=1, le=32)
     #: Seconds between polls of a long-running write when ARM sends no ``Retry-After``
     #: (the SDK reads ``Retry-After: 0`` as "no hint" too).
     poll_interval_s: float = Field(default=10.0, ge=0)
