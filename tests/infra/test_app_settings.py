@@ -1,0 +1,264 @@
+"""The deployment sets every app setting the Functions app and its triggers need, with values
+the app's own code accepts."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+
+import pytest
+
+from sync.functions import AppSettings, blob_service, load_app_settings
+from sync.settings import Settings, load_settings
+
+from . import bicep_text as bicep
+from .reach import FUNCTION_APP, reachable_sources
+
+MAIN = bicep.read("main.bicep")
+FUNCTION_MODULE = bicep.read("modules/functionapp.bicep")
+EXAMPLE = json.loads((bicep.INFRA / "main.parameters.example.json").read_text(encoding="utf-8"))
+
+#: Values ARM only knows at deployment time, stood in by realistic examples.
+DEPLOY_TIME = {
+    "subscription().subscriptionId": "3f2a3b1c-0d4e-4f5a-8b6c-7d8e9f0a1b2c",
+    "storage.name": "stipsyncexample0123",
+    "feedClouds[environment().name]": "Public",
+    "appInsights.properties.ConnectionString": (
+        "InstrumentationKey=00000000-0000-0000-0000-000000000000;"
+        "IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/"
+    ),
+}
+
+#: Settings the code reads that the deployment leaves unset on purpose.
+NOT_DEPLOYED = {
+    "AzureWebJobsStorage": "a connection string holds an account key; the app uses its identity",
+    "AzureWebJobsStorage__blobServiceUri": "derived from __accountName (public cloud)",
+    "AzureWebJobsStorage__clientId": "only for a user-assigned identity; ours is system-assigned",
+    "XDG_CACHE_HOME": "the feed cache falls back to the temp dir on the read-only app mount",
+}
+
+#: Settings with a code default that Azure still needs: no NSG work without a subscription.
+NEEDED_IN_AZURE = {"IPSYNC_SUBSCRIPTION_ID"}
+
+_BARE_NAME = re.compile(r"^[A-Za-z_]\w*$")
+
+
+def _scope() -> dict[str, object]:
+    """Parameter values of the example deployment (defaults where it sets none) and vars."""
+    values: dict[str, object] = {}
+    given = {name: entry["value"] for name, entry in EXAMPLE["parameters"].items()}
+    for name, default in bicep.params(MAIN).items():
+        if name in given:
+            values[name] = given[name]
+        elif default is not None:
+            values[name] = _evaluate(default, values)
+    for name, expression in re.findall(r"^var\s+(\w+)\s*=\s*(.+)$", MAIN, re.MULTILINE):
+        if expression.strip() not in "{[":
+            values[name] = _evaluate(expression, values)
+    return values
+
+
+def _evaluate(expression: str, scope: dict[str, object]) -> object:
+    """The value of the small Bicep expressions our app settings use."""
+    text = expression.strip()
+    if text in DEPLOY_TIME:
+        return DEPLOY_TIME[text]
+    if (match := re.fullmatch(r"(\w+)\s*\?\s*(.+?)\s*:\s*(.+)", text)) is not None:
+        return _evaluate(match[2] if _evaluate(match[1], scope) else match[3], scope)
+    if re.fullmatch(r"'[^'$]*'", text):
+        return text[1:-1]
+    if text in ("true", "false"):
+        return text == "true"
+    if text.isdigit():
+        return int(text)
+    if _BARE_NAME.match(text) and text in scope:
+        return scope[text]
+    # toLower(), uniqueString() and the like: fine for names, never used for settings.
+    return _Opaque(text)
+
+
+class _Opaque(str):
+    """An expression this reader does not evaluate; refused wherever a value matters."""
+
+
+def deployed_settings() -> dict[str, str]:
+    """App settings of the example deployment: host settings merged with ``ipsyncSettings``."""
+    assert "items(union(hostSettings, appSettings))" in FUNCTION_MODULE
+    assert "appSettings: ipsyncSettings" in MAIN
+    scope = _scope()
+    raw = {
+        **bicep.object_entries(bicep.literal_after(FUNCTION_MODULE, "var hostSettings =")),
+        **bicep.object_entries(bicep.literal_after(MAIN, "var ipsyncSettings =")),
+    }
+    settings: dict[str, str] = {}
+    for name, expression in raw.items():
+        value = _evaluate(expression, scope)
+        problem = f"app setting {name}: {expression!r} is not a string this test can evaluate"
+        assert isinstance(value, str), problem
+        assert not isinstance(value, _Opaque), problem
+        settings[name] = value
+    return settings
+
+
+def _env_names_read(source: str) -> set[str]:
+    """Names read from the environment: ``os.environ[...]``, ``os.getenv(...)``, ``env.get(...)``.
+
+    Keys may be literals, module-level string constants or f-strings over such constants.
+    """
+    tree = ast.parse(source)
+    constants = {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        key: ast.expr | None = None
+        if isinstance(node, ast.Subscript) and "environ" in ast.unparse(node.value):
+            key = node.slice
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.func, ast.Attribute):
+            receiver = ast.unparse(node.func.value)
+            if (node.func.attr == "get" and ("environ" in receiver or receiver == "env")) or (
+                node.func.attr == "getenv" and receiver == "os"
+            ):
+                key = node.args[0]
+        if key is not None and (name := _string_value(key, constants)) is not None:
+            names.add(name)
+    return names
+
+
+def _string_value(node: ast.expr, constants: dict[str, str]) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name):
+        return constants.get(node.id)
+    if isinstance(node, ast.JoinedStr):
+        parts = [
+            _string_value(v.value if isinstance(v, ast.FormattedValue) else v, constants)
+            for v in node.values
+        ]
+        return None if None in parts else "".join(p for p in parts if p is not None)
+    return None
+
+
+def test_env_reader_scan_finds_the_usual_forms() -> None:
+    source = (
+        "import os\n"
+        "a = os.environ['A_ONE']\n"
+        "b = os.environ.get('B_TWO', '')\n"
+        "c = os.getenv('C_THREE')\n"
+        "d = (env if env is not None else os.environ).get(\n    'D_FOUR', '')\n"
+        "e = headers.get('Retry-After')\n"
+        "PREFIX = 'E_FIVE'\n"
+        "f = env.get(f'{PREFIX}__uri', env.get(PREFIX))\n"
+        "g = env.get(f'{unknown}__x')\n"
+    )
+    assert _env_names_read(source) == {
+        "A_ONE",
+        "B_TWO",
+        "C_THREE",
+        "D_FOUR",
+        "E_FIVE",
+        "E_FIVE__uri",
+    }
+
+
+def test_timer_settings_are_deployed() -> None:
+    # The host silently skips a timer whose %SETTING% is missing (azure-facts §5).
+    if not FUNCTION_APP.is_file():
+        pytest.fail("function_app.py is missing: cannot check the triggers' %SETTINGS%")
+    referenced = set(re.findall(r"%(\w+)%", FUNCTION_APP.read_text(encoding="utf-8")))
+    assert referenced, "function_app.py references no %SETTING%: where is the timer schedule?"
+    assert sorted(referenced - set(deployed_settings())) == []
+
+
+def test_required_settings_are_deployed() -> None:
+    required = {
+        f"IPSYNC_{name.upper()}"
+        for model in (Settings, AppSettings)
+        for name, field in model.model_fields.items()
+        if field.is_required()
+    }
+    assert sorted((required | NEEDED_IN_AZURE) - set(deployed_settings())) == []
+
+
+def test_every_deployed_ipsync_setting_exists_in_the_code() -> None:
+    known = {
+        f"IPSYNC_{name.upper()}" for model in (Settings, AppSettings) for name in model.model_fields
+    }
+    deployed = {name for name in deployed_settings() if name.startswith("IPSYNC_")}
+    assert sorted(deployed - known) == [], "a typo, or a setting the code no longer reads"
+
+
+def test_settings_the_app_reads_are_deployed_or_deliberately_unset() -> None:
+    read: set[str] = set()
+    for path in reachable_sources():
+        read |= _env_names_read(path.read_text(encoding="utf-8"))
+    assert "APPLICATIONINSIGHTS_CONNECTION_STRING" in read, "the scan found nothing to check"
+    missing = read - set(deployed_settings()) - set(NOT_DEPLOYED)
+    assert sorted(missing) == []
+    assert sorted(set(NOT_DEPLOYED) - read) == [], "stale entries in NOT_DEPLOYED"
+
+
+def test_deployed_settings_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [*Settings.model_fields, *AppSettings.model_fields]:
+        monkeypatch.delenv(f"IPSYNC_{name.upper()}", raising=False)
+    deployed = deployed_settings()
+    for name, value in deployed.items():
+        monkeypatch.setenv(name, value)
+    settings, app = load_settings(), load_app_settings()
+    assert settings.subscription_id == DEPLOY_TIME["subscription().subscriptionId"]
+    assert settings.schedule == deployed["IPSYNC_SCHEDULE"]
+    assert settings.dry_run is EXAMPLE["parameters"]["dryRun"]["value"]
+    assert app.allow_force is EXAMPLE["parameters"]["allowForce"]["value"]
+    assert settings.targets == json.loads(EXAMPLE["parameters"]["targets"]["value"])
+
+
+def test_history_container_is_created_by_the_deployment() -> None:
+    scope = _scope()
+    listed = bicep.literal_after(MAIN, "containers: [").strip("[]").split(",")
+    created = {str(_evaluate(item, scope)) for item in listed}
+    assert deployed_settings()["IPSYNC_CONTAINER"] in created
+
+
+def test_storage_settings_give_an_identity_client() -> None:
+    from azure.identity import ManagedIdentityCredential
+
+    deployed = deployed_settings()
+    assert "AzureWebJobsStorage" not in deployed  # no connection string, no account key
+    client = blob_service(deployed)
+    assert client.account_name == DEPLOY_TIME["storage.name"]
+    assert client.url.startswith(f"https://{DEPLOY_TIME['storage.name']}.blob.core.windows.net")
+    assert isinstance(client.credential, ManagedIdentityCredential)
+
+
+def test_telemetry_uses_the_identity_when_local_auth_is_off() -> None:
+    monitoring = bicep.read("modules/monitoring.bicep")
+    assert "DisableLocalAuth: true" in monitoring
+    assert deployed_settings()["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == "Authorization=AAD"
+    # Without this role the identity may not publish and every log line is dropped.
+    assert "monitoringMetricsPublisher" in bicep.literal_after(
+        FUNCTION_MODULE, "resource telemetryPublisher"
+    )
+
+
+def test_example_parameters_are_template_parameters() -> None:
+    declared = bicep.params(MAIN)
+    assert sorted(set(EXAMPLE["parameters"]) - set(declared)) == []
+    required = {name for name, default in declared.items() if default is None}
+    assert sorted(required - set(EXAMPLE["parameters"])) == []
+
+
+def test_feed_cloud_follows_the_deployment_cloud() -> None:
+    clouds = bicep.object_entries(bicep.literal_after(MAIN, "var feedClouds ="))
+    # The names ARM's environment().name returns in the public and sovereign clouds.
+    assert sorted(clouds) == ["AzureChinaCloud", "AzureCloud", "AzureUSGovernment"]
+    for expression in clouds.values():
+        value = _evaluate(expression, {})
+        assert isinstance(value, str)
+        assert Settings(cloud=value).cloud == value  # type: ignore[arg-type]
