@@ -14,10 +14,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m sync prefixes Storage.WestEurope AzureMonitor --source tests/data/ServiceTags_Public_20251017.json.xz
+	$(PY) -m sync demo
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) -m bench
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
