@@ -1,0 +1,286 @@
+"""Whole runs through the app: the real engine against the ARM emulator, history in Azurite."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.functions.timer import TimerRequest
+from azure.storage.blob import ContainerClient
+
+import function_app
+from sync.emulator import Emulator
+from sync.functions import RunFailed
+from sync.history import History, new_run_id
+
+from ._http import Answer, call, run_of
+
+#: the subscription of the shared emulator fixtures (tests/conftest.py)
+SUB = "00000000-0000-0000-0000-000000000000"
+FEED = Path(__file__).resolve().parents[1] / "data" / "ServiceTags_Public_20251017.json.xz"
+RG = "rg-app"
+
+
+def nsg_id(name: str) -> str:
+    return (
+        f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Network/"
+        f"networkSecurityGroups/{name}"
+    )
+
+
+@dataclass
+class App:
+    """The app's environment: two NSGs in the emulator, storage in Azurite."""
+
+    emulator: Emulator
+    storage: ContainerClient
+    monkeypatch: pytest.MonkeyPatch
+    #: ARM writes made by the fixture itself (creating the NSGs)
+    setup_writes: int = 0
+
+    def arm_writes(self) -> int:
+        """Writes the emulator received from runs."""
+        writes: int = self.emulator.stats()["writes"]
+        return writes - self.setup_writes
+
+    def targets(self, *targets: dict[str, Any]) -> None:
+        self.monkeypatch.setenv("IPSYNC_TARGETS", json.dumps(list(targets)))
+
+    def sync(self, **params: str) -> Answer:
+        return call(function_app.sync_http, "POST", "/api/sync", params=params)
+
+    def force(self) -> Answer:
+        return call(function_app.sync_force_http, "POST", "/api/sync/force")
+
+    def history(self) -> History:
+        return History(self.storage)
+
+
+def target(name: str, **more: Any) -> dict[str, Any]:
+    return {"nsg": nsg_id(name), "service_tags": ["Storage.WestEurope"], **more}
+
+
+@pytest.fixture
+def app(
+    storage: ContainerClient,
+    emulator: Emulator,
+    network_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> App:
+    from azure.mgmt.network.models import NetworkSecurityGroup
+
+    for name in ("nsg-a", "nsg-b"):
+        network_client.network_security_groups.begin_create_or_update(
+            RG, name, NetworkSecurityGroup(location="westeurope")
+        ).result()
+    for var, value in {
+        "IPSYNC_ARM_ENDPOINT": emulator.endpoint,
+        "IPSYNC_CA_BUNDLE": str(emulator.ca_bundle),
+        "IPSYNC_CREDENTIAL": "emulator",
+        "IPSYNC_SUBSCRIPTION_ID": SUB,
+        "IPSYNC_SOURCE": str(FEED),
+        "IPSYNC_POLL_INTERVAL_S": "0",  # the emulator's writes finish at the first poll
+    }.items():
+        monkeypatch.setenv(var, value)
+    made = App(emulator, storage, monkeypatch, emulator.stats()["writes"])
+    made.targets(target("nsg-a"))
+    return made
+
+
+def _wait_for(check: Callable[[], Answer | None], what: str, timeout_s: float = 60) -> Answer:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        answer = check()
+        if answer is not None:
+            return answer
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_dry_run_then_apply_over_http(app: App) -> None:
+    preview = app.sync(dry_run="true")
+    assert preview.status == 200, preview.body
+    assert preview.body["dry_run"] is True
+    assert [t["status"] for t in preview.body["targets"]] == ["planned"]
+    planned = {c["rule"]: c for c in preview.body["targets"][0]["changes"]}
+    assert planned
+    assert app.arm_writes() == 0
+    assert preview.headers["X-Ipsync-Exit-Code"] == "2"
+
+    applied = app.sync()
+    assert applied.status == 200, applied.body
+    report = applied.body
+    assert (report["ok"], report["dry_run"]) == (True, False)
+    assert [t["status"] for t in report["targets"]] == ["applied"]
+    assert {c["rule"]: c for c in report["targets"][0]["changes"]} == planned
+    assert report["writes"] == app.arm_writes() > 0
+
+    again = app.sync()
+    assert [t["status"] for t in again.body["targets"]] == ["unchanged"]
+    assert again.body["writes"] == 0
+
+    for answer in (preview, applied, again):
+        stored = run_of(function_app.get_run, answer.body["run_id"])
+        assert (stored.status, stored.body) == (200, answer.body)
+    assert run_of(function_app.get_run, "latest").body == again.body
+    assert app.history().run_ids() == sorted(a.body["run_id"] for a in (preview, applied, again))
+    health = call(function_app.health, "GET", "/api/health")
+    assert (health.status, health.body["last_run"]["run_id"]) == (200, again.body["run_id"])
+
+
+def test_slow_run_answers_202_then_polls_and_refuses_a_second_run(
+    app: App, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("IPSYNC_HTTP_WAIT_S", "0.5")
+    app.emulator.add_faults(
+        [{"method": "PUT", "path_contains": "securityRules", "count": 1, "delay_s": 3}]
+    )
+    started = app.sync()
+    assert started.status == 202, started.body
+    run_id = started.body["run_id"]
+    assert started.headers["Location"] == f"/api/runs/{run_id}"
+
+    running = run_of(function_app.get_run, run_id)
+    assert (running.status, running.body["status"]) == (200, "running")
+    second = app.sync()
+    assert (second.status, second.body["run_id"]) == (409, run_id)
+    with caplog.at_level(logging.INFO):
+        function_app.sync_timer(TimerRequest())
+    assert any("skipped" in r.getMessage() for r in caplog.records)
+
+    def finished() -> Answer | None:
+        answer = run_of(function_app.get_run, run_id)
+        return answer if "status" not in answer.body else None
+
+    report = _wait_for(finished, "the background run's report").body
+    assert (report["run_id"], report["ok"]) == (run_id, True)
+    assert [t["status"] for t in report["targets"]] == ["applied"]
+    assert report["writes"] == app.arm_writes()
+    assert app.history().run_ids() == [run_id]  # the refused runs stored nothing
+
+
+def test_two_simultaneous_requests_one_runs_one_is_refused(app: App) -> None:
+    answers: list[Answer] = []
+    threads = [threading.Thread(target=lambda: answers.append(app.sync())) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a.status for a in answers) == [200, 409]
+    ran = next(a for a in answers if a.status == 200)
+    refused = next(a for a in answers if a.status == 409)
+    assert refused.body["run_id"] in (ran.body["run_id"], None)
+    assert app.history().run_ids() == [ran.body["run_id"]]
+    assert ran.body["writes"] == app.arm_writes()
+
+
+def test_lock_left_by_a_crashed_run_frees_itself(app: App) -> None:
+    """A worker that died keeps the lock only until its lease (15 s here) expires."""
+    app.storage.create_container()
+    lock = app.storage.get_blob_client("lock")
+    lock.upload_blob(b"")
+    crashed = new_run_id()
+    lease = lock.acquire_lease(lease_duration=15)
+    lock.set_blob_metadata({"run_id": crashed}, lease=lease)
+
+    refused = app.sync()
+    assert (refused.status, refused.body["run_id"]) == (409, crashed)
+
+    def after_expiry() -> Answer | None:
+        answer = app.sync(dry_run="true")
+        return answer if answer.status != 409 else None
+
+    answer = _wait_for(after_expiry, "the crashed run's lease to expire", timeout_s=30)
+    assert answer.status == 200
+    assert [t["status"] for t in answer.body["targets"]] == ["planned"]
+    gone = run_of(function_app.get_run, crashed)
+    assert gone.status == 404
+
+
+def test_history_keeps_the_configured_number(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPSYNC_HISTORY_KEEP", "2")
+    ids = [app.sync(dry_run="true").body["run_id"] for _ in range(3)]
+    assert app.history().run_ids() == ids[1:]
+    assert run_of(function_app.get_run, ids[0]).status == 404
+    assert run_of(function_app.get_run, "latest").body["run_id"] == ids[2]
+
+
+def test_emulator_fault_fails_its_target_and_shows_in_the_report(app: App) -> None:
+    app.targets(target("nsg-a"), target("nsg-b"))
+    app.emulator.add_faults(
+        [{"method": "PUT", "path_contains": "nsg-b", "count": 1, "lro": "Failed"}]
+    )
+    answer = app.sync()
+    assert answer.status == 200
+    by_nsg = {t["nsg"]: t for t in answer.body["targets"]}
+    assert by_nsg[nsg_id("nsg-a")]["status"] == "applied"
+    assert by_nsg[nsg_id("nsg-b")]["status"] == "failed"
+    assert by_nsg[nsg_id("nsg-b")]["error"]
+    assert answer.body["ok"] is False
+    assert answer.headers["X-Ipsync-Exit-Code"] == "1"
+    assert run_of(function_app.get_run, answer.body["run_id"]).body == answer.body
+    assert call(function_app.health, "GET", "/api/health").status == 503
+
+
+def test_timer_syncs_everything_and_logs_each_target(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.targets(target("nsg-a"), target("nsg-b"))
+    with caplog.at_level(logging.INFO):
+        function_app.sync_timer(TimerRequest())
+    report = app.history().latest()
+    assert report is not None
+    assert sorted(t["status"] for t in report["targets"]) == ["applied", "applied"]
+    assert report["writes"] == app.arm_writes() > 0
+    lines = [r for r in caplog.records if getattr(r, "run_id", None) == report["run_id"]]
+    assert {getattr(r, "nsg", None) for r in lines} >= {nsg_id("nsg-a"), nsg_id("nsg-b")}
+    assert all(r.levelno == logging.INFO for r in lines)
+
+
+def test_timer_with_a_failed_target_logs_all_stores_and_raises(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.targets(target("nsg-a"), target("nsg-b"))
+    fault = {"status": 400, "code": "InvalidRequest", "message": "nope"}
+    app.emulator.add_faults([{"method": "PUT", "path_contains": "nsg-b", "count": 5, **fault}])
+    with caplog.at_level(logging.INFO), pytest.raises(RunFailed):
+        function_app.sync_timer(TimerRequest())
+    report = app.history().latest()
+    assert report is not None
+    assert {t["nsg"]: t["status"] for t in report["targets"]} == {
+        nsg_id("nsg-a"): "applied",
+        nsg_id("nsg-b"): "failed",
+    }
+    levels = {getattr(r, "nsg", None): r.levelno for r in caplog.records if hasattr(r, "nsg")}
+    assert levels == {nsg_id("nsg-a"): logging.INFO, nsg_id("nsg-b"): logging.ERROR}
+
+
+def test_force_route_overrides_a_guard_only_when_allowed(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = app.sync()
+    added = first.body["targets"][0]["changes"][0]["added"]
+    prefix = next(p for p in added if "/" in p)
+    monkeypatch.setenv("IPSYNC_MAX_REMOVE_RATIO", "0")
+    app.targets(target("nsg-a", exclude_prefixes=[prefix]))
+
+    refused = app.sync()
+    assert [t["status"] for t in refused.body["targets"]] == ["refused"]
+    assert refused.headers["X-Ipsync-Exit-Code"] == "3"
+    writes_before = app.arm_writes()
+    assert app.force().status == 403  # IPSYNC_ALLOW_FORCE is off
+    assert app.arm_writes() == writes_before
+
+    monkeypatch.setenv("IPSYNC_ALLOW_FORCE", "true")
+    forced = app.force()
+    assert forced.status == 200, forced.body
+    (report,) = forced.body["targets"]
+    assert report["status"] == "applied"
+    assert any(prefix in c["removed"] for c in report["changes"])
