@@ -75,7 +75,7 @@ def run(settings: Settings, *, force: bool = False) -> Report:
         jobs, failed = _resolve(settings, release, client_for)
         report.targets.extend(failed)
         report.source = _source_info(settings, release, jobs)
-        deadline = Deadline(settings.time_budget_s)
+        deadline = Deadline(settings.time_budget_s, start=began)  # downloads count too
         with ThreadPoolExecutor(max_workers=min(settings.parallelism, max(len(jobs), 1))) as pool:
             done = pool.map(
                 lambda job: _sync_nsg(job, client_for, settings, release, deadline, force), jobs
@@ -147,19 +147,19 @@ def _sync_nsg(
     force: bool,
 ) -> list[TargetReport]:
     """Plan and apply every target of one NSG; re-read and re-plan when the NSG moved."""
-    first = job.items[0][0]
-    gateway = NsgGateway(
-        client_for(first.subscription_id),
-        job.nsg_id,
-        first.resource_group,
-        first.nsg_name,
-        deadline,
-    )
     for index, (target, _) in enumerate(job.items):
         job.reports[index] = TargetReport(
             nsg=target.nsg, status="unchanged", service_tags=list(target.service_tags)
         )
+    first = job.items[0][0]
     try:
+        gateway = NsgGateway(
+            client_for(first.subscription_id),
+            job.nsg_id,
+            first.resource_group,
+            first.nsg_name,
+            deadline,
+        )
         for _ in range(MAX_REPLANS):
             snapshot = gateway.read()
             plans = _plan(job, snapshot.rules, settings, release, force)
@@ -206,6 +206,13 @@ def _plan(
 
 
 def _apply(job: _Job, plans: dict[int, TargetPlan], gateway: NsgGateway, etag: str | None) -> None:
+    """Send the writes of every target of the NSG, make-before-break across targets too.
+
+    An address may move from one target's rule to another's in one run, so the writes of all
+    targets are ordered together: those that only add go first, then updates that take
+    something away, deletes last. A target stops at its first failed write; others go on.
+    """
+    queue: list[tuple[int, RulePlan]] = []
     for index, plan in plans.items():
         report = job.reports[index]
         report.held_back = [w.change() for w in plan.held_back]
@@ -213,21 +220,29 @@ def _apply(job: _Job, plans: dict[int, TargetPlan], gateway: NsgGateway, etag: s
             report.status, report.error = "refused", plan.refused
             report.changes = [w.change() for w in plan.writes]
             continue
-        for write in plan.to_apply:
-            before = gateway.writes
-            try:
-                etag = _send(gateway, write, etag)
-            except OutOfTime as exc:
-                left = [w.rule.name for w in plan.writes[plan.writes.index(write) :]]
-                report.status, report.error = "failed", f"{exc}; left for the next run: {left}"
-                break
-            except ArmError as exc:
-                report.status, report.error = "failed", str(exc)
-                break
-            finally:
-                report.writes += gateway.writes - before
-            report.changes.append(write.change())
-            report.status = "applied"
+        queue.extend((index, write) for write in plan.to_apply)
+    queue.sort(key=lambda item: (item[1].action == "delete", bool(item[1].removed)))
+    stopped: set[int] = set()
+    for position, (index, write) in enumerate(queue):
+        if index in stopped:
+            continue
+        report = job.reports[index]
+        before = gateway.writes
+        try:
+            etag = _send(gateway, write, etag)
+        except OutOfTime as exc:
+            left = [w.rule.name for i, w in queue[position:] if i == index]
+            report.status, report.error = "failed", f"{exc}; left for the next run: {left}"
+            stopped.add(index)
+            continue
+        except ArmError as exc:
+            report.status, report.error = "failed", str(exc)
+            stopped.add(index)
+            continue
+        finally:
+            report.writes += gateway.writes - before
+        report.changes.append(write.change())
+        report.status = "applied"
 
 
 def _send(gateway: NsgGateway, write: RulePlan, etag: str | None) -> str | None:

@@ -79,10 +79,23 @@ class NsgGateway:
         self.writes = 0
 
     def read(self) -> Snapshot:
-        try:
-            nsg = self._client.network_security_groups.get(self._rg, self._name)
-        except Exception as exc:
-            raise ArmError(f"NSG {self.nsg_id}: cannot read it: {_reason(exc)}") from None
+        """The NSG and its etag; reads are throttled too, so "busy" waits and tries again."""
+        from azure.core.exceptions import HttpResponseError
+
+        for _ in range(MAX_BUSY_RETRIES):
+            try:
+                nsg = self._client.network_security_groups.get(self._rg, self._name)
+                break
+            except HttpResponseError as exc:
+                if not _busy(exc):
+                    raise ArmError(f"NSG {self.nsg_id}: cannot read it: {_reason(exc)}") from None
+                self._wait_busy("read", exc)
+            except Exception as exc:
+                raise ArmError(f"NSG {self.nsg_id}: cannot read it: {_reason(exc)}") from None
+        else:
+            raise ArmError(
+                f"NSG {self.nsg_id}: read: ARM stayed busy after {MAX_BUSY_RETRIES} tries"
+            )
         rules = [rule_from_sdk(r) for r in (nsg.security_rules or [])]
         return Snapshot(etag=nsg.etag, rules=rules, tags=dict(nsg.tags or {}))
 
@@ -124,10 +137,8 @@ class NsgGateway:
                 status = exc.status_code or 0
                 if status == 412:
                     raise StaleNsg(f"{what}: the NSG changed under us (412)") from None
-                if status in (409, 429) and _code(exc) in BUSY_CODES:
-                    wait = min(_retry_after(exc), MAX_WAIT_S, max(self._deadline.remaining(), 0))
-                    log.info("%s: ARM busy (%s), retrying in %.1f s", what, status, wait)
-                    self._sleep(wait)
+                if _busy(exc):
+                    self._wait_busy(what, exc)
                     continue
                 raise ArmError(f"NSG {self.nsg_id}: {what} failed: {_reason(exc)}") from None
             except (ServiceRequestError, ServiceResponseError) as exc:
@@ -136,6 +147,16 @@ class NsgGateway:
             self._slowest_write = max(self._slowest_write, time.monotonic() - began)
             return result
         raise ArmError(f"NSG {self.nsg_id}: {what}: ARM stayed busy after {MAX_BUSY_RETRIES} tries")
+
+    def _wait_busy(self, what: str, exc: Any) -> None:
+        """Honour ``Retry-After``, but never past the run's time budget."""
+        wait = min(_retry_after(exc), MAX_WAIT_S, max(self._deadline.remaining(), 0))
+        log.info("%s: ARM busy (%s), retrying in %.1f s", what, exc.status_code, wait)
+        self._sleep(wait)
+
+
+def _busy(exc: Any) -> bool:
+    return exc.status_code in (409, 429) and _code(exc) in BUSY_CODES
 
 
 def _code(exc: Any) -> str:

@@ -54,6 +54,9 @@ class Handler(BaseHTTPRequestHandler):
     """One request; ``store`` and ``feed`` are set on a subclass per server."""
 
     protocol_version = "HTTP/1.1"
+    #: Headers and body leave in separate writes: without TCP_NODELAY each answer waits for
+    #: the client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
     server_version = "ipsync-arm-emulator"
     store: Store
     feed: Feed
