@@ -1,0 +1,54 @@
+"""Where a release comes from (``IPSYNC_SOURCE``, ``--source``): a thin edge over the parser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sync.errors import SettingsError
+from sync.feed import Release, parse_release
+from sync.settings import Settings
+
+
+def load_release(settings: Settings) -> Release:
+    """Fetch or read the release named by ``settings.source`` and parse it for ``settings.cloud``.
+
+    ``download`` reads the cloud's download page, ``api`` asks the Discovery API, an
+    ``https://`` URL is fetched as it is, anything else is a local file (JSON or legacy XML,
+    optionally .gz/.xz).
+    """
+    source = settings.source.strip()
+    scheme = source.split("://", 1)[0].lower() if "://" in source else ""
+    if source == "api":
+        from sync.discovery import fetch_discovery
+
+        return fetch_discovery(settings)
+    if source == "download":
+        from sync.download import fetch_latest
+
+        fetched = fetch_latest(settings.cloud, cache_dir=settings.cache_dir)
+        data, origin = fetched.data, fetched.origin
+    elif scheme == "https":
+        from sync.download import fetch_url
+
+        fetched = fetch_url(source, cache_dir=settings.cache_dir)
+        data, origin = fetched.data, fetched.origin
+    elif scheme:
+        raise SettingsError(f"IPSYNC_SOURCE {source}: only https:// URLs are accepted")
+    else:
+        data, origin = _read_file(Path(source).expanduser()), source
+    return parse_release(
+        data,
+        origin=origin,
+        cloud=settings.cloud,
+        min_prefixlen_v4=settings.min_prefixlen_v4,
+        min_prefixlen_v6=settings.min_prefixlen_v6,
+    )
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SettingsError(
+            f"IPSYNC_SOURCE {path}: cannot read the file ({exc.strerror})"
+        ) from None

@@ -1,0 +1,157 @@
+"""``python -m sync prefixes|tags`` and ``--source`` forms: output, and one-line errors (exit 1)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sync.cli import main
+from sync.prefixes import select
+from sync.settings import load_settings
+from sync.source import load_release
+
+from .conftest import DATA, PUBLIC, XML, parsed, release_bytes
+
+SOURCE = str(DATA / PUBLIC)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], list[str]]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out.splitlines(), err.splitlines()
+
+
+def test_prefixes_prints_the_aggregate(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "prefixes", "Storage.WestEurope", "azuremonitor", "--source", SOURCE
+    )
+    assert (code, err) == (0, [])
+    expected = select(parsed(PUBLIC), ["Storage.WestEurope", "AzureMonitor"])
+    assert out == list(expected.prefixes)
+    assert ":" not in out[0]
+    assert ":" in out[-1]
+
+
+def test_prefixes_one_family(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "prefixes", "AzureCloud", "--source", SOURCE, "--family", "v6")
+    assert code == 0
+    assert out == list(select(parsed(PUBLIC), ["AzureCloud"]).v6)
+
+
+def test_prefixes_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "prefixes", "AzureMonitor", "--source", SOURCE, "--json")
+    data = json.loads("\n".join(out))
+    assert code == 0
+    assert data == select(parsed(PUBLIC), ["AzureMonitor"]).as_dict()
+
+
+def test_source_from_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IPSYNC_SOURCE", SOURCE)
+    code, out, _ = run(capsys, "prefixes", "ActionGroup")
+    assert code == 0
+    assert out == list(select(parsed(PUBLIC), ["ActionGroup"]).prefixes)
+
+
+def test_tags_lists_with_filters(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "tags", "--source", SOURCE, "--region", "WestEurope", "--match", "storage"
+    )
+    assert code == 0
+    names = [line.split()[0] for line in out[1:]]
+    assert "Storage.WestEurope" in names
+    assert all("storage" in n.lower() for n in names)
+    row = next(line.split() for line in out if line.startswith("Storage.WestEurope "))
+    tag = parsed(PUBLIC).tags["Storage.WestEurope"]
+    v4 = [p for p in tag.address_prefixes if ":" not in p]
+    assert row[1:] == [
+        "westeurope",
+        str(tag.change_number),
+        str(len(v4)),
+        str(len(tag.address_prefixes) - len(v4)),
+    ]
+
+
+def test_tags_of_the_legacy_xml(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "tags", "--source", str(DATA / XML), "--match", "europe")
+    assert code == 0
+    assert [line.split()[0] for line in out[1:]] == ["europenorth", "europewest"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["prefixes", "Storage.WestEurop"], "did you mean Storage.WestEurope"),
+        (
+            ["prefixes", "AzureCloud", "--cloud", "China"],
+            "cloud 'Public' but IPSYNC_CLOUD is 'China'",
+        ),
+    ],
+)
+def test_feed_errors_are_one_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, *argv, "--source", SOURCE)
+    assert (code, out, len(err)) == (1, [], 1)
+    assert err[0].startswith("error: ")
+    assert message in err[0]
+
+
+def test_bad_files_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    cases = {
+        "page.json": (b"<!doctype html><html></html>", "looks like an HTML page"),
+        "cut.json.gz": (gzip.compress(release_bytes(PUBLIC)[:100_000]), "truncated"),
+        "text.json": (b"hello", "not JSON"),
+    }
+    for name, (body, message) in cases.items():
+        (tmp_path / name).write_bytes(body)
+        code, out, err = run(capsys, "tags", "--source", str(tmp_path / name))
+        assert (code, out, len(err)) == (1, [], 1), name
+        assert str(tmp_path / name) in err[0]
+        assert message in err[0]
+
+
+def test_missing_file_names_the_setting(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+    code, _, err = run(capsys, "prefixes", "AzureCloud", "--source", str(missing))
+    assert code == 1
+    assert len(err) == 1
+    assert f"IPSYNC_SOURCE {missing}: cannot read the file" in err[0]
+
+
+def test_plain_http_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "tags", "--source", "http://example.com/ServiceTags_Public.json")
+    assert code == 1
+    assert len(err) == 1
+    assert "only https:// URLs are accepted" in err[0]
+
+
+def test_load_release_passes_the_prefix_bounds(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_bytes(release_bytes(PUBLIC))
+    assert load_release(load_settings(source=str(path))).change_number == 373
+    from sync.errors import FeedError
+
+    with pytest.raises(FeedError, match=r"IPSYNC_MIN_PREFIXLEN_V4"):
+        load_release(load_settings(source=str(path), min_prefixlen_v4=20))
+
+
+def test_module_entry_point_exits_1_without_traceback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sync", "prefixes", "NoSuchTag", "--source", SOURCE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+    assert "service tag 'NoSuchTag' is not in the Public release 373" in result.stderr

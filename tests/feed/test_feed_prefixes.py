@@ -1,0 +1,273 @@
+"""aggregate and select: exact (no address gained or lost) and minimal, checked independently."""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import json
+from collections.abc import Iterable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sync.errors import FeedError, SettingsError
+from sync.feed import Release, parse_release
+from sync.prefixes import aggregate, all_canonical, parse_prefix, select
+
+Net = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Small address spaces (256 addresses per family) so that merges happen and sets of integers
+# are an exact, independent model of what a list of prefixes covers.
+V4_BASE = int(ipaddress.IPv4Address("10.20.30.0"))
+V6_BASE = int(ipaddress.IPv6Address("2001:db8::"))
+
+
+@st.composite
+def prefixes(draw: st.DrawFn, *, host_bits: bool = True) -> str:
+    version = draw(st.sampled_from([4, 6]))
+    bits = 32 if version == 4 else 128
+    prefixlen = draw(st.integers(bits - 8, bits))
+    offset = draw(st.integers(0, 255))
+    if not host_bits:
+        offset &= ~((1 << (bits - prefixlen)) - 1)
+    if version == 4:
+        return f"{ipaddress.IPv4Address(V4_BASE + offset)}/{prefixlen}"
+    return f"{ipaddress.IPv6Address(V6_BASE + offset)}/{prefixlen}"
+
+
+def addresses(items: Iterable[str]) -> set[tuple[int, int]]:
+    """Every (version, address) covered, computed with ipaddress (not the code under test)."""
+    covered: set[tuple[int, int]] = set()
+    for text in items:
+        net = ipaddress.ip_network(text, strict=False)
+        first = int(net.network_address)
+        covered.update((net.version, a) for a in range(first, first + net.num_addresses))
+    return covered
+
+
+def collapse(items: Iterable[str]) -> list[str]:
+    nets = [ipaddress.ip_network(p, strict=False) for p in items]
+    out: list[str] = []
+    for version in (4, 6):
+        family: list[Net] = [n for n in nets if n.version == version]
+        out += [str(n) for n in ipaddress.collapse_addresses(family)]  # type: ignore[type-var]
+    return out
+
+
+def assert_minimal_and_sorted(result: list[str]) -> None:
+    nets = [ipaddress.ip_network(p) for p in result]  # strict: no host bits in the output
+    assert [n.version for n in nets] == sorted(n.version for n in nets)  # IPv4 first
+    for a, b in itertools.pairwise(nets):
+        if a.version == b.version:
+            assert int(a.broadcast_address) < int(b.network_address)  # sorted, disjoint
+    keys = {(n.version, n.network_address, n.prefixlen) for n in nets}
+    for n in nets:  # no two siblings: they would merge into their parent
+        if n.prefixlen:
+            sibling = n.supernet().network_address
+            if sibling == n.network_address:
+                sibling = n.network_address + n.num_addresses
+            assert (n.version, sibling, n.prefixlen) not in keys, f"{n} has its sibling"
+
+
+@given(st.lists(prefixes(), max_size=40))
+def test_aggregate_is_exact_and_minimal(items: list[str]) -> None:
+    result = aggregate(items)
+    assert addresses(result) == addresses(items)
+    assert_minimal_and_sorted(result)
+    assert result == collapse(items)
+
+
+@given(st.lists(prefixes(), max_size=20))
+def test_aggregate_is_idempotent_and_order_free(items: list[str]) -> None:
+    once = aggregate(items)
+    assert aggregate(once) == once
+    assert aggregate(reversed(items)) == once
+
+
+@given(prefixes())
+def test_parse_prefix_agrees_with_ipaddress(text: str) -> None:
+    parsed = parse_prefix(text)
+    net = ipaddress.ip_network(text, strict=False)
+    assert parsed.text == str(net)
+    assert parsed.network == int(net.network_address)
+    assert parsed.host_bits == (str(net) != text)
+
+
+@given(st.text(alphabet="0123456789abcdef.:/ x", max_size=24))
+def test_parse_prefix_accepts_only_what_ipaddress_accepts(text: str) -> None:
+    try:
+        expected = str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        with pytest.raises(ValueError, match=r"is not (an IPv[46] address|0\.\.)"):
+            parse_prefix(text)
+        return
+    _address, slash, length = text.partition("/")
+    if slash and length not in {str(n) for n in range(129)}:
+        with pytest.raises(ValueError, match="prefix length"):  # "/024", "/255.0.0.0"
+            parse_prefix(text)
+    else:
+        assert parse_prefix(text).text == expected
+
+
+def screen_expected(text: str, v4_min: int, v6_min: int) -> bool:
+    try:
+        parsed = parse_prefix(text)
+    except ValueError:
+        return False
+    minimum = v4_min if parsed.version == 4 else v6_min
+    return parsed.text == text and parsed.prefixlen >= minimum
+
+
+@given(
+    st.lists(st.one_of(prefixes(), st.text(alphabet="0123456789abcdef.:/ ", max_size=20))),
+    st.integers(0, 32),
+    st.integers(0, 128),
+)
+def test_bulk_screen_agrees_with_parse_prefix(items: list[str], v4_min: int, v6_min: int) -> None:
+    expected = all(screen_expected(p, v4_min, v6_min) for p in items)
+    assert all_canonical(items, min_prefixlen_v4=v4_min, min_prefixlen_v6=v6_min) == expected
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "10.0.0.1/24",
+        "10.0.0.0",
+        "2001:DB8::/32",
+        "2001:db8:0::/48",
+        "10.0.0.0/024",
+        "10.0.0.0/33",
+        "::/129",
+        "10.0.0.0/7",
+        "x",
+        "10.0.0.0/",
+    ],
+)
+def test_bulk_screen_rejects_each_odd_prefix(odd: str) -> None:
+    clean = ["10.0.0.0/24", "2001:db8::/48"]
+    assert all_canonical(clean, min_prefixlen_v4=8, min_prefixlen_v6=16)
+    assert not all_canonical([*clean, odd], min_prefixlen_v4=8, min_prefixlen_v6=16)
+
+
+def test_aggregate_rejects_malformed() -> None:
+    with pytest.raises(ValueError, match="not an IPv4 address"):
+        aggregate(["10.0.0.0/8", "10.0.0/8"])
+
+
+# --- select -----------------------------------------------------------------------------------
+
+
+def release_of(tags: dict[str, list[str]]) -> Release:
+    values = [
+        {
+            "name": name,
+            "properties": {
+                "changeNumber": i,
+                "region": "",
+                "systemService": name,
+                "addressPrefixes": p,
+            },
+        }
+        for i, (name, p) in enumerate(tags.items())
+    ]
+    data = json.dumps({"changeNumber": 1, "cloud": "Public", "values": values}).encode()
+    return parse_release(data, origin="t.json", min_tags=1)
+
+
+@settings(max_examples=150)
+@given(
+    a=st.lists(prefixes(), max_size=15),
+    b=st.lists(prefixes(), max_size=15),
+    extra=st.lists(prefixes(host_bits=False), max_size=5),
+    exclude=st.lists(prefixes(host_bits=False), max_size=5),
+    families=st.sampled_from([("v4",), ("v6",), ("v4", "v6")]),
+)
+def test_select_is_exact_and_minimal(
+    a: list[str], b: list[str], extra: list[str], exclude: list[str], families: tuple[str, ...]
+) -> None:
+    versions = {int(f[1]) for f in families}
+    extra = [p for p in extra if ipaddress.ip_network(p).version in versions]
+    release = release_of({"Alpha": a, "Beta": b})
+    sel = select(release, ["alpha", "BETA"], families=families, extra=extra, exclude=exclude)
+    wanted = {(v, x) for v, x in addresses(a + b) if v in versions} | addresses(extra)
+    assert addresses(sel.prefixes) == wanted - addresses(exclude)
+    assert_minimal_and_sorted(list(sel.prefixes))
+    assert sel.v4 == sel.family("v4")
+    assert all(":" not in p for p in sel.v4)
+    assert sel.v6 == sel.family("v6")
+    assert all(":" in p for p in sel.v6)
+    assert sel.tags == ("Alpha", "Beta")
+    assert sel.change_numbers == {"Alpha": 0, "Beta": 1}
+
+
+def test_exclude_splits_an_aggregated_block() -> None:
+    release = release_of({"A": ["10.0.0.0/25", "10.0.0.128/25"]})
+    assert select(release, ["A"]).v4 == ("10.0.0.0/24",)
+    sel = select(release, ["A"], exclude=["10.0.0.64/26"])
+    assert sel.v4 == ("10.0.0.0/26", "10.0.0.128/25")
+
+
+def test_extra_of_an_unselected_family_is_an_error() -> None:
+    release = release_of({"A": ["10.0.0.0/24"]})
+    with pytest.raises(FeedError, match=r"extra_prefixes: 2001:db8::/64 is v6 but families are v4"):
+        select(release, ["A"], families=["v4"], extra=["2001:db8::/64"])
+
+
+@pytest.mark.parametrize(
+    ("field", "bad", "message"),
+    [
+        ("extra", "10.0.0.300/32", "extra_prefixes: '10.0.0.300/32' is not a prefix"),
+        ("exclude", "nope", "exclude_prefixes: 'nope' is not a prefix"),
+        ("extra", "10.0.0.1/24", r"extra_prefixes: '10.0.0.1/24' has host bits set \(did you mean"),
+    ],
+)
+def test_bad_setting_prefix_is_named(field: str, bad: str, message: str) -> None:
+    release = release_of({"A": ["10.0.0.0/24"]})
+    with pytest.raises(FeedError, match=message):
+        select(release, ["A"], **{field: [bad]})
+
+
+def test_bad_families() -> None:
+    with pytest.raises(SettingsError, match="families"):
+        select(release_of({"A": ["10.0.0.0/24"]}), ["A"], families=["v5"])
+
+
+def test_unknown_tag_suggests_a_near_miss(public: Release) -> None:
+    with pytest.raises(FeedError) as err:
+        select(public, ["Storage.WestEurop"])
+    assert "service tag 'Storage.WestEurop' is not in the Public release 373" in str(err.value)
+    assert "did you mean Storage.WestEurope" in str(err.value)
+
+
+def test_find_is_case_insensitive(public: Release) -> None:
+    assert public.find("azurecloud.WESTEUROPE").name == "AzureCloud.westeurope"
+
+
+def test_same_tag_twice_counts_once(public: Release) -> None:
+    sel = select(public, ["Storage.WestEurope", "storage.westeurope"])
+    assert sel.tags == ("Storage.WestEurope",)
+    assert sel == select(public, ["Storage.WestEurope"])
+
+
+def test_as_dict_is_json_ready(public: Release) -> None:
+    sel = select(public, ["AzureMonitor", "Storage.WestEurope"], families=["v6"])
+    data = json.loads(json.dumps(sel.as_dict()))
+    assert data["tags"] == ["AzureMonitor", "Storage.WestEurope"]
+    assert data["v4"] == []
+    assert data["v6"] == list(sel.v6)
+    assert data["sha256"] == sel.sha256
+    assert len(sel.sha256) == 64
+    assert data["change_numbers"] == {
+        "AzureMonitor": public.tags["AzureMonitor"].change_number,
+        "Storage.WestEurope": public.tags["Storage.WestEurope"].change_number,
+    }
+
+
+def test_fingerprint_changes_with_prefixes_and_tag_versions() -> None:
+    base = select(release_of({"A": ["10.0.0.0/24"]}), ["A"])
+    assert base.sha256 == select(release_of({"A": ["10.0.0.0/25", "10.0.0.128/25"]}), ["A"]).sha256
+    assert base.sha256 != select(release_of({"A": ["10.0.1.0/24"]}), ["A"]).sha256
+    assert (
+        base.sha256 != select(release_of({"B": ["1.0.0.0/24"], "A": ["10.0.0.0/24"]}), ["A"]).sha256
+    )  # A's change number is now 1
