@@ -74,7 +74,7 @@ def run(settings: Settings, *, force: bool = False) -> Report:
 
         jobs, failed = _resolve(settings, release, client_for)
         report.targets.extend(failed)
-        report.source = _source_info(settings, release, jobs)
+        report.source = _source_info(release, jobs)
         deadline = Deadline(settings.time_budget_s, start=began)  # downloads count too
         with ThreadPoolExecutor(max_workers=min(settings.parallelism, max(len(jobs), 1))) as pool:
             done = pool.map(
@@ -227,6 +227,13 @@ def _apply(job: _Job, plans: dict[int, TargetPlan], gateway: NsgGateway, etag: s
         if index in stopped:
             continue
         report = job.reports[index]
+        if stopped and (write.action == "delete" or write.removed):
+            # An address may be moving to the target that failed: take nothing away now.
+            left = [w.rule.name for i, w in queue[position:] if i == index]
+            report.status = "failed"
+            report.error = f"removals held back after another target failed; left: {left}"
+            stopped.add(index)
+            continue
         before = gateway.writes
         try:
             etag = _send(gateway, write, etag)
@@ -268,7 +275,7 @@ def _failed(nsg: str, error: str, target: Target | None = None) -> TargetReport:
     return TargetReport(nsg=nsg, status="failed", error=error, service_tags=tags)
 
 
-def _source_info(settings: Settings, release: Release, jobs: list[_Job]) -> SourceInfo:
+def _source_info(release: Release, jobs: list[_Job]) -> SourceInfo:
     digest = hashlib.sha256()
     for fingerprint in sorted(sel.sha256 for job in jobs for _, sel in job.items):
         digest.update(fingerprint.encode())

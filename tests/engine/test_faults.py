@@ -309,3 +309,34 @@ def test_time_spent_before_the_first_write_counts_against_the_budget(
     assert (result.status, result.writes, report.writes) == ("failed", 0, 0)
     assert "left for the next run: ['ipsync-alpha-v4', 'ipsync-alpha-v6']" in (result.error or "")
     assert not [n for n in rules_of(network_client, "n1") if n.startswith("ipsync")]
+
+
+def test_after_one_target_fails_nothing_is_taken_away_on_that_nsg(
+    emulator: Emulator, network_client: Any, settings_for: SettingsFor, tmp_path: Path
+) -> None:
+    """192.0.2.0/24 moves from Beta's target to Alpha's: Alpha's create fails, so Beta's
+    removal must wait, or the address would be dropped although it is still wanted."""
+    nsg = make_nsg(network_client, "n1")
+    first = {"Alpha": ["203.0.113.0/24"], "Beta": ["192.0.2.0/24", "198.51.100.0/24"]}
+    second = {"Alpha": ["203.0.113.0/24", "192.0.2.0/24"], "Beta": ["198.51.100.0/24"]}
+    targets = [
+        target(nsg, ["Alpha"], priority_range=[200, 209], families=["v4"]),
+        target(nsg, ["Beta"], priority_range=[300, 309], families=["v4"]),
+    ]
+    assert run(settings_for(write_release(tmp_path / "a.json", first), targets)).ok
+    since = history_len(emulator, nsg)
+    emulator.add_faults(
+        [{"method": "PUT", "path_contains": "ipsync-alpha-v4", "count": 1, "lro": "Failed"}]
+    )
+    settings = settings_for(write_release(tmp_path / "b.json", second, 2), targets)
+
+    report = run(settings, force=True)
+
+    alpha, beta = report.targets
+    assert (alpha.status, beta.status) == ("failed", "failed")
+    assert "held back" in (beta.error or "")
+    assert beta.writes == 0
+    assert "192.0.2.0/24" in addresses(rules_of(network_client, "n1")["ipsync-beta-v4"])
+    assert_nothing_lost(emulator, nsg, since)
+    converge(settings, emulator)
+    assert addresses(rules_of(network_client, "n1")["ipsync-beta-v4"]) == {"198.51.100.0/24"}
