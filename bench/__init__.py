@@ -1,0 +1,1 @@
+"""Benchmarks of ipsync against the naive way; ``python -m bench`` writes BENCHMARKS.md."""

@@ -1,0 +1,153 @@
+"""A subscription of 50 opted-in NSGs: a full first sync and a weekly update at ARM latency.
+
+Every NSG opts in with the Azure tag ``ipsync=Storage.<Region>,AzureMonitor`` over 50 regions
+and is found by discovery. Each run is measured with no poll wait, then the sleeps real ARM
+imposes are added by scheduling each NSG's writes on the engine's workers (see ``section``).
+Run alone: ``python -m bench.scale``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import (
+    CURRENT,
+    PREVIOUS,
+    REAL_LRO_POLLS,
+    REAL_RETRY_AFTER_S,
+    Figure,
+    Section,
+    ratio,
+    secs,
+)
+from bench.fleet import Foreign, NsgSpec, create_nsgs, emulator_process, settings_for
+from bench.latency import SCALED, Calibration
+from sync.arm import make_client
+from sync.engine import run
+from sync.feed import parse_release
+from sync.report import Report
+
+COMMAND = ".venv/bin/python -m bench.scale"
+NSGS = 50
+TIMEOUT_S = 600.0  # Functions Consumption plan, maximum
+
+
+def regions(count: int) -> list[str]:
+    """``count`` regions spread over those with a Storage tag in both weekly releases."""
+    names = [
+        {t.region for t in parse_release(p.read_bytes(), origin=p.name).tags.values()
+         if t.name.startswith("Storage.") and t.region}
+        for p in (PREVIOUS, CURRENT)
+    ]  # fmt: skip
+    common = sorted(names[0] & names[1])
+    step = max(len(common) // count, 1)
+    return common[::step][:count]
+
+
+@dataclass(frozen=True)
+class Timed:
+    wall_s: float
+    report: Report
+
+    def per_nsg(self) -> list[int]:
+        return [t.writes for t in self.report.targets]
+
+
+def _runs(wait: float, specs: list[NsgSpec]) -> tuple[Timed, Timed]:
+    """A first sync of the older release, then the weekly update, at one poll wait."""
+    with tempfile.TemporaryDirectory() as cache, emulator_process(REAL_LRO_POLLS) as arm:
+        create_nsgs(make_client(settings_for(arm, Path(cache))), specs)
+        timed = []
+        for release in (PREVIOUS, CURRENT):
+            settings = settings_for(arm, Path(cache), source=str(release), poll_interval_s=wait)
+            start = time.perf_counter()
+            report = run(settings)
+            timed.append(Timed(time.perf_counter() - start, report))
+    return timed[0], timed[1]
+
+
+def schedule_s(writes_per_nsg: list[int], write_s: float, workers: int) -> float:
+    """Makespan of NSGs (serial writes each) handed in order to ``workers`` parallel workers."""
+    free = [0.0] * workers
+    for writes in writes_per_nsg:
+        heapq.heapreplace(free, free[0] + writes * write_s)
+    return max(free)
+
+
+def section(calibration: Calibration, *, check: bool) -> Section:
+    release = parse_release(CURRENT.read_bytes(), origin=CURRENT.name)
+    tags = {t.region: t.name for t in release.tags.values() if t.name.startswith("Storage.")}
+    specs = [
+        NsgSpec(f"nsg-{i:02d}-{region}", region, Foreign("corp-proxy-out", "Outbound", 200),
+                {"ipsync": f"{tags[region]},AzureMonitor"})
+        for i, region in enumerate(regions(NSGS))
+    ]  # fmt: skip
+    parallelism = default_parallelism()
+    wait_s = calibration.put.waits * REAL_RETRY_AFTER_S  # the sleeping part of one write
+    out = Section(
+        f"4. Scale: {len(specs)} NSGs found by discovery",
+        f"{len(specs)} NSGs tagged `ipsync=Storage.<Region>,AzureMonitor` over {len(specs)} "
+        f"regions, each with a foreign rule; a full first sync of {PREVIOUS.name}, then the "
+        f"weekly update to {CURRENT.name}; parallelism {parallelism} (the default); the "
+        "emulator runs in its own process with 2 InProgress polls per write. Each run is "
+        "measured with no poll wait: that is all its work except sleeping (parse, discovery, "
+        "reads, writes, CPU). Modelled wall time at real ARM latency = that measured time + "
+        f"the sleeps, scheduled: each NSG's writes in series, {wait_s:.1f} s of waiting per "
+        f"write ({calibration.put.waits:.2f} waits x {REAL_RETRY_AFTER_S:g} s, from the "
+        f"calibration), NSGs spread over {parallelism} workers. Adding the measured time "
+        "in full is an upper bound (at real latency the CPU work overlaps the waits). "
+        "Baseline: the same model with one worker (NSGs one after another, as a serial "
+        "script does).",
+    )
+    runs = {0.0: _runs(0.0, specs)}
+    if check:
+        runs[SCALED[1]] = _runs(SCALED[1], specs)
+    for index, label in enumerate(("full first sync", "weekly update")):
+        for wait, pair in runs.items():
+            report = pair[index].report
+            failed = [t.error for t in report.targets if t.status in ("failed", "refused")]
+            if failed or report.error or len(report.targets) != len(specs):
+                out.problems.append(f"{label} at wait {wait:g}: {report.error or failed[:1]}")
+        base = runs[0.0][index]
+        real = base.wall_s + schedule_s(base.per_nsg(), wait_s, parallelism)
+        serial = base.wall_s + schedule_s(base.per_nsg(), wait_s, 1)
+        detail = (
+            f"- {label}: {base.report.writes} writes ({max(base.per_nsg(), default=0)} on the "
+            f"busiest NSG), {base.wall_s:.1f} s measured with no wait -> modelled {secs(real)}."
+        )
+        if SCALED[1] in runs:
+            timed = runs[SCALED[1]][index]
+            scaled_wait = calibration.put.waits * SCALED[1]
+            predicted = base.wall_s + schedule_s(base.per_nsg(), scaled_wait, parallelism)
+            detail += (
+                f" Check at a {SCALED[1]:g} s wait: measured {timed.wall_s:.1f} s, the model "
+                f"says {predicted:.1f} s."
+            )
+        out.details.append(detail)
+        is_update = label == "weekly update"
+        out.figures.append(
+            Figure(f"{label}, wall time at real ARM latency (parallelism {parallelism})",
+                   secs(real), f"{secs(serial)} (serial)", ratio(serial, real),
+                   f"< {TIMEOUT_S / 60:.0f} min" if is_update else "none (context)",
+                   real < TIMEOUT_S if is_update else None, COMMAND)
+        )  # fmt: skip
+    return out
+
+
+def default_parallelism() -> int:
+    from sync.settings import Settings
+
+    default = Settings.model_fields["parallelism"].default
+    assert isinstance(default, int)
+    return default
+
+
+if __name__ == "__main__":
+    from bench.latency import calibrate
+    from bench.markdown import render_section
+
+    print(render_section(section(calibrate(3), check=True)))
