@@ -12,6 +12,7 @@ from typing import Any
 from sync.errors import FeedError
 from sync.feed import Release, parse_discovery
 from sync.settings import Settings
+from sync.source import guards
 
 
 def fetch_discovery(settings: Settings) -> Release:
@@ -32,10 +33,4 @@ def fetch_discovery(settings: Settings) -> Release:
         ) from None
     origin = f"{settings.arm_base}/subscriptions/{settings.subscription_id}/providers/"
     origin += f"Microsoft.Network/locations/{location}/serviceTags"
-    return parse_discovery(
-        payload,
-        origin=origin,
-        cloud=settings.cloud,
-        min_prefixlen_v4=settings.min_prefixlen_v4,
-        min_prefixlen_v6=settings.min_prefixlen_v6,
-    )
+    return parse_discovery(payload, origin=origin, cloud=settings.cloud, **guards(settings))

@@ -36,13 +36,15 @@ def load_release(settings: Settings) -> Release:
         raise SettingsError(f"IPSYNC_SOURCE {source}: only https:// URLs are accepted")
     else:
         data, origin = _read_file(Path(source).expanduser()), source
-    return parse_release(
-        data,
-        origin=origin,
-        cloud=settings.cloud,
-        min_prefixlen_v4=settings.min_prefixlen_v4,
-        min_prefixlen_v6=settings.min_prefixlen_v6,
-    )
+    return parse_release(data, origin=origin, cloud=settings.cloud, **guards(settings))
+
+
+def guards(settings: Settings) -> dict[str, int]:
+    """The plausibility bounds every source is parsed with."""
+    return {
+        "min_prefixlen_v4": settings.min_prefixlen_v4,
+        "min_prefixlen_v6": settings.min_prefixlen_v6,
+    }
 
 
 def _read_file(path: Path) -> bytes:
