@@ -19,12 +19,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
-from pydantic import Field, ValidationError
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sync import telemetry
 from sync.errors import IpsyncError, SettingsError
 from sync.report import Report
+from sync.settings import build_settings
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
@@ -70,12 +71,7 @@ class RunFailed(Exception):
 
 def load_app_settings() -> AppSettings:
     """Read :class:`AppSettings`; raises :class:`SettingsError` naming the setting."""
-    try:
-        return AppSettings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise SettingsError(f"setting IPSYNC_{name}: {first['msg']}") from None
+    return build_settings(AppSettings, {})
 
 
 def blob_service(env: Mapping[str, str]) -> BlobServiceClient:

@@ -12,7 +12,7 @@ import json
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +20,7 @@ from pydantic_settings import SettingsError as PydanticSettingsError
 
 from sync.errors import SettingsError, TargetError
 
+S = TypeVar("S", bound=BaseSettings)
 Cloud = Literal["Public", "AzureGovernment", "China", "AzureGermany"]
 Family = Literal["v4", "v6"]
 
@@ -174,8 +175,13 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     if config is not None:
         values.update(_read_config(config))
     values.update({k: v for k, v in overrides.items() if v is not None})
+    return build_settings(Settings, values)
+
+
+def build_settings(cls: type[S], values: dict[str, Any]) -> S:
+    """Instantiate a settings class; an error names the setting at fault as ``IPSYNC_NAME``."""
     try:
-        return Settings(**values)
+        return cls(**values)
     except PydanticSettingsError as exc:
         field = re.search(r'field "(\w+)"', str(exc))
         name = field[1].upper() if field else "settings"
