@@ -64,7 +64,12 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     dry_run = True if args.command == "plan" else None
     settings = load_settings(args.config, dry_run=dry_run)
     report = run(settings, force=getattr(args, "force", False))
-    print(report.model_dump_json(indent=2) if args.json else render(report))
+    if args.json:
+        print(report.model_dump_json(indent=2))
+    elif report.error is not None and not report.targets:
+        print(f"error: {report.error}", file=sys.stderr)
+    else:
+        print(render(report))
     return report.exit_code()
 
 

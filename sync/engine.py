@@ -63,6 +63,11 @@ def run(settings: Settings, *, force: bool = False) -> Report:
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     try:
+        if not settings.targets and not (settings.subscription_id and settings.discover_tag):
+            raise TargetError(
+                "nothing to sync: set IPSYNC_TARGETS, or IPSYNC_SUBSCRIPTION_ID to discover "
+                f"NSGs tagged '{settings.discover_tag or 'ipsync'}'"
+            )
         release = load_release(settings)
         clients: dict[str, NetworkManagementClient] = {}
 
@@ -126,9 +131,8 @@ def _resolve(
         job.items.append((candidate, selection))
     if not candidates:
         raise TargetError(
-            "nothing to sync: IPSYNC_TARGETS is empty and no NSG carries the tag "
+            f"nothing to sync: IPSYNC_TARGETS is empty and no NSG carries the tag "
             f"'{settings.discover_tag}'"
-            + ("" if settings.subscription_id else " (set IPSYNC_SUBSCRIPTION_ID to discover NSGs)")
         )
     for job in groups.values():
         clashes = check_bands([t for t, _ in job.items])

@@ -200,3 +200,20 @@ def test_source_api_reads_the_discovery_route(
     assert addresses(rules["ipsync-alpha_beta-v4"]) == want["v4"]
     assert addresses(rules["ipsync-alpha_beta-v6"]) == want["v6"]
     assert run(settings).writes == 0
+
+
+def test_nothing_to_sync_fails_fast_with_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """No targets and no subscription: one line naming the settings, before any download."""
+    path = tmp_path / "empty.json"
+    path.write_text(json.dumps({"source": "download", "cache_dir": str(tmp_path)}))
+
+    code = main(["plan", "--config", str(path)])
+
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "IPSYNC_TARGETS" in err
+    assert "IPSYNC_SUBSCRIPTION_ID" in err
