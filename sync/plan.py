@@ -210,6 +210,24 @@ def _lost(old: Iterable[str], new: frozenset[str]) -> frozenset[str]:
     )
 
 
+def _outermost(prefixes: frozenset[str]) -> frozenset[str]:
+    """Drop entries inside another entry: add-only keeps old blocks beside new ones, and an
+    overlap would spend the NSG's 4,000-entry allowance for nothing. Nothing is merged, so a
+    kept rule stays stable from run to run."""
+    nets = sorted(
+        (netaddr.IPNetwork(p) for p in prefixes if prefix_family(p) is not None),
+        key=lambda n: (n.version, n.first, -n.last),
+    )
+    kept: set[str] = {p for p in prefixes if prefix_family(p) is None}
+    version, end = 0, -1
+    for net in nets:
+        if net.version == version and net.last <= end:
+            continue
+        kept.add(str(net))
+        version, end = net.version, net.last
+    return frozenset(kept)
+
+
 def _delta(old: Rule | None, new: Rule | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Address entries gained and lost, side by side (a missing rule has none)."""
 
@@ -282,7 +300,7 @@ def plan_target(
             kept = _lost(old.remote_prefixes, target_rule.remote_prefixes)
             if kept:
                 held.append(RulePlan("update", target_rule, (), tuple(sorted_prefixes(kept))))
-                rule = _with_remote(target_rule, target_rule.remote_prefixes | kept)
+                rule = _with_remote(target_rule, _outermost(target_rule.remote_prefixes | kept))
         final.append(rule)
         if old is None:
             creates.append(RulePlan("create", rule, *_delta(None, rule)))

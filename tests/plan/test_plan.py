@@ -190,3 +190,15 @@ class TestAddOnly:
         assert plan.held_back[0].removed == tuple(
             sorted(TEN[2:], key=lambda p: int(p.split(".")[1]))
         )
+
+
+class TestAddOnlyOverlap:
+    target = make_target(policy="add-only", families=("v4",))
+
+    def test_a_kept_block_absorbs_the_new_parts_inside_it_and_stays_stable(self) -> None:
+        current = [make_rule(V4, 200, ["20.60.0.0/16"])]
+        plan = _plan(self.target, {"v4": ["20.60.0.0/17", "20.70.0.0/16"]}, current)
+        (write,) = plan.writes
+        assert write.rule.destination_prefixes == {"20.60.0.0/16", "20.70.0.0/16"}
+        again = _plan(self.target, {"v4": ["20.60.0.0/17", "20.70.0.0/16"]}, [write.rule])
+        assert again.writes == ()
