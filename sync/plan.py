@@ -67,10 +67,6 @@ class TargetPlan:
     refused: str | None = None
 
     @property
-    def is_noop(self) -> bool:
-        return not self.writes and self.refused is None
-
-    @property
     def to_apply(self) -> tuple[RulePlan, ...]:
         return () if self.refused is not None else self.writes
 

@@ -20,7 +20,6 @@ from sync.settings import Target
 #: ARM rule names: 1..80 chars of letters, digits, ``.``, ``-``, ``_``; start alphanumeric,
 #: end alphanumeric or ``_`` (azure-facts §3).
 NAME_MAX = 80
-VALID_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9_])?$")
 _HASH_LEN = 8
 
 

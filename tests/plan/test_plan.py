@@ -64,7 +64,7 @@ def test_identical_content_in_other_formatting_gives_no_writes() -> None:
     prefixes = {"v4": ["20.60.0.0/16", "20.61.0.0/16"], "v6": ["2603:1020:200::/46"]}
     plan = _plan(make_target(), prefixes, current, change_number=374)  # change number moved
     assert plan.writes == ()
-    assert plan.is_noop
+    assert (plan.writes, plan.refused) == ((), None)
     assert plan.refused is None
 
 
@@ -132,7 +132,7 @@ class TestGuards:
         assert "nsg-app" in plan.refused
         assert plan.to_apply == ()
         assert [w.action for w in plan.writes] == ["update"]  # still shown in the report
-        assert not plan.is_noop
+        assert plan.writes
 
     def test_ratio_at_the_limit_passes(self) -> None:
         current = [make_rule(V4, 200, TEN)]

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from sync.rules import VALID_NAME, is_owned, normalise_prefix, rule_name, target_key
+from sync.rules import is_owned, normalise_prefix, rule_name, target_key
 
 from ._make import make_rule, make_target
+
+#: ARM rule names (azure-facts §3): 1..80 of letters, digits, . - _; start alphanumeric,
+#: end alphanumeric or _.
+VALID_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9_])?$")
 
 
 @pytest.mark.parametrize(
