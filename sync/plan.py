@@ -225,14 +225,20 @@ def _outermost(prefixes: frozenset[str]) -> frozenset[str]:
 
 
 def _delta(old: Rule | None, new: Rule | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Address entries gained and lost, side by side (a missing rule has none)."""
-
-    def sides(rule: Rule | None) -> tuple[frozenset[str], frozenset[str]]:
-        return (rule.source_prefixes, rule.destination_prefixes) if rule else (frozenset(),) * 2
-
-    (old_src, old_dst), (new_src, new_dst) = sides(old), sides(new)
-    added = (new_src - old_src) | (new_dst - old_dst)
-    removed = (old_src - new_src) | (old_dst - new_dst)
+    """Address entries gained and lost. A created or deleted rule lists its service-tag side
+    only (its local side, e.g. ``VirtualNetwork``, is not an allow-list change); an update
+    lists both sides, so a changed ``local_prefixes`` shows too."""
+    if old is None or new is None:
+        rule = new or old
+        assert rule is not None
+        entries = tuple(sorted_prefixes(rule.remote_prefixes))
+        return (entries, ()) if old is None else ((), entries)
+    added = (new.source_prefixes - old.source_prefixes) | (
+        new.destination_prefixes - old.destination_prefixes
+    )
+    removed = (old.source_prefixes - new.source_prefixes) | (
+        old.destination_prefixes - new.destination_prefixes
+    )
     return tuple(sorted_prefixes(added)), tuple(sorted_prefixes(removed))
 
 

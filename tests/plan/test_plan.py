@@ -85,7 +85,7 @@ def test_changed_prefixes_give_one_update_with_the_exact_delta() -> None:
 def test_new_target_creates_one_rule_per_family() -> None:
     plan = _plan(make_target(), {"v4": ["20.60.0.0/16"], "v6": ["2603:1020::/32"]}, [])
     assert [(w.action, w.rule.name) for w in plan.writes] == [("create", V4), ("create", V6)]
-    assert plan.writes[0].added == ("VirtualNetwork", "20.60.0.0/16")
+    assert plan.writes[0].added == ("20.60.0.0/16",)
 
 
 def test_dropped_family_is_deleted_last() -> None:
@@ -95,7 +95,7 @@ def test_dropped_family_is_deleted_last() -> None:
     ]
     plan = _plan(make_target(), {"v4": TEN}, current)
     assert [(w.action, w.rule.name) for w in plan.writes] == [("update", V4), ("delete", V6)]
-    assert plan.writes[1].removed == ("VirtualNetwork", "2603:1020::/32")
+    assert plan.writes[1].removed == ("2603:1020::/32",)
 
 
 def test_changed_tag_set_creates_new_before_deleting_old() -> None:
@@ -202,3 +202,14 @@ class TestAddOnlyOverlap:
         assert write.rule.destination_prefixes == {"20.60.0.0/16", "20.70.0.0/16"}
         again = _plan(self.target, {"v4": ["20.60.0.0/17", "20.70.0.0/16"]}, [write.rule])
         assert again.writes == ()
+
+
+def test_changed_local_side_shows_in_the_update() -> None:
+    current = [make_rule(V4, 200, ["20.60.0.0/16"])]
+    target = make_target(families=("v4",), local_prefixes=("10.1.0.0/16",))
+    (write,) = _plan(target, {"v4": ["20.60.0.0/16"]}, current).writes
+    assert (write.action, write.added, write.removed) == (
+        "update",
+        ("10.1.0.0/16",),
+        ("VirtualNetwork",),
+    )
