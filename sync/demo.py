@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from sync.errors import SettingsError
+from sync.rules import Rule
 from sync.settings import Settings
 
 SUBSCRIPTION = "00000000-0000-4000-8000-000000000001"
 RESOURCE_GROUP = "rg-demo"
 PROVIDER = "providers/Microsoft.Network/networkSecurityGroups"
+#: The explicit target's NSG, then the one that opts in by its ``ipsync`` Azure tag.
+NSG_NAMES = ("nsg-backup", "nsg-app")
 #: The two bundled weekly releases the demo steps through, older first.
 RELEASES = ("ServiceTags_Public_20251010.json.xz", "ServiceTags_Public_20251017.json.xz")
 
@@ -36,7 +39,7 @@ def demo(data_dir: Path | None = None) -> int:
     missing = [str(p) for p in releases if not p.is_file()]
     if missing:
         raise SettingsError(f"demo --data: bundled release not found: {', '.join(missing)}")
-    nsg_id = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/{PROVIDER}/nsg-backup"
+    nsg_id = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/{PROVIDER}/{NSG_NAMES[0]}"
     target = {
         "nsg": nsg_id,
         "service_tags": ["Storage.WestEurope", "AzureMonitor"],
@@ -52,7 +55,8 @@ def demo(data_dir: Path | None = None) -> int:
             "cache_dir": Path(cache),
             "poll_interval_s": 0,
         }
-        _create_nsgs(load_settings(**base))
+        settings = load_settings(**base)
+        foreign = _create_nsgs(settings)
         steps = [
             (releases[0], "first sync of an older release"),
             (releases[0], "the same release again: nothing to write"),
@@ -67,10 +71,26 @@ def demo(data_dir: Path | None = None) -> int:
         stats = emulator.stats()
         counts = ", ".join(f"{stats[k]} {k}" for k in ("requests", "writes", "puts", "deletes"))
         print(f"\nemulator saw {counts}")
+        return _check_foreign(settings, foreign)
+
+
+def _check_foreign(settings: Settings, foreign: Rule) -> int:
+    """The rule ipsync does not own must be exactly as it was created, in both NSGs."""
+    from sync.arm import make_client
+    from sync.rules import rule_from_sdk
+
+    client = make_client(settings)
+    for name in NSG_NAMES:
+        found = {r.name: r for r in client.security_rules.list(RESOURCE_GROUP, name)}
+        rule = found.get(foreign.name)
+        if rule is None or rule_from_sdk(rule).content != foreign.content:
+            print(f"foreign rule {foreign.name} in {name} was changed")
+            return 1
+    print(f"foreign rule {foreign.name}: untouched in {', '.join(NSG_NAMES)}")
     return 0
 
 
-def _create_nsgs(settings: Settings) -> None:
+def _create_nsgs(settings: Settings) -> Rule:
     """Two NSGs, each with a foreign rule inside ipsync's priority band (it is skipped)."""
     from azure.mgmt.network.models import (
         NetworkSecurityGroup,
@@ -78,7 +98,7 @@ def _create_nsgs(settings: Settings) -> None:
     )
 
     from sync.arm import make_client
-    from sync.rules import Rule, rule_to_sdk
+    from sync.rules import rule_to_sdk
 
     client = make_client(settings)
     foreign = Rule(
@@ -94,9 +114,10 @@ def _create_nsgs(settings: Settings) -> None:
         description="not ipsync's: left alone",
     )
     properties = NetworkSecurityGroupPropertiesFormat(security_rules=[rule_to_sdk(foreign)])
-    for name, tags in (("nsg-backup", {}), ("nsg-app", {"ipsync": "AzureKeyVault.WestEurope"})):
+    for name, tags in zip(NSG_NAMES, ({}, {"ipsync": "AzureKeyVault.WestEurope"}), strict=True):
         client.network_security_groups.begin_create_or_update(
             RESOURCE_GROUP,
             name,
             NetworkSecurityGroup(location="westeurope", tags=tags, properties=properties),
         ).result()
+    return foreign
