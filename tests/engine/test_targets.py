@@ -102,3 +102,18 @@ def test_config_file_keys_with_or_without_prefix(tmp_path) -> None:  # type: ign
     config.write_text('colour = "blue"\n')
     with pytest.raises(SettingsError, match="colour"):
         load_settings(config)
+
+
+def test_example_config_is_valid(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The settings file the README points to loads, and each of its targets validates."""
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "ipsync.toml"
+    settings = load_settings(example)
+    targets = explicit_targets(settings)
+    assert targets
+    assert all(not isinstance(t, TargetError) for t in targets)
+    assert {t.direction for t in targets if not isinstance(t, TargetError)} == {
+        "Inbound",
+        "Outbound",
+    }
