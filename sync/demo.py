@@ -39,7 +39,9 @@ def demo(data_dir: Path | None = None) -> int:
     missing = [str(p) for p in releases if not p.is_file()]
     if missing:
         raise SettingsError(f"demo --data: bundled release not found: {', '.join(missing)}")
-    nsg_id = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/{PROVIDER}/{NSG_NAMES[0]}"
+    nsg_id = (
+        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/{PROVIDER}/{NSG_NAMES[0]}"
+    )
     target = {
         "nsg": nsg_id,
         "service_tags": ["Storage.WestEurope", "AzureMonitor"],

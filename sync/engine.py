@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING
 
 from sync.errors import ArmError, IpsyncError, TargetError
 from sync.nsg import Deadline, NsgGateway, OutOfTime, StaleNsg
-from sync.plan import RulePlan, TargetPlan, check_bands, check_limits, desired_rules, plan_target
+from sync.plan import (
+    RulePlan,
+    TargetPlan,
+    check_bands,
+    check_limits,
+    desired_rules,
+    make_before_break,
+    plan_target,
+)
 from sync.prefixes import Selection, select
 from sync.report import Report, SourceInfo, TargetReport
 from sync.rules import Rule
@@ -225,7 +233,7 @@ def _apply(job: _Job, plans: dict[int, TargetPlan], gateway: NsgGateway, etag: s
             report.changes = [w.change() for w in plan.writes]
             continue
         queue.extend((index, write) for write in plan.to_apply)
-    queue.sort(key=lambda item: (item[1].action == "delete", bool(item[1].removed)))
+    queue = make_before_break(queue)
     stopped: set[int] = set()
     for position, (index, write) in enumerate(queue):
         if index in stopped:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import combinations
-from typing import Literal
+from typing import Literal, TypeVar
 
 import netaddr
 
@@ -25,6 +25,8 @@ from sync.rules import (
     sorted_prefixes,
 )
 from sync.settings import Target
+
+K = TypeVar("K")
 
 #: NSG limits (azure-facts §3): rules per NSG, source and destination address entries
 #: summed over all rules of the NSG.
@@ -318,6 +320,39 @@ def plan_target(
     plan = TargetPlan(target, (*creates, *updates, *deletes), tuple(held))
     reason = None if force else _guard(target, owned.values(), final, max_remove_ratio)
     return plan.refuse(reason) if reason else plan
+
+
+def make_before_break(writes: Sequence[tuple[K, RulePlan]]) -> list[tuple[K, RulePlan]]:
+    """Order the writes of all targets of one NSG so no address that stays wanted goes missing.
+
+    Writes that only add come first, deletes last. Updates that take something away come in
+    between, each after any update that adds what it takes away (an address moving from one
+    target's rule to another's). Only a cycle (two rules trading addresses) leaves a moment
+    with one of them missing; avoiding that would cost an extra write.
+    """
+    grow = [w for w in writes if w[1].action != "delete" and not w[1].removed]
+    deletes = [w for w in writes if w[1].action == "delete"]
+    pending = [w for w in writes if w[1].action != "delete" and w[1].removed]
+    gains = [_addresses(w[1].added) for w in pending]
+    losses = [_addresses(w[1].removed) for w in pending]
+    shrink: list[tuple[K, RulePlan]] = []
+    while pending:
+        ready = next(
+            (
+                i
+                for i in range(len(pending))
+                if not any(gains[j] & losses[i] for j in range(len(pending)) if j != i)
+            ),
+            0,
+        )
+        shrink.append(pending.pop(ready))
+        gains.pop(ready)
+        losses.pop(ready)
+    return grow + shrink + deletes
+
+
+def _addresses(prefixes: Iterable[str]) -> netaddr.IPSet:
+    return netaddr.IPSet(p for p in prefixes if prefix_family(p) is not None)
 
 
 def _measure(rules: Iterable[Rule]) -> tuple[int, int, int]:

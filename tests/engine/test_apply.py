@@ -397,3 +397,33 @@ def test_client_errors_in_a_worker_fail_its_targets_and_keep_the_others(
     assert all(
         t.status == "failed" and "IPSYNC_CREDENTIAL" in (t.error or "") for t in report.targets
     )
+
+
+def test_address_moving_between_two_shrinking_rules_is_never_dropped(
+    emulator: Emulator, network_client: Any, settings_for: SettingsFor, tmp_path: Path
+) -> None:
+    """Both rules lose something, and 192.0.2.0/24 moves from Alpha's to Beta's: Beta's
+    update must go first although Alpha is the first target."""
+    nsg = make_nsg(network_client, "n1")
+    v4 = {"families": ["v4"]}
+    targets = [
+        target(nsg, ["Alpha"], **v4),
+        target(nsg, ["Beta"], priority_range=[300, 399], **v4),
+    ]
+    first = {
+        "Alpha": ["192.0.2.0/24", "203.0.113.0/24", "203.0.114.0/24"],
+        "Beta": ["198.51.100.0/24", "198.51.101.0/24", "198.51.103.0/24"],
+    }
+    assert run(settings_for(write_release(tmp_path / "a.json", first), targets)).ok
+    since = history_len(emulator, nsg)
+    second = {
+        "Alpha": ["203.0.113.0/24", "203.0.114.0/24"],
+        "Beta": ["198.51.100.0/24", "198.51.101.0/24", "192.0.2.0/24"],
+    }
+
+    report = run(settings_for(write_release(tmp_path / "b.json", second, 2), targets), force=True)
+
+    assert report.ok, report
+    assert [t.writes for t in report.targets] == [1, 1]
+    assert "192.0.2.0/24" in addresses(rules_of(network_client, "n1")["ipsync-beta-v4"])
+    assert_nothing_lost(emulator, nsg, since)

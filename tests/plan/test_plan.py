@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from azure.mgmt.network.models import SecurityRule, SecurityRulePropertiesFormat
 
-from sync.plan import TargetPlan, desired_rules, plan_target
+from sync.plan import RulePlan, TargetPlan, desired_rules, make_before_break, plan_target
 from sync.report import Change
 from sync.rules import Rule, rule_from_sdk
 from sync.settings import Target
@@ -213,3 +213,22 @@ def test_changed_local_side_shows_in_the_update() -> None:
         ("10.1.0.0/16",),
         ("VirtualNetwork",),
     )
+
+
+class TestMakeBeforeBreak:
+    def _update(self, name: str, added: list[str], removed: list[str]) -> RulePlan:
+        return RulePlan("update", make_rule(name, 200, added), tuple(added), tuple(removed))
+
+    def test_an_update_that_gains_an_address_goes_before_the_one_that_loses_it(self) -> None:
+        loses = self._update("a", ["10.0.9.0/24"], ["192.0.2.0/24"])
+        gains = self._update("b", ["192.0.2.0/25"], ["10.0.8.0/24"])
+        grows = RulePlan("create", make_rule("c", 201, ["10.1.0.0/16"]), ("10.1.0.0/16",))
+        drop = RulePlan("delete", make_rule("d", 202, ["10.2.0.0/16"]), (), ("10.2.0.0/16",))
+        order = make_before_break([(1, drop), (2, loses), (3, gains), (4, grows)])
+        assert [key for key, _ in order] == [4, 3, 2, 1]
+
+    def test_a_cycle_still_sends_every_write_once(self) -> None:
+        one = self._update("a", ["198.51.100.0/24"], ["192.0.2.0/24"])
+        two = self._update("b", ["192.0.2.0/24"], ["198.51.100.0/24"])
+        order = make_before_break([(1, one), (2, two)])
+        assert sorted(key for key, _ in order) == [1, 2]
