@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from sync.emulator import Emulator
+
+# With CI set, hypothesis replays the same examples on every run, so a result is reproducible;
+# otherwise each run explores new ones. No example has a deadline: timing is not under test.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 #: the subscription the tests work in (any GUID works with the emulator)
 SUB = "00000000-0000-0000-0000-000000000000"
