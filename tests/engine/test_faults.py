@@ -35,6 +35,18 @@ FIRST = {"Alpha": ["192.0.2.0/24", "2001:db8:1::/48"], "Beta": ["198.51.100.0/24
 SECOND = {"Alpha": ["192.0.2.0/24", "192.0.3.0/24"], "Beta": ["198.51.100.0/24"]}
 
 
+def inject(
+    emulator: Emulator,
+    *,
+    method: str = "PUT",
+    path: str = "/securityRules/ipsync",
+    count: int = 1,
+    **fault: Any,
+) -> None:
+    """One emulator fault (contract 4): by default on the next PUT of an ipsync rule."""
+    emulator.add_faults([{"method": method, "path_contains": path, "count": count, **fault}])
+
+
 def expect(client: Any, nsg: str, tags: dict[str, list[str]], names: list[str]) -> None:
     """The NSG's ipsync rules hold exactly the merged prefixes of ``names``, once each."""
     want = merged(p for name in names for p in tags[name])
@@ -82,18 +94,7 @@ def test_busy_answers_are_retried_and_counted(
     count: int,
 ) -> None:
     settings, since = synced
-    emulator.add_faults(
-        [
-            {
-                "method": "PUT",
-                "path_contains": "/securityRules/ipsync",
-                "count": count,
-                "status": status,
-                "code": code,
-                "retry_after": retry_after,
-            }
-        ]
-    )
+    inject(emulator, count=count, status=status, code=code, retry_after=retry_after)
     writes = emulator.stats()["writes"]
 
     report = run(settings, force=True)
@@ -109,17 +110,7 @@ def test_injected_412_rereads_and_replans(
     emulator: Emulator, network_client: Any, synced: tuple[Settings, int]
 ) -> None:
     settings, since = synced
-    emulator.add_faults(
-        [
-            {
-                "method": "PUT",
-                "path_contains": "/securityRules/ipsync",
-                "count": 1,
-                "status": 412,
-                "code": "PreconditionFailed",
-            }
-        ]
-    )
+    inject(emulator, status=412, code="PreconditionFailed")
     reads = emulator.stats()["by_resource"].get(nsg_id("n1").lower(), {}).get("GET", 0)
 
     report = run(settings, force=True)
@@ -140,9 +131,7 @@ def test_concurrent_edit_between_read_and_write_is_replanned(
     NSG's etag moves, ARM answers 412, the engine re-reads and picks the next free priority."""
     nsg = make_nsg(network_client, "n1")
     settings = settings_for(write_release(tmp_path / "a.json", FIRST), [target(nsg, ["Alpha"])])
-    emulator.add_faults(
-        [{"method": "PUT", "path_contains": "/securityRules/ipsync", "count": 1, "delay_s": 1.5}]
-    )
+    inject(emulator, delay_s=1.5)
     with ThreadPoolExecutor(1) as pool:
         pending = pool.submit(run, settings)
         rule_path = f"{nsg.lower()}/securityrules/ipsync-alpha-v4"
@@ -168,17 +157,7 @@ def test_nsg_that_never_settles_fails_after_bounded_replans(
 ) -> None:
     settings, _ = synced
     before = {n: addresses(r) for n, r in rules_of(network_client, "n1").items()}
-    emulator.add_faults(
-        [
-            {
-                "method": "PUT",
-                "path_contains": "/securityRules/",
-                "count": 50,
-                "status": 412,
-                "code": "PreconditionFailed",
-            }
-        ]
-    )
+    inject(emulator, path="/securityRules/", count=50, status=412, code="PreconditionFailed")
 
     report = run(settings, force=True)
 
@@ -196,18 +175,7 @@ def test_failed_operation_is_reported_and_stops_the_target_before_deletes(
     emulator: Emulator, network_client: Any, synced: tuple[Settings, int]
 ) -> None:
     settings, since = synced
-    emulator.add_faults(
-        [
-            {
-                "method": "PUT",
-                "path_contains": "/securityRules/ipsync",
-                "count": 1,
-                "lro": "Failed",
-                "code": "InternalServerError",
-                "message": "the operation broke",
-            }
-        ]
-    )
+    inject(emulator, lro="Failed", code="InternalServerError", message="the operation broke")
 
     report = run(settings, force=True)
 
@@ -227,16 +195,7 @@ def test_lost_response_is_recovered_by_rereading(
     emulator: Emulator, network_client: Any, synced: tuple[Settings, int], method: str
 ) -> None:
     settings, since = synced
-    emulator.add_faults(
-        [
-            {
-                "method": method,
-                "path_contains": "/securityRules/ipsync",
-                "count": 1,
-                "lose_response": True,
-            }
-        ]
-    )
+    inject(emulator, method=method, lose_response=True)
 
     report = run(settings, force=True)
 
@@ -252,9 +211,7 @@ def test_time_budget_stops_new_writes_and_reports_what_is_left(
 ) -> None:
     nsg = make_nsg(network_client, "n1")
     feed = write_release(tmp_path / "a.json", FIRST)
-    emulator.add_faults(
-        [{"method": "PUT", "path_contains": "/securityRules/ipsync", "count": 1, "delay_s": 2.0}]
-    )
+    inject(emulator, delay_s=2.0)
 
     report = run(settings_for(feed, [target(nsg, ["Alpha"])], time_budget_s=2.8))
 
@@ -273,17 +230,14 @@ def test_throttled_reads_are_retried_too(
     emulator: Emulator, network_client: Any, synced: tuple[Settings, int]
 ) -> None:
     settings, _ = synced
-    emulator.add_faults(
-        [
-            {
-                "method": "GET",
-                "path_contains": "/networkSecurityGroups/n1",
-                "count": 2,
-                "status": 429,
-                "code": "TooManyRequests",
-                "retry_after": 0,
-            }
-        ]
+    inject(
+        emulator,
+        method="GET",
+        path="/networkSecurityGroups/n1",
+        count=2,
+        status=429,
+        code="TooManyRequests",
+        retry_after=0,
     )
     report = run(settings, force=True)
     assert report.ok, report
@@ -298,7 +252,7 @@ def test_time_spent_before_the_first_write_counts_against_the_budget(
     listing = (
         f"/subscriptions/{nsg.split('/')[2]}/providers/Microsoft.Network/networkSecurityGroups"
     )
-    emulator.add_faults([{"method": "GET", "path_contains": listing, "count": 1, "delay_s": 2.0}])
+    inject(emulator, method="GET", path=listing, delay_s=2.0)
     settings = settings_for(
         write_release(tmp_path / "a.json", FIRST), [target(nsg, ["Alpha"])], time_budget_s=2.5
     )
@@ -325,9 +279,7 @@ def test_after_one_target_fails_nothing_is_taken_away_on_that_nsg(
     ]
     assert run(settings_for(write_release(tmp_path / "a.json", first), targets)).ok
     since = history_len(emulator, nsg)
-    emulator.add_faults(
-        [{"method": "PUT", "path_contains": "ipsync-alpha-v4", "count": 1, "lro": "Failed"}]
-    )
+    inject(emulator, path="ipsync-alpha-v4", lro="Failed")
     settings = settings_for(write_release(tmp_path / "b.json", second, 2), targets)
 
     report = run(settings, force=True)
