@@ -140,7 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state", type=Path, help="JSON file that keeps NSGs across restarts")
     p.add_argument("--feed", type=Path, help="Service Tags release served by the serviceTags API")
     p.add_argument("--lro-polls", type=int, default=1, help="InProgress answers per operation")
-    p.add_argument("--retry-after", type=float, default=0, help="Retry-After seconds to send")
+    p.add_argument(
+        "--retry-after", type=int, default=0, help="Retry-After to send, whole seconds as ARM does"
+    )
     p.set_defaults(handler=_cmd_emulator)
     return parser
 

@@ -38,7 +38,7 @@ class Emulator:
         state_file: Path | None = None,
         feed: Path | None = None,
         lro_polls: int = 1,
-        retry_after: float = 0,
+        retry_after: int = 0,
     ) -> None:
         self.port = port
         self.store = Store(lro_polls=lro_polls, retry_after=retry_after, state_file=state_file)

@@ -67,7 +67,7 @@ class Store:
     """All emulated state behind one lock; every public method is one ARM request."""
 
     def __init__(
-        self, *, lro_polls: int = 1, retry_after: float = 0, state_file: Path | None = None
+        self, *, lro_polls: int = 1, retry_after: int = 0, state_file: Path | None = None
     ) -> None:
         self.lro_polls = lro_polls
         self.retry_after = retry_after
