@@ -397,5 +397,5 @@ def timer_sync(past_due: bool = False) -> None:
     report = run.wait(None)
     if report is None:
         raise RunFailed(f"run {run.run_id} ended without a report; see the log lines above")
-    if telemetry.run_failed(report):
+    if not report.ok:
         raise RunFailed(f"run {report.run_id} failed; see the log lines above")

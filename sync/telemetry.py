@@ -37,15 +37,6 @@ def _start_exporter(connection: str) -> None:
     configure_azure_monitor(connection_string=connection, logger_name=LOGGER)
 
 
-def run_failed(report: Report) -> bool:
-    """True when the run must show as failed: an error, or a target refused or failed."""
-    return (
-        not report.ok
-        or report.error is not None
-        or any(t.status in ("refused", "failed") for t in report.targets)
-    )
-
-
 def log_report(report: Report, logger: logging.Logger = log) -> None:
     """One line per target and one for the run; problems at error level."""
     run = {"run_id": report.run_id, "dry_run": report.dry_run}
@@ -65,7 +56,7 @@ def log_report(report: Report, logger: logging.Logger = log) -> None:
             f": {target.error}" if target.error else "",
             extra={**run, "nsg": target.nsg, "status": target.status, "writes": target.writes},
         )
-    outcome = "failed" if run_failed(report) else "ok"
+    outcome = "ok" if report.ok else "failed"
     logger.log(
         logging.ERROR if outcome == "failed" else logging.INFO,
         "run %s %s%s: %d targets, %d writes, %.1f s%s",
