@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sync.errors import SettingsError
 from sync.feed import Release, parse_release
 from sync.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def load_release(settings: Settings) -> Release:
@@ -22,15 +25,15 @@ def load_release(settings: Settings) -> Release:
         from sync.discovery import fetch_discovery
 
         return fetch_discovery(settings)
-    if source == "download":
-        from sync.download import fetch_latest
+    if source == "download" or scheme == "https":
+        from sync import download
 
-        fetched = fetch_latest(settings.cloud, cache_dir=settings.cache_dir)
-        data, origin = fetched.data, fetched.origin
-    elif scheme == "https":
-        from sync.download import fetch_url
-
-        fetched = fetch_url(source, cache_dir=settings.cache_dir)
+        if source == "download":
+            fetched = download.fetch_latest(settings.cloud, cache_dir=settings.cache_dir)
+        else:
+            fetched = download.fetch_url(source, cache_dir=settings.cache_dir)
+        if fetched.from_cache:
+            log.info("%s: not modified (HTTP 304); using the cached copy", fetched.origin)
         data, origin = fetched.data, fetched.origin
     elif scheme:
         raise SettingsError(f"IPSYNC_SOURCE {source}: only https:// URLs are accepted")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 import respx
@@ -33,6 +35,7 @@ def test_https_source_is_fetched_verified_and_parsed(
     tls: loopback.Tls,
     release_bytes: bytes,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
     tmp_path,
 ) -> None:  # type: ignore[no-untyped-def]
     https_server.routes["/mirror/tags.json"] = loopback.Route(release_bytes, etag='"v1"')
@@ -41,7 +44,9 @@ def test_https_source_is_fetched_verified_and_parsed(
     release = load_release(load_settings(source=url, cache_dir=tmp_path))
     assert release.cloud == "Public"
     assert len(release.tags) > 3000
-    again = load_release(load_settings(source=url, cache_dir=tmp_path))
+    with caplog.at_level(logging.INFO, logger="sync.source"):
+        again = load_release(load_settings(source=url, cache_dir=tmp_path))
+    assert "not modified (HTTP 304); using the cached copy" in caplog.text
     assert again.tags.keys() == release.tags.keys()
     assert [entry.status for entry in https_server.log] == [200, 304]
 
