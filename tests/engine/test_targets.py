@@ -117,3 +117,43 @@ def test_example_config_is_valid(tmp_path) -> None:  # type: ignore[no-untyped-d
         "Inbound",
         "Outbound",
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "suffix", "needle"),
+    [
+        ("cloud = ", ".toml", "not valid toml"),
+        ("{not json", ".json", "not valid json"),
+        ('["a list"]', ".json", "must hold a table/object"),
+    ],
+)
+def test_bad_config_files_name_the_file(tmp_path, text: str, suffix: str, needle: str) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / f"ipsync{suffix}"
+    config.write_text(text)
+    with pytest.raises(SettingsError, match=needle) as caught:
+        load_settings(config)
+    assert str(config) in str(caught.value)
+
+
+def test_missing_config_file_is_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SettingsError, match="No such file"):
+        load_settings(tmp_path / "absent.toml")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "setting"),
+    [
+        ({"subscription_id": None}, "IPSYNC_SUBSCRIPTION_ID"),
+        ({"arm_endpoint": "http://127.0.0.1:1"}, "IPSYNC_ARM_ENDPOINT"),
+        ({"ca_bundle": "/nonexistent/ca.pem"}, "IPSYNC_CA_BUNDLE"),
+    ],
+)
+def test_arm_client_settings_are_checked_before_any_request(
+    overrides: dict[str, object], setting: str
+) -> None:
+    from sync.arm import make_client
+
+    values = {"subscription_id": SUB, "credential": "emulator", **overrides}
+    values["arm_endpoint"] = values.get("arm_endpoint", "https://127.0.0.1:1")
+    with pytest.raises(SettingsError, match=setting):
+        make_client(load_settings(**values))

@@ -155,3 +155,22 @@ def test_module_entry_point_exits_1_without_traceback() -> None:
     assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
     assert "service tag 'NoSuchTag' is not in the Public release 373" in result.stderr
+
+
+def test_closed_pipe_ends_quietly() -> None:
+    """``prefixes AzureCloud | head -n 1``: the reader leaves early; no traceback, exit 0."""
+    command = (
+        f"'{sys.executable}' -m sync prefixes AzureCloud --source '{SOURCE}' | head -n 1; "
+        "exit ${PIPESTATUS[0]}"
+    )
+    done = subprocess.run(
+        ["bash", "-c", command],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+    assert done.stdout.count("\n") == 1
+    assert "/" in done.stdout
+    assert done.returncode == 0
+    assert "Traceback" not in done.stderr
