@@ -54,7 +54,6 @@ class Deadline:
 class Snapshot:
     etag: str | None
     rules: list[Rule]
-    tags: dict[str, str]
 
 
 class NsgGateway:
@@ -67,14 +66,12 @@ class NsgGateway:
         resource_group: str,
         name: str,
         deadline: Deadline,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._client = client
         self.nsg_id = nsg_id
         self._rg = resource_group
         self._name = name
         self._deadline = deadline
-        self._sleep = sleep
         self._slowest_write = 0.0
         self.writes = 0
 
@@ -97,7 +94,7 @@ class NsgGateway:
                 f"NSG {self.nsg_id}: read: ARM stayed busy after {MAX_BUSY_RETRIES} tries"
             )
         rules = [rule_from_sdk(r) for r in (nsg.security_rules or [])]
-        return Snapshot(etag=nsg.etag, rules=rules, tags=dict(nsg.tags or {}))
+        return Snapshot(etag=nsg.etag, rules=rules)
 
     def put(self, rule: Rule, etag: str | None) -> str | None:
         """Create or replace one rule; returns the NSG's new etag (rules share it)."""
@@ -152,7 +149,7 @@ class NsgGateway:
         """Honour ``Retry-After``, but never past the run's time budget."""
         wait = min(_retry_after(exc), MAX_WAIT_S, max(self._deadline.remaining(), 0))
         log.info("%s: ARM busy (%s), retrying in %.1f s", what, exc.status_code, wait)
-        self._sleep(wait)
+        time.sleep(wait)
 
 
 def _busy(exc: Any) -> bool:
