@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import netaddr
 from azure.mgmt.network.models import SecurityRule, SecurityRulePropertiesFormat
 
+from sync.prefixes import ParsedPrefix, parse_prefix
 from sync.settings import Target
 
 #: ARM rule names: 1..80 chars of letters, digits, ``.``, ``-``, ``_``; start alphanumeric,
@@ -71,27 +71,31 @@ def normalise_prefix(value: str) -> str:
     if "." not in text and ":" not in text:
         return text
     try:
-        return str(netaddr.IPNetwork(text).cidr)
-    except (netaddr.AddrFormatError, ValueError, TypeError):
+        return parse_prefix(text).text
+    except ValueError:
         return text
 
 
 def prefix_family(value: str) -> str | None:
     """``v4`` or ``v6`` for a normalised CIDR, None for a service tag or ``*``."""
+    parsed = _cidr(value)
+    return None if parsed is None else f"v{parsed.version}"
+
+
+def _cidr(value: str) -> ParsedPrefix | None:
     if "/" not in value:
         return None
     try:
-        return f"v{netaddr.IPNetwork(value).version}"
-    except (netaddr.AddrFormatError, ValueError, TypeError):
+        return parse_prefix(value)
+    except ValueError:
         return None
 
 
 def _sort_key(value: str) -> tuple[int, int, int, int, str]:
-    family = prefix_family(value)
-    if family is None:
+    parsed = _cidr(value)
+    if parsed is None:
         return (0, 0, 0, 0, value)
-    network = netaddr.IPNetwork(value)
-    return (1, network.version, int(network.first), network.prefixlen, value)
+    return (1, parsed.version, parsed.network, parsed.prefixlen, value)
 
 
 def sorted_prefixes(values: Iterable[str]) -> list[str]:
