@@ -1,4 +1,4 @@
-"""Azure Functions entry point (Python v2 model): a thin adapter over ``sync.functions``.
+"""Azure Functions entry point (Python v2 model): a thin adapter over ``sync.app.functions``.
 
 Only ``azure.functions`` is imported here; the app's logic, the storage SDK and the engine are
 imported on the first invocation, so indexing and cold start stay fast and do no network I/O.
@@ -12,7 +12,7 @@ app = func.FunctionApp()
 @app.timer_trigger(schedule="%IPSYNC_SCHEDULE%", arg_name="timer", run_on_startup=False)
 def sync_timer(timer: func.TimerRequest) -> None:
     """Scheduled sync (6-field NCRONTAB in UTC from IPSYNC_SCHEDULE)."""
-    from sync import functions
+    from sync.app import functions
 
     functions.timer_sync(past_due=timer.past_due)
 
@@ -20,7 +20,7 @@ def sync_timer(timer: func.TimerRequest) -> None:
 @app.route(route="sync", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def sync_http(req: func.HttpRequest) -> func.HttpResponse:
     """Manual run; ``?dry_run=true`` previews. Answers the report, or 202 and a Location."""
-    from sync import functions
+    from sync.app import functions
 
     return functions.http_sync(req)
 
@@ -28,7 +28,7 @@ def sync_http(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="sync/force", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
 def sync_force_http(req: func.HttpRequest) -> func.HttpResponse:
     """Run overriding the safety guards: master key only, and IPSYNC_ALLOW_FORCE=true."""
-    from sync import functions
+    from sync.app import functions
 
     return functions.http_sync(req, force_route=True)
 
@@ -36,7 +36,7 @@ def sync_force_http(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="runs/{run_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def get_run(req: func.HttpRequest) -> func.HttpResponse:
     """A stored report, ``latest``, or a running record."""
-    from sync import functions
+    from sync.app import functions
 
     return functions.http_run(req)
 
@@ -44,6 +44,6 @@ def get_run(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Settings valid, storage reachable, last run's outcome and age: 200 or 503."""
-    from sync import functions
+    from sync.app import functions
 
     return functions.http_health(req)

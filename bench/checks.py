@@ -11,8 +11,8 @@ from typing import Any
 
 import netaddr
 
-from sync.feed import Release
-from sync.prefixes import select
+from sync.core.feed import Release
+from sync.core.prefixes import select
 from sync.settings import Target
 
 Rules = list[dict[str, Any]]  # ARM JSON: {"name", "properties"}

@@ -1,8 +1,8 @@
 """Release bytes -> aggregated prefixes: ipsync's path against a naive ``ipaddress`` baseline.
 
 Both start from the decompressed JSON bytes in memory. ipsync parses and validates the whole
-release (:func:`sync.feed.parse_release`), then aggregates with netaddr
-(:func:`sync.prefixes.select`); the baseline is ``json.loads``, ``ipaddress.ip_network`` and
+release (:func:`sync.core.feed.parse_release`), then aggregates with netaddr
+(:func:`sync.core.prefixes.select`); the baseline is ``json.loads``, ``ipaddress.ip_network`` and
 ``ipaddress.collapse_addresses`` per family. "Cold" clears ipsync's per-string caches before
 every run, as in a fresh process; that is the headline figure. Run alone:
 ``python -m bench.feed_speed [--quick]``.
@@ -22,8 +22,8 @@ from pathlib import Path
 from types import ModuleType
 
 from bench.common import CURRENT, Figure, Section, median_s, ms, ratio, release_bytes
-from sync import feed, prefixes
-from sync.feed import Release, parse_release
+from sync.core import feed, prefixes
+from sync.core.feed import Release, parse_release
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Groups = list[list[str]]  # each inner list: the tags of one target

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bench.fleet import RESOURCE_GROUP
-from sync.feed import Release
-from sync.prefixes import select
+from sync.core.feed import Release
+from sync.core.prefixes import select
 from sync.settings import Target
 
 if TYPE_CHECKING:

@@ -18,15 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from armemu import Emulator
 from bench import checks
 from bench.common import DATA, RELEASE_NAME, Figure, Section, ratio, secs
 from bench.fleet import Foreign, NsgSpec, create_nsgs, nsg_id, settings_for, target
 from bench.latency import Calibration
 from bench.naive import delete_and_recreate
-from sync.arm import make_client
-from sync.emulator import Emulator
+from sync.azure.client import make_client
+from sync.core.feed import parse_release
 from sync.engine import run
-from sync.feed import parse_release
 from sync.settings import Target
 
 COMMAND = ".venv/bin/python -m bench.replay"

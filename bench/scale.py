@@ -26,9 +26,9 @@ from bench.common import (
 )
 from bench.fleet import Foreign, NsgSpec, create_nsgs, emulator_process, settings_for
 from bench.latency import SCALED, Calibration
-from sync.arm import make_client
+from sync.azure.client import make_client
+from sync.core.feed import parse_release
 from sync.engine import run
-from sync.feed import parse_release
 from sync.report import Report
 
 COMMAND = ".venv/bin/python -m bench.scale"

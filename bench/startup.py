@@ -18,11 +18,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from armemu import Emulator
 from bench.common import CURRENT, ROOT, Figure, Section, ratio
 from bench.fleet import NsgSpec, create_nsgs, settings_for
 from bench.replay import LAYOUT
-from sync.arm import make_client
-from sync.emulator import Emulator
+from sync.azure.client import make_client
 
 COMMAND = ".venv/bin/python -m bench.startup"
 IMPORT_GOAL_S = 1.0

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from sync.core.prefixes import Selection, select
 from sync.errors import ArmError, IpsyncError, TargetError
-from sync.nsg import Deadline, NsgGateway, OutOfTime, StaleNsg
-from sync.plan import (
+from sync.kinds.nsg.gateway import Deadline, NsgGateway, OutOfTime, StaleNsg
+from sync.kinds.nsg.plan import (
     RulePlan,
     TargetPlan,
     check_bands,
@@ -28,9 +29,8 @@ from sync.plan import (
     make_before_break,
     plan_target,
 )
-from sync.prefixes import Selection, select
+from sync.kinds.nsg.rules import Rule
 from sync.report import Report, SourceInfo, TargetReport
-from sync.rules import Rule
 from sync.settings import Settings, Target
 from sync.targets import discovered_targets, explicit_targets
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from azure.mgmt.network import NetworkManagementClient
 
-    from sync.feed import Release
+    from sync.core.feed import Release
 
     _ClientFor = Callable[[str], NetworkManagementClient]
 
@@ -60,8 +60,8 @@ class _Job:
 
 def run(settings: Settings, *, force: bool = False) -> Report:
     """Sync (or, with ``settings.dry_run``, plan) every target; never raises for bad input."""
-    from sync.arm import make_client
-    from sync.source import load_release
+    from sync.azure.client import make_client
+    from sync.sources.release import load_release
 
     began = time.monotonic()
     report = Report(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from sync.emulator import Emulator
+from armemu import Emulator
 
 # With CI set, hypothesis replays the same examples on every run, so a result is reproducible;
 # otherwise each run explores new ones. No example has a deadline: timing is not under test.
@@ -50,6 +50,6 @@ def emulator_settings(emulator: Emulator) -> Any:
 @pytest.fixture
 def network_client(emulator_settings: Any) -> Any:
     """``make_client(settings)`` against the emulator, polling as fast as Retry-After allows."""
-    from sync.arm import make_client
+    from sync.azure.client import make_client
 
     return make_client(emulator_settings)

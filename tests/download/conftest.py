@@ -12,7 +12,7 @@ import pytest
 import respx
 import trustme
 
-from sync import download
+from sync.sources import download
 
 from . import loopback
 

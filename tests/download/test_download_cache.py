@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sync.download import default_cache_dir, fetch_url
+from sync.sources.download import default_cache_dir, fetch_url
 
 from .loopback import FileServer, Route, Tls
 
@@ -84,7 +84,8 @@ def test_cache_survives_a_new_process_using_the_default_client(
     url = https_server.url(PATH)
     fetch_url(url, cache_dir=tmp_path, client=client)
     script = (
-        "import hashlib, json, sys; from pathlib import Path; from sync.download import fetch_url;"
+        "import hashlib, json, sys; from pathlib import Path;"
+        "from sync.sources.download import fetch_url;"
         "f = fetch_url(sys.argv[1], cache_dir=Path(sys.argv[2]));"
         "print(json.dumps([f.from_cache, hashlib.sha256(f.data).hexdigest()]))"
     )

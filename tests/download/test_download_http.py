@@ -9,9 +9,9 @@ import httpx
 import pytest
 import respx
 
-from sync import download
-from sync.download import fetch_url
 from sync.errors import DownloadError
+from sync.sources import download
+from sync.sources.download import fetch_url
 
 from .loopback import FileServer, Route, Tls
 

@@ -9,7 +9,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.network.models import NetworkSecurityGroup, SecurityRule
 
-from sync.emulator import Emulator
+from armemu import Emulator
 
 from .helpers import GUID, SUB, WEAK_ETAG, Recorder, raw, recording, shape
 

@@ -18,7 +18,7 @@ from azure.core.exceptions import (
 )
 from azure.mgmt.network.models import NetworkSecurityGroup, SecurityRule
 
-from sync.emulator import Emulator
+from armemu import Emulator
 
 from .helpers import SUB, raw
 
@@ -205,7 +205,7 @@ def test_state_file_survives_restart(tmp_path: Path) -> None:
 
 def test_cli_prints_endpoint_and_serves(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "sync", "emulator", "--lro-polls", "0"],
+        [sys.executable, "-m", "armemu", "--lro-polls", "0"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

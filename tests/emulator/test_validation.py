@@ -8,7 +8,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.network.models import NetworkSecurityGroup, SecurityRule
 
-from sync.emulator import Emulator
+from armemu import Emulator
 
 from .helpers import SUB, raw
 

@@ -16,14 +16,14 @@ import netaddr
 import pytest
 from azure.mgmt.network.models import NetworkSecurityGroup, SecurityRule
 
-from sync.emulator import Emulator
+from armemu import Emulator
 from sync.settings import Settings
 
 #: the subscription of the shared fixtures (tests/conftest.py)
 SUB = "00000000-0000-0000-0000-000000000000"
 RG = "rg"
 PROVIDER = "providers/Microsoft.Network/networkSecurityGroups"
-#: a Public release must hold at least 1,000 tags (sync.feed.MIN_TAGS): pad with these
+#: a Public release must hold at least 1,000 tags (sync.core.feed.MIN_TAGS): pad with these
 FILL_TO = 1000
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import netaddr
 import pytest
 
-from sync.emulator import Emulator
+from armemu import Emulator
 from sync.engine import run
 
 from .conftest import (

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from sync.arm import make_client
-from sync.cli import main
-from sync.emulator import Emulator
+from armemu import Emulator
+from sync.app.cli import main
+from sync.azure.client import make_client
 from sync.engine import run
 
 from .conftest import (

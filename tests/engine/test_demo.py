@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sync.cli import main
+from sync.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

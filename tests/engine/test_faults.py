@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sync.emulator import Emulator
+from armemu import Emulator
 from sync.engine import MAX_REPLANS, run
 from sync.report import Report
 from sync.settings import Settings

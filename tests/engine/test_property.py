@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sync.emulator import Emulator
+from armemu import Emulator
 from sync.engine import run
 
 from .conftest import (

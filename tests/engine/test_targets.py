@@ -151,7 +151,7 @@ def test_missing_config_file_is_named(tmp_path) -> None:  # type: ignore[no-unty
 def test_arm_client_settings_are_checked_before_any_request(
     overrides: dict[str, object], setting: str
 ) -> None:
-    from sync.arm import make_client
+    from sync.azure.client import make_client
 
     values = {"subscription_id": SUB, "credential": "emulator", **overrides}
     values["arm_endpoint"] = values.get("arm_endpoint", "https://127.0.0.1:1")

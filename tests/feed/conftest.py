@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sync.feed import Release, parse_release
+from sync.core.feed import Release, parse_release
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PUBLIC = "ServiceTags_Public_20251017.json.xz"

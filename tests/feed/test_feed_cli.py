@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from sync.cli import main
-from sync.prefixes import select
+from sync.app.cli import main
+from sync.core.prefixes import select
 from sync.settings import load_settings
-from sync.source import load_release
+from sync.sources.release import load_release
 
 from .conftest import DATA, PUBLIC, XML, parsed, release_bytes
 

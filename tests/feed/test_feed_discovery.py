@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from sync.core.feed import parse_discovery
+from sync.core.prefixes import select
 from sync.errors import FeedError
-from sync.feed import parse_discovery
-from sync.prefixes import select
 
 from .conftest import PUBLIC, parsed, raw_json
 

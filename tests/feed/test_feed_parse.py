@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from sync import feed
+from sync.core import feed
+from sync.core.feed import parse_release
 from sync.errors import FeedError
-from sync.feed import parse_release
 
 from .conftest import PUBLIC, XML, raw_json, release_bytes
 
@@ -176,7 +176,7 @@ def test_host_bits_are_cleared_with_a_warning(caplog: pytest.LogCaptureFixture) 
         tag("B", ["10.0.0.1/24"]),
         tag("C", ["2001:DB8:0::/48"]),
     )
-    with caplog.at_level(logging.WARNING, logger="sync.feed"):
+    with caplog.at_level(logging.WARNING, logger="sync.core.feed"):
         release = parse_small(data)
     assert release.tags["A"].address_prefixes == ["10.0.0.0/24", "10.9.0.0/16"]
     assert release.tags["B"].address_prefixes == ["10.0.0.0/24"]

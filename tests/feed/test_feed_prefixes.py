@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sync.core.feed import Release, parse_release
+from sync.core.prefixes import aggregate, all_canonical, parse_prefix, select
 from sync.errors import FeedError, SettingsError
-from sync.feed import Release, parse_release
-from sync.prefixes import aggregate, all_canonical, parse_prefix, select
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -10,9 +10,9 @@ from xml.etree import ElementTree
 
 import pytest
 
+from sync.core.feed import Release, parse_release
+from sync.core.prefixes import parse_prefix, select
 from sync.errors import FeedError
-from sync.feed import Release, parse_release
-from sync.prefixes import parse_prefix, select
 
 from .conftest import PUBLIC, RELEASES, XML, raw_json, release_bytes
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sync.functions import AppSettings, load_app_settings
+from sync.app.functions import AppSettings, load_app_settings
 from sync.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,7 +118,7 @@ def test_import_defers_sdks_and_engine() -> None:
     code = (
         "import sys, function_app\n"
         "heavy = ['azure.storage.blob', 'azure.identity', 'azure.mgmt.network', 'sync.engine',"
-        " 'sync.functions', 'pydantic_settings', 'azure.monitor.opentelemetry']\n"
+        " 'sync.app.functions', 'pydantic_settings', 'azure.monitor.opentelemetry']\n"
         "print([m for m in heavy if m in sys.modules])"
     )
     out = subprocess.run(

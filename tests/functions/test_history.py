@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from azure.storage.blob import ContainerClient
 
-from sync.history import History, new_run_id, run_time
+from sync.app.history import History, new_run_id, run_time
 from sync.report import Report
 
 

@@ -10,11 +10,11 @@ from azure.functions.timer import TimerRequest
 from azure.storage.blob import ContainerClient
 
 import function_app
+from sync.app.functions import AppSettings
+from sync.app.history import History, new_run_id
+from sync.app.runlock import RunLock
 from sync.errors import SettingsError
-from sync.functions import AppSettings
-from sync.history import History, new_run_id
 from sync.report import Report
-from sync.runlock import RunLock
 
 from ._http import call, run_of
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from azure.storage.blob import BlobLeaseClient, ContainerClient
 
-from sync.runlock import Lease, RunBusy, RunLock
+from sync.app.runlock import Lease, RunBusy, RunLock
 
 
 def test_first_acquire_creates_the_lock_and_records_the_holder(storage: ContainerClient) -> None:

@@ -16,9 +16,9 @@ from azure.functions.timer import TimerRequest
 from azure.storage.blob import ContainerClient
 
 import function_app
-from sync.emulator import Emulator
-from sync.functions import RunFailed
-from sync.history import History, new_run_id
+from armemu import Emulator
+from sync.app.functions import RunFailed
+from sync.app.history import History, new_run_id
 
 from ._http import Answer, call, run_of
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
+from sync.app.functions import blob_service
 from sync.errors import SettingsError
-from sync.functions import blob_service
 
 
 def test_connection_string_reaches_azurite(azurite: str) -> None:

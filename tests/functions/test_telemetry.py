@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from sync.app.telemetry import log_report
 from sync.report import Report, TargetReport
-from sync.telemetry import log_report
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json, logging, sys
-from sync import telemetry
+from sync.app import telemetry
 on = telemetry.setup({"APPLICATIONINSIGHTS_CONNECTION_STRING": sys.argv[1]})
 print(json.dumps({"on": on, "imported": "azure.monitor.opentelemetry" in sys.modules,
                   "handlers": [type(h).__name__ for h in logging.getLogger("sync").handlers]}))

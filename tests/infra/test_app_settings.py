@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from sync.functions import AppSettings, blob_service, load_app_settings
+from sync.app.functions import AppSettings, blob_service, load_app_settings
 from sync.settings import Settings, load_settings
 
 from . import bicep_text as bicep

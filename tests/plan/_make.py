@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sync.rules import Rule
+from sync.kinds.nsg.rules import Rule
 from sync.settings import Target
 
 NSG = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sync.plan import check_bands
+from sync.kinds.nsg.plan import check_bands
 
 from ._make import OTHER_NSG, make_target
 

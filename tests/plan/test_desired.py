@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sync.errors import TargetError
-from sync.plan import desired_rules
+from sync.kinds.nsg.plan import desired_rules
 
 from ._make import make_rule, make_target
 

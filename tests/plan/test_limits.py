@@ -6,8 +6,15 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from sync.plan import MAX_ADDRESSES, MAX_RULES, TargetPlan, check_limits, desired_rules, plan_target
-from sync.rules import Rule
+from sync.kinds.nsg.plan import (
+    MAX_ADDRESSES,
+    MAX_RULES,
+    TargetPlan,
+    check_limits,
+    desired_rules,
+    plan_target,
+)
+from sync.kinds.nsg.rules import Rule
 from sync.settings import Target
 
 from ._make import OTHER_NSG, make_rule, make_target

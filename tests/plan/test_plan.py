@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 
 from azure.mgmt.network.models import SecurityRule, SecurityRulePropertiesFormat
 
-from sync.plan import RulePlan, TargetPlan, desired_rules, make_before_break, plan_target
+from sync.kinds.nsg.plan import RulePlan, TargetPlan, desired_rules, make_before_break, plan_target
+from sync.kinds.nsg.rules import Rule, rule_from_sdk
 from sync.report import Change
-from sync.rules import Rule, rule_from_sdk
 from sync.settings import Target
 
 from ._make import make_rule, make_target

@@ -8,8 +8,8 @@ import netaddr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.plan import TargetPlan, desired_rules, plan_target
-from sync.rules import Rule, is_owned, rule_name
+from sync.kinds.nsg.plan import TargetPlan, desired_rules, plan_target
+from sync.kinds.nsg.rules import Rule, is_owned, rule_name
 from sync.settings import Target
 
 from ._make import make_rule, make_target

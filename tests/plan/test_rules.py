@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from sync.rules import is_owned, normalise_prefix, rule_name, target_key
+from sync.kinds.nsg.rules import is_owned, normalise_prefix, rule_name, target_key
 
 from ._make import make_rule, make_target
 

@@ -16,7 +16,7 @@ from azure.mgmt.network.models import (
     SecurityRulePropertiesFormat,
 )
 
-from sync.rules import Rule, rule_from_sdk, rule_to_sdk
+from sync.kinds.nsg.rules import Rule, rule_from_sdk, rule_to_sdk
 
 RECORDINGS = Path(__file__).parents[1] / "data" / "arm_recordings"
 

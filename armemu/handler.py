@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sync.emulator import errors, service_tags
-from sync.emulator.errors import ArmError
-from sync.emulator.faults import Fault, parse_faults
-from sync.emulator.state import Reply, Store, Write
+from armemu import errors, service_tags
+from armemu.errors import ArmError
+from armemu.faults import Fault, parse_faults
+from armemu.state import Reply, Store, Write
 
 _SUB = r"^/subscriptions/(?P<sub>[^/]+)"
 _NSGS = _SUB + r"/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Network/networkSecurityGroups"

@@ -14,9 +14,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sync.emulator.handler import Feed, Handler
-from sync.emulator.state import Store
-from sync.emulator.tls import server_context
+from armemu.handler import Feed, Handler
+from armemu.state import Store
+from armemu.tls import server_context
 
 
 class _Server(ThreadingHTTPServer):

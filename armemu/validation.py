@@ -10,8 +10,8 @@ import ipaddress
 import re
 from typing import Any
 
-from sync.emulator import errors
-from sync.emulator.errors import LIMIT_PREFIXES, LIMIT_RULES, ArmError
+from armemu import errors
+from armemu.errors import LIMIT_PREFIXES, LIMIT_RULES, ArmError
 
 NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
 #: A name that stands for addresses: "*", VirtualNetwork, Internet, Storage.WestEurope, ...

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.errors import SettingsError
-from sync.rules import Rule
+from sync.kinds.nsg.rules import Rule
 from sync.settings import Settings
 
 SUBSCRIPTION = "00000000-0000-4000-8000-000000000001"
@@ -24,14 +24,24 @@ NSG_NAMES = ("nsg-backup", "nsg-app")
 RELEASES = ("ServiceTags_Public_20251010.json.xz", "ServiceTags_Public_20251017.json.xz")
 
 
+#: Said when the demo or the emulator is asked for where only the product is installed.
+NO_EMULATOR = (
+    "the local ARM emulator (armemu) is not installed: it ships with a clone of the "
+    "repository, not with the ipsync package; run the demo from a clone with `make demo`"
+)
+
+
 def default_data_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "tests" / "data"
+    return Path(__file__).resolve().parents[2] / "tests" / "data"
 
 
 def demo(data_dir: Path | None = None) -> int:
-    from sync.emulator import Emulator
+    try:
+        from armemu import Emulator
+    except ImportError:
+        raise SettingsError(f"demo: {NO_EMULATOR}") from None
+    from sync.app.render import render
     from sync.engine import run
-    from sync.render import render
     from sync.settings import load_settings
 
     folder = data_dir or default_data_dir()
@@ -78,8 +88,8 @@ def demo(data_dir: Path | None = None) -> int:
 
 def _check_foreign(settings: Settings, foreign: Rule) -> int:
     """The rule ipsync does not own must be exactly as it was created, in both NSGs."""
-    from sync.arm import make_client
-    from sync.rules import rule_from_sdk
+    from sync.azure.client import make_client
+    from sync.kinds.nsg.rules import rule_from_sdk
 
     client = make_client(settings)
     for name in NSG_NAMES:
@@ -99,8 +109,8 @@ def _create_nsgs(settings: Settings) -> Rule:
         NetworkSecurityGroupPropertiesFormat,
     )
 
-    from sync.arm import make_client
-    from sync.rules import rule_to_sdk
+    from sync.azure.client import make_client
+    from sync.kinds.nsg.rules import rule_to_sdk
 
     client = make_client(settings)
     foreign = Rule(

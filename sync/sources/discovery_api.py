@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from sync.core.feed import Release, parse_discovery
 from sync.errors import FeedError
-from sync.feed import Release, parse_discovery
 from sync.settings import Settings
-from sync.source import guards
+from sync.sources.release import guards
 
 
 def fetch_discovery(settings: Settings) -> Release:
     from azure.core.exceptions import AzureError
 
-    from sync.arm import make_client
+    from sync.azure.client import make_client
 
     client = make_client(settings)
     location = settings.api_location

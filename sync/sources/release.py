@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from sync.core.feed import Release, parse_release
 from sync.errors import SettingsError
-from sync.feed import Release, parse_release
 from sync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -22,11 +22,11 @@ def load_release(settings: Settings) -> Release:
     source = settings.source.strip()
     scheme = source.split("://", 1)[0].lower() if "://" in source else ""
     if source == "api":
-        from sync.discovery import fetch_discovery
+        from sync.sources.discovery_api import fetch_discovery
 
         return fetch_discovery(settings)
     if source == "download" or scheme == "https":
-        from sync import download
+        from sync.sources import download
 
         if source == "download":
             fetched = download.fetch_latest(settings.cloud, cache_dir=settings.cache_dir)

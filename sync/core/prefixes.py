@@ -24,7 +24,7 @@ from netaddr import IPNetwork, IPSet, cidr_merge
 from sync.errors import FeedError, SettingsError
 
 if TYPE_CHECKING:
-    from sync.feed import Release
+    from sync.core.feed import Release
 
 Family = Literal["v4", "v6"]
 FAMILIES: tuple[Family, ...] = ("v4", "v6")

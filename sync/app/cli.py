@@ -19,9 +19,9 @@ SOURCE_HELP = "download (default), api, a file path (.json/.xml, optionally .gz/
 def _cmd_prefixes(args: argparse.Namespace) -> int:
     import json
 
-    from sync.prefixes import select
+    from sync.core.prefixes import select
     from sync.settings import load_settings
-    from sync.source import load_release
+    from sync.sources.release import load_release
 
     settings = load_settings(args.config, source=args.source, cloud=args.cloud)
     release = load_release(settings)
@@ -37,7 +37,7 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
 
 def _cmd_tags(args: argparse.Namespace) -> int:
     from sync.settings import load_settings
-    from sync.source import load_release
+    from sync.sources.release import load_release
 
     settings = load_settings(args.config, source=args.source, cloud=args.cloud)
     release = load_release(settings)
@@ -57,8 +57,8 @@ def _cmd_tags(args: argparse.Namespace) -> int:
 
 def _cmd_sync(args: argparse.Namespace) -> int:
 
+    from sync.app.render import render
     from sync.engine import run
-    from sync.render import render
     from sync.settings import load_settings
 
     dry_run = True if args.command == "plan" else None
@@ -74,27 +74,20 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from sync.demo import demo
+    from sync.app.demo import demo
 
     return demo(args.data)
 
 
 def _cmd_emulator(args: argparse.Namespace) -> int:
-    import json
+    """Alias of ``python -m armemu``, where the emulator is installed (a checkout, not a wheel)."""
+    try:
+        from armemu.__main__ import main as emulator_main
+    except ImportError:
+        from sync.app.demo import NO_EMULATOR
 
-    from sync.emulator import Emulator
-
-    emulator = Emulator(
-        port=args.port,
-        state_file=args.state,
-        feed=args.feed,
-        lro_polls=args.lro_polls,
-        retry_after=args.retry_after,
-    ).start()
-    print(json.dumps({"endpoint": emulator.endpoint, "ca_bundle": str(emulator.ca_bundle)}))
-    sys.stdout.flush()
-    emulator.serve_forever()
-    return 0
+        raise IpsyncError(NO_EMULATOR) from None
+    return emulator_main(args.emulator_args, prog="python -m sync emulator")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,14 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, help="folder of bundled releases (default: tests/data)")
     p.set_defaults(handler=_cmd_demo)
 
-    p = sub.add_parser("emulator", help="run the local ARM emulator (HTTPS on 127.0.0.1)")
-    p.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
-    p.add_argument("--state", type=Path, help="JSON file that keeps NSGs across restarts")
-    p.add_argument("--feed", type=Path, help="Service Tags release served by the serviceTags API")
-    p.add_argument("--lro-polls", type=int, default=1, help="InProgress answers per operation")
-    p.add_argument(
-        "--retry-after", type=int, default=0, help="Retry-After to send, whole seconds as ARM does"
+    p = sub.add_parser(
+        "emulator", help="run the local ARM emulator (alias of python -m armemu)", add_help=False
     )
+    p.add_argument("emulator_args", nargs=argparse.REMAINDER)
     p.set_defaults(handler=_cmd_emulator)
     return parser
 

@@ -2,7 +2,7 @@
 
 Pure: bytes or a mapping in, a :class:`Release` or a one-line :class:`FeedError` out. The
 document structure is validated by pydantic in one pass; prefixes, ~95,000 per release, are
-checked once per distinct string in bulk (:func:`sync.prefixes.all_canonical`) and only an
+checked once per distinct string in bulk (:func:`sync.core.prefixes.all_canonical`) and only an
 odd one is parsed on its own.
 """
 
@@ -22,8 +22,8 @@ from xml.etree import ElementTree
 
 from pydantic import AliasPath, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from sync.core.prefixes import all_canonical, parse_prefix
 from sync.errors import FeedError
-from sync.prefixes import all_canonical, parse_prefix
 
 log = logging.getLogger(__name__)
 

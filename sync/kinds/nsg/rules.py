@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from azure.mgmt.network.models import SecurityRule, SecurityRulePropertiesFormat
 
-from sync.prefixes import ParsedPrefix, parse_prefix
+from sync.core.prefixes import ParsedPrefix, parse_prefix
 from sync.settings import Target
 
 #: ARM rule names: 1..80 chars of letters, digits, ``.``, ``-``, ``_``; start alphanumeric,

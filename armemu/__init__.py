@@ -1,9 +1,9 @@
 """A local Azure Resource Manager for network security groups and service tags.
 
 The real azure-mgmt-network SDK talks to it over verified HTTPS; it serves the tests, the
-offline demo and the benchmarks. See :mod:`sync.emulator.state` for the semantics.
+offline demo and the benchmarks. See :mod:`armemu.state` for the semantics.
 """
 
-from sync.emulator.server import Emulator
+from armemu.server import Emulator
 
 __all__ = ["Emulator"]

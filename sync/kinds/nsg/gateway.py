@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sync.errors import ArmError
-from sync.rules import Rule, rule_from_sdk, rule_to_sdk
+from sync.kinds.nsg.rules import Rule, rule_from_sdk, rule_to_sdk
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -22,7 +22,7 @@ import azure.functions as func
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sync import telemetry
+from sync.app import telemetry
 from sync.errors import IpsyncError, SettingsError
 from sync.report import Report
 from sync.settings import build_settings
@@ -30,8 +30,8 @@ from sync.settings import build_settings
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
 
-    from sync.history import History
-    from sync.runlock import RunLock
+    from sync.app.history import History
+    from sync.app.runlock import RunLock
     from sync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -137,8 +137,8 @@ class Store:
 
     @classmethod
     def from_env(cls, app: AppSettings, env: Mapping[str, str] | None = None) -> Store:
-        from sync.history import History
-        from sync.runlock import RunLock
+        from sync.app.history import History
+        from sync.app.runlock import RunLock
 
         env = os.environ if env is None else env
         service = _cached_service(tuple((k, env.get(k, "")) for k in _STORAGE_KEYS))
@@ -163,8 +163,8 @@ class Run:
 
 
 def start_run(store: Store, settings: Settings, *, force: bool) -> Run:
-    """Take the lock (or raise :class:`sync.runlock.RunBusy`) and run in the background."""
-    from sync.history import new_run_id
+    """Take the lock (or raise :class:`sync.app.runlock.RunBusy`) and run in the background."""
+    from sync.app.history import new_run_id
 
     run = Run(new_run_id())
     lease = store.lock.acquire(run.run_id)
@@ -253,7 +253,7 @@ def _body(req: func.HttpRequest) -> dict[str, Any]:
 
 def http_sync(req: func.HttpRequest, *, force_route: bool = False) -> func.HttpResponse:
     """``POST /api/sync`` (and ``/api/sync/force``): run, answer the report or 202."""
-    from sync.runlock import RunBusy
+    from sync.app.runlock import RunBusy
     from sync.settings import load_settings
 
     telemetry.setup()
@@ -352,7 +352,7 @@ def http_health(req: func.HttpRequest) -> func.HttpResponse:
     if holder.leased:
         checks["running"] = holder.run_id
     if pointer is not None:
-        from sync.history import run_time
+        from sync.app.history import run_time
 
         age_h = (datetime.now(UTC) - run_time(str(pointer["run_id"]))).total_seconds() / 3600
         checks["last_run"] = {**pointer, "age_h": round(age_h, 2)}
@@ -372,7 +372,7 @@ def http_health(req: func.HttpRequest) -> func.HttpResponse:
 
 def timer_sync(past_due: bool = False) -> None:
     """The scheduled run: skip if one is running; raise at the end if anything failed."""
-    from sync.runlock import RunBusy
+    from sync.app.runlock import RunBusy
     from sync.settings import load_settings
 
     telemetry.setup()

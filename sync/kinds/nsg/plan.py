@@ -15,8 +15,7 @@ from typing import Literal, TypeVar
 import netaddr
 
 from sync.errors import TargetError
-from sync.report import Change
-from sync.rules import (
+from sync.kinds.nsg.rules import (
     Rule,
     is_owned,
     normalise_prefix,
@@ -24,6 +23,7 @@ from sync.rules import (
     rule_name,
     sorted_prefixes,
 )
+from sync.report import Change
 from sync.settings import Target
 
 K = TypeVar("K")

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sync.emulator import errors, validation
-from sync.emulator.errors import ArmError
-from sync.emulator.faults import Fault
-from sync.emulator.model import Nsg, new_etag, nsg_key
+from armemu import errors, validation
+from armemu.errors import ArmError
+from armemu.faults import Fault
+from armemu.model import Nsg, new_etag, nsg_key
 
 LOCK_FLOOR_S = 0.5
 NsgKey = tuple[str, str, str]
