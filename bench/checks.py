@@ -13,12 +13,12 @@ import netaddr
 
 from sync.core.feed import Release
 from sync.core.prefixes import select
-from sync.settings import Target
+from sync.kinds.nsg.target import NsgTarget
 
 Rules = list[dict[str, Any]]  # ARM JSON: {"name", "properties"}
 
 
-def _owned(rules: Rules, target: Target) -> list[dict[str, Any]]:
+def _owned(rules: Rules, target: NsgTarget) -> list[dict[str, Any]]:
     low, high = target.priority_range
     return [
         r["properties"]
@@ -35,12 +35,12 @@ def _remote(props: dict[str, Any], direction: str) -> set[str]:
     return set(props.get(f"{side}AddressPrefixes") or []) | ({single} if single else set())
 
 
-def allowed(rules: Rules, target: Target) -> set[str]:
+def allowed(rules: Rules, target: NsgTarget) -> set[str]:
     """The remote prefixes the target's own rules allow."""
     return set().union(*(_remote(p, target.direction) for p in _owned(rules, target)))
 
 
-def desired_mismatch(rules: Rules, target: Target, release: Release) -> str | None:
+def desired_mismatch(rules: Rules, target: NsgTarget, release: Release) -> str | None:
     """None when the NSG allows exactly the target's aggregated prefixes of the release."""
     selection = select(release, target.service_tags, families=target.families)
     want, have = set(selection.prefixes), allowed(rules, target)
@@ -56,7 +56,7 @@ def _ipset(prefixes: set[str]) -> netaddr.IPSet:
     return netaddr.IPSet(p for p in prefixes if "/" in p)
 
 
-def coverage_gap(history: Sequence[Rules], target: Target) -> tuple[int, int]:
+def coverage_gap(history: Sequence[Rules], target: NsgTarget) -> tuple[int, int]:
     """IPv4 and IPv6 addresses allowed before and after a run but not at some point between."""
     if len(history) < 3:
         return 0, 0

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sync.settings import Settings, Target, load_settings, parse_target
+from sync.kinds import parse_target
+from sync.kinds.nsg.target import NsgTarget
+from sync.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from azure.mgmt.network import NetworkManagementClient
@@ -122,10 +124,10 @@ def create_nsgs(client: NetworkManagementClient, specs: Iterable[NsgSpec]) -> No
         list(pool.map(create, specs))
 
 
-def target(nsg: str, tags: list[str], **fields: Any) -> Target:
+def target(nsg: str, tags: list[str], **fields: Any) -> NsgTarget:
     return parse_target({"nsg": nsg_id(nsg), "service_tags": tags, **fields}, nsg)
 
 
-def as_setting(t: Target) -> dict[str, Any]:
+def as_setting(t: NsgTarget) -> dict[str, Any]:
     """A target as an ``IPSYNC_TARGETS`` entry."""
     return t.model_dump(mode="json")

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 from bench.fleet import RESOURCE_GROUP
 from sync.core.feed import Release
 from sync.core.prefixes import select
-from sync.settings import Target
+from sync.kinds.nsg.target import NsgTarget
 
 if TYPE_CHECKING:
     from azure.mgmt.network import NetworkManagementClient
 
 
 def delete_and_recreate(
-    client: NetworkManagementClient, nsg: str, targets: Sequence[Target], release: Release
+    client: NetworkManagementClient, nsg: str, targets: Sequence[NsgTarget], release: Release
 ) -> int:
     """Rewrite the targets' rules on one NSG; returns the writes (PUT + DELETE) sent."""
     from azure.mgmt.network.models import SecurityRule, SecurityRulePropertiesFormat

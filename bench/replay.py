@@ -27,11 +27,11 @@ from bench.naive import delete_and_recreate
 from sync.azure.client import make_client
 from sync.core.feed import parse_release
 from sync.engine import run
-from sync.settings import Target
+from sync.kinds.nsg.target import NsgTarget
 
 COMMAND = ".venv/bin/python -m bench.replay"
 #: Realistic targets of the Public cloud: NSG name -> (targets, its foreign rule).
-LAYOUT: dict[str, tuple[list[Target], Foreign]] = {
+LAYOUT: dict[str, tuple[list[NsgTarget], Foreign]] = {
     "nsg-app": (
         [
             target("nsg-app", ["Storage.WestEurope", "AzureMonitor"]),
@@ -77,7 +77,7 @@ class Step:
     problems: list[str] = field(default_factory=list)
 
 
-def _naive_target(t: Target) -> Target:
+def _naive_target(t: NsgTarget) -> NsgTarget:
     return t.model_copy(update={"nsg": nsg_id(NAIVE + t.nsg_name), "rule_prefix": "naive"})
 
 

@@ -1,66 +1,61 @@
 """``run(settings) -> Report``: the one entry point the CLI and the Functions app share.
 
 One run reads the release once, resolves the targets (explicit and discovered), and syncs each
-NSG in its own worker: writes to one NSG are serial, NSGs run in parallel with a small bound.
-A failure is contained to its target (or NSG); nothing that fails removes an allowed range,
-because every NSG's writes run make-before-break and stop at the first error.
+resource in its own worker: writes to one resource are serial, resources run in parallel with
+a small bound. A failure is contained to its target (or resource); nothing that fails removes
+an allowed range, because every resource's writes run make-before-break and stop at the first
+error. The engine knows allow-lists only through the kind protocol (:mod:`sync.kinds.base`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from sync.azure.writes import ArmWriter, Deadline, OutOfTime, Stale
+from sync.core.plan import TargetPlan, Write, make_before_break
 from sync.core.prefixes import Selection, select
 from sync.errors import ArmError, IpsyncError, TargetError
-from sync.kinds.nsg.gateway import Deadline, NsgGateway, OutOfTime, StaleNsg
-from sync.kinds.nsg.plan import (
-    RulePlan,
-    TargetPlan,
-    check_bands,
-    check_limits,
-    desired_rules,
-    make_before_break,
-    plan_target,
-)
-from sync.kinds.nsg.rules import Rule
-from sync.report import Report, SourceInfo, TargetReport
-from sync.settings import Settings, Target
+from sync.kinds import KIND_NAMES, get_kind
+from sync.kinds.base import Gateway, Kind, PlanContext, TargetSpec
+from sync.report import Change, Report, SourceInfo, TargetReport
 from sync.targets import discovered_targets, explicit_targets
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from azure.mgmt.network import NetworkManagementClient
-
+    from sync.azure.client import Clients
     from sync.core.feed import Release
-
-    _ClientFor = Callable[[str], NetworkManagementClient]
+    from sync.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: How often one NSG is re-read and re-planned after a 412 or a lost response.
+#: How often one resource is re-read and re-planned after a 412 or a lost response.
 MAX_REPLANS = 4
 
 
 @dataclass
 class _Job:
-    """The targets of one NSG and what they have done so far in this run."""
+    """The targets on one resource and what they have done so far in this run."""
 
-    nsg_id: str
-    items: list[tuple[Target, Selection]]
+    kind: Kind
+    resource_id: str
+    items: list[tuple[TargetSpec, Selection]]
     reports: dict[int, TargetReport] = field(default_factory=dict)
 
 
-def run(settings: Settings, *, force: bool = False) -> Report:
-    """Sync (or, with ``settings.dry_run``, plan) every target; never raises for bad input."""
-    from sync.azure.client import make_client
+def run(settings: Settings, *, force: bool = False, stop: threading.Event | None = None) -> Report:
+    """Sync (or, with ``settings.dry_run``, plan) every target; never raises for bad input.
+
+    ``stop``, once set, lets no further write start (the Functions app sets it when its run
+    lock is lost); what is left is reported and waits for the next run.
+    """
+    from sync.azure.client import Clients
     from sync.sources.release import load_release
 
     began = time.monotonic()
@@ -74,25 +69,17 @@ def run(settings: Settings, *, force: bool = False) -> Report:
         if not settings.targets and not (settings.subscription_id and settings.discover_tag):
             raise TargetError(
                 "nothing to sync: set IPSYNC_TARGETS, or IPSYNC_SUBSCRIPTION_ID to discover "
-                f"NSGs tagged '{settings.discover_tag or 'ipsync'}'"
+                f"resources tagged '{settings.discover_tag or 'ipsync'}'"
             )
         release = load_release(settings)
-        clients: dict[str, NetworkManagementClient] = {}
-
-        def client_for(subscription: str) -> NetworkManagementClient:
-            key = subscription.lower()
-            if key not in clients:
-                clients[key] = make_client(settings, subscription)
-            return clients[key]
-
-        jobs, failed = _resolve(settings, release, client_for)
+        clients = Clients(settings)
+        jobs, failed = _resolve(settings, release, clients)
         report.targets.extend(failed)
         report.source = _source_info(release, jobs)
-        deadline = Deadline(settings.time_budget_s, start=began)  # downloads count too
+        deadline = Deadline(settings.time_budget_s, start=began, stop=stop)  # downloads count
+        context = PlanContext(release.change_number, settings.max_remove_ratio, force)
         with ThreadPoolExecutor(max_workers=min(settings.parallelism, max(len(jobs), 1))) as pool:
-            done = pool.map(
-                lambda job: _sync_nsg(job, client_for, settings, release, deadline, force), jobs
-            )
+            done = pool.map(lambda job: _sync(job, clients, settings, context, deadline), jobs)
             for reports in done:
                 report.targets.extend(reports)
     except IpsyncError as exc:
@@ -105,24 +92,34 @@ def run(settings: Settings, *, force: bool = False) -> Report:
     return report
 
 
-def _resolve(
-    settings: Settings, release: Release, client_for: _ClientFor
-) -> tuple[list[_Job], list[TargetReport]]:
-    """Targets grouped by NSG, each with its selection; invalid ones become failed reports."""
+def _candidates(settings: Settings, clients: Clients) -> list[TargetSpec | TargetError]:
     candidates = explicit_targets(settings)
     if settings.subscription_id and settings.discover_tag:
-        taken = {t.nsg.lower() for t in candidates if isinstance(t, Target)}
-        client = client_for(settings.subscription_id)
-        try:
-            nsgs = [(n.id, n.tags or {}) for n in client.network_security_groups.list_all() if n.id]
-        except Exception as exc:
-            raise ArmError(f"cannot list the subscription's NSGs for discovery: {exc}") from None
-        candidates += discovered_targets(nsgs, settings, taken)
+        taken = {t.resource_id.lower() for t in candidates if isinstance(t, TargetSpec)}
+        for name in KIND_NAMES:
+            kind = get_kind(name)
+            try:
+                found = kind.discover(clients, settings.subscription_id)
+            except IpsyncError:
+                raise
+            except Exception as exc:
+                raise ArmError(
+                    f"cannot list the subscription's {kind.arm_type} resources for discovery: {exc}"
+                ) from None
+            candidates += discovered_targets(found, settings, taken, name)
+    return candidates
+
+
+def _resolve(
+    settings: Settings, release: Release, clients: Clients
+) -> tuple[list[_Job], list[TargetReport]]:
+    """Targets grouped by resource, each with its selection; invalid ones become failed reports."""
+    candidates = _candidates(settings, clients)
     failed: list[TargetReport] = []
     groups: dict[str, _Job] = {}
     for candidate in candidates:
         if isinstance(candidate, TargetError):
-            failed.append(_failed(candidate.nsg, str(candidate)))
+            failed.append(_report_error(candidate))
             continue
         try:
             selection = select(
@@ -133,58 +130,66 @@ def _resolve(
                 exclude=candidate.exclude_prefixes,
             )
         except IpsyncError as exc:
-            failed.append(_failed(candidate.nsg, f"target {candidate.nsg}: {exc}", candidate))
+            failed.append(_report(candidate, "failed", f"target {candidate.resource_id}: {exc}"))
             continue
-        job = groups.setdefault(candidate.nsg.lower(), _Job(candidate.nsg, []))
+        key = candidate.resource_id.lower()
+        job = groups.setdefault(key, _Job(get_kind(candidate.kind), candidate.resource_id, []))
         job.items.append((candidate, selection))
     if not candidates:
         raise TargetError(
-            f"nothing to sync: IPSYNC_TARGETS is empty and no NSG carries the tag "
+            f"nothing to sync: IPSYNC_TARGETS is empty and no resource carries the tag "
             f"'{settings.discover_tag}'"
         )
     for job in groups.values():
-        clashes = check_bands([t for t, _ in job.items])
+        clashes = job.kind.conflicts([t for t, _ in job.items])
         for index in sorted(clashes, reverse=True):
             target, _ = job.items.pop(index)
-            failed.append(_failed(target.nsg, clashes[index], target))
+            failed.append(_report(target, "failed", clashes[index]))
     return [job for job in groups.values() if job.items], failed
 
 
-def _sync_nsg(
-    job: _Job,
-    client_for: _ClientFor,
-    settings: Settings,
-    release: Release,
-    deadline: Deadline,
-    force: bool,
+def _report(target: TargetSpec, status: Any, error: str | None = None) -> TargetReport:
+    return TargetReport(
+        kind=target.kind,
+        resource=target.resource_id,
+        status=status,
+        error=error,
+        service_tags=list(target.service_tags),
+    )
+
+
+def _report_error(error: TargetError) -> TargetReport:
+    """The report of a target that could not even be parsed."""
+    return TargetReport(
+        kind=error.kind,
+        resource=error.resource,
+        status="failed",
+        error=str(error),
+    )
+
+
+def _sync(
+    job: _Job, clients: Clients, settings: Settings, context: PlanContext, deadline: Deadline
 ) -> list[TargetReport]:
-    """Plan and apply every target of one NSG; re-read and re-plan when the NSG moved."""
+    """Plan and apply every target of one resource; re-read and re-plan when it moved."""
     for index, (target, _) in enumerate(job.items):
-        job.reports[index] = TargetReport(
-            nsg=target.nsg, status="unchanged", service_tags=list(target.service_tags)
-        )
-    first = job.items[0][0]
+        job.reports[index] = _report(target, "unchanged")
+    writer = ArmWriter(job.resource_id, deadline, settings.poll_interval_s)
     try:
-        gateway = NsgGateway(
-            client_for(first.subscription_id),
-            job.nsg_id,
-            first.resource_group,
-            first.nsg_name,
-            deadline,
-        )
+        gateway = job.kind.gateway(clients, job.resource_id, writer)
         for _ in range(MAX_REPLANS):
             snapshot = gateway.read()
-            plans = _plan(job, snapshot.rules, settings, release, force)
+            plans = _plan(job, snapshot, context)
             if settings.dry_run:
                 _record_plans(job, plans)
                 return list(job.reports.values())
             try:
-                _apply(job, plans, gateway, snapshot.etag)
+                _apply(job, plans, gateway, writer, snapshot.etag)
                 return list(job.reports.values())
-            except StaleNsg as exc:
-                log.info("NSG %s: %s; re-reading and re-planning", job.nsg_id, exc)
+            except Stale as exc:
+                log.info("%s: %s; re-reading and re-planning", job.resource_id, exc)
         raise ArmError(
-            f"NSG {job.nsg_id}: it kept changing under us; gave up after {MAX_REPLANS} re-plans"
+            f"{job.resource_id}: it kept changing under us; gave up after {MAX_REPLANS} re-plans"
         )
     except IpsyncError as exc:
         for report in job.reports.values():
@@ -194,43 +199,45 @@ def _sync_nsg(
         return list(job.reports.values())
 
 
-def _plan(
-    job: _Job, current: list[Rule], settings: Settings, release: Release, force: bool
-) -> dict[int, TargetPlan]:
-    """Plans of the NSG's targets still in play; a target that cannot be planned fails alone."""
-    plans: dict[int, TargetPlan] = {}
-    for index, (target, selection) in enumerate(job.items):
-        if job.reports[index].status == "failed":
-            continue
-        prefixes = {"v4": selection.v4, "v6": selection.v6}
-        try:
-            desired = desired_rules(target, prefixes, current, change_number=release.change_number)
-        except TargetError as exc:
-            job.reports[index].status, job.reports[index].error = "failed", str(exc)
-            continue
-        plans[index] = plan_target(
-            target, desired, current, max_remove_ratio=settings.max_remove_ratio, force=force
-        )
-    keys = list(plans)
-    for position, reason in check_limits(current, list(plans.values())).items():
-        plans[keys[position]] = plans[keys[position]].refuse(reason)
+def _plan(job: _Job, snapshot: Any, context: PlanContext) -> dict[int, TargetPlan[Any]]:
+    """Plans of the resource's targets still in play; one that cannot be planned fails alone."""
+    live = [i for i in range(len(job.items)) if job.reports[i].status != "failed"]
+    results = job.kind.plan([job.items[i] for i in live], snapshot, context)
+    plans: dict[int, TargetPlan[Any]] = {}
+    for index, result in zip(live, results, strict=True):
+        if isinstance(result, str):
+            job.reports[index].status, job.reports[index].error = "failed", result
+        else:
+            plans[index] = result
     return plans
 
 
-def _apply(job: _Job, plans: dict[int, TargetPlan], gateway: NsgGateway, etag: str | None) -> None:
-    """Send the writes of every target of the NSG, make-before-break across targets too.
+def _change(write: Write[Any]) -> Change:
+    return Change(
+        rule=write.name, action=write.action, added=list(write.added), removed=list(write.removed)
+    )
 
-    An address may move from one target's rule to another's in one run, so the writes of all
+
+def _apply(
+    job: _Job,
+    plans: dict[int, TargetPlan[Any]],
+    gateway: Gateway,
+    writer: ArmWriter,
+    etag: str | None,
+) -> None:
+    """Send the writes of every target of the resource, make-before-break across targets too.
+
+    An address may move from one target's entry to another's in one run, so the writes of all
     targets are ordered together: those that only add go first, then updates that take
     something away, deletes last. A target stops at its first failed write; others go on.
     """
-    queue: list[tuple[int, RulePlan]] = []
+    queue: list[tuple[int, Write[Any]]] = []
     for index, plan in plans.items():
         report = job.reports[index]
-        report.held_back = [w.change() for w in plan.held_back]
+        report.held_back = [_change(w) for w in plan.held_back]
         if plan.refused is not None:
             report.status, report.error = "refused", plan.refused
-            report.changes = [w.change() for w in plan.writes]
+            report.changes = [_change(w) for w in plan.writes]
             continue
         queue.extend((index, write) for write in plan.to_apply)
     queue = make_before_break(queue)
@@ -239,18 +246,17 @@ def _apply(job: _Job, plans: dict[int, TargetPlan], gateway: NsgGateway, etag: s
         if index in stopped:
             continue
         report = job.reports[index]
+        left = [w.name for i, w in queue[position:] if i == index]
         if stopped and (write.action == "delete" or write.removed):
             # An address may be moving to the target that failed: take nothing away now.
-            left = [w.rule.name for i, w in queue[position:] if i == index]
             report.status = "failed"
             report.error = f"removals held back after another target failed; left: {left}"
             stopped.add(index)
             continue
-        before = gateway.writes
+        before = writer.writes
         try:
-            etag = _send(gateway, write, etag)
+            etag = gateway.send(write, etag)
         except OutOfTime as exc:
-            left = [w.rule.name for i, w in queue[position:] if i == index]
             report.status, report.error = "failed", f"{exc}; left for the next run: {left}"
             stopped.add(index)
             continue
@@ -258,33 +264,34 @@ def _apply(job: _Job, plans: dict[int, TargetPlan], gateway: NsgGateway, etag: s
             report.status, report.error = "failed", str(exc)
             stopped.add(index)
             continue
+        except Stale as exc:
+            if exc.maybe_written:
+                # The write may have happened: the audit shows it, the re-read decides.
+                _record(report, write, unconfirmed=True)
+            raise
         finally:
-            report.writes += gateway.writes - before
-        report.changes.append(write.change())
-        report.status = "applied"
+            report.writes += writer.writes - before
+        _record(report, write)
 
 
-def _send(gateway: NsgGateway, write: RulePlan, etag: str | None) -> str | None:
-    if write.action == "delete":
-        gateway.delete(write.rule.name, etag)
-        return gateway.read().etag
-    return gateway.put(write.rule, etag)
+def _record(report: TargetReport, write: Write[Any], *, unconfirmed: bool = False) -> None:
+    """Add a sent write to the report, once, even when a re-plan sends it again."""
+    change = _change(write)
+    change.confirmed = not unconfirmed
+    report.changes = [c for c in report.changes if c.rule != write.name]
+    report.changes.append(change)
+    report.status = "applied"
 
 
-def _record_plans(job: _Job, plans: dict[int, TargetPlan]) -> None:
+def _record_plans(job: _Job, plans: dict[int, TargetPlan[Any]]) -> None:
     for index, plan in plans.items():
         report = job.reports[index]
-        report.held_back = [w.change() for w in plan.held_back]
-        report.changes = [w.change() for w in plan.writes]
+        report.held_back = [_change(w) for w in plan.held_back]
+        report.changes = [_change(w) for w in plan.writes]
         if plan.refused is not None:
             report.status, report.error = "refused", plan.refused
         elif plan.writes:
             report.status = "planned"
-
-
-def _failed(nsg: str, error: str, target: Target | None = None) -> TargetReport:
-    tags = list(target.service_tags) if target else []
-    return TargetReport(nsg=nsg, status="failed", error=error, service_tags=tags)
 
 
 def _source_info(release: Release, jobs: list[_Job]) -> SourceInfo:

@@ -24,9 +24,11 @@ class DownloadError(IpsyncError):
 class TargetError(IpsyncError):
     """One target is invalid; other targets still run."""
 
-    def __init__(self, message: str, nsg: str = "") -> None:
+    def __init__(self, message: str, resource: str = "", kind: str = "") -> None:
         super().__init__(message)
-        self.nsg = nsg
+        #: The ARM id of the target's resource and the target's kind, when known.
+        self.resource = resource
+        self.kind = kind
 
 
 class ArmError(IpsyncError):

@@ -1,25 +1,32 @@
-"""The run report (architecture contract 3): CLI ``--json``, HTTP body and run history."""
+"""The run report: what the CLI prints with ``--json``, the HTTP body, the run history."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 TargetStatus = Literal["unchanged", "planned", "applied", "refused", "failed"]
 
 
 class Change(BaseModel):
-    """One rule write, with the prefixes it adds and removes."""
+    """One write, with the prefixes it adds and removes; ``rule`` names the rule or entry."""
 
     rule: str
     action: Literal["create", "update", "delete"]
     added: list[str] = Field(default_factory=list)
     removed: list[str] = Field(default_factory=list)
+    #: False when the write was sent but its answer was lost: it may or may not have happened.
+    confirmed: bool = True
 
 
 class TargetReport(BaseModel):
-    nsg: str
+    #: The target's kind; empty when a target was refused before its kind was known.
+    kind: str
+    #: The ARM id of the resource holding the allow-list.
+    resource: str
+    #: The same id, for NSG targets only (kept for readers of earlier reports).
+    nsg: str | None = None
     status: TargetStatus
     changes: list[Change] = Field(default_factory=list)
     #: Removals that ``policy: add-only`` kept back (reported, never written).
@@ -27,6 +34,12 @@ class TargetReport(BaseModel):
     writes: int = 0
     error: str | None = None
     service_tags: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _nsg_id(self) -> TargetReport:
+        if self.kind == "nsg" and self.nsg is None:
+            self.nsg = self.resource
+        return self
 
 
 class SourceInfo(BaseModel):
@@ -49,7 +62,7 @@ class Report(BaseModel):
     error: str | None = None
 
     def exit_code(self) -> int:
-        """Exit codes of contract 1: 0 done/no change, 1 error, 2 changes pending, 3 refused."""
+        """0 done or nothing to change, 1 error, 2 changes pending (dry run), 3 refused."""
         statuses = {t.status for t in self.targets}
         if self.error is not None or "failed" in statuses:
             return 1

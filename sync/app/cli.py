@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sync.core.clouds import CLOUDS
 from sync.errors import IpsyncError
 
 SOURCE_HELP = "download (default), api, a file path (.json/.xml, optionally .gz/.xz) or https URL"
@@ -100,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def feed_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--source", help=SOURCE_HELP)
-        p.add_argument("--cloud", choices=["Public", "AzureGovernment", "China", "AzureGermany"])
+        p.add_argument("--cloud", choices=list(CLOUDS))
         p.add_argument("--config", type=Path, help="TOML or JSON file of settings")
 
     p = sub.add_parser("prefixes", help="aggregated prefixes of service tags")

@@ -18,7 +18,7 @@ def render(report: Report) -> str:
     if report.error:
         lines.append(f"error: {report.error}")
     for target in report.targets:
-        name = target.nsg.rsplit("/", 1)[-1]
+        name = target.resource.rsplit("/", 1)[-1]
         tags = ", ".join(target.service_tags)
         lines.append(f"{name} [{tags}]: {target.status}, {target.writes} writes")
         if target.error:

@@ -47,14 +47,20 @@ def log_report(report: Report, logger: logging.Logger = log) -> None:
         logger.log(
             logging.ERROR if bad else logging.INFO,
             "target %s: %s, %d changes (+%d/-%d prefixes), %d writes%s",
-            target.nsg,
+            target.resource,
             target.status,
             len(target.changes),
             added,
             removed,
             target.writes,
             f": {target.error}" if target.error else "",
-            extra={**run, "nsg": target.nsg, "status": target.status, "writes": target.writes},
+            extra={
+                **run,
+                "kind": target.kind,
+                "resource": target.resource,
+                "status": target.status,
+                "writes": target.writes,
+            },
         )
     outcome = "ok" if report.ok else "failed"
     logger.log(

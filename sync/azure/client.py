@@ -7,8 +7,10 @@ that it can honour ``Retry-After`` within its time budget and count every reques
 from __future__ import annotations
 
 import ipaddress
+import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from sync.errors import SettingsError
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
     from azure.mgmt.network import NetworkManagementClient
 
     from sync.settings import Settings
+
+C = TypeVar("C")
 
 #: The token the emulator accepts; any non-empty bearer token passes there.
 EMULATOR_TOKEN = "ipsync-emulator-token"
@@ -62,9 +66,17 @@ def make_client(settings: Settings, subscription_id: str | None = None) -> Netwo
     """A NetworkManagementClient for the settings' cloud, endpoint and CA bundle."""
     from azure.mgmt.network import NetworkManagementClient
 
+    return arm_client(settings, NetworkManagementClient, subscription_id)
+
+
+def arm_client(
+    settings: Settings, factory: Callable[..., C], subscription_id: str | None = None
+) -> C:
+    """A management client of any Azure SDK (``factory``) for the settings' cloud, endpoint
+    and CA bundle, with the SDK's own retries off."""
     subscription = subscription_id or settings.subscription_id
     if not subscription:
-        raise SettingsError("setting IPSYNC_SUBSCRIPTION_ID: required for NSG work")
+        raise SettingsError("setting IPSYNC_SUBSCRIPTION_ID: required for work on Azure resources")
     if not settings.arm_base.startswith("https://"):
         raise SettingsError(
             f"setting IPSYNC_ARM_ENDPOINT: must be https://, not {settings.arm_base}"
@@ -74,10 +86,26 @@ def make_client(settings: Settings, subscription_id: str | None = None) -> Netwo
         if not settings.ca_bundle.is_file():
             raise SettingsError(f"setting IPSYNC_CA_BUNDLE: no such file {settings.ca_bundle}")
         kwargs["connection_verify"] = str(settings.ca_bundle)
-    return NetworkManagementClient(
+    return factory(
         credential_for(settings),
         subscription,
         base_url=settings.arm_base,
         credential_scopes=[settings.arm_base + "/.default"],
         **kwargs,
     )
+
+
+class Clients:
+    """Management clients of one run, made once per (SDK, subscription) and shared."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._made: dict[tuple[Callable[..., Any], str], Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, factory: Callable[..., C], subscription: str) -> C:
+        key = (factory, subscription.lower())
+        with self._lock:
+            if key not in self._made:
+                self._made[key] = arm_client(self.settings, factory, subscription)
+            return cast(C, self._made[key])

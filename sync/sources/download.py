@@ -32,12 +32,11 @@ from urllib.parse import urlsplit
 import httpx
 
 from sync import __version__
+from sync.core.clouds import CLOUDS
 from sync.errors import DownloadError
 
 log = logging.getLogger(__name__)
 
-#: Download page id per cloud (https://www.microsoft.com/download/details.aspx?id=N).
-PAGE_IDS = {"Public": 56519, "AzureGovernment": 57063, "China": 57062, "AzureGermany": 57064}
 DETAILS_URL = "https://www.microsoft.com/download/details.aspx?id={id}"
 CONFIRMATION_URL = "https://www.microsoft.com/download/confirmation.aspx?id={id}"
 #: The only host a release link found on a page may point to.
@@ -161,8 +160,8 @@ def fetch_latest(
     cloud: str, *, cache_dir: Path | None = None, client: httpx.Client | None = None
 ) -> Fetched:
     """The newest release of ``cloud`` as linked from its download page."""
-    if cloud not in PAGE_IDS:
-        raise DownloadError(f"unknown cloud {cloud!r}; known clouds: {', '.join(PAGE_IDS)}")
+    if cloud not in CLOUDS:
+        raise DownloadError(f"unknown cloud {cloud!r}; known clouds: {', '.join(CLOUDS)}")
     with _client_scope(client) as http:
         url = _latest_release_url(http, cloud)
         return _fetch_cached(http, url, cache_dir)
@@ -192,7 +191,7 @@ def _latest_release_url(client: httpx.Client, cloud: str) -> str:
     """Details page first; the confirmation page when that fails or carries no link."""
     problems: list[str] = []
     for template in (DETAILS_URL, CONFIRMATION_URL):
-        page = template.format(id=PAGE_IDS[cloud])
+        page = template.format(id=CLOUDS[cloud].page_id)
         try:
             answer = _get(client, page, {})
         except DownloadError as error:

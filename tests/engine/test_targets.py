@@ -59,7 +59,7 @@ def test_bad_nsg_tags_name_the_nsg_and_field(tags: dict[str, str], needle: str) 
         target_from_tags(NSG, tags, "ipsync")
     assert NSG in str(caught.value)
     assert needle in str(caught.value)
-    assert caught.value.nsg == NSG
+    assert caught.value.resource == NSG
 
 
 def test_explicit_target_wins_over_discovery_and_errors_stay_per_target() -> None:
@@ -70,7 +70,7 @@ def test_explicit_target_wins_over_discovery_and_errors_stay_per_target() -> Non
         ]
     )
     explicit = explicit_targets(settings)
-    assert [type(t).__name__ for t in explicit] == ["Target", "TargetError"]
+    assert [type(t).__name__ for t in explicit] == ["NsgTarget", "TargetError"]
     assert "not-an-id" in str(explicit[1])
     assert "nsg" in str(explicit[1])
     other = NSG.replace("/n1", "/n2")

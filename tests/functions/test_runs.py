@@ -240,7 +240,7 @@ def test_timer_syncs_everything_and_logs_each_target(
     assert sorted(t["status"] for t in report["targets"]) == ["applied", "applied"]
     assert report["writes"] == app.arm_writes() > 0
     lines = [r for r in caplog.records if getattr(r, "run_id", None) == report["run_id"]]
-    assert {getattr(r, "nsg", None) for r in lines} >= {nsg_id("nsg-a"), nsg_id("nsg-b")}
+    assert {getattr(r, "resource", None) for r in lines} >= {nsg_id("nsg-a"), nsg_id("nsg-b")}
     assert all(r.levelno == logging.INFO for r in lines)
 
 
@@ -258,7 +258,7 @@ def test_timer_with_a_failed_target_logs_all_stores_and_raises(
         nsg_id("nsg-a"): "applied",
         nsg_id("nsg-b"): "failed",
     }
-    levels = {getattr(r, "nsg", None): r.levelno for r in caplog.records if hasattr(r, "nsg")}
+    levels = {r.resource: r.levelno for r in caplog.records if hasattr(r, "resource")}
     assert levels == {nsg_id("nsg-a"): logging.INFO, nsg_id("nsg-b"): logging.ERROR}
 
 

@@ -63,16 +63,17 @@ def test_report_lines_carry_fields_and_problems_are_errors(
         dry_run=True,
         run_id="r1",
         targets=[
-            TargetReport(nsg="/nsg/a", status="planned", writes=0),
-            TargetReport(nsg="/nsg/b", status="refused", error="removes 40% > 30%"),
+            TargetReport(kind="nsg", resource="/nsg/a", status="planned", writes=0),
+            TargetReport(kind="sql", resource="/sql/b", status="refused", error="removes 40%"),
         ],
     )
     with caplog.at_level(logging.INFO, logger="sync"):
         log_report(report)
-    by_nsg = {getattr(r, "nsg", None): r for r in caplog.records}
-    assert by_nsg["/nsg/a"].levelno == logging.INFO
-    assert by_nsg["/nsg/b"].levelno == logging.ERROR
-    assert "removes 40% > 30%" in by_nsg["/nsg/b"].getMessage()
+    by_resource = {getattr(r, "resource", None): r for r in caplog.records}
+    assert by_resource["/nsg/a"].levelno == logging.INFO
+    assert getattr(by_resource["/sql/b"], "kind", None) == "sql"
+    assert by_resource["/sql/b"].levelno == logging.ERROR
+    assert "removes 40%" in by_resource["/sql/b"].getMessage()
     assert {getattr(r, "run_id", None) for r in caplog.records} == {"r1"}
-    outcome = by_nsg[None]
+    outcome = by_resource[None]
     assert (getattr(outcome, "outcome", None), outcome.levelno) == ("failed", logging.ERROR)

@@ -1,1 +1,94 @@
+"""NSG security rules: one rule per target and IP family, owned by name prefix and priority band."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from sync.errors import TargetError
+from sync.kinds.base import PlanContext, Snapshot, TargetSpec
+from sync.kinds.nsg.plan import check_bands, check_limits, desired_rules, plan_target
+from sync.kinds.nsg.target import NsgTarget
+
+if TYPE_CHECKING:
+    from sync.azure.client import Clients
+    from sync.azure.writes import ArmWriter
+    from sync.core.plan import TargetPlan
+    from sync.core.prefixes import Selection
+    from sync.kinds.nsg.gateway import NsgGateway
+    from sync.kinds.nsg.rules import Rule
+
+
+class NsgKind:
+    name: ClassVar[str] = "nsg"
+    arm_type: ClassVar[str] = "microsoft.network/networksecuritygroups"
+    target: ClassVar[type[TargetSpec]] = NsgTarget
+    id_field: ClassVar[str] = "nsg"
+    tag_fields: ClassVar[Mapping[str, str]] = {
+        "direction": "direction",
+        "access": "access",
+        "protocol": "protocol",
+        "ports": "ports",
+        "local": "local_prefixes",
+        "priority": "priority_range",
+    }
+
+    def conflicts(self, targets: Sequence[TargetSpec]) -> dict[int, str]:
+        return check_bands(cast(Sequence[NsgTarget], targets))
+
+    def gateway(self, clients: Clients, resource_id: str, writer: ArmWriter) -> NsgGateway:
+        from azure.mgmt.core.tools import parse_resource_id
+        from azure.mgmt.network import NetworkManagementClient
+
+        from sync.kinds.nsg.gateway import NsgGateway
+
+        parts = parse_resource_id(resource_id)
+        client: NetworkManagementClient = clients.get(
+            NetworkManagementClient, str(parts["subscription"])
+        )
+        return NsgGateway(client, str(parts["resource_group"]), str(parts["name"]), writer)
+
+    def plan(
+        self,
+        items: Sequence[tuple[TargetSpec, Selection]],
+        snapshot: Snapshot,
+        context: PlanContext,
+    ) -> list[TargetPlan[Any] | str]:
+        current: list[Rule] = snapshot.state
+        results: list[TargetPlan[Any] | str] = []
+        for spec, selection in items:
+            target = cast(NsgTarget, spec)
+            prefixes = {"v4": selection.v4, "v6": selection.v6}
+            try:
+                desired = desired_rules(
+                    target, prefixes, current, change_number=context.change_number
+                )
+            except TargetError as exc:
+                results.append(str(exc))
+                continue
+            results.append(
+                plan_target(
+                    target,
+                    desired,
+                    current,
+                    max_remove_ratio=context.max_remove_ratio,
+                    force=context.force,
+                )
+            )
+        planned = [(i, p) for i, p in enumerate(results) if not isinstance(p, str)]
+        refusals = check_limits(current, [p for _, p in planned])
+        for position, reason in refusals.items():
+            index, plan = planned[position]
+            results[index] = plan.refuse(reason)
+        return results
+
+    def discover(self, clients: Clients, subscription: str) -> list[tuple[str, dict[str, str]]]:
+        from azure.mgmt.network import NetworkManagementClient
+
+        client: NetworkManagementClient = clients.get(NetworkManagementClient, subscription)
+        return [
+            (n.id, dict(n.tags or {})) for n in client.network_security_groups.list_all() if n.id
+        ]
+
+
+KIND = NsgKind()

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from azure.mgmt.network.models import SecurityRule, SecurityRulePropertiesFormat
 
 from sync.core.prefixes import ParsedPrefix, parse_prefix
-from sync.settings import Target
+from sync.kinds.nsg.target import NsgTarget
 
 #: ARM rule names: 1..80 chars of letters, digits, ``.``, ``-``, ``_``; start alphanumeric,
-#: end alphanumeric or ``_`` (azure-facts §3).
+#: end alphanumeric or ``_`` .
 NAME_MAX = 80
 _HASH_LEN = 8
 
@@ -74,12 +74,6 @@ def normalise_prefix(value: str) -> str:
         return parse_prefix(text).text
     except ValueError:
         return text
-
-
-def prefix_family(value: str) -> str | None:
-    """``v4`` or ``v6`` for a normalised CIDR, None for a service tag or ``*``."""
-    parsed = _cidr(value)
-    return None if parsed is None else f"v{parsed.version}"
 
 
 def _cidr(value: str) -> ParsedPrefix | None:
@@ -156,7 +150,7 @@ def _split(values: list[str]) -> tuple[str | None, list[str]]:
 
 
 def rule_to_sdk(rule: Rule) -> SecurityRule:
-    """A hybrid SDK model to PUT (never a dict: a dict is sent verbatim, azure-facts §2)."""
+    """A hybrid SDK model to PUT: never a dict, which the SDK sends verbatim as the body."""
     src, srcs = _split(sorted_prefixes(rule.source_prefixes))
     dst, dsts = _split(sorted_prefixes(rule.destination_prefixes))
     sport, sports = _split(sorted_ports(rule.source_ports))
@@ -179,7 +173,7 @@ def rule_to_sdk(rule: Rule) -> SecurityRule:
     return SecurityRule(name=rule.name, properties=properties)
 
 
-def is_owned(rule: Rule, target: Target) -> bool:
+def is_owned(rule: Rule, target: NsgTarget) -> bool:
     """Ours only with the name prefix, a priority in the band and the target's direction.
 
     ARM names are case-insensitive, so is the prefix test. The direction is part of ownership
@@ -197,12 +191,12 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def target_key(target: Target) -> str:
+def target_key(target: NsgTarget) -> str:
     """Short, order-independent key of the target's tags, e.g. ``storage-westeurope``."""
     return "_".join(sorted({_slug(tag) for tag in target.service_tags}))
 
 
-def rule_name(target: Target, family: str) -> str:
+def rule_name(target: NsgTarget, family: str) -> str:
     """``<prefix>-<tags key>[-in]-<family>``, e.g. ``ipsync-storage-westeurope-v4``.
 
     Inbound rules carry ``-in`` so one NSG can hold both directions for the same tags. A tag

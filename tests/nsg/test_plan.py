@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 
 from azure.mgmt.network.models import SecurityRule, SecurityRulePropertiesFormat
 
-from sync.kinds.nsg.plan import RulePlan, TargetPlan, desired_rules, make_before_break, plan_target
+from sync.core.plan import TargetPlan
+from sync.kinds.nsg.plan import desired_rules, plan_target
 from sync.kinds.nsg.rules import Rule, rule_from_sdk
-from sync.report import Change
-from sync.settings import Target
+from sync.kinds.nsg.target import NsgTarget
 
 from ._make import make_rule, make_target
 
@@ -19,7 +19,7 @@ TEN = [f"20.{i}.0.0/16" for i in range(10)]
 
 
 def _plan(
-    target: Target,
+    target: NsgTarget,
     prefixes: Mapping[str, Sequence[str]],
     current: Sequence[Rule],
     *,
@@ -74,17 +74,15 @@ def test_changed_prefixes_give_one_update_with_the_exact_delta() -> None:
     plan = _plan(make_target(families=("v4",)), prefixes, current)
     (write,) = plan.writes
     assert write.action == "update"
-    assert write.rule.priority == 200
+    assert write.payload.priority == 200
     assert write.added == ("20.70.0.0/16",)
     assert write.removed == ("20.63.0.0/16",)
-    assert write.change() == Change(
-        rule=V4, action="update", added=["20.70.0.0/16"], removed=["20.63.0.0/16"]
-    )
+    assert write.name == V4
 
 
 def test_new_target_creates_one_rule_per_family() -> None:
     plan = _plan(make_target(), {"v4": ["20.60.0.0/16"], "v6": ["2603:1020::/32"]}, [])
-    assert [(w.action, w.rule.name) for w in plan.writes] == [("create", V4), ("create", V6)]
+    assert [(w.action, w.payload.name) for w in plan.writes] == [("create", V4), ("create", V6)]
     assert plan.writes[0].added == ("20.60.0.0/16",)
 
 
@@ -94,7 +92,7 @@ def test_dropped_family_is_deleted_last() -> None:
         make_rule(V4, 201, TEN[:9]),
     ]
     plan = _plan(make_target(), {"v4": TEN}, current)
-    assert [(w.action, w.rule.name) for w in plan.writes] == [("update", V4), ("delete", V6)]
+    assert [(w.action, w.payload.name) for w in plan.writes] == [("update", V4), ("delete", V6)]
     assert plan.writes[1].removed == ("2603:1020::/32",)
 
 
@@ -102,10 +100,10 @@ def test_changed_tag_set_creates_new_before_deleting_old() -> None:
     current = [make_rule(V4, 200, TEN)]
     target = make_target(service_tags=("Storage.WestEurope", "Sql.WestEurope"), families=("v4",))
     plan = _plan(target, {"v4": TEN}, current)
-    actions = [(w.action, w.rule.name) for w in plan.writes]
+    actions = [(w.action, w.payload.name) for w in plan.writes]
     new = "ipsync-sql-westeurope_storage-westeurope-v4"
     assert actions == [("create", new), ("delete", V4)]
-    assert plan.writes[0].rule.priority == 201
+    assert plan.writes[0].payload.priority == 201
     assert plan.refused is None  # every address stays covered: nothing is lost
 
 
@@ -119,7 +117,7 @@ def test_foreign_rules_are_never_written() -> None:
     target = make_target(families=("v4",))
     plan = _plan(target, {"v4": TEN[:8]}, current, ratio=1.0)
     foreign = {"ipsync-storage-westeurope-v6", "corp-allow", "ipsync-legacy"}
-    assert {w.rule.name for w in plan.writes}.isdisjoint(foreign)
+    assert {w.payload.name for w in plan.writes}.isdisjoint(foreign)
     assert [w.action for w in plan.writes] == ["update"]
 
 
@@ -170,7 +168,8 @@ class TestAddOnly:
         plan = _plan(self.target, {"v4": ["20.60.0.0/16", "20.70.0.0/16"]}, current)
         (write,) = plan.writes
         assert write.action == "update"
-        assert write.rule.destination_prefixes == {"20.60.0.0/16", "20.61.0.0/16", "20.70.0.0/16"}
+        wanted = {"20.60.0.0/16", "20.61.0.0/16", "20.70.0.0/16"}
+        assert write.payload.destination_prefixes == wanted
         assert (write.added, write.removed) == (("20.70.0.0/16",), ())
         (held,) = plan.held_back
         assert (held.action, held.removed) == ("update", ("20.61.0.0/16",))
@@ -179,7 +178,7 @@ class TestAddOnly:
         current = [make_rule(V4, 200, ["20.60.0.0/16"]), make_rule(V6, 201, ["2603::/16"])]
         plan = _plan(self.target, {"v4": ["20.60.0.0/16"]}, current)
         assert plan.writes == ()
-        assert [(h.action, h.rule.name) for h in plan.held_back] == [("delete", V6)]
+        assert [(h.action, h.payload.name) for h in plan.held_back] == [("delete", V6)]
         assert plan.refused is None
 
     def test_only_removals_means_no_write(self) -> None:
@@ -199,8 +198,8 @@ class TestAddOnlyOverlap:
         current = [make_rule(V4, 200, ["20.60.0.0/16"])]
         plan = _plan(self.target, {"v4": ["20.60.0.0/17", "20.70.0.0/16"]}, current)
         (write,) = plan.writes
-        assert write.rule.destination_prefixes == {"20.60.0.0/16", "20.70.0.0/16"}
-        again = _plan(self.target, {"v4": ["20.60.0.0/17", "20.70.0.0/16"]}, [write.rule])
+        assert write.payload.destination_prefixes == {"20.60.0.0/16", "20.70.0.0/16"}
+        again = _plan(self.target, {"v4": ["20.60.0.0/17", "20.70.0.0/16"]}, [write.payload])
         assert again.writes == ()
 
 
@@ -213,22 +212,3 @@ def test_changed_local_side_shows_in_the_update() -> None:
         ("10.1.0.0/16",),
         ("VirtualNetwork",),
     )
-
-
-class TestMakeBeforeBreak:
-    def _update(self, name: str, added: list[str], removed: list[str]) -> RulePlan:
-        return RulePlan("update", make_rule(name, 200, added), tuple(added), tuple(removed))
-
-    def test_an_update_that_gains_an_address_goes_before_the_one_that_loses_it(self) -> None:
-        loses = self._update("a", ["10.0.9.0/24"], ["192.0.2.0/24"])
-        gains = self._update("b", ["192.0.2.0/25"], ["10.0.8.0/24"])
-        grows = RulePlan("create", make_rule("c", 201, ["10.1.0.0/16"]), ("10.1.0.0/16",))
-        drop = RulePlan("delete", make_rule("d", 202, ["10.2.0.0/16"]), (), ("10.2.0.0/16",))
-        order = make_before_break([(1, drop), (2, loses), (3, gains), (4, grows)])
-        assert [key for key, _ in order] == [4, 3, 2, 1]
-
-    def test_a_cycle_still_sends_every_write_once(self) -> None:
-        one = self._update("a", ["198.51.100.0/24"], ["192.0.2.0/24"])
-        two = self._update("b", ["192.0.2.0/24"], ["198.51.100.0/24"])
-        order = make_before_break([(1, one), (2, two)])
-        assert sorted(key for key, _ in order) == [1, 2]

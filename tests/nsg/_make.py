@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sync.kinds.nsg.rules import Rule
-from sync.settings import Target
+from sync.kinds.nsg.target import NsgTarget
 
 NSG = (
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net"
@@ -15,10 +15,10 @@ NSG = (
 OTHER_NSG = NSG.replace("nsg-app", "nsg-db")
 
 
-def make_target(**fields: Any) -> Target:
+def make_target(**fields: Any) -> NsgTarget:
     values: dict[str, Any] = {"nsg": NSG, "service_tags": ("Storage.WestEurope",)}
     values.update(fields)
-    return Target(**values)
+    return NsgTarget(**values)
 
 
 def make_rule(

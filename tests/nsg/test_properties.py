@@ -8,9 +8,10 @@ import netaddr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.kinds.nsg.plan import TargetPlan, desired_rules, plan_target
+from sync.core.plan import TargetPlan
+from sync.kinds.nsg.plan import desired_rules, plan_target
 from sync.kinds.nsg.rules import Rule, is_owned, rule_name
-from sync.settings import Target
+from sync.kinds.nsg.target import NsgTarget
 
 from ._make import make_rule, make_target
 
@@ -37,7 +38,7 @@ v6_sets = st.frozensets(st.sampled_from(V6_UNIVERSE), max_size=6)
 @st.composite
 def scenarios(
     draw: st.DrawFn, policy: str = "sync"
-) -> tuple[Target, dict[str, list[str]], list[Rule]]:
+) -> tuple[NsgTarget, dict[str, list[str]], list[Rule]]:
     tags = draw(st.sampled_from([("Storage.WestEurope",), ("Storage.WestEurope", "Sql")]))
     target = make_target(service_tags=tags, priority_range=BAND, policy=policy)
     # Owned rules: any of the current names, plus a stale one from an older tag list.
@@ -66,7 +67,7 @@ def scenarios(
     return target, prefixes, [*current, *draw(st.sampled_from([[], inbound]))]
 
 
-def _allowed(rules: Iterable[Rule], target: Target) -> netaddr.IPSet:
+def _allowed(rules: Iterable[Rule], target: NsgTarget) -> netaddr.IPSet:
     return netaddr.IPSet(
         p for r in rules if is_owned(r, target) and r.access == "Allow" for p in r.remote_prefixes
     )
@@ -77,12 +78,12 @@ def _apply(current: Sequence[Rule], plan: TargetPlan) -> list[dict[str, Rule]]:
     state = {r.name.lower(): r for r in current}
     states = [dict(state)]
     for write in plan.to_apply:
-        key = write.rule.name.lower()
+        key = write.payload.name.lower()
         assert (key in state) == (write.action != "create")
         if write.action == "delete":
             del state[key]
         else:
-            state[key] = write.rule
+            state[key] = write.payload
         states.append(dict(state))
     return states
 
@@ -95,7 +96,7 @@ def _priorities_unique(rules: Iterable[Rule]) -> bool:
 @settings(max_examples=300, deadline=None)
 @given(scenarios())
 def test_sync_plan_is_exact_minimal_and_make_before_break(
-    scenario: tuple[Target, dict[str, list[str]], list[Rule]],
+    scenario: tuple[NsgTarget, dict[str, list[str]], list[Rule]],
 ) -> None:
     target, prefixes, current = scenario
     desired = desired_rules(target, prefixes, current, change_number=2)
@@ -127,7 +128,7 @@ def test_sync_plan_is_exact_minimal_and_make_before_break(
 @settings(max_examples=200, deadline=None)
 @given(scenarios(policy="add-only"))
 def test_add_only_never_loses_an_address(
-    scenario: tuple[Target, dict[str, list[str]], list[Rule]],
+    scenario: tuple[NsgTarget, dict[str, list[str]], list[Rule]],
 ) -> None:
     target, prefixes, current = scenario
     desired = desired_rules(target, prefixes, current, change_number=2)

@@ -15,7 +15,7 @@ from sync.kinds.nsg.plan import (
     plan_target,
 )
 from sync.kinds.nsg.rules import Rule
-from sync.settings import Target
+from sync.kinds.nsg.target import NsgTarget
 
 from ._make import OTHER_NSG, make_rule, make_target
 
@@ -36,7 +36,7 @@ def _foreign(count: int, *, entries: int = 1, direction: str = "Outbound") -> li
 
 
 def _plan(
-    target: Target, prefixes: Mapping[str, Sequence[str]], current: Sequence[Rule]
+    target: NsgTarget, prefixes: Mapping[str, Sequence[str]], current: Sequence[Rule]
 ) -> TargetPlan:
     desired = desired_rules(target, prefixes, current, change_number=1)
     return plan_target(target, desired, current, max_remove_ratio=1.0)

@@ -1,0 +1,117 @@
+"""What every target kind provides: its target model and one small protocol.
+
+The engine knows allow-lists only through :class:`Kind` and :class:`Gateway`: parse a target,
+find opted-in resources, read one resource with its etag, plan the writes of every target on
+it (desired entries, ownership, limits), and send one write. Everything else (selection,
+guards, make-before-break order, retries, the report) is shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+if TYPE_CHECKING:
+    from sync.azure.client import Clients
+    from sync.azure.writes import ArmWriter
+    from sync.core.plan import TargetPlan, Write
+    from sync.core.prefixes import Selection
+
+Family = Literal["v4", "v6"]
+
+
+class TargetSpec(BaseModel):
+    """The fields every kind's target has: which published ranges, and how to keep them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str
+    service_tags: tuple[str, ...] = Field(min_length=1)
+    families: tuple[Family, ...] = ("v4", "v6")
+    extra_prefixes: tuple[str, ...] = ()
+    exclude_prefixes: tuple[str, ...] = ()
+    policy: Literal["sync", "add-only"] = "sync"
+
+    @field_validator("families")
+    @classmethod
+    def _families_not_empty(cls, value: tuple[Family, ...]) -> tuple[Family, ...]:
+        if not value:
+            raise ValueError("needs at least one of v4, v6")
+        return tuple(dict.fromkeys(value))
+
+    @property
+    def resource_id(self) -> str:
+        """The ARM id of the resource holding the allow-list."""
+        raise NotImplementedError
+
+    @property
+    def where(self) -> str:
+        """How messages name the target: ``target <resource name> (<tags>)``."""
+        return f"target {self.resource_id.rsplit('/', 1)[-1]} ({', '.join(self.service_tags)})"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A resource as read: its etag (for ``If-Match``) and the kind's view of its entries."""
+
+    etag: str | None
+    state: Any
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What a plan needs beyond the targets and the resource: the run's own settings."""
+
+    change_number: int | str
+    max_remove_ratio: float
+    force: bool
+
+
+class Gateway(Protocol):
+    """One resource in ARM: read it, send one write; every request goes through the writer."""
+
+    def read(self) -> Snapshot: ...
+
+    def send(self, write: Write[Any], etag: str | None) -> str | None:
+        """Send one write (with ``If-Match: etag``); return the resource's new etag if known."""
+        ...
+
+
+class Kind(Protocol):
+    """A kind of allow-list: NSG rules, a Storage firewall, SQL firewall rules, ..."""
+
+    #: The ``kind`` value of its targets.
+    name: ClassVar[str]
+    #: The ARM resource type it syncs, as discovery reports it (lower-case).
+    arm_type: ClassVar[str]
+    #: Its target model.
+    target: ClassVar[type[TargetSpec]]
+    #: The target field that holds the resource id (``nsg`` for NSGs, else ``resource``).
+    id_field: ClassVar[str]
+    #: Tag suffix (``ipsync-<suffix>``) -> target field, for the fields of this kind only.
+    tag_fields: ClassVar[Mapping[str, str]]
+
+    def conflicts(self, targets: Sequence[TargetSpec]) -> dict[int, str]:
+        """Targets (by index) on one resource that cannot coexist, with the reason."""
+        ...
+
+    def gateway(self, clients: Clients, resource_id: str, writer: ArmWriter) -> Gateway: ...
+
+    def plan(
+        self,
+        items: Sequence[tuple[TargetSpec, Selection]],
+        snapshot: Snapshot,
+        context: PlanContext,
+    ) -> list[TargetPlan[Any] | str]:
+        """A plan per item (in order), or the reason that item cannot be planned.
+
+        Checks the resource's limits over all plans together, before any write.
+        """
+        ...
+
+    def discover(self, clients: Clients, subscription: str) -> list[tuple[str, dict[str, str]]]:
+        """(resource id, Azure tags) of every resource of this kind in the subscription."""
+        ...

@@ -1,0 +1,122 @@
+"""What ships: the wheel holds the product only and works outside the checkout, and the
+Function App package (what ``.funcignore`` leaves) holds no test machinery."""
+
+from __future__ import annotations
+
+import fnmatch
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RELEASE = ROOT / "tests" / "data" / "ServiceTags_Public_20251017.json.xz"
+PIP_WHEEL = (sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation")
+#: Top-level folders that are test or demo machinery, never product.
+MACHINERY = ("tests", "bench", "armemu")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [*PIP_WHEEL, "-w", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("ipsync-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def unpacked(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = tmp_path_factory.mktemp("site")
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(where)
+    return where
+
+
+def _run(site: Path, code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Python with the unpacked wheel on its path and the checkout nowhere on it."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        cwd=cwd,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_wheel_holds_the_product_and_the_command(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+        scripts = archive.read(entry_points).decode()
+        metadata = archive.read(next(n for n in names if n.endswith("METADATA"))).decode()
+    tops = {name.split("/", 1)[0] for name in names}
+    assert "sync" in tops
+    assert not tops & set(MACHINERY)
+    assert "ipsync = sync.app.cli:main" in scripts
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    assert requires
+    assert not [r for r in requires if any(t in r for t in ("trustme", "pytest", "checkov"))]
+
+
+def test_wheel_reads_the_feed_outside_the_checkout_without_azure_sdks(
+    unpacked: Path, tmp_path: Path
+) -> None:
+    code = (
+        "import sys\n"
+        "from sync.app.cli import main\n"
+        f"rc = main(['prefixes', 'Storage.WestEurope', '--source', {str(RELEASE)!r}])\n"
+        "loaded = sorted({m for m in sys.modules if m.startswith(('azure', 'armemu'))})\n"
+        "print('LOADED', loaded, file=sys.stderr)\n"
+        "sys.exit(rc)\n"
+    )
+    done = _run(unpacked, code, tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.split()
+    assert lines
+    assert all("/" in line for line in lines)
+    assert "LOADED []" in done.stderr
+
+
+def test_wheel_demo_without_the_emulator_says_how_to_get_it(unpacked: Path, tmp_path: Path) -> None:
+    code = "import sys\nfrom sync.app.cli import main\nsys.exit(main(['demo']))\n"
+    done = _run(unpacked, code, tmp_path)
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert "make demo" in line
+    assert "armemu" in line
+
+
+def _ignored(path: str, patterns: list[str]) -> bool:
+    """``.funcignore`` uses .gitignore rules; ours needs names, ``dir/`` and globs."""
+    parts = path.split("/")
+    for pattern in patterns:
+        if pattern.endswith("/"):
+            if pattern.rstrip("/") in parts[:-1]:
+                return True
+        elif any(fnmatch.fnmatch(part, pattern) for part in parts) or path == pattern:
+            return True
+    return False
+
+
+def test_function_app_package_has_the_product_and_no_test_machinery() -> None:
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".funcignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    shipped = [path for path in tracked if not _ignored(path, patterns)]
+    assert {"function_app.py", "host.json", "requirements.txt", "sync/engine.py"} <= set(shipped)
+    assert not [p for p in shipped if p.split("/", 1)[0] in MACHINERY]
+    python = [ROOT / p for p in shipped if p.endswith(".py")]
+    assert not [p for p in python if "trustme" in p.read_text()]
