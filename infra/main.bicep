@@ -1,8 +1,8 @@
 // ipsync on Azure Functions Flex Consumption: one resource group with storage, monitoring and
-// the Function App, plus a least-privilege custom role for the app's identity on this
-// subscription. Deploy with:
-//   az deployment sub create --location <region> --template-file infra/main.bicep \
-//     --parameters @infra/main.parameters.json
+// the Function App, plus a least-privilege custom role for the app's identity with only the
+// actions of the enabled target kinds. Deploy with `azd up`, or:
+//   az deployment sub create --location <region> --parameters infra/main.bicepparam
+// For a role at management-group scope, deploy infra/mg-role.bicep afterwards.
 // See docs/operators-guide.md.
 targetScope = 'subscription'
 
@@ -47,6 +47,28 @@ param apiLocation string = location
 @description('Allow POST /api/sync/force (host master key only) to override the removal guard.')
 param allowForce bool = false
 
+// What the app may touch.
+
+@description('Target kinds the app syncs; the custom role gets exactly the actions they need (see kindActions).')
+@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery'])
+param kinds array = ['nsg']
+
+@description('Where the custom role is defined and assigned. managementGroup: this template skips it; deploy infra/mg-role.bicep with the roleActions and principalId outputs.')
+@allowed(['subscription', 'managementGroup'])
+param roleScope string = 'subscription'
+
+@description('Management group whose subscriptions discovery searches (with roleScope managementGroup). Empty: this subscription only.')
+param managementGroupId string = ''
+
+// Notifications and alerts (both off when empty).
+
+@description('Key Vault secret URI (https://<vault>.vault.azure.net/secrets/<name>) holding the notification webhook URL. The app reads it as a Key Vault reference; its identity needs Key Vault Secrets User on that secret. Empty: no notifications.')
+@secure()
+param notifyUrlSecretUri string = ''
+
+@description('Action group resource id to alert when a run fails or is refused. Empty: no alert rule.')
+param alertActionGroupId string = ''
+
 // Hosting.
 
 @allowed(['3.11', '3.12'])
@@ -74,6 +96,57 @@ var feedClouds = {
   AzureChinaCloud: 'China'
 }
 
+// Storage queue for manual runs, and its poison queue (the Functions host's <queue>-poison).
+var runQueueName = 'ipsync-runs'
+
+// Azure RBAC actions each target kind needs: the only place the role's actions are listed.
+// docs/operators-guide.md says why each one is needed.
+var kindActions = {
+  nsg: [
+    'Microsoft.Network/networkSecurityGroups/read'
+    'Microsoft.Network/networkSecurityGroups/securityRules/read'
+    'Microsoft.Network/networkSecurityGroups/securityRules/write'
+    'Microsoft.Network/networkSecurityGroups/securityRules/delete'
+    'Microsoft.Network/locations/serviceTags/read'
+  ]
+  storage: [
+    'Microsoft.Storage/storageAccounts/read'
+    'Microsoft.Storage/storageAccounts/write'
+  ]
+  keyvault: [
+    'Microsoft.KeyVault/vaults/read'
+    'Microsoft.KeyVault/vaults/write'
+  ]
+  acr: [
+    'Microsoft.ContainerRegistry/registries/read'
+    'Microsoft.ContainerRegistry/registries/write'
+    'Microsoft.ContainerRegistry/registries/operationStatuses/read'
+  ]
+  sql: [
+    'Microsoft.Sql/servers/read'
+    'Microsoft.Sql/servers/firewallRules/read'
+    'Microsoft.Sql/servers/firewallRules/write'
+    'Microsoft.Sql/servers/firewallRules/delete'
+  ]
+  ipgroup: [
+    'Microsoft.Network/ipGroups/read'
+    'Microsoft.Network/ipGroups/write'
+  ]
+  discovery: [
+    'Microsoft.ResourceGraph/resources/read'
+  ]
+}
+// Status of Microsoft.Network long-running writes (NSG rules, IP Groups): shared by two kinds.
+var networkOperationStatus = [
+  'Microsoft.Network/locations/operations/read'
+  'Microsoft.Network/locations/operationResults/read'
+]
+var kindActionLists = [for kind in kinds: kindActions[kind]]
+var usesNetworkWrites = contains(kinds, 'nsg') || contains(kinds, 'ipgroup')
+var roleActions = union(flatten(kindActionLists), usesNetworkWrites ? networkOperationStatus : [])
+
+var notifyUrlReference = empty(notifyUrlSecretUri) ? '' : '@Microsoft.KeyVault(SecretUri=${notifyUrlSecretUri})'
+
 var ipsyncSettings = {
   IPSYNC_SUBSCRIPTION_ID: subscription().subscriptionId
   IPSYNC_SCHEDULE: schedule
@@ -86,6 +159,8 @@ var ipsyncSettings = {
   IPSYNC_API_LOCATION: apiLocation
   IPSYNC_ALLOW_FORCE: allowForce ? 'true' : 'false'
   IPSYNC_CONTAINER: historyContainerName
+  IPSYNC_MANAGEMENT_GROUP: managementGroupId
+  IPSYNC_NOTIFY_URL: notifyUrlReference
 }
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -102,6 +177,7 @@ module storage 'modules/storage.bicep' = {
     location: location
     tags: tags
     containers: [deploymentContainerName, historyContainerName]
+    queues: [runQueueName, '${runQueueName}-poison']
   }
 }
 
@@ -114,6 +190,7 @@ module monitoring 'modules/monitoring.bicep' = {
     location: location
     tags: tags
     retentionInDays: logRetentionDays
+    alertActionGroupId: alertActionGroupId
   }
 }
 
@@ -124,7 +201,8 @@ module functionApp 'modules/functionapp.bicep' = {
     planName: 'plan-${namePrefix}-${token}'
     appName: 'func-${namePrefix}-${token}'
     location: location
-    tags: tags
+    // azd deploy finds the app to publish to by this tag (azure.yaml service "ipsync").
+    tags: union(tags, { 'azd-service-name': 'ipsync' })
     storageAccountName: storage.outputs.name
     deploymentContainerName: deploymentContainerName
     appInsightsName: monitoring.outputs.appInsightsName
@@ -135,10 +213,11 @@ module functionApp 'modules/functionapp.bicep' = {
   }
 }
 
-module nsgRole 'modules/nsg-role.bicep' = {
-  name: 'ipsync-nsg-role'
+module role 'modules/role.bicep' = if (roleScope == 'subscription') {
+  name: 'ipsync-role'
   params: {
     principalId: functionApp.outputs.principalId
+    actions: roleActions
   }
 }
 
@@ -146,5 +225,8 @@ output resourceGroupName string = rg.name
 output functionAppName string = functionApp.outputs.name
 output defaultHostName string = functionApp.outputs.defaultHostName
 output principalId string = functionApp.outputs.principalId
-output roleDefinitionId string = nsgRole.outputs.roleDefinitionId
-output roleAssignmentId string = nsgRole.outputs.roleAssignmentId
+output roleActions array = roleActions
+output roleDefinitionId string = roleScope == 'subscription' ? role.outputs.roleDefinitionId : ''
+output roleAssignmentId string = roleScope == 'subscription' ? role.outputs.roleAssignmentId : ''
+// azd keeps outputs in its environment and finds the resource group by this one.
+output AZURE_RESOURCE_GROUP string = rg.name

@@ -32,6 +32,7 @@ param appSettings object
 // Built-in role ids (the same in every tenant).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
+var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -41,10 +42,13 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
 
-// Host settings: identity-based AzureWebJobsStorage and keyless telemetry.
+// Host settings: identity-based AzureWebJobsStorage and keyless telemetry. The queue URI is
+// the account's own endpoint, so it is right in every cloud; queue triggers and the app's
+// run queue (ipsync-runs) use it.
 var hostSettings = {
   AzureWebJobsStorage__accountName: storage.name
   AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__queueServiceUri: storage.properties.primaryEndpoints.queue
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
 }
@@ -107,14 +111,38 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+// Basic-auth publishing (FTP and the SCM/Kudu site with a user name and password) stays off:
+// the publish commands in docs/operators-guide.md sign in with Entra ID, so no password can
+// deploy code.
+resource publishingCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = [
+  for policy in ['ftp', 'scm']: {
+    parent: app
+    name: policy
+    properties: {
+      allow: false
+    }
+  }
+]
+
 // The host keeps timer schedules, locks and keys in blobs; ipsync adds its run history and
-// lease blob; Flex pulls the deployment package. All blob-only, so Blob Data Owner on this
-// one account is enough (no queue or table roles).
+// lease blob; Flex pulls the deployment package: Blob Data Owner on this one account.
 resource storageBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, app.id, storageBlobDataOwner)
   scope: storage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataOwner)
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Manual runs go through the ipsync-runs queue: send, receive and delete messages, and move
+// a message that keeps failing to ipsync-runs-poison. No table role: nothing uses tables.
+resource storageQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, app.id, storageQueueDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataContributor)
     principalId: app.identity.principalId
     principalType: 'ServicePrincipal'
   }

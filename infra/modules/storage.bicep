@@ -1,5 +1,6 @@
 // Storage for the Functions host (AzureWebJobsStorage), the Flex Consumption deployment
-// package and the run history. Identity-only access: shared keys and public blob access are off.
+// package, the run history and the queue of manual runs. Identity-only access: shared keys
+// and public blob access are off.
 
 @description('Storage account name (3-24 lower-case letters and digits).')
 @minLength(3)
@@ -11,6 +12,9 @@ param tags object = {}
 
 @description('Blob containers to create, e.g. the deployment package container.')
 param containers array
+
+@description('Storage queues to create, e.g. the manual-run queue and its poison queue.')
+param queues array = []
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
@@ -56,6 +60,18 @@ resource blobContainers 'Microsoft.Storage/storageAccounts/blobServices/containe
     properties: {
       publicAccess: 'None'
     }
+  }
+]
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource storageQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [
+  for queue in queues: {
+    parent: queueService
+    name: queue
   }
 ]
 

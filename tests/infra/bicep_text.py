@@ -76,3 +76,20 @@ def strings(literal: str) -> list[str]:
 def params(text: str) -> dict[str, str | None]:
     """``param`` names and their default expressions (None when the parameter is required)."""
     return {name: (default.strip() if default else None) for name, default in _PARAM.findall(text)}
+
+
+def decorators(text: str, param: str) -> str:
+    """The ``@...`` lines directly above ``param <param>``, joined."""
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if re.match(rf"param\s+{param}\b", line))
+    above: list[str] = []
+    for line in reversed(lines[:at]):
+        if not line.startswith("@"):
+            break
+        above.insert(0, line)
+    return "\n".join(above)
+
+
+def assignments(text: str) -> dict[str, str]:
+    """``param name = value`` lines of a ``.bicepparam`` file (value: the rest of the line)."""
+    return dict(re.findall(r"^param\s+(\w+)\s*=\s*(.+?)\s*$", text, re.MULTILINE))

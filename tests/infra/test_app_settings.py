@@ -18,11 +18,13 @@ from .reach import FUNCTION_APP, reachable_sources
 MAIN = bicep.read("main.bicep")
 FUNCTION_MODULE = bicep.read("modules/functionapp.bicep")
 EXAMPLE = json.loads((bicep.INFRA / "main.parameters.example.json").read_text(encoding="utf-8"))
+PARAM_FILE = bicep.strip_comments((bicep.INFRA / "main.bicepparam").read_text(encoding="utf-8"))
 
 #: Values ARM only knows at deployment time, stood in by realistic examples.
 DEPLOY_TIME = {
     "subscription().subscriptionId": "3f2a3b1c-0d4e-4f5a-8b6c-7d8e9f0a1b2c",
     "storage.name": "stipsyncexample0123",
+    "storage.properties.primaryEndpoints.queue": "https://stipsyncexample0123.queue.core.windows.net/",
     "feedClouds[environment().name]": "Public",
     "appInsights.properties.ConnectionString": (
         "InstrumentationKey=00000000-0000-0000-0000-000000000000;"
@@ -41,13 +43,20 @@ NOT_DEPLOYED = {
 #: Settings with a code default that Azure still needs: no NSG work without a subscription.
 NEEDED_IN_AZURE = {"IPSYNC_SUBSCRIPTION_ID"}
 
+#: Settings deployed ahead of the code that will read them (empty values mean "off").
+AHEAD_OF_CODE = {
+    "IPSYNC_NOTIFY_URL": "webhook for run notifications, a Key Vault reference",
+    "IPSYNC_MANAGEMENT_GROUP": "Resource Graph discovery across a management group",
+}
+
 _BARE_NAME = re.compile(r"^[A-Za-z_]\w*$")
 
 
-def _scope() -> dict[str, object]:
+def _scope(overrides: dict[str, object] | None = None) -> dict[str, object]:
     """Parameter values of the example deployment (defaults where it sets none) and vars."""
     values: dict[str, object] = {}
     given = {name: entry["value"] for name, entry in EXAMPLE["parameters"].items()}
+    given.update(overrides or {})
     for name, default in bicep.params(MAIN).items():
         if name in given:
             values[name] = given[name]
@@ -64,10 +73,15 @@ def _evaluate(expression: str, scope: dict[str, object]) -> object:
     text = expression.strip()
     if text in DEPLOY_TIME:
         return DEPLOY_TIME[text]
-    if (match := re.fullmatch(r"(\w+)\s*\?\s*(.+?)\s*:\s*(.+)", text)) is not None:
-        return _evaluate(match[2] if _evaluate(match[1], scope) else match[3], scope)
-    if re.fullmatch(r"'[^'$]*'", text):
-        return text[1:-1]
+    if (match := re.fullmatch(r"(\w+|empty\(\w+\))\s*\?\s*(.+?)\s*:\s*(.+)", text)) is not None:
+        return _evaluate(match[2] if _condition(match[1], scope) else match[3], scope)
+    if (match := re.fullmatch(r"readEnvironmentVariable\('\w+', ('[^']*')\)", text)) is not None:
+        return _evaluate(match[1], scope)  # as deployed with the variable unset
+    if re.fullmatch(r"'[^']*'", text):
+        parts = [_evaluate(name, scope) for name in re.findall(r"\$\{(\w+)\}", text)]
+        if any(not isinstance(p, str) or isinstance(p, _Opaque) for p in parts):
+            return _Opaque(text)
+        return re.sub(r"\$\{\w+\}", lambda _: str(parts.pop(0)), text[1:-1])
     if text in ("true", "false"):
         return text == "true"
     if text.isdigit():
@@ -78,15 +92,26 @@ def _evaluate(expression: str, scope: dict[str, object]) -> object:
     return _Opaque(text)
 
 
+def _condition(expression: str, scope: dict[str, object]) -> bool:
+    """A bare boolean name, or ``empty(name)`` of a string."""
+    if (match := re.fullmatch(r"empty\((\w+)\)", expression)) is not None:
+        value = _evaluate(match[1], scope)
+        assert isinstance(value, str), expression
+        assert not isinstance(value, _Opaque), expression
+        return value == ""
+    return bool(_evaluate(expression, scope))
+
+
 class _Opaque(str):
     """An expression this reader does not evaluate; refused wherever a value matters."""
 
 
-def deployed_settings() -> dict[str, str]:
-    """App settings of the example deployment: host settings merged with ``ipsyncSettings``."""
+def deployed_settings(overrides: dict[str, object] | None = None) -> dict[str, str]:
+    """App settings of the example deployment (with parameter ``overrides``): host settings
+    merged with ``ipsyncSettings``."""
     assert "items(union(hostSettings, appSettings))" in FUNCTION_MODULE
     assert "appSettings: ipsyncSettings" in MAIN
-    scope = _scope()
+    scope = _scope(overrides)
     raw = {
         **bicep.object_entries(bicep.literal_after(FUNCTION_MODULE, "var hostSettings =")),
         **bicep.object_entries(bicep.literal_after(MAIN, "var ipsyncSettings =")),
@@ -192,7 +217,11 @@ def test_every_deployed_ipsync_setting_exists_in_the_code() -> None:
         f"IPSYNC_{name.upper()}" for model in (Settings, AppSettings) for name in model.model_fields
     }
     deployed = {name for name in deployed_settings() if name.startswith("IPSYNC_")}
-    assert sorted(deployed - known) == [], "a typo, or a setting the code no longer reads"
+    assert sorted(deployed - known - set(AHEAD_OF_CODE)) == [], (
+        "a typo, or a setting the code no longer reads"
+    )
+    assert sorted(set(AHEAD_OF_CODE) & known) == [], "the code reads these now: drop them here"
+    assert sorted(set(AHEAD_OF_CODE) - deployed) == []
 
 
 def test_settings_the_app_reads_are_deployed_or_deliberately_unset() -> None:
@@ -262,3 +291,45 @@ def test_feed_cloud_follows_the_deployment_cloud() -> None:
         value = _evaluate(expression, {})
         assert isinstance(value, str)
         assert Settings(cloud=value).cloud == value  # type: ignore[arg-type]
+
+
+def test_notify_url_is_a_key_vault_reference_or_off() -> None:
+    assert "@secure()" in bicep.decorators(MAIN, "notifyUrlSecretUri")
+    assert bicep.params(MAIN)["notifyUrlSecretUri"] == "''"
+    assert deployed_settings()["IPSYNC_NOTIFY_URL"] == ""
+    uri = "https://kv-ops.vault.azure.net/secrets/ipsync-webhook"
+    on = deployed_settings({"notifyUrlSecretUri": uri})
+    # The platform resolves this form with the app's identity before the app reads it.
+    assert on["IPSYNC_NOTIFY_URL"] == f"@Microsoft.KeyVault(SecretUri={uri})"
+
+
+def test_management_group_setting_follows_its_parameter() -> None:
+    assert deployed_settings()["IPSYNC_MANAGEMENT_GROUP"] == ""  # empty: this subscription
+    on = deployed_settings({"managementGroupId": "mg-network"})
+    assert on["IPSYNC_MANAGEMENT_GROUP"] == "mg-network"
+
+
+def test_run_queue_uri_points_at_the_app_storage() -> None:
+    uri = deployed_settings()["AzureWebJobsStorage__queueServiceUri"]
+    assert uri == f"https://{DEPLOY_TIME['storage.name']}.queue.core.windows.net/"
+
+
+def test_bicepparam_file_sets_template_parameters() -> None:
+    assert re.search(r"^using '\./main\.bicep'$", PARAM_FILE, re.MULTILINE)
+    declared = bicep.params(MAIN)
+    assigned = bicep.assignments(PARAM_FILE)
+    assert sorted(set(assigned) - set(declared)) == []
+    required = {name for name, default in declared.items() if default is None}
+    assert sorted(required - set(assigned)) == []
+
+
+def test_bicepparam_file_agrees_with_the_json_example() -> None:
+    assigned = bicep.assignments(PARAM_FILE)
+    assert assigned["dryRun"] == "true", "start safe: plan only until the operator switches"
+    compared = 0
+    for name, entry in EXAMPLE["parameters"].items():
+        value = _evaluate(assigned.get(name, ""), {})
+        if name in assigned and not isinstance(value, _Opaque):
+            assert value == entry["value"], name
+            compared += 1
+    assert compared >= 8, "the two parameter files no longer share their settings"

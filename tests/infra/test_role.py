@@ -1,9 +1,12 @@
-"""The custom role grants exactly the ARM actions the deployed code's SDK calls need.
+"""The custom role grants exactly the ARM actions the enabled kinds need.
 
-The calls are found in the code (``<client>.<operation group>.<operation>(...)``), each is
-mapped to its RBAC actions by the table below, and the role in ``infra/modules/nsg-role.bicep``
-must equal the result: nothing missing, nothing extra. A call missing from the table fails
-the test, so a new kind of ARM call cannot slip into the app without a decision on its rights.
+``infra/main.bicep`` holds one table of actions per target kind (``kindActions``) and builds
+the role from the kinds a deployment enables. For the NSG kind the needed actions are found
+in the code: its SDK calls (``<client>.<operation group>.<operation>(...)``) are mapped to
+RBAC actions by the table below, and the role for ``kinds=['nsg']`` must equal the result,
+nothing missing, nothing extra. A call missing from the table fails the test, so a new ARM
+call cannot slip into the app without a decision on its rights. Kinds whose code is still to
+come are held to the actions listed in ``SPEC``.
 """
 
 from __future__ import annotations
@@ -81,10 +84,63 @@ def required_actions(calls: set[tuple[str, str]]) -> set[str]:
     return actions
 
 
-def role_actions() -> list[str]:
-    role = bicep.read("modules/nsg-role.bicep")
-    assert len(re.findall(r"(?<![A-Za-z])actions:", role)) == 1
-    return bicep.strings(bicep.literal_after(role, "actions:"))
+MAIN = bicep.read("main.bicep")
+ROLE_FILES = {"modules/role.bicep": "subscription", "mg-role.bicep": "managementGroup"}
+
+#: What each kind needs, from Microsoft's resource provider operations list: reads to find and
+#: read the target, the write of its allow-list, and the status of writes that run long.
+SPEC: dict[str, frozenset[str]] = {
+    "nsg": frozenset(set().union(*ACTIONS.values()) - LRO_STATUS),
+    "storage": frozenset(
+        {"Microsoft.Storage/storageAccounts/read", "Microsoft.Storage/storageAccounts/write"}
+    ),
+    "keyvault": frozenset({"Microsoft.KeyVault/vaults/read", "Microsoft.KeyVault/vaults/write"}),
+    "acr": frozenset(
+        {
+            "Microsoft.ContainerRegistry/registries/read",
+            "Microsoft.ContainerRegistry/registries/write",
+            # A registry PATCH is long-running; its Azure-AsyncOperation URL is under the registry.
+            "Microsoft.ContainerRegistry/registries/operationStatuses/read",
+        }
+    ),
+    "sql": frozenset(
+        {
+            "Microsoft.Sql/servers/read",
+            "Microsoft.Sql/servers/firewallRules/read",
+            "Microsoft.Sql/servers/firewallRules/write",
+            "Microsoft.Sql/servers/firewallRules/delete",
+        }
+    ),
+    "ipgroup": frozenset({f"{NETWORK}/ipGroups/read", f"{NETWORK}/ipGroups/write"}),
+    # Resource Graph answers only with resources the caller may read: the kinds' own reads.
+    "discovery": frozenset({"Microsoft.ResourceGraph/resources/read"}),
+}
+
+#: Kinds whose writes are Microsoft.Network long-running operations (need LRO_STATUS).
+NETWORK_WRITERS = frozenset({"nsg", "ipgroup"})
+
+
+def kind_table() -> dict[str, list[str]]:
+    """``kindActions`` of main.bicep: kind -> its actions, in template order."""
+    table = bicep.literal_after(MAIN, "var kindActions =")
+    return {
+        kind: bicep.strings(bicep.literal_after(table, f"\n  {kind}:"))
+        for kind in bicep.object_entries(table)
+    }
+
+
+def network_status() -> list[str]:
+    return bicep.strings(bicep.literal_after(MAIN, "var networkOperationStatus ="))
+
+
+def role_for(kinds: list[str]) -> list[str]:
+    """What main.bicep's ``roleActions`` evaluates to for ``kinds`` (its expressions are
+    pinned by test_role_actions_are_composed_from_the_table)."""
+    table = kind_table()
+    actions = [action for kind in kinds for action in table[kind]]
+    if NETWORK_WRITERS & set(kinds):
+        actions += network_status()
+    return list(dict.fromkeys(actions))  # union() keeps each value once
 
 
 FIXTURE = """
@@ -132,25 +188,104 @@ def test_table_names_real_sdk_operations() -> None:
         assert callable(getattr(cls, op, None)), f"{group}.{op} is not an SDK operation"
 
 
-def test_role_actions_equal_what_the_code_calls() -> None:
+def test_nsg_role_equals_what_the_code_calls() -> None:
     calls: set[tuple[str, str]] = set()
     for path in reachable_sources():
         calls |= arm_calls(path.read_text(encoding="utf-8"))
     if not calls:
         pytest.fail("no ARM call found in the deployed code: is the NSG engine missing?")
-    granted = role_actions()
-    assert len(granted) == len(set(granted)), "duplicate actions in the role"
-    assert sorted(set(granted)) == sorted(required_actions(calls))
+    granted = role_for(["nsg"])
+    assert sorted(granted) == sorted(required_actions(calls))
 
 
-def test_role_is_scoped_and_named_per_subscription() -> None:
-    role = bicep.read("modules/nsg-role.bicep")
-    assert "targetScope = 'subscription'" in role
-    assert bicep.literal_after(role, "assignableScopes:").split() == ["[", "subscription().id", "]"]
+def test_nsg_only_keeps_the_seven_actions() -> None:
+    assert bicep.params(MAIN)["kinds"] == "['nsg']"
+    assert sorted(role_for(["nsg"])) == sorted(
+        [
+            NSG_READ,
+            RULE_READ,
+            f"{NETWORK}/networkSecurityGroups/securityRules/write",
+            f"{NETWORK}/networkSecurityGroups/securityRules/delete",
+            f"{NETWORK}/locations/serviceTags/read",
+            *LRO_STATUS,
+        ]
+    )
+
+
+def test_each_kind_adds_exactly_its_actions() -> None:
+    table = kind_table()
+    assert sorted(table) == sorted(SPEC)
+    assert sorted(network_status()) == sorted(LRO_STATUS)
+    for kind, actions in table.items():
+        assert len(actions) == len(set(actions)), f"duplicate actions in {kind}"
+        assert set(actions) == SPEC[kind], kind
+        others = [k for k in table if k != kind and k not in NETWORK_WRITERS]
+        added = set(role_for([*others, kind])) - set(role_for(others))
+        status = LRO_STATUS if kind in NETWORK_WRITERS else frozenset()
+        assert added == SPEC[kind] | status, kind
+    everything = [a for actions in table.values() for a in actions] + network_status()
+    assert len(everything) == len(set(everything)), "an action listed under two kinds"
+    assert not any("*" in action for action in everything)
+
+
+def test_ipgroup_alone_gets_the_operation_status_reads() -> None:
+    assert set(role_for(["ipgroup"])) == SPEC["ipgroup"] | LRO_STATUS
+    assert set(role_for(["storage", "sql"])) == SPEC["storage"] | SPEC["sql"]
+
+
+def test_unknown_kinds_are_rejected() -> None:
+    allowed = bicep.strings(bicep.literal_after(bicep.decorators(MAIN, "kinds"), "@allowed("))
+    assert sorted(allowed) == sorted(kind_table())
+
+
+def test_role_actions_are_composed_from_the_table() -> None:
+    # role_for() models these three lines; a change here must change the model with it.
+    assert "var kindActionLists = [for kind in kinds: kindActions[kind]]" in MAIN
+    assert "var usesNetworkWrites = contains(kinds, 'nsg') || contains(kinds, 'ipgroup')" in MAIN
+    assert (
+        "var roleActions = union(flatten(kindActionLists), "
+        "usesNetworkWrites ? networkOperationStatus : [])"
+    ) in MAIN
+    role_module = bicep.literal_after(MAIN, "module role 'modules/role.bicep'")
+    assert bicep.object_entries(bicep.literal_after(role_module, "params:"))["actions"] == (
+        "roleActions"
+    )
+    assert "output roleActions array = roleActions" in MAIN  # what mg-role.bicep is given
+
+
+def test_role_scope_is_a_choice() -> None:
+    allowed = bicep.strings(bicep.literal_after(bicep.decorators(MAIN, "roleScope"), "@allowed("))
+    assert sorted(allowed) == ["managementGroup", "subscription"]
+    assert bicep.params(MAIN)["roleScope"] == "'subscription'"
+    # At management-group scope the subscription role is not created (mg-role.bicep is).
+    assert "module role 'modules/role.bicep' = if (roleScope == 'subscription') {" in MAIN
+
+
+@pytest.mark.parametrize(("path", "scope"), sorted(ROLE_FILES.items()))
+def test_role_is_scoped_and_named_uniquely(path: str, scope: str) -> None:
+    role = bicep.read(path)
+    scope_id = {"subscription": "subscription().id", "managementGroup": "managementGroup().id"}
+    assert f"targetScope = '{scope}'" in role
+    assert bicep.literal_after(role, "assignableScopes:").split() == ["[", scope_id[scope], "]"]
     name = bicep.object_entries(bicep.literal_after(role, "properties: {"))["roleName"]
-    assert "${subscription().subscriptionId}" in name  # role names are unique per tenant
+    unique = {
+        "subscription": "subscription().subscriptionId",
+        "managementGroup": "managementGroup().name",
+    }
+    assert "${" + unique[scope] + "}" in name  # role names are unique per tenant
     permission = bicep.literal_after(bicep.literal_after(role, "permissions: [")[1:], "{")
     entries = bicep.object_entries(permission)
-    assert sorted(entries) == ["actions", "dataActions", "notActions", "notDataActions"]
-    assert [entries[k] for k in ("dataActions", "notActions", "notDataActions")] == ["[]"] * 3
-    assert not any("*" in action for action in role_actions())
+    assert entries == {
+        "actions": "actions",
+        "notActions": "[]",
+        "dataActions": "[]",
+        "notDataActions": "[]",
+    }
+    assert bicep.params(role) == {"principalId": None, "actions": None}
+
+
+def test_every_action_is_documented() -> None:
+    guide = (bicep.INFRA.parent / "docs" / "operators-guide.md").read_text(encoding="utf-8")
+    table = kind_table()
+    for action in [a for actions in table.values() for a in actions] + network_status():
+        assert f"`{action}`" in guide, f"{action} is not explained in docs/operators-guide.md"
