@@ -546,7 +546,8 @@ KINDS: dict[str, Kind] = {
              child=Child("firewallRules", _firewall_rule, _firewall_limit)),
         Kind("Microsoft.Network/ipGroups", _ip_group_build, _tags_only, _ip_group_render,
              lambda res: list(res.properties["ipAddresses"]),
-             create="async", update="async", delete="async", etag=True),
+             create="async", update="async", delete="async", etag=True,
+             busy=("Updating", "Updating")),
     )
 }  # fmt: skip
 SKUS: dict[str, Callable[[Any], dict[str, Any]]] = {
