@@ -129,9 +129,11 @@ def test_storage_limit_is_400_rules_and_default_action_required(
 ) -> None:
     create_account(storage)
     values = [f"20.{i // 256}.{i % 256}.1" for i in range(400)]
-    patch = {"properties": {"networkAcls": {"defaultAction": "Deny",
-                                            "ipRules": [{"value": v} for v in values]}}}  # fmt: skip
-    path = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Storage/storageAccounts/sto1"
+    rules = [{"value": v} for v in values]
+    patch = {"properties": {"networkAcls": {"defaultAction": "Deny", "ipRules": rules}}}
+    path = (
+        f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Storage/storageAccounts/sto1"
+    )
     status, _, body = raw(emulator, "PATCH", path + "?api-version=2023-01-01", body=patch,
                           headers=AUTH)  # fmt: skip
     assert status == 200
@@ -263,8 +265,11 @@ def test_registry_ip_rules_need_premium_and_stop_at_100(registries: Any) -> None
 def sql_client(emulator: Emulator) -> Any:
     client = sdk_client(SqlManagementClient, emulator)
     client.servers.begin_create_or_update(
-        RG, "sql1", sql.Server(location="westeurope", administrator_login="admin",
-                               administrator_login_password="x")  # fmt: skip
+        RG,
+        "sql1",
+        sql.Server(
+            location="westeurope", administrator_login="admin", administrator_login_password="x"
+        ),
     ).result()
     return client
 
@@ -325,8 +330,9 @@ def test_sql_stops_at_256_rules(emulator: Emulator, sql_client: Any) -> None:
         assert raw(emulator, "PUT", f"{base}/firewallRules/r{i}?api-version=2021-11-01",
                    body=body, headers=AUTH)[0] == 201  # fmt: skip
     error = refused(
-        lambda: sql_client.firewall_rules.create_or_update(RG, "sql1", "one-more", rule(
-            "20.2.0.1", "20.2.0.1"))  # fmt: skip
+        lambda: sql_client.firewall_rules.create_or_update(
+            RG, "sql1", "one-more", rule("20.2.0.1", "20.2.0.1")
+        )
     )
     assert error.code == "TooManyFirewallRules"
 
