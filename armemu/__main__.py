@@ -1,7 +1,8 @@
 """``python -m armemu``: serve the local ARM on 127.0.0.1 until interrupted.
 
 The first line on stdout is ``{"endpoint": ..., "ca_bundle": ...}`` so a script can read where
-to point its client and which CA to trust.
+to point its client and which CA to trust. ``--seed`` creates a sample set of resources first
+(see armemu.seed) and lists it on stderr.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from armemu import seed
 from armemu.server import Emulator
 
 
@@ -28,18 +30,43 @@ def build_parser(prog: str = "python -m armemu") -> argparse.ArgumentParser:
     parser.add_argument(
         "--retry-after", type=int, default=0, help="Retry-After to send, whole seconds as ARM does"
     )
+    parser.add_argument(
+        "--slow",
+        action="append",
+        default=[],
+        metavar="TYPE=POLLS",
+        help="InProgress answers for one resource type, e.g. ipGroups=20 (firewall policy update)",
+    )
+    parser.add_argument(
+        "--seed", action="store_true", help="create sample resources to plan and apply against"
+    )
     return parser
 
 
+def _slow(values: list[str], parser: argparse.ArgumentParser) -> dict[str, int]:
+    slow = {}
+    for value in values:
+        name, _, polls = value.partition("=")
+        if not name or not polls.isdigit():
+            parser.error(f"--slow takes TYPE=POLLS, not {value!r}")
+        slow[name] = int(polls)
+    return slow
+
+
 def main(argv: Sequence[str] | None = None, prog: str = "python -m armemu") -> int:
-    args = build_parser(prog).parse_args(argv)
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
     emulator = Emulator(
         port=args.port,
         state_file=args.state,
         feed=args.feed,
         lro_polls=args.lro_polls,
         retry_after=args.retry_after,
+        slow=_slow(args.slow, parser),
     ).start()
+    if args.seed:
+        created = seed.seed(emulator.store)
+        print(f"seeded subscription {seed.SUBSCRIPTION}:", *created, sep="\n  ", file=sys.stderr)
     print(json.dumps({"endpoint": emulator.endpoint, "ca_bundle": str(emulator.ca_bundle)}))
     sys.stdout.flush()
     try:

@@ -225,3 +225,103 @@ def description_too_long(rule_id: str, length: int) -> ArmError:
         "allowed.",
         details=[],
     )
+
+
+def invalid_api_version(version: str, supported: tuple[str, ...]) -> ArmError:
+    return ArmError(
+        400,
+        "InvalidApiVersionParameter",
+        f"The api-version '{version}' is invalid. The supported versions are "
+        f"'{','.join(supported)}'.",
+    )
+
+
+def no_registered_provider(
+    version: str, type_name: str, location: str, supported: tuple[str, ...]
+) -> ArmError:
+    return ArmError(
+        400,
+        "NoRegisteredProviderFound",
+        f"No registered resource provider found for location '{location}' and API version "
+        f"'{version}' for type '{type_name}'. The supported api-versions are "
+        f"'{', '.join(supported)}'. The supported locations are '{location}'.",
+    )
+
+
+def resource_not_found(type_name: str, resource_group: str, name: str) -> ArmError:
+    """ARM's own 404 for a top-level resource (the same shape as for an NSG)."""
+    return ArmError(
+        404,
+        "ResourceNotFound",
+        f"The Resource '{type_name}/{name}' under resource group '{resource_group}' was not "
+        "found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+    )
+
+
+def another_operation_in_progress(poll_url: str, retry: float) -> ArmError:
+    """409 of a provider that refuses a write while the resource's last one runs."""
+    return ArmError(
+        409,
+        "AnotherOperationInProgress",
+        "Another operation on this or dependent resource is in progress. To retrieve status of "
+        f"the operation use uri: {poll_url}.",
+        details=[],
+        headers={"Retry-After": f"{retry:g}"},
+    )
+
+
+def missing_property(name: str) -> ArmError:
+    # unverified wording; ARM providers answer a missing required field with 400
+    return ArmError(
+        400, "InvalidRequestContent", f"The request content is invalid: '{name}' is required."
+    )
+
+
+def location_required() -> ArmError:
+    return ArmError(400, "LocationRequired",
+                    "The location property is required for this definition.")  # fmt: skip
+
+
+def storage_invalid(parameter: str) -> ArmError:
+    """Storage's one answer for any bad network rule (seen verbatim in public issue threads)."""
+    return ArmError(
+        400,
+        "InvalidValuesForRequestParameters",
+        f"Values for request parameters are invalid: {parameter}. For more information, see - "
+        "https://aka.ms/storagenetworkruleset",
+    )
+
+
+def keyvault_bad_request(message: str) -> ArmError:
+    return ArmError(400, "BadRequest", message)
+
+
+def registry_error(code: str, message: str) -> ArmError:
+    # unverified codes; ACR answers its validation failures with 400 and a specific code
+    return ArmError(400, code, message)
+
+
+def sql_error(code: str, message: str) -> ArmError:
+    return ArmError(400, code, message)
+
+
+def ip_group_error(code: str, message: str) -> ArmError:
+    # unverified codes; the network provider's 400 shape with empty details
+    return ArmError(400, code, message, details=[])
+
+
+def graph_bad_query(reason: str) -> ArmError:
+    return ArmError(
+        400,
+        "BadRequest",
+        "Please provide below info when asking for support: timestamp = now, correlationId = "
+        "emulator.",
+        details=[
+            {
+                "code": "InvalidQuery",
+                "message": "Query is invalid. Please refer to the documentation for the Azure "
+                "Resource Graph service and fix the error before retrying.",
+            },
+            {"code": "ParserFailure", "message": reason},
+        ],
+    )

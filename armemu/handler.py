@@ -6,33 +6,96 @@ import json
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from armemu import errors, service_tags
+from armemu import apiversions, errors, graph, service_tags
 from armemu.errors import ArmError
 from armemu.faults import Fault, parse_faults
+from armemu.model import NSG_TYPE
+from armemu.resources import KINDS, Kind
 from armemu.state import Reply, Store, Write
 
 _SUB = r"^/subscriptions/(?P<sub>[^/]+)"
-_NSGS = _SUB + r"/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Network/networkSecurityGroups"
-_LOC = _SUB + r"/providers/Microsoft\.Network/locations/(?P<loc>[^/]+)"
-ROUTES: dict[str, re.Pattern[str]] = {
-    name: re.compile(pattern + "/?$", re.IGNORECASE)
-    for name, pattern in {
-        "nsgs": _NSGS,
-        "nsg": _NSGS + r"/(?P<nsg>[^/]+)",
-        "rules": _NSGS + r"/(?P<nsg>[^/]+)/securityRules",
-        "rule": _NSGS + r"/(?P<nsg>[^/]+)/securityRules/(?P<rule>[^/]+)",
-        "all_nsgs": _SUB + r"/providers/Microsoft\.Network/networkSecurityGroups",
-        "service_tags": _LOC + r"/serviceTags",
-        "operation": _LOC + r"/operations/(?P<op>[^/]+)",
-        "operation_result": _LOC + r"/operationResults/(?P<op>[^/]+)",
-    }.items()
-}
+_RG = _SUB + r"/resourceGroups/(?P<rg>[^/]+)"
+_NSGS = _RG + r"/providers/Microsoft\.Network/networkSecurityGroups"
+_NSG = _NSGS + r"/(?P<nsg>[^/]+)"
+_LOC = _SUB + r"/providers/(?P<ns>[^/]+)/locations/(?P<loc>[^/]+)"
+NETWORK = "Microsoft.Network"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One URL pattern: the provider whose api-versions it takes, and its resource kind."""
+
+    name: str
+    pattern: re.Pattern[str]
+    namespace: str
+    #: the type ARM names in an api-version error (``networkSecurityGroups/securityRules``)
+    type_name: str
+    kind: Kind | None = None
+
+
+def _route(name: str, pattern: str, namespace: str, type_name: str,
+           kind: Kind | None = None) -> Route:  # fmt: skip
+    return Route(name, re.compile(pattern + "/?$", re.IGNORECASE), namespace, type_name, kind)
+
+
+def _kind_routes(kind: Kind) -> list[Route]:
+    ns, coll = re.escape(kind.namespace), re.escape(kind.collection)
+    base = _RG + rf"/providers/{ns}/{coll}"
+    routes = [
+        _route("list", base, kind.namespace, kind.collection, kind),
+        _route("item", base + r"/(?P<name>[^/]+)", kind.namespace, kind.collection, kind),
+        _route("list_all", _SUB + rf"/providers/{ns}/{coll}", kind.namespace, kind.collection,
+               kind),
+    ]  # fmt: skip
+    if kind.child is not None:
+        child = kind.child.collection
+        kids = base + rf"/(?P<name>[^/]+)/{re.escape(child)}"
+        type_name = f"{kind.collection}/{child}"
+        routes += [
+            _route("children", kids, kind.namespace, type_name, kind),
+            _route("child", kids + r"/(?P<child>[^/]+)", kind.namespace, type_name, kind),
+        ]
+    return routes
+
+
+ROUTES: list[Route] = [
+    _route("nsgs", _NSGS, NETWORK, "networkSecurityGroups"),
+    _route("nsg", _NSG, NETWORK, "networkSecurityGroups"),
+    _route("rules", _NSG + "/securityRules", NETWORK, "networkSecurityGroups/securityRules"),
+    _route("rule", _NSG + r"/securityRules/(?P<rule>[^/]+)", NETWORK,
+           "networkSecurityGroups/securityRules"),
+    _route("default_rules", _NSG + "/defaultSecurityRules", NETWORK,
+           "networkSecurityGroups/defaultSecurityRules"),
+    _route("default_rule", _NSG + r"/defaultSecurityRules/(?P<rule>[^/]+)", NETWORK,
+           "networkSecurityGroups/defaultSecurityRules"),
+    _route("all_nsgs", _SUB + r"/providers/Microsoft\.Network/networkSecurityGroups", NETWORK,
+           "networkSecurityGroups"),
+    _route("service_tags", _LOC + "/serviceTags", NETWORK, "locations/serviceTags"),
+    _route("service_tag_details", _LOC + "/serviceTagDetails", NETWORK,
+           "locations/serviceTagDetails"),
+    _route("operation", _LOC + r"/operations/(?P<op>[^/]+)", NETWORK, "locations/operations"),
+    _route("operation_result", _LOC + r"/operationResults/(?P<op>[^/]+)", NETWORK,
+           "locations/operationResults"),
+    _route("graph", r"^/providers/Microsoft\.ResourceGraph/resources", "Microsoft.ResourceGraph",
+           "resources"),
+    *[route for kind in KINDS.values() for route in _kind_routes(kind)],
+]  # fmt: skip
 LONG_RUNNING = {("PUT", "nsg"), ("DELETE", "nsg"), ("PUT", "rule"), ("DELETE", "rule")}
+
+
+def long_running(method: str, route: Route) -> bool:
+    """Whether the write can answer with an operation (fault ``lro`` applies to it)."""
+    kind = route.kind
+    if kind is None or route.name != "item":
+        return (method, route.name) in LONG_RUNNING
+    style = {"PUT": kind.create, "PATCH": kind.patch_style, "DELETE": kind.delete}.get(method)
+    return style is not None and style != "sync"
 
 
 class Feed:
@@ -48,6 +111,21 @@ class Feed:
         if self._release is None:
             self._release = service_tags.read_release(self.path)
         return service_tags.discovery_response(self._release, subscription)
+
+    def details(self, subscription: str, query: dict[str, list[str]]) -> dict[str, Any]:
+        """``serviceTagDetails``: the same tags, optionally one (``tagName``) or no prefixes."""
+        name = (query.get("tagName") or [""])[0].lower()
+        bare = (query.get("noAddressPrefixes") or ["false"])[0].lower() == "true"
+        values = []
+        for tag in self.response(subscription)["values"]:
+            if name and tag["name"].lower() != name:
+                continue
+            props = tag["properties"]
+            detail = {k: props[k] for k in ("changeNumber", "region", "systemService")}
+            if not bare:
+                detail["addressPrefixes"] = props["addressPrefixes"]
+            values.append({"name": tag["name"], "id": tag["id"], "properties": detail})
+        return {"value": values}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -92,10 +170,18 @@ class Handler(BaseHTTPRequestHandler):
         fault: Fault | None = None
         try:
             self._check_auth()
-            if not parse_qs(url.query).get("api-version"):
+            query = parse_qs(url.query)
+            if not query.get("api-version"):
                 raise errors.missing_api_version()
-            name, match = self._route(path)
-            fault = self.store.take_fault(method, path, (method, name) in LONG_RUNNING)
+            route, match = self._route(path)
+            payload = self._json(body)
+            apiversions.check(
+                match.get("ns") or route.namespace,
+                query["api-version"][0],
+                route.type_name,
+                self._location(route, match, payload),
+            )
+            fault = self.store.take_fault(method, path, long_running(method, route))
             if fault is not None and fault.delay_s:
                 time.sleep(fault.delay_s)
             if fault is not None and fault.status is not None:
@@ -113,7 +199,7 @@ class Handler(BaseHTTPRequestHandler):
                 if_match=self.headers.get("If-Match"),
                 fail=fault if fault is not None and fault.lro else None,
             )
-            reply = self._dispatch(method, name, match, self._json(body), write)
+            reply = self._dispatch(method, route, match, payload, write, query)
         except ArmError as exc:
             reply = Reply(exc.status, exc.body(), exc.headers)
         except Exception as exc:  # an emulator bug must still answer like ARM would
@@ -124,30 +210,57 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._send(reply)
 
-    def _dispatch(
-        self, method: str, name: str, m: dict[str, str], body: Any, write: Write
-    ) -> Reply:
+    def _dispatch(self, method: str, route: Route, m: dict[str, str], body: Any, write: Write,
+                  query: dict[str, list[str]]) -> Reply:  # fmt: skip
         s = self.store
-        table: dict[tuple[str, str], Callable[[], Reply]] = {
-            ("GET", "nsgs"): lambda: s.list_nsgs(m["sub"], m["rg"]),
-            ("GET", "all_nsgs"): lambda: s.list_nsgs(m["sub"], None),
-            ("GET", "nsg"): lambda: s.get_nsg(m["sub"], m["rg"], m["nsg"]),
-            ("PUT", "nsg"): lambda: s.put_nsg(m["sub"], m["rg"], m["nsg"], body, write),
-            ("PATCH", "nsg"): lambda: s.patch_nsg(m["sub"], m["rg"], m["nsg"], body),
-            ("DELETE", "nsg"): lambda: s.delete_nsg(m["sub"], m["rg"], m["nsg"], write),
-            ("GET", "rules"): lambda: s.list_rules(m["sub"], m["rg"], m["nsg"]),
-            ("GET", "rule"): lambda: s.get_rule(m["sub"], m["rg"], m["nsg"], m["rule"]),
-            ("PUT", "rule"): lambda: s.put_rule(
-                m["sub"], m["rg"], m["nsg"], m["rule"], body, write
-            ),
-            ("DELETE", "rule"): lambda: s.delete_rule(
-                m["sub"], m["rg"], m["nsg"], m["rule"], write
-            ),
-            ("GET", "service_tags"): lambda: Reply(200, self.feed.response(m["sub"])),
-            ("GET", "operation"): lambda: s.poll(m["op"]),
-            ("GET", "operation_result"): lambda: s.operation_result(m["op"]),
-        }
-        action = table.get((method, name))
+        kind = route.kind
+        table: dict[tuple[str, str], Callable[[], Reply]]
+        if kind is not None:
+            table = {
+                ("GET", "list"): lambda: s.list(kind, m["sub"], m["rg"]),
+                ("GET", "list_all"): lambda: s.list(kind, m["sub"], None),
+                ("GET", "item"): lambda: s.get(kind, m["sub"], m["rg"], m["name"]),
+                ("PUT", "item"): lambda: s.put(kind, m["sub"], m["rg"], m["name"], body, write),
+                ("PATCH", "item"): lambda: s.patch(kind, m["sub"], m["rg"], m["name"], body,
+                                                   write),
+                ("DELETE", "item"): lambda: s.delete(kind, m["sub"], m["rg"], m["name"], write),
+                ("GET", "children"): lambda: s.list_children(kind, m["sub"], m["rg"], m["name"]),
+                ("GET", "child"): lambda: s.get_child(kind, m["sub"], m["rg"], m["name"],
+                                                      m["child"]),
+                ("PUT", "child"): lambda: s.put_child(kind, m["sub"], m["rg"], m["name"],
+                                                      m["child"], body, write),
+                ("DELETE", "child"): lambda: s.delete_child(kind, m["sub"], m["rg"], m["name"],
+                                                            m["child"]),
+            }  # fmt: skip
+        else:
+            table = {
+                ("GET", "nsgs"): lambda: s.list_nsgs(m["sub"], m["rg"]),
+                ("GET", "all_nsgs"): lambda: s.list_nsgs(m["sub"], None),
+                ("GET", "nsg"): lambda: s.get_nsg(m["sub"], m["rg"], m["nsg"]),
+                ("PUT", "nsg"): lambda: s.put_nsg(m["sub"], m["rg"], m["nsg"], body, write),
+                ("PATCH", "nsg"): lambda: s.patch_nsg(m["sub"], m["rg"], m["nsg"], body),
+                ("DELETE", "nsg"): lambda: s.delete_nsg(m["sub"], m["rg"], m["nsg"], write),
+                ("GET", "rules"): lambda: s.list_rules(m["sub"], m["rg"], m["nsg"]),
+                ("GET", "rule"): lambda: s.get_rule(m["sub"], m["rg"], m["nsg"], m["rule"]),
+                ("PUT", "rule"): lambda: s.put_rule(
+                    m["sub"], m["rg"], m["nsg"], m["rule"], body, write
+                ),
+                ("DELETE", "rule"): lambda: s.delete_rule(
+                    m["sub"], m["rg"], m["nsg"], m["rule"], write
+                ),
+                ("GET", "default_rules"): lambda: s.list_default_rules(m["sub"], m["rg"], m["nsg"]),
+                ("GET", "default_rule"): lambda: s.get_default_rule(
+                    m["sub"], m["rg"], m["nsg"], m["rule"]
+                ),
+                ("GET", "service_tags"): lambda: Reply(200, self.feed.response(m["sub"])),
+                ("GET", "service_tag_details"): lambda: Reply(
+                    200, self.feed.details(m["sub"], query)
+                ),
+                ("GET", "operation"): lambda: s.poll(m["op"]),
+                ("GET", "operation_result"): lambda: s.operation_result(m["op"]),
+                ("POST", "graph"): lambda: Reply(200, graph.query(body, self._graph_rows())),
+            }
+        action = table.get((method, route.name))
         if action is None:
             raise ArmError(
                 405,
@@ -155,6 +268,24 @@ class Handler(BaseHTTPRequestHandler):
                 f"The requested resource does not support http method '{method}'.",
             )
         return action()
+
+    def _graph_rows(self) -> list[graph.Row]:
+        return [
+            graph.row(item.render(), item.subscription, item.resource_group)
+            for item in self.store.snapshot()
+        ]
+
+    def _location(self, route: Route, m: dict[str, str], body: Any) -> str:
+        """The location ARM names in an api-version error: the request's or the resource's."""
+        if isinstance(body, dict) and body.get("location"):
+            return str(body["location"])
+        if "loc" in m:
+            return m["loc"]
+        name = m.get("name") or m.get("nsg")
+        type_name = route.kind.type if route.kind is not None else NSG_TYPE
+        if name is not None and "rg" in m:
+            return self.store.location_of(type_name, m["sub"], m["rg"], name) or "global"
+        return "global"
 
     def _admin(self, method: str, path: str, body: bytes) -> Reply:
         s = self.store
@@ -190,11 +321,11 @@ class Handler(BaseHTTPRequestHandler):
             raise errors.invalid_token()
 
     @staticmethod
-    def _route(path: str) -> tuple[str, dict[str, str]]:
-        for name, pattern in ROUTES.items():
-            match = pattern.match(path)
+    def _route(path: str) -> tuple[Route, dict[str, str]]:
+        for route in ROUTES:
+            match = route.pattern.match(path)
             if match:
-                return name, match.groupdict()
+                return route, match.groupdict()
         raise errors.route_not_found(path)
 
     def _read_body(self) -> bytes:

@@ -30,9 +30,9 @@ def new_etag() -> str:
     return f'W/"{uuid.uuid4()}"'
 
 
-def nsg_key(subscription: str, resource_group: str, name: str) -> tuple[str, str, str]:
-    """ARM matches subscription, resource group and resource names case-insensitively."""
-    return subscription.lower(), resource_group.lower(), name.lower()
+def nsg_key(subscription: str, resource_group: str, name: str) -> tuple[str, str, str, str]:
+    """ARM matches types, subscription, resource group and resource names case-insensitively."""
+    return NSG_TYPE.lower(), subscription.lower(), resource_group.lower(), name.lower()
 
 
 @dataclass
@@ -50,6 +50,10 @@ class Nsg:
     #: provisioning state of the NSG and of rules being written ("Updating", "Deleting")
     state: str = "Succeeded"
     rule_states: dict[str, str] = field(default_factory=dict)
+    #: ``properties.flushConnection`` as last written; ARM omits it when never set
+    flush_connection: bool | None = None
+
+    type = NSG_TYPE
 
     @property
     def id(self) -> str:
@@ -57,6 +61,10 @@ class Nsg:
             f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
             f"/providers/{NSG_TYPE}/{self.name}"
         )
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return nsg_key(self.subscription, self.resource_group, self.name)
 
     def rule_id(self, name: str) -> str:
         return f"{self.id}/securityRules/{name}"
@@ -86,14 +94,29 @@ class Nsg:
         if self.tags:
             body["tags"] = dict(self.tags)
         body["properties"] = {
+            **({} if self.flush_connection is None else {"flushConnection": self.flush_connection}),
             "provisioningState": self.state,
             "resourceGuid": self.resource_guid,
             "securityRules": [self.render_rule(n) for n in self.rules],
-            "defaultSecurityRules": [self._render_default(d) for d in DEFAULT_RULES],
+            "defaultSecurityRules": self.default_rules(),
         }
         return body
 
-    def effective_rules(self) -> list[dict[str, Any]]:
+    def find_default_rule(self, name: str) -> dict[str, Any] | None:
+        return next(
+            (self._render_default(d) for d in DEFAULT_RULES if d[0].lower() == name.lower()), None
+        )
+
+    def default_rules(self) -> list[dict[str, Any]]:
+        return [self._render_default(d) for d in DEFAULT_RULES]
+
+    def settled(self) -> Nsg:
+        """This version once its write has completed: a new etag, nothing in progress."""
+        done = self.copy()
+        done.etag, done.state, done.rule_states = new_etag(), "Succeeded", {}
+        return done
+
+    def history_entry(self) -> list[dict[str, Any]]:
         """The user rules as the history records them: ARM ``name`` and ``properties``."""
         return [
             {"name": n, "properties": {"provisioningState": "Succeeded", **p}}
@@ -128,6 +151,7 @@ class Nsg:
     def to_json(self) -> dict[str, Any]:
         """The persisted form (``--state`` file)."""
         return {
+            "flush_connection": self.flush_connection,
             "subscription": self.subscription,
             "resource_group": self.resource_group,
             "name": self.name,

@@ -29,7 +29,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class Emulator:
-    """A local ARM for NSGs and service tags; ``endpoint`` and ``ca_bundle`` are for clients."""
+    """A local ARM (NSGs, service tags, the firewalls of armemu.resources, Resource Graph);
+    ``endpoint`` and ``ca_bundle`` are for clients."""
 
     def __init__(
         self,
@@ -39,9 +40,14 @@ class Emulator:
         feed: Path | None = None,
         lro_polls: int = 1,
         retry_after: int = 0,
+        slow: dict[str, int] | None = None,
     ) -> None:
+        """``slow`` maps a resource type's last segment to its operations' InProgress polls
+        (``{"ipGroups": 20}``: IP Group writes wait for their firewall policy)."""
         self.port = port
-        self.store = Store(lro_polls=lro_polls, retry_after=retry_after, state_file=state_file)
+        self.store = Store(
+            lro_polls=lro_polls, retry_after=retry_after, state_file=state_file, slow=slow
+        )
         self.feed = Feed(Path(feed) if feed is not None else None)
         self.endpoint = ""
         self.ca_bundle = Path()
@@ -99,8 +105,9 @@ class Emulator:
         result: dict[str, Any] = self._admin("GET", "stats")
         return result
 
-    def history(self) -> dict[str, list[list[dict[str, Any]]]]:
-        result: dict[str, list[list[dict[str, Any]]]] = self._admin("GET", "history")
+    def history(self) -> dict[str, list[Any]]:
+        """Per resource id, its allow-list after each completed write."""
+        result: dict[str, list[Any]] = self._admin("GET", "history")
         return result
 
     def add_faults(self, faults: list[dict[str, Any]]) -> None:

@@ -1,14 +1,17 @@
-"""The emulated network provider: NSGs, rules, long-running operations, history and stats.
+"""The emulated ARM: resources, long-running operations, history and stats.
 
-When a write becomes visible: at accept time, as in ARM. A PUT answers with the new resource in
-``provisioningState: Updating`` and a GET during the operation shows it so; a DELETE leaves the
-resource visible as ``Deleting``. The write is *completed* when its operation ends: then the
-state is ``Succeeded`` (a new etag), the history gets an entry and the state file is saved. An
-operation that ends ``Failed`` (fault ``lro``) restores the NSG as it was before the write.
+When a write becomes visible: at accept time, as in ARM. A long-running PUT answers with the
+new resource in a non-final ``provisioningState`` and a GET during the operation shows it so; a
+DELETE leaves the resource visible as ``Deleting``. The write is *completed* when its operation
+ends: then the state is ``Succeeded`` (a new etag), the history gets the resource's allow-list
+and the state file is saved. An operation that ends ``Failed`` (fault ``lro``) restores the
+resource as it was before the write. Synchronous writes complete at once.
 
-An operation is in progress (and its NSG refuses other writes with 429) until a client has
-polled it ``lro_polls`` times, or until ``lro_polls * max(retry_after, LOCK_FLOOR_S)`` seconds
-have passed, so an unpolled operation cannot lock an NSG for good.
+An operation is in progress (and its resource refuses other writes: 429 for an NSG, 409
+``AnotherOperationInProgress`` elsewhere) until a client has polled it ``polls`` times, or until
+``polls * max(retry_after, LOCK_FLOOR_S)`` seconds have passed, so an unpolled operation cannot
+lock a resource for good. ``polls`` is ``lro_polls`` unless ``slow`` names the resource type
+(``{"ipGroups": 20}``: an IP Group update re-deploys its firewall policy, which takes long).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,10 +30,11 @@ from typing import Any
 from armemu import errors, validation
 from armemu.errors import ArmError
 from armemu.faults import Fault
-from armemu.model import Nsg, new_etag, nsg_key
+from armemu.model import NSG_TYPE, Nsg, new_etag, nsg_key
+from armemu.resources import Key, Kind, Resource, resource_key
 
 LOCK_FLOOR_S = 0.5
-NsgKey = tuple[str, str, str]
+Stored = Nsg | Resource
 
 
 @dataclass
@@ -52,13 +57,16 @@ class Write:
 class Operation:
     id: str
     name: str
-    key: NsgKey
+    key: Key
+    namespace: str
     location: str
     api_version: str
     polls_left: int
     deadline: float
-    before: Nsg | None
-    after: Nsg | None
+    before: Stored | None
+    after: Stored | None
+    #: how clients follow it: "async", "location" or "body" (see armemu.resources)
+    style: str = "async"
     failure: tuple[str, str] | None = None
     status: str = "InProgress"
 
@@ -67,41 +75,51 @@ class Store:
     """All emulated state behind one lock; every public method is one ARM request."""
 
     def __init__(
-        self, *, lro_polls: int = 1, retry_after: int = 0, state_file: Path | None = None
+        self,
+        *,
+        lro_polls: int = 1,
+        retry_after: int = 0,
+        state_file: Path | None = None,
+        slow: dict[str, int] | None = None,
     ) -> None:
         self.lro_polls = lro_polls
         self.retry_after = retry_after
+        self.slow = {k.lower(): v for k, v in (slow or {}).items()}
         self.state_file = state_file
         self.endpoint = ""
         self.lock = threading.RLock()
-        self.nsgs: dict[NsgKey, Nsg] = {}
+        self.resources: dict[Key, Stored] = {}
         self.operations: dict[str, Operation] = {}
-        self.history: dict[str, list[list[dict[str, Any]]]] = defaultdict(list)
+        self.history: dict[str, list[Any]] = defaultdict(list)
         self.faults: list[Fault] = []
         self.counts: Counter[str] = Counter()
         self.by_resource: dict[str, Counter[str]] = defaultdict(Counter)
+        self.writes_by_resource: Counter[str] = Counter()
         if state_file is not None and state_file.is_file():
-            for raw in json.loads(state_file.read_text(encoding="utf-8"))["nsgs"]:
-                nsg = Nsg.from_json(raw)
-                self.nsgs[nsg_key(nsg.subscription, nsg.resource_group, nsg.name)] = nsg
+            data = json.loads(state_file.read_text(encoding="utf-8"))
+            loaded: list[Stored] = [Nsg.from_json(raw) for raw in data.get("nsgs", [])]
+            loaded += [Resource.from_json(raw) for raw in data.get("resources", [])]
+            self.resources = {item.key: item for item in loaded}
 
     # ----- bookkeeping -------------------------------------------------------------------
     def reset(self) -> None:
         with self.lock:
-            self.nsgs.clear()
+            self.resources.clear()
             self.operations.clear()
             self.history.clear()
             self.faults.clear()
             self.counts.clear()
             self.by_resource.clear()
+            self.writes_by_resource.clear()
             self._save()
 
     def count(self, method: str, path: str) -> None:
         with self.lock:
             self.counts["requests"] += 1
-            if method in ("PUT", "DELETE"):
+            if method in ("PUT", "DELETE", "PATCH"):
                 self.counts["writes"] += 1
-                self.counts["puts" if method == "PUT" else "deletes"] += 1
+                self.counts[{"PUT": "puts", "DELETE": "deletes", "PATCH": "patches"}[method]] += 1
+                self.writes_by_resource[owning_resource(path)] += 1
             self.by_resource[path.lower()][method] += 1
 
     def stats(self) -> dict[str, Any]:
@@ -111,7 +129,9 @@ class Store:
                 "writes": self.counts["writes"],
                 "puts": self.counts["puts"],
                 "deletes": self.counts["deletes"],
+                "patches": self.counts["patches"],
                 "by_resource": {k: dict(v) for k, v in self.by_resource.items()},
+                "writes_by_resource": dict(self.writes_by_resource),
             }
 
     def take_fault(self, method: str, path: str, long_running: bool) -> Fault | None:
@@ -132,31 +152,44 @@ class Store:
                 if op.status == "InProgress" and op.deadline <= now:
                     self._complete(op)
 
+    def settle_all(self) -> None:
+        """Complete every running operation now (seeding)."""
+        with self.lock:
+            for op in list(self.operations.values()):
+                if op.status == "InProgress":
+                    self._complete(op)
+
+    def location_of(self, type_name: str, sub: str, rg: str, name: str) -> str | None:
+        with self.lock:
+            found = self.resources.get(resource_key(type_name, sub, rg, name))
+            return found.location if found is not None else None
+
+    def snapshot(self) -> Iterator[Stored]:
+        """Every resource as it stands (Resource Graph reads them)."""
+        with self.lock:
+            yield from list(self.resources.values())
+
     # ----- NSGs ----------------------------------------------------------------------------
     def get_nsg(self, sub: str, rg: str, name: str) -> Reply:
         nsg = self._nsg(sub, rg, name)
         return Reply(200, nsg.render(), {"ETag": nsg.etag})
 
     def list_nsgs(self, sub: str, rg: str | None) -> Reply:
-        with self.lock:
-            found = [
-                nsg.render()
-                for key, nsg in self.nsgs.items()
-                if key[0] == sub.lower() and (rg is None or key[1] == rg.lower())
-            ]
-        return Reply(200, {"value": found})
+        return self._list(NSG_TYPE, sub, rg)
 
     def put_nsg(self, sub: str, rg: str, name: str, body: Any, write: Write) -> Reply:
         validation.check_name(name)
         if not isinstance(body, dict) or not body.get("location"):
-            raise ArmError(400, "LocationRequired",
-                           "The location property is required for this definition.")  # fmt: skip
+            raise errors.location_required()
         with self.lock:
             key = nsg_key(sub, rg, name)
-            old = self.nsgs.get(key)
+            old = self.resources.get(key)
+            assert old is None or isinstance(old, Nsg)
             self._check_if_match(old, write.if_match, f"/subscriptions/{sub}/resourceGroups/{rg}")
             new = old.copy() if old else Nsg(sub, rg, name, str(body["location"]))
             new.tags = {str(k): str(v) for k, v in (body.get("tags") or {}).items()}
+            flush = (body.get("properties") or {}).get("flushConnection")
+            new.flush_connection = None if flush is None else bool(flush)
             raw_rules = (body.get("properties") or {}).get("securityRules") or []
             new.rules = {}
             for raw in raw_rules:
@@ -169,7 +202,7 @@ class Store:
             self._check_idle(key, new.id)
             new.etag, new.state = new_etag(), "Updating"
             new.rule_states = dict.fromkeys(new.rules, "Updating")
-            self.nsgs[key] = new
+            self.resources[key] = new
             op = self._start("PutNetworkSecurityGroupOperation", key, old, new, write)
             return Reply(201 if old is None else 200, new.render(), self._lro_headers(op))
 
@@ -187,14 +220,14 @@ class Store:
     def delete_nsg(self, sub: str, rg: str, name: str, write: Write) -> Reply:
         with self.lock:
             key = nsg_key(sub, rg, name)
-            old = self.nsgs.get(key)
+            old = self.resources.get(key)
             if old is None:
                 return Reply(204)
             self._check_if_match(old, write.if_match, old.id)
             self._check_idle(key, old.id)
             deleting = old.copy()
             deleting.state = "Deleting"
-            self.nsgs[key] = deleting
+            self.resources[key] = deleting
             op = self._start("DeleteNetworkSecurityGroupOperation", key, old, None, write)
             return Reply(202, None, self._lro_headers(op, location=True))
 
@@ -227,7 +260,7 @@ class Store:
             self._check_idle(key, new.id)
             new.etag, new.state = new_etag(), "Updating"
             new.rule_states[stored] = "Updating"
-            self.nsgs[key] = new
+            self.resources[key] = new
             op = self._start("PutSecurityRuleOperation", key, old, new, write)
             created = old.find_rule(name) is None
             return Reply(201 if created else 200, new.render_rule(stored), self._lro_headers(op))
@@ -244,11 +277,120 @@ class Store:
             new = old.copy()
             new.etag = new_etag()
             new.rule_states[stored] = "Deleting"
-            self.nsgs[key] = new
+            self.resources[key] = new
             after = new.copy()
             del after.rules[stored]
             op = self._start("DeleteSecurityRuleOperation", key, old, after, write)
             return Reply(202, None, self._lro_headers(op, location=True))
+
+    def get_default_rule(self, sub: str, rg: str, nsg_name: str, name: str) -> Reply:
+        with self.lock:
+            nsg = self._nsg(sub, rg, nsg_name)
+            rule = nsg.find_default_rule(name)
+            if rule is None:
+                raise errors.child_not_found(f"{nsg.id}/defaultSecurityRules/{name}")
+            return Reply(200, rule, {"ETag": nsg.etag})
+
+    def list_default_rules(self, sub: str, rg: str, nsg_name: str) -> Reply:
+        with self.lock:
+            return Reply(200, {"value": self._nsg(sub, rg, nsg_name).default_rules()})
+
+    # ----- the other resource types (armemu.resources) -----------------------------------
+    def get(self, kind: Kind, sub: str, rg: str, name: str) -> Reply:
+        with self.lock:
+            res = self._resource(kind, sub, rg, name)
+            op = self._running(res.key)
+            if op is not None and op.style == "body":
+                self._advance(op)
+                res = self._resource(kind, sub, rg, name)
+            return Reply(200, res.render(), {"ETag": res.etag} if kind.etag else {})
+
+    def list(self, kind: Kind, sub: str, rg: str | None) -> Reply:
+        return self._list(kind.type, sub, rg)
+
+    def put(self, kind: Kind, sub: str, rg: str, name: str, body: Any, write: Write) -> Reply:
+        if not isinstance(body, dict) or not body.get("location"):
+            raise errors.location_required()
+        with self.lock:
+            key = resource_key(kind.type, sub, rg, name)
+            old = self.resources.get(key)
+            assert old is None or isinstance(old, Resource)
+            self._check_if_match(old, write.if_match, f"/subscriptions/{sub}/resourceGroups/{rg}")
+            new = old.copy() if old else Resource(kind.type, sub, rg, name, str(body["location"]))
+            new.tags = {str(k): str(v) for k, v in (body.get("tags") or {}).items()}
+            kind.build(old, body, new)
+            self._check_idle(key, new.id)
+            style = kind.create if old is None else kind.update
+            return self._write(kind, old, new, style, write)
+
+    def patch(self, kind: Kind, sub: str, rg: str, name: str, body: Any, write: Write) -> Reply:
+        with self.lock:
+            old = self._resource(kind, sub, rg, name)
+            self._check_if_match(old, write.if_match, old.id)
+            self._check_idle(old.key, old.id)
+            new = old.copy()
+            if isinstance(body, dict):
+                if isinstance(body.get("tags"), dict):
+                    new.tags = {str(k): str(v) for k, v in body["tags"].items()}
+                kind.patch(new, body)
+            return self._write(kind, old, new, kind.patch_style, write)
+
+    def delete(self, kind: Kind, sub: str, rg: str, name: str, write: Write) -> Reply:
+        with self.lock:
+            key = resource_key(kind.type, sub, rg, name)
+            old = self.resources.get(key)
+            if old is None:
+                return Reply(204)
+            self._check_if_match(old, write.if_match, old.id)
+            self._check_idle(key, old.id)
+            if kind.delete == "sync":
+                del self.resources[key]
+                self._save()
+                return Reply(200)
+            deleting = old.copy()
+            deleting.state = "Deleting"
+            self.resources[key] = deleting
+            op = self._start(f"Delete{kind.collection}Operation", key, old, None, write, "async")
+            return Reply(202, None, self._lro_headers(op, location=True))
+
+    def get_child(self, kind: Kind, sub: str, rg: str, parent: str, name: str) -> Reply:
+        with self.lock:
+            res = self._resource(kind, sub, rg, parent)
+            stored = res.find_child(name)
+            if stored is None:
+                raise errors.child_not_found(f"{res.id}/{kind.child.collection}/{name}")  # type: ignore[union-attr]
+            return Reply(200, res.render_child(stored))
+
+    def list_children(self, kind: Kind, sub: str, rg: str, parent: str) -> Reply:
+        with self.lock:
+            res = self._resource(kind, sub, rg, parent)
+            return Reply(200, {"value": [res.render_child(n) for n in res.children]})
+
+    def put_child(self, kind: Kind, sub: str, rg: str, parent: str, name: str, body: Any,
+                  write: Write) -> Reply:  # fmt: skip
+        """A child rule is written synchronously: 201 when new, 200 when replaced."""
+        assert kind.child is not None
+        with self.lock:
+            old = self._resource(kind, sub, rg, parent)
+            self._check_idle(old.key, old.id)
+            stored = old.find_child(name) or name
+            new = old.copy()
+            new.children[stored] = kind.child.validate(stored, body)
+            kind.child.check(new)
+            self._commit(new.settled())
+            return Reply(201 if old.find_child(name) is None else 200, new.render_child(stored))
+
+    def delete_child(self, kind: Kind, sub: str, rg: str, parent: str, name: str) -> Reply:
+        with self.lock:
+            old = self._resource(kind, sub, rg, parent)
+            stored = old.find_child(name)
+            if stored is None:
+                return Reply(204)
+            self._check_idle(old.key, old.id)
+            new = old.copy()
+            del new.children[stored]
+            self._commit(new.settled())
+            return Reply(200)
 
     # ----- operations ----------------------------------------------------------------------
     def poll(self, op_id: str) -> Reply:
@@ -268,18 +410,41 @@ class Store:
         with self.lock:
             op = self._operation(op_id)
             if op.status == "InProgress":
-                return Reply(202, None, {"Location": self._op_url(op, "operationResults"),
-                                         **self._retry_after()})  # fmt: skip
+                if op.polls_left > 0:
+                    op.polls_left -= 1
+                    return Reply(202, None, {"Location": self._op_url(op, "operationResults"),
+                                             **self._retry_after()})  # fmt: skip
+                self._complete(op)
             if op.failure:
                 raise ArmError(500, op.failure[0], op.failure[1], details=[])
+            current = self.resources.get(op.key)
+            if op.style == "location" and op.after is not None and current is not None:
+                return Reply(200, current.render())
             return Reply(204)
 
     # ----- internals -----------------------------------------------------------------------
     def _nsg(self, sub: str, rg: str, name: str) -> Nsg:
-        nsg = self.nsgs.get(nsg_key(sub, rg, name))
-        if nsg is None:
+        nsg = self.resources.get(nsg_key(sub, rg, name))
+        if not isinstance(nsg, Nsg):
             raise errors.nsg_not_found(rg, name)
         return nsg
+
+    def _resource(self, kind: Kind, sub: str, rg: str, name: str) -> Resource:
+        res = self.resources.get(resource_key(kind.type, sub, rg, name))
+        if not isinstance(res, Resource):
+            raise errors.resource_not_found(kind.type, rg, name)
+        return res
+
+    def _list(self, type_name: str, sub: str, rg: str | None) -> Reply:
+        with self.lock:
+            found = [
+                item.render()
+                for key, item in self.resources.items()
+                if key[0] == type_name.lower()
+                and key[1] == sub.lower()
+                and (rg is None or key[2] == rg.lower())
+            ]
+        return Reply(200, {"value": found})
 
     def _operation(self, op_id: str) -> Operation:
         op = self.operations.get(op_id.lower())
@@ -287,33 +452,77 @@ class Store:
             raise errors.child_not_found(f"operations/{op_id}")
         return op
 
+    def _running(self, key: Key) -> Operation | None:
+        return next(
+            (op for op in self.operations.values() if op.key == key and op.status == "InProgress"),
+            None,
+        )
+
+    def _advance(self, op: Operation) -> None:
+        """One poll of a running operation: it ends once its polls are used up."""
+        if op.polls_left > 0:
+            op.polls_left -= 1
+        else:
+            self._complete(op)
+
     @staticmethod
-    def _check_if_match(current: Nsg | None, if_match: str | None, resource_id: str) -> None:
+    def _check_if_match(current: Stored | None, if_match: str | None, resource_id: str) -> None:
         if if_match is None:
             return
         if current is None or (if_match.strip() != "*" and if_match.strip() != current.etag):
             raise errors.precondition_failed(current.id if current else resource_id)
 
-    def _check_idle(self, key: NsgKey, resource_id: str) -> None:
-        for op in self.operations.values():
-            if op.key == key and op.status == "InProgress":
-                raise errors.another_operation(
-                    op.name, op.id, resource_id, max(self.retry_after, 1.0)
-                )
+    def _check_idle(self, key: Key, resource_id: str) -> None:
+        op = self._running(key)
+        if op is None:
+            return
+        retry = max(self.retry_after, 1.0)
+        if key[0] == NSG_TYPE.lower():
+            raise errors.another_operation(op.name, op.id, resource_id, retry)
+        raise errors.another_operation_in_progress(self._op_url(op, "operations"), retry)
 
-    def _start(self, name: str, key: NsgKey, before: Nsg | None, after: Nsg | None,
-               write: Write) -> Operation:  # fmt: skip
-        location = (after or before or self.nsgs[key]).location
+    def _write(self, kind: Kind, old: Resource | None, new: Resource, style: str,
+               write: Write) -> Reply:  # fmt: skip
+        """Store a new version and answer as ``style`` says (see armemu.resources)."""
+        status = 201 if old is None else 200
+        if style == "sync":
+            done = new.settled()
+            self._commit(done)
+            return Reply(status, done.render(), {"ETag": done.etag} if kind.etag else {})
+        new.etag, new.state = new_etag(), kind.busy[0 if old is None else 1]
+        self.resources[new.key] = new
+        verb = "Create" if old is None else "Update"
+        op = self._start(f"{verb}{kind.collection}Operation", new.key, old, new, write, style)
+        if style == "location":
+            return Reply(202, None, {"Location": self._op_url(op, "operationResults"),
+                                     **self._retry_after()})  # fmt: skip
+        headers = self._lro_headers(op) if style == "async" else {}
+        if kind.etag:
+            headers["ETag"] = new.etag
+        return Reply(status, new.render(), headers)
+
+    def _commit(self, done: Stored) -> None:
+        """A completed write: store it, record its allow-list, save."""
+        self.resources[done.key] = done
+        self.history[done.id].append(done.history_entry())
+        self._save()
+
+    def _start(self, name: str, key: Key, before: Stored | None, after: Stored | None,
+               write: Write, style: str = "async") -> Operation:  # fmt: skip
+        current = after or before or self.resources[key]
+        polls = self.slow.get(key[0].split("/")[1], self.lro_polls)
         op = Operation(
             id=str(uuid.uuid4()),
             name=name,
             key=key,
-            location=location.replace(" ", "").lower(),
+            namespace=current.type.split("/")[0],
+            location=current.location.replace(" ", "").lower(),
             api_version=write.api_version,
-            polls_left=self.lro_polls,
-            deadline=time.monotonic() + self.lro_polls * max(self.retry_after, LOCK_FLOOR_S),
+            polls_left=polls,
+            deadline=time.monotonic() + polls * max(self.retry_after, LOCK_FLOOR_S),
             before=before,
             after=after,
+            style=style,
         )
         fail = write.fail
         if fail is not None:
@@ -322,13 +531,13 @@ class Store:
                 fail.message or "An error occurred while processing the operation.",
             )
         self.operations[op.id] = op
-        if self.lro_polls <= 0:
+        if polls <= 0:
             self._complete(op)
         return op
 
     def complete_now(self, headers: dict[str, str]) -> None:
         """End the operation named in a reply's headers at once (its answer is being lost)."""
-        url = headers.get("Azure-AsyncOperation", "")
+        url = headers.get("Azure-AsyncOperation") or headers.get("Location") or ""
         op_id = url.split("?")[0].rsplit("/", 1)[-1]
         with self.lock:
             op = self.operations.get(op_id)
@@ -339,19 +548,16 @@ class Store:
         if op.failure is not None:
             op.status = "Failed"
             if op.before is None:
-                self.nsgs.pop(op.key, None)
+                self.resources.pop(op.key, None)
             else:
-                self.nsgs[op.key] = op.before
+                self.resources[op.key] = op.before
             return
         op.status = "Succeeded"
         if op.after is None:
-            self.nsgs.pop(op.key, None)
+            self.resources.pop(op.key, None)
+            self._save()
         else:
-            done = op.after.copy()
-            done.etag, done.state, done.rule_states = new_etag(), "Succeeded", {}
-            self.nsgs[op.key] = done
-            self.history[done.id].append(done.effective_rules())
-        self._save()
+            self._commit(op.after.settled())
 
     def _lro_headers(self, op: Operation, *, location: bool = False) -> dict[str, str]:
         headers = {"Azure-AsyncOperation": self._op_url(op, "operations"), **self._retry_after()}
@@ -360,9 +566,8 @@ class Store:
         return headers
 
     def _op_url(self, op: Operation, kind: str) -> str:
-        sub = op.key[0]
         return (
-            f"{self.endpoint}/subscriptions/{sub}/providers/Microsoft.Network/locations/"
+            f"{self.endpoint}/subscriptions/{op.key[1]}/providers/{op.namespace}/locations/"
             f"{op.location}/{kind}/{op.id}?api-version={op.api_version}"
         )
 
@@ -372,7 +577,20 @@ class Store:
     def _save(self) -> None:
         if self.state_file is None:
             return
-        data = {"nsgs": [nsg.to_json() for nsg in self.nsgs.values()]}
+        data = {
+            "nsgs": [r.to_json() for r in self.resources.values() if isinstance(r, Nsg)],
+            "resources": [r.to_json() for r in self.resources.values() if isinstance(r, Resource)],
+        }
         tmp = self.state_file.with_name(self.state_file.name + ".tmp")
         tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
         os.replace(tmp, self.state_file)
+
+
+def owning_resource(path: str) -> str:
+    """The top-level resource id a request path writes to (a rule's NSG, a rule's server)."""
+    parts = path.rstrip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    if "providers" not in lowered:
+        return path.lower()
+    at = lowered.index("providers")
+    return "/".join(parts[: at + 4]).lower()

@@ -99,3 +99,20 @@ def raw(
     except urllib.error.HTTPError as exc:
         status, head, text = exc.code, dict(exc.headers), exc.read()
     return status, {k.lower(): v for k, v in head.items()}, json.loads(text) if text else None
+
+
+def sdk_client(client_class: Any, emulator: Any, *, subscription: bool = True) -> Any:
+    """A real management SDK client against the emulator: its CA, a static token, no waits."""
+    from sync.azure.client import StaticTokenCredential
+
+    args: list[Any] = [StaticTokenCredential()]
+    if subscription:
+        args.append(SUB)
+    return client_class(
+        *args,
+        base_url=emulator.endpoint,
+        credential_scopes=[emulator.endpoint + "/.default"],
+        connection_verify=str(emulator.ca_bundle),
+        polling_interval=0,
+        retry_total=0,
+    )

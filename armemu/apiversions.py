@@ -1,0 +1,55 @@
+"""The api-versions each emulated resource provider accepts.
+
+Each list holds the provider's stable versions from 2021 on (from Microsoft's REST API specs)
+and the version the installed Python SDK sends by default (azure-mgmt-network 33: 2026-03-01,
+-storage 25: 2026-09-01, -keyvault 14: 2026-05-15, -containerregistry 15: 2025-11-01, -sql 4:
+2025-01-01, -resourcegraph 8: 2021-03-01). Network also keeps 2019-07-01, the version of a
+recorded real session the tests replay.
+"""
+
+from __future__ import annotations
+
+import re
+
+from armemu import errors
+
+SUPPORTED: dict[str, tuple[str, ...]] = {
+    "microsoft.network": (
+        "2019-07-01", "2021-02-01", "2021-03-01", "2021-05-01", "2021-08-01", "2022-01-01",
+        "2022-05-01", "2022-07-01", "2022-09-01", "2022-11-01", "2023-02-01", "2023-04-01",
+        "2023-05-01", "2023-06-01", "2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01",
+        "2024-05-01", "2024-07-01", "2024-10-01", "2025-01-01", "2025-03-01", "2025-05-01",
+        "2025-07-01", "2025-09-01", "2026-01-01", "2026-03-01",
+    ),
+    "microsoft.storage": (
+        "2021-01-01", "2021-02-01", "2021-04-01", "2021-06-01", "2021-08-01", "2021-09-01",
+        "2022-05-01", "2022-09-01", "2023-01-01", "2023-04-01", "2023-05-01", "2024-01-01",
+        "2025-01-01", "2025-06-01", "2025-08-01", "2026-04-01", "2026-06-01", "2026-09-01",
+    ),
+    "microsoft.keyvault": (
+        "2021-10-01", "2022-07-01", "2022-11-01", "2023-02-01", "2023-07-01", "2024-11-01",
+        "2025-05-01", "2026-02-01", "2026-05-15",
+    ),
+    "microsoft.containerregistry": (
+        "2021-09-01", "2022-12-01", "2023-07-01", "2025-04-01", "2025-11-01",
+    ),
+    "microsoft.sql": ("2021-11-01", "2023-08-01", "2025-01-01"),
+    "microsoft.resourcegraph": ("2021-03-01", "2022-10-01", "2024-04-01"),
+}  # fmt: skip
+WELL_FORMED = re.compile(r"^\d{4}-\d{2}-\d{2}(-[a-z]+)?$", re.IGNORECASE)
+
+
+def check(namespace: str, version: str, type_name: str, location: str) -> None:
+    """Raise ARM's 400 unless ``version`` is one the provider serves.
+
+    ARM answers a malformed version with ``InvalidApiVersionParameter`` and a well-formed one
+    the resource type does not serve with ``NoRegisteredProviderFound``; both list the
+    supported versions, newest first.
+    """
+    supported = SUPPORTED[namespace.lower()]
+    if version in supported:
+        return
+    newest_first = tuple(reversed(supported))
+    if not WELL_FORMED.match(version):
+        raise errors.invalid_api_version(version, newest_first)
+    raise errors.no_registered_provider(version, type_name, location, newest_first)
