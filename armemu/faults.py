@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-METHODS = ("PUT", "DELETE", "GET", "PATCH", "*")
+METHODS = ("PUT", "DELETE", "GET", "PATCH", "POST", "*")
 KINDS = ("status", "lro", "delay_s", "lose_response")
 
 

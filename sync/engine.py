@@ -66,17 +66,18 @@ def run(settings: Settings, *, force: bool = False, stop: threading.Event | None
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     try:
-        if not settings.targets and not (settings.subscription_id and settings.discover_tag):
+        if not settings.targets and settings.discovery_scope is None:
             raise TargetError(
-                "nothing to sync: set IPSYNC_TARGETS, or IPSYNC_SUBSCRIPTION_ID to discover "
-                f"resources tagged '{settings.discover_tag or 'ipsync'}'"
+                "nothing to sync: set IPSYNC_TARGETS, or IPSYNC_SUBSCRIPTION_ID (or "
+                "IPSYNC_SUBSCRIPTIONS, IPSYNC_MANAGEMENT_GROUP) to discover resources tagged "
+                f"'{settings.discover_tag or 'ipsync'}'"
             )
         release = load_release(settings)
         clients = Clients(settings)
-        jobs, failed = _resolve(settings, release, clients)
+        deadline = Deadline(settings.time_budget_s, start=began, stop=stop)  # downloads count
+        jobs, failed = _resolve(settings, release, clients, deadline)
         report.targets.extend(failed)
         report.source = _source_info(release, jobs)
-        deadline = Deadline(settings.time_budget_s, start=began, stop=stop)  # downloads count
         context = PlanContext(release.change_number, settings.max_remove_ratio, force)
         with ThreadPoolExecutor(max_workers=min(settings.parallelism, max(len(jobs), 1))) as pool:
             done = pool.map(lambda job: _sync(job, clients, settings, context, deadline), jobs)
@@ -92,29 +93,41 @@ def run(settings: Settings, *, force: bool = False, stop: threading.Event | None
     return report
 
 
-def _candidates(settings: Settings, clients: Clients) -> list[TargetSpec | TargetError]:
+def _candidates(
+    settings: Settings, clients: Clients, deadline: Deadline
+) -> list[TargetSpec | TargetError]:
+    """Explicit targets, then every resource that opts in with the discovery tag."""
     candidates = explicit_targets(settings)
-    if settings.subscription_id and settings.discover_tag:
-        taken = {t.resource_id.lower() for t in candidates if isinstance(t, TargetSpec)}
-        for name in KIND_NAMES:
-            kind = get_kind(name)
-            try:
-                found = kind.discover(clients, settings.subscription_id)
-            except IpsyncError:
-                raise
-            except Exception as exc:
-                raise ArmError(
-                    f"cannot list the subscription's {kind.arm_type} resources for discovery: {exc}"
-                ) from None
-            candidates += discovered_targets(found, settings, taken, name)
+    scope = settings.discovery_scope
+    if scope is None:
+        return candidates
+    from sync.azure.discovery import opted_in
+
+    subscriptions, management_group = scope
+    kinds = {get_kind(name).arm_type: name for name in KIND_NAMES}
+    taken = {t.resource_id.lower() for t in candidates if isinstance(t, TargetSpec)}
+    reader = ArmWriter("discovery", deadline, settings.poll_interval_s)
+    found: dict[str, list[tuple[str, dict[str, str]]]] = {name: [] for name in KIND_NAMES}
+    rows = opted_in(
+        clients.graph(),
+        reader,
+        kinds,
+        settings.discover_tag,
+        subscriptions=subscriptions,
+        management_group=management_group,
+    )
+    for resource_id, arm_type, tags in rows:
+        found[kinds[arm_type]].append((resource_id, tags))
+    for name, resources in found.items():
+        candidates += discovered_targets(resources, settings, taken, name)
     return candidates
 
 
 def _resolve(
-    settings: Settings, release: Release, clients: Clients
+    settings: Settings, release: Release, clients: Clients, deadline: Deadline
 ) -> tuple[list[_Job], list[TargetReport]]:
     """Targets grouped by resource, each with its selection; invalid ones become failed reports."""
-    candidates = _candidates(settings, clients)
+    candidates = _candidates(settings, clients, deadline)
     failed: list[TargetReport] = []
     groups: dict[str, _Job] = {}
     for candidate in candidates:

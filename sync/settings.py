@@ -12,16 +12,19 @@ import json
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
 from sync.core.clouds import CLOUDS, Cloud
 from sync.errors import SettingsError
 
 S = TypeVar("S", bound=BaseSettings)
+
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 class Settings(BaseSettings):
@@ -32,6 +35,10 @@ class Settings(BaseSettings):
     source: str = "download"
     cloud: Cloud = "Public"
     subscription_id: str | None = None
+    #: Where discovery looks, beyond ``subscription_id``: subscriptions (a JSON list or
+    #: comma-separated GUIDs), or one management group (all its subscriptions).
+    subscriptions: Annotated[tuple[str, ...], NoDecode] = ()
+    management_group: str | None = None
     arm_endpoint: str | None = None
     ca_bundle: Path | None = None
     credential: Literal["default", "emulator"] = "default"
@@ -49,6 +56,36 @@ class Settings(BaseSettings):
     #: Seconds between polls of a long-running write when ARM sends no ``Retry-After``
     #: (the SDK reads ``Retry-After: 0`` as "no hint" too).
     poll_interval_s: float = Field(default=10.0, ge=0)
+
+    @field_validator("subscriptions", mode="before")
+    @classmethod
+    def _split_subscriptions(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [item for item in re.split(r"[\s,;]+", text) if item]
+        return value
+
+    @field_validator("subscriptions")
+    @classmethod
+    def _guids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            if not GUID.match(item):
+                raise ValueError(f"{item!r} is not a subscription id (a GUID)")
+        return value
+
+    @property
+    def discovery_scope(self) -> tuple[tuple[str, ...], str | None] | None:
+        """(subscriptions, management group) that discovery searches; None when it is off."""
+        if not self.discover_tag:
+            return None
+        if self.management_group:
+            return (), self.management_group
+        subscriptions = self.subscriptions or (
+            (self.subscription_id,) if self.subscription_id else ()
+        )
+        return (subscriptions, None) if subscriptions else None
 
     @model_validator(mode="after")
     def _endpoint_default(self) -> Settings:

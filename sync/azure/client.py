@@ -18,6 +18,7 @@ from sync.errors import SettingsError
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken, TokenCredential
     from azure.mgmt.network import NetworkManagementClient
+    from azure.mgmt.resourcegraph import ResourceGraphClient
 
     from sync.settings import Settings
 
@@ -77,22 +78,26 @@ def arm_client(
     subscription = subscription_id or settings.subscription_id
     if not subscription:
         raise SettingsError("setting IPSYNC_SUBSCRIPTION_ID: required for work on Azure resources")
+    return factory(credential_for(settings), subscription, **client_options(settings))
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Endpoint, token scope, TLS trust and polling every client of a run shares."""
     if not settings.arm_base.startswith("https://"):
         raise SettingsError(
             f"setting IPSYNC_ARM_ENDPOINT: must be https://, not {settings.arm_base}"
         )
-    kwargs: dict[str, Any] = {"retry_total": 0, "polling_interval": settings.poll_interval_s}
+    options: dict[str, Any] = {
+        "base_url": settings.arm_base,
+        "credential_scopes": [settings.arm_base + "/.default"],
+        "retry_total": 0,
+        "polling_interval": settings.poll_interval_s,
+    }
     if settings.ca_bundle is not None:
         if not settings.ca_bundle.is_file():
             raise SettingsError(f"setting IPSYNC_CA_BUNDLE: no such file {settings.ca_bundle}")
-        kwargs["connection_verify"] = str(settings.ca_bundle)
-    return factory(
-        credential_for(settings),
-        subscription,
-        base_url=settings.arm_base,
-        credential_scopes=[settings.arm_base + "/.default"],
-        **kwargs,
-    )
+        options["connection_verify"] = str(settings.ca_bundle)
+    return options
 
 
 class Clients:
@@ -109,3 +114,14 @@ class Clients:
             if key not in self._made:
                 self._made[key] = arm_client(self.settings, factory, subscription)
             return cast(C, self._made[key])
+
+    def graph(self) -> ResourceGraphClient:
+        """The Resource Graph client (tenant-wide: it takes no subscription)."""
+        from azure.mgmt.resourcegraph import ResourceGraphClient
+
+        with self._lock:
+            key = (ResourceGraphClient, "")
+            if key not in self._made:
+                credential = credential_for(self.settings)
+                self._made[key] = ResourceGraphClient(credential, **client_options(self.settings))
+            return cast(ResourceGraphClient, self._made[key])

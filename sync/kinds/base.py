@@ -85,7 +85,7 @@ class Kind(Protocol):
 
     #: The ``kind`` value of its targets.
     name: ClassVar[str]
-    #: The ARM resource type it syncs, as discovery reports it (lower-case).
+    #: The ARM resource type it syncs, lower-case as Resource Graph reports it.
     arm_type: ClassVar[str]
     #: Its target model.
     target: ClassVar[type[TargetSpec]]
@@ -110,8 +110,4 @@ class Kind(Protocol):
 
         Checks the resource's limits over all plans together, before any write.
         """
-        ...
-
-    def discover(self, clients: Clients, subscription: str) -> list[tuple[str, dict[str, str]]]:
-        """(resource id, Azure tags) of every resource of this kind in the subscription."""
         ...

@@ -247,12 +247,9 @@ def test_throttled_reads_are_retried_too(
 def test_time_spent_before_the_first_write_counts_against_the_budget(
     emulator: Emulator, network_client: Any, settings_for: SettingsFor, tmp_path: Path
 ) -> None:
-    """A slow start (here NSG discovery) leaves less time: the budget is the whole run's."""
+    """A slow start (here discovery) leaves less time: the budget is the whole run's."""
     nsg = make_nsg(network_client, "n1")
-    listing = (
-        f"/subscriptions/{nsg.split('/')[2]}/providers/Microsoft.Network/networkSecurityGroups"
-    )
-    inject(emulator, method="GET", path=listing, delay_s=2.0)
+    inject(emulator, method="POST", path="Microsoft.ResourceGraph/resources", delay_s=2.0)
     settings = settings_for(
         write_release(tmp_path / "a.json", FIRST), [target(nsg, ["Alpha"])], time_budget_s=2.5
     )

@@ -82,13 +82,5 @@ class NsgKind:
             results[index] = plan.refuse(reason)
         return results
 
-    def discover(self, clients: Clients, subscription: str) -> list[tuple[str, dict[str, str]]]:
-        from azure.mgmt.network import NetworkManagementClient
-
-        client: NetworkManagementClient = clients.get(NetworkManagementClient, subscription)
-        return [
-            (n.id, dict(n.tags or {})) for n in client.network_security_groups.list_all() if n.id
-        ]
-
 
 KIND = NsgKind()
