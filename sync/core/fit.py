@@ -79,6 +79,10 @@ def _text(version: int, network: int, length: int) -> str:
     return f"{_address(version, network)}/{length}"
 
 
+def _entries(count: int) -> str:
+    return f"{count} entry" if count == 1 else f"{count} entries"
+
+
 def _min_plus(a: list[int], b: list[int], size: int) -> list[int]:
     """``out[r] = min(a[i] + b[j] for i + j == r)`` for ``r < size``, in list operations.
 
@@ -189,8 +193,8 @@ class _Family:
         """Raise ``ValueError`` when no cover of ``budget`` entries exists."""
         if self.leaves and budget < self.exact_entries and budget < self.root.low:
             raise ValueError(
-                f"{len(self.leaves)} IPv{self.version} prefixes need at least {self.root.low} "
-                f"entries; the capacity is {budget}"
+                f"{len(self.leaves)} IPv{self.version} prefixes need at least "
+                f"{_entries(self.root.low)}; the capacity is {budget}"
             )
 
     def extra(self, budget: int) -> int:

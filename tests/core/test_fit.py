@@ -304,7 +304,7 @@ def test_storage_writes_a_31_as_two_addresses_or_widens_it() -> None:
 @pytest.mark.parametrize(
     ("prefixes", "capacity", "kwargs", "message"),
     [
-        (["10.0.0.0/24"], 0, {}, "need at least 1 entries; the capacity is 0"),
+        (["10.0.0.0/24"], 0, {}, "need at least 1 entry; the capacity is 0"),
         (["10.0.0.0/24"], -1, {}, "negative"),
         (["10.0.0.0/24", "2001:db8::/32"], 5, {}, "both IP families"),
         (["10.0.0.1/24"], 5, {}, "host bits"),
