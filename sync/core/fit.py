@@ -305,9 +305,10 @@ def fit_family(
     gives them). A block whose length is in ``forbidden_lengths`` costs two entries of the
     next length (a Storage account takes a single address but no /31: {31}); such a block is
     written as those pieces. Among the covers with the fewest extra addresses the one with
-    the fewest blocks not in ``prefer`` (what the target holds now) wins, so a new release
-    changes few entries. A capacity at or above the exact count gives the exact list. Raises
-    ``ValueError`` for bad input or a capacity too small to cover anything.
+    the fewest blocks not in ``prefer`` (what the target holds now; with none, the fewest
+    blocks) wins, so a new release changes few entries; a published prefix is never cut into
+    smaller blocks to match ``prefer``. A capacity at or above the exact count gives the exact
+    list. Raises ``ValueError`` for bad input or a capacity too small to cover anything.
     """
     return _Family(prefixes, capacity, prefer, forbidden_lengths).fit(capacity)
 
