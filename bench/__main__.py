@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import feed_speed, machine, noop, replay, scale, startup
+from bench import feed_speed, fit_speed, machine, noop, replay, scale, startup
 from bench.common import ROOT, Section
 from bench.latency import calibrate
 from bench.markdown import render
@@ -42,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         step("no-op run", lambda: noop.section(runs)),
         step("scale", lambda: scale.section(calibration, check=not args.quick)),
         step("cold start and memory", lambda: startup.section(runs)),
+        step("budget fit", lambda: fit_speed.measure(runs)),
     ]
     sections.sort(key=lambda s: s.title)
     command = ".venv/bin/python -m bench" + (" --quick" if args.quick else "")

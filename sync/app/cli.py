@@ -20,19 +20,47 @@ SOURCE_HELP = "download (default), api, a file path (.json/.xml, optionally .gz/
 def _cmd_prefixes(args: argparse.Namespace) -> int:
     import json
 
-    from sync.core.prefixes import select
+    from sync.core.fit import fit
+    from sync.core.prefixes import FAMILIES, Family, select
+    from sync.errors import SettingsError
     from sync.settings import load_settings
     from sync.sources.release import load_release
 
     settings = load_settings(args.config, source=args.source, cloud=args.cloud)
     release = load_release(settings)
-    families = ("v4", "v6") if args.family == "both" else (args.family,)
+    families: tuple[Family, ...] = FAMILIES if args.family == "both" else (args.family,)
     selection = select(release, args.tags, families=families)
+    body = selection.as_dict()
+    if args.max_entries is not None:
+        try:
+            fitted = fit({f: selection.family(f) for f in families}, args.max_entries)
+        except ValueError as exc:
+            raise SettingsError(f"--max-entries {args.max_entries}: {exc}") from None
+        body.update({f: list(result.blocks) for f, result in fitted.items()})
+        body["fit"] = {
+            f: {
+                "count": len(result.blocks),
+                "capacity": result.capacity,
+                "extra_addresses": result.extra_addresses,
+                "published_addresses": result.published,
+            }
+            for f, result in fitted.items()
+        }
     if args.json:
-        print(json.dumps(selection.as_dict(), indent=2))
-    else:
-        for prefix in selection.prefixes:
-            print(prefix)
+        print(json.dumps(body, indent=2))
+        return 0
+    for prefix in body["v4"] + body["v6"]:
+        print(prefix)
+    if args.max_entries is not None:
+        for f in families:
+            result = fitted[f]
+            if not result.exact:
+                percent = 100 * float(result.extra_ratio)
+                print(
+                    f"{f}: fitted {len(selection.family(f))} -> {len(result.blocks)} blocks: "
+                    f"+{result.extra_addresses:,} addresses ({percent:.3g}%)",
+                    file=sys.stderr,
+                )
     return 0
 
 
@@ -108,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tags", nargs="+", metavar="TAG")
     feed_args(p)
     p.add_argument("--family", choices=["v4", "v6", "both"], default="both")
+    p.add_argument(
+        "--max-entries",
+        type=int,
+        metavar="N",
+        help="at most N blocks (shared by the families) covering every address with the "
+        "fewest extra ones; the extra is reported on stderr",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_prefixes)
 

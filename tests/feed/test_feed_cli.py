@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sync.app.cli import main
+from sync.core.fit import fit, fit_family
 from sync.core.prefixes import select
 from sync.settings import load_settings
 from sync.sources.release import load_release
@@ -174,3 +175,65 @@ def test_closed_pipe_ends_quietly() -> None:
     assert "/" in done.stdout
     assert done.returncode == 0
     assert "Traceback" not in done.stderr
+
+
+def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    """``python -m sync ARGV --source SOURCE`` in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "sync", *argv, "--source", SOURCE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+
+def test_max_entries_prints_the_fit_and_its_cost() -> None:
+    """AzureCloud.westeurope (about 415 IPv4 prefixes) into a Storage account's 400 rules."""
+    done = cli("prefixes", "AzureCloud.westeurope", "--family", "v4", "--max-entries", "400")
+    v4 = select(parsed(PUBLIC), ["AzureCloud.westeurope"], families=["v4"]).v4
+    expected = fit_family(v4, 400)
+    assert done.returncode == 0
+    assert done.stdout.splitlines() == list(expected.blocks)
+    assert len(expected.blocks) == 400 < len(v4)
+    percent = f"{100 * expected.extra_addresses / expected.published:.3g}%"
+    assert done.stderr == (
+        f"v4: fitted {len(v4)} -> 400 blocks: +{expected.extra_addresses:,} addresses ({percent})\n"
+    )
+
+
+def test_max_entries_json_shares_the_capacity() -> None:
+    done = cli("prefixes", "AzureCloud", "--max-entries", "1000", "--json")
+    selection = select(parsed(PUBLIC), ["AzureCloud"])
+    expected = fit({"v4": selection.v4, "v6": selection.v6}, 1000)
+    data = json.loads(done.stdout)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert data["sha256"] == selection.sha256
+    for family, result in expected.items():
+        assert data[family] == list(result.blocks)
+        assert data["fit"][family] == {
+            "count": len(result.blocks),
+            "capacity": result.capacity,
+            "extra_addresses": result.extra_addresses,
+            "published_addresses": result.published,
+        }
+    assert data["fit"]["v4"]["count"] + data["fit"]["v6"]["count"] <= 1000
+    assert data["fit"]["v4"]["extra_addresses"] > 0
+
+
+def test_max_entries_with_room_for_all_changes_nothing() -> None:
+    plain = cli("prefixes", "Storage.WestEurope", "AzureMonitor")
+    count = len(plain.stdout.splitlines())
+    roomy = cli("prefixes", "Storage.WestEurope", "AzureMonitor", "--max-entries", str(count))
+    assert (plain.returncode, roomy.returncode) == (0, 0)
+    assert roomy.stdout == plain.stdout
+    assert roomy.stderr == ""
+
+
+def test_max_entries_too_small_is_one_line() -> None:
+    done = cli("prefixes", "AzureMonitor", "--max-entries", "1")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        "error: --max-entries 1: IPv4 and IPv6 need at least 1 + 1 entries; the capacity is 1\n"
+    )
