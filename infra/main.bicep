@@ -51,7 +51,7 @@ param allowForce bool = false
 
 @description('Target kinds the app syncs; the custom role gets exactly the actions they need (see kindActions).')
 @allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery'])
-param kinds array = ['nsg']
+param kinds array = ['nsg', 'discovery']
 
 @description('Where the custom role is defined and assigned. managementGroup: this template skips it; deploy infra/mg-role.bicep with the roleActions and principalId outputs.')
 @allowed(['subscription', 'managementGroup'])

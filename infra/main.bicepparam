@@ -22,7 +22,7 @@ param allowForce = false
 
 // Only the actions the enabled kinds need: add 'storage', 'keyvault', 'acr', 'sql',
 // 'ipgroup' or 'discovery' as you use them.
-param kinds = ['nsg']
+param kinds = ['nsg', 'discovery']
 param roleScope = 'subscription'
 
 param instanceMemoryMB = 2048

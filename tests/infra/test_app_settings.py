@@ -46,7 +46,6 @@ NEEDED_IN_AZURE = {"IPSYNC_SUBSCRIPTION_ID"}
 #: Settings deployed ahead of the code that will read them (empty values mean "off").
 AHEAD_OF_CODE = {
     "IPSYNC_NOTIFY_URL": "webhook for run notifications, a Key Vault reference",
-    "IPSYNC_MANAGEMENT_GROUP": "Resource Graph discovery across a management group",
 }
 
 _BARE_NAME = re.compile(r"^[A-Za-z_]\w*$")

@@ -123,19 +123,19 @@ def test_alert_query_catches_failed_and_refused_runs(
         dry_run=False,
         run_id="r-bad",
         targets=[
-            TargetReport(nsg="/nsg/a", status="unchanged"),
-            TargetReport(nsg="/nsg/b", status=bad, error="removes 40% > 30%"),
+            TargetReport(kind="nsg", resource="/nsg/a", status="unchanged"),
+            TargetReport(kind="sql", resource="/sql/b", status=bad, error="removes 40% > 30%"),
         ],
     )
     hits = [d for d in _trace_dimensions(bad_run, caplog) if _matches(query, d)]
     assert {d["run_id"] for d in hits} == {"r-bad"}
     # Both the run line and the bad target's own line count (a run line may be lost).
-    assert {d.get("nsg") for d in hits} == {None, "/nsg/b"}
+    assert {d.get("resource") for d in hits} == {None, "/sql/b"}
     good_run = Report(
         ok=True,
         dry_run=False,
         run_id="r-good",
-        targets=[TargetReport(nsg="/nsg/a", status="applied")],
+        targets=[TargetReport(kind="nsg", resource="/nsg/a", status="applied")],
     )
     assert not [d for d in _trace_dimensions(good_run, caplog) if _matches(query, d)]
 

@@ -198,8 +198,14 @@ def test_nsg_role_equals_what_the_code_calls() -> None:
     assert sorted(granted) == sorted(required_actions(calls))
 
 
+def test_default_kinds_cover_what_the_code_calls_for_discovery() -> None:
+    """Tag discovery queries Azure Resource Graph, so the default role must allow it."""
+    sources = "".join(path.read_text(encoding="utf-8") for path in reachable_sources())
+    assert "azure.mgmt.resourcegraph" in sources
+    assert bicep.params(MAIN)["kinds"] == "['nsg', 'discovery']"
+
+
 def test_nsg_only_keeps_the_seven_actions() -> None:
-    assert bicep.params(MAIN)["kinds"] == "['nsg']"
     assert sorted(role_for(["nsg"])) == sorted(
         [
             NSG_READ,
