@@ -25,7 +25,7 @@ from sync.core.prefixes import Selection, select
 from sync.errors import ArmError, IpsyncError, TargetError
 from sync.kinds import KIND_NAMES, get_kind
 from sync.kinds.base import Gateway, Kind, PlanContext, TargetSpec
-from sync.report import Change, Report, SourceInfo, TargetReport
+from sync.report import Change, Fit, Report, SourceInfo, TargetReport
 from sync.targets import discovered_targets, explicit_targets
 
 if TYPE_CHECKING:
@@ -247,6 +247,7 @@ def _apply(
     queue: list[tuple[int, Write[Any]]] = []
     for index, plan in plans.items():
         report = job.reports[index]
+        report.fit = Fit(**plan.fit) if plan.fit else None
         report.held_back = [_change(w) for w in plan.held_back]
         if plan.refused is not None:
             report.status, report.error = "refused", plan.refused
@@ -299,6 +300,7 @@ def _record(report: TargetReport, write: Write[Any], *, unconfirmed: bool = Fals
 def _record_plans(job: _Job, plans: dict[int, TargetPlan[Any]]) -> None:
     for index, plan in plans.items():
         report = job.reports[index]
+        report.fit = Fit(**plan.fit) if plan.fit else None
         report.held_back = [_change(w) for w in plan.held_back]
         report.changes = [_change(w) for w in plan.writes]
         if plan.refused is not None:

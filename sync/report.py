@@ -20,6 +20,14 @@ class Change(BaseModel):
     confirmed: bool = True
 
 
+class Fit(BaseModel):
+    """A target's entries against its capacity, and the unpublished addresses a cover allows."""
+
+    entries: int
+    capacity: int
+    extra_addresses: int
+
+
 class TargetReport(BaseModel):
     #: The target's kind; empty when a target was refused before its kind was known.
     kind: str
@@ -34,6 +42,7 @@ class TargetReport(BaseModel):
     writes: int = 0
     error: str | None = None
     service_tags: list[str] = Field(default_factory=list)
+    fit: Fit | None = None
 
     @model_validator(mode="after")
     def _nsg_id(self) -> TargetReport:

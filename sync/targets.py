@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 COMMON_TAG_FIELDS: dict[str, str] = {
     "families": "families",
     "policy": "policy",
+    "fit": "fit",
     "exclude": "exclude_prefixes",
     "extra": "extra_prefixes",
 }

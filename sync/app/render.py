@@ -23,6 +23,12 @@ def render(report: Report) -> str:
         lines.append(f"{name} [{tags}]: {target.status}, {target.writes} writes")
         if target.error:
             lines.append(f"  ! {target.error}")
+        if target.fit is not None and target.fit.extra_addresses:
+            fit = target.fit
+            lines.append(
+                f"  fit: {fit.entries} of {fit.capacity} entries, "
+                f"+{fit.extra_addresses} addresses Microsoft did not publish"
+            )
         lines.extend(_changes(target.changes, "  "))
         if target.held_back:
             lines.append("  held back by policy add-only:")

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sync.core.budget import FitMode
+
 if TYPE_CHECKING:
     from sync.azure.client import Clients
     from sync.azure.writes import ArmWriter
@@ -34,6 +36,13 @@ class TargetSpec(BaseModel):
     extra_prefixes: tuple[str, ...] = ()
     exclude_prefixes: tuple[str, ...] = ()
     policy: Literal["sync", "add-only"] = "sync"
+    #: ``exact``: refuse a selection larger than the capacity; ``cover``: fit the fewest
+    #: extra addresses into it.
+    fit: FitMode = "exact"
+    #: A capacity below the kind's own limit (never above it).
+    max_entries: int | None = Field(default=None, ge=1)
+    #: Largest share of extra (unpublished) addresses a ``cover`` fit may allow, per family.
+    max_extra_ratio: float = Field(default=0.1, ge=0.0)
 
     @field_validator("families")
     @classmethod

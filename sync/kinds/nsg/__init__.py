@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from sync.core.budget import fit_to_budget
+from sync.core.plan import TargetPlan
 from sync.errors import TargetError
 from sync.kinds.base import PlanContext, Snapshot, TargetSpec
-from sync.kinds.nsg.plan import check_bands, check_limits, desired_rules, plan_target
+from sync.kinds.nsg.plan import (
+    check_bands,
+    check_limits,
+    desired_rules,
+    plan_target,
+    remote_budget,
+)
 from sync.kinds.nsg.target import NsgTarget
 
 if TYPE_CHECKING:
     from sync.azure.client import Clients
     from sync.azure.writes import ArmWriter
-    from sync.core.plan import TargetPlan
     from sync.core.prefixes import Selection
     from sync.kinds.nsg.gateway import NsgGateway
     from sync.kinds.nsg.rules import Rule
@@ -58,23 +66,36 @@ class NsgKind:
         results: list[TargetPlan[Any] | str] = []
         for spec, selection in items:
             target = cast(NsgTarget, spec)
-            prefixes = {"v4": selection.v4, "v6": selection.v6}
+            budget, held = remote_budget(target, current)
+            fitted = fit_to_budget(
+                {"v4": selection.v4, "v6": selection.v6},
+                budget,
+                mode=target.fit,
+                max_entries=target.max_entries,
+                max_extra_ratio=target.max_extra_ratio,
+                where=target.where,
+                prefer=held,
+            )
+            # An exact list over the limit is refused below by the limit check, which also
+            # counts the make-before-break peak; a chosen capacity or a cover is refused here.
+            if fitted.refused and (target.fit == "cover" or target.max_entries is not None):
+                results.append(TargetPlan(target, refused=fitted.refused, fit=fitted.account))
+                continue
             try:
                 desired = desired_rules(
-                    target, prefixes, current, change_number=context.change_number
+                    target, fitted.by_family, current, change_number=context.change_number
                 )
             except TargetError as exc:
                 results.append(str(exc))
                 continue
-            results.append(
-                plan_target(
-                    target,
-                    desired,
-                    current,
-                    max_remove_ratio=context.max_remove_ratio,
-                    force=context.force,
-                )
+            plan = plan_target(
+                target,
+                desired,
+                current,
+                max_remove_ratio=context.max_remove_ratio,
+                force=context.force,
             )
+            results.append(replace(plan, fit=fitted.account))
         planned = [(i, p) for i, p in enumerate(results) if not isinstance(p, str)]
         refusals = check_limits(current, [p for _, p in planned])
         for position, reason in refusals.items():

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import combinations
 
+from sync.core.budget import Budget
 from sync.core.plan import (
     Action,
     TargetPlan,
@@ -304,6 +305,25 @@ def check_limits(current: Sequence[Rule], plans: Sequence[TargetPlan[Rule]]) -> 
             "target); refused before any write"
         )
         active.remove(culprit)
+
+
+def remote_budget(target: NsgTarget, current: Sequence[Rule]) -> tuple[Budget, frozenset[str]]:
+    """The entries left for the target on its remote side, and the prefixes it holds now.
+
+    The NSG's limit counts every rule's entries on a side; rules the target does not own
+    (foreign ones and other targets') keep theirs.
+    """
+    outbound = target.direction == "Outbound"
+    held: set[str] = set()
+    others = 0
+    for rule in current:
+        side = rule.destination_prefixes if outbound else rule.source_prefixes
+        if is_owned(rule, target):
+            held |= rule.remote_prefixes
+        else:
+            others += len(side)
+    why = f"limit {MAX_ADDRESSES} per NSG side, {others} held by other rules"
+    return Budget(max(MAX_ADDRESSES - others, 0), why), frozenset(held)
 
 
 def check_bands(targets: Sequence[NsgTarget]) -> dict[int, str]:
