@@ -26,7 +26,7 @@ from sync.errors import ArmError, IpsyncError, TargetError
 from sync.kinds import KIND_NAMES, get_kind
 from sync.kinds.base import Gateway, Kind, PlanContext, TargetSpec
 from sync.report import Change, Fit, Report, SourceInfo, TargetReport
-from sync.targets import discovered_targets, explicit_targets
+from sync.targets import check_breadth, check_overrides, discovered_targets, explicit_targets
 
 if TYPE_CHECKING:
     from sync.azure.client import Clients
@@ -103,6 +103,7 @@ def _candidates(
         return candidates
     from sync.azure.discovery import opted_in
 
+    check_overrides(settings, KIND_NAMES)
     subscriptions, management_group = scope
     kinds = {get_kind(name).arm_type: name for name in KIND_NAMES}
     taken = {t.resource_id.lower() for t in candidates if isinstance(t, TargetSpec)}
@@ -135,6 +136,7 @@ def _resolve(
             failed.append(_report_error(candidate))
             continue
         try:
+            check_breadth(candidate, settings)
             selection = select(
                 release,
                 candidate.service_tags,

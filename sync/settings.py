@@ -24,6 +24,43 @@ from sync.errors import SettingsError
 S = TypeVar("S", bound=BaseSettings)
 
 
+#: NCRONTAB fields (second minute hour day month day-of-week) and their ranges.
+_CRON_FIELDS = (
+    ("second", 0, 59, ()),
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day", 1, 31, ()),
+    (
+        "month",
+        1,
+        12,
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+    ),
+    ("day of week", 0, 6, ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]),
+)
+
+
+def ncrontab_problem(expression: str) -> str | None:
+    """What is wrong with a Functions timer schedule, or None: the host would skip the timer."""
+    fields = expression.split()
+    if len(fields) != len(_CRON_FIELDS):
+        return f"{len(fields)} fields, not 6 (second minute hour day month day-of-week)"
+    for text, (name, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
+        for part in text.split(","):
+            base, _, step = part.partition("/")
+            if step and not (step.isdigit() and int(step) > 0):
+                return f"{name}: step {step!r} is not a positive number"
+            if base == "*":
+                continue
+            for bound in base.split("-", 1):
+                value = names.index(bound.lower()) + low if bound.lower() in names else None
+                if value is None and not bound.isdigit():
+                    return f"{name}: {bound!r} is not a number"
+                if not low <= (value if value is not None else int(bound)) <= high:
+                    return f"{name}: {bound} is outside {low}-{high}"
+    return None
+
+
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
@@ -44,22 +81,33 @@ class Settings(BaseSettings):
     credential: Literal["default", "emulator"] = "default"
     targets: list[dict[str, Any]] = Field(default_factory=list)
     discover_tag: str = "ipsync"
+    #: What an Azure tag on a resource may set beyond service tags, families, fit and
+    #: add-only (comma-separated tag suffixes, e.g. ``ports,priority``).
+    tag_overrides: Annotated[tuple[str, ...], NoDecode] = ()
     schedule: str = "0 30 4 * * *"
     dry_run: bool = False
-    max_remove_ratio: float = Field(default=0.3, ge=0.0, le=1.0)
+    max_remove_ratio: float = Field(default=0.3, ge=0.0, le=1.0, allow_inf_nan=False)
     cache_dir: Path | None = None
     api_location: str = "westeurope"
-    min_prefixlen_v4: int = Field(default=8, ge=0, le=32)
-    min_prefixlen_v6: int = Field(default=16, ge=0, le=128)
-    time_budget_s: float = Field(default=540.0, gt=0)
+    min_prefixlen_v4: int = Field(default=8, ge=1, le=32)
+    min_prefixlen_v6: int = Field(default=16, ge=1, le=128)
+    time_budget_s: float = Field(default=540.0, gt=0, le=86400, allow_inf_nan=False)
     parallelism: int = Field(default=8, ge=1, le=32)
     #: Seconds between polls of a long-running write when ARM sends no ``Retry-After``
     #: (the SDK reads ``Retry-After: 0`` as "no hint" too).
-    poll_interval_s: float = Field(default=10.0, ge=0)
+    poll_interval_s: float = Field(default=10.0, ge=0, le=600, allow_inf_nan=False)
 
-    @field_validator("subscriptions", mode="before")
+    @field_validator("schedule")
     @classmethod
-    def _split_subscriptions(cls, value: Any) -> Any:
+    def _ncrontab(cls, value: str) -> str:
+        problem = ncrontab_problem(value)
+        if problem:
+            raise ValueError(f"{value!r} is not a 6-field NCRONTAB expression: {problem}")
+        return value
+
+    @field_validator("subscriptions", "tag_overrides", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):

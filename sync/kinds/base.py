@@ -51,6 +51,10 @@ class TargetSpec(BaseModel):
             raise ValueError("needs at least one of v4, v6")
         return tuple(dict.fromkeys(value))
 
+    def address_fields(self) -> dict[str, tuple[str, ...]]:
+        """Fields holding addresses the target adds beyond the published ranges."""
+        return {"extra_prefixes": self.extra_prefixes}
+
     @property
     def resource_id(self) -> str:
         """The ARM id of the resource holding the allow-list."""

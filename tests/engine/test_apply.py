@@ -183,7 +183,8 @@ def test_discovered_nsgs_are_synced_and_a_bad_tag_fails_alone(
     )
     make_nsg(network_client, "broken", tags={"ipsync": "Beta", "ipsync-priority": "high"})
     make_nsg(network_client, "plain", tags={"env": "prod"})
-    report = run(settings_for(write_release(tmp_path / "r.json", TAGS), []))
+    feed = write_release(tmp_path / "r.json", TAGS)
+    report = run(settings_for(feed, [], tag_overrides=["priority"]))
 
     by_nsg = {t.nsg.rsplit("/", 1)[-1]: t for t in report.targets}
     assert sorted(by_nsg) == ["broken", "tagged"]

@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from sync.errors import SettingsError, TargetError
+from sync.kinds import parse_target
 from sync.settings import load_settings
-from sync.targets import discovered_targets, explicit_targets, target_from_tags
+from sync.targets import (
+    check_breadth,
+    check_overrides,
+    discovered_targets,
+    explicit_targets,
+    target_from_tags,
+)
 
 SUB = "00000000-0000-4000-8000-000000000001"
 NSG = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/n1"
@@ -31,7 +38,8 @@ def test_nsg_tags_override_defaults_case_insensitively() -> None:
         "ipsync-policy": "add-only",
         "ipsync-local": "10.0.0.0/24 10.0.1.0/24",
     }
-    target = target_from_tags(NSG, tags, "ipsync")
+    overrides = ["direction", "ports", "priority", "local"]
+    target = target_from_tags(NSG, tags, "ipsync", overrides=overrides)
     assert target is not None
     assert target.direction == "Inbound"
     assert target.ports == ("443", "1433")
@@ -56,7 +64,7 @@ def test_untagged_nsg_is_not_a_target() -> None:
 )
 def test_bad_nsg_tags_name_the_nsg_and_field(tags: dict[str, str], needle: str) -> None:
     with pytest.raises(TargetError) as caught:
-        target_from_tags(NSG, tags, "ipsync")
+        target_from_tags(NSG, tags, "ipsync", overrides=["priority", "direction"])
     assert NSG in str(caught.value)
     assert needle in str(caught.value)
     assert caught.value.resource == NSG
@@ -157,3 +165,79 @@ def test_arm_client_settings_are_checked_before_any_request(
     values["arm_endpoint"] = values.get("arm_endpoint", "https://127.0.0.1:1")
     with pytest.raises(SettingsError, match=setting):
         make_client(load_settings(**values))
+
+
+def test_tags_cannot_open_an_nsg_to_the_internet() -> None:
+    """The attack of a tag writer: every widening tag is refused, none is half-applied."""
+    tags = {
+        "ipsync": "Storage.WestEurope",
+        "ipsync-extra": "0.0.0.0/0",
+        "ipsync-direction": "Inbound",
+        "ipsync-ports": "*",
+        "ipsync-protocol": "*",
+        "ipsync-local": "*",
+        "ipsync-priority": "100-110",
+    }
+    with pytest.raises(TargetError) as caught:
+        target_from_tags(NSG, tags, "ipsync")
+    message = str(caught.value)
+    for tag in ("extra", "direction", "ports", "protocol", "local", "priority"):
+        assert f"ipsync-{tag}" in message
+    allowed = ["extra", "direction", "ports", "protocol", "local", "priority"]
+    with pytest.raises(TargetError) as caught:
+        target_from_tags(NSG, tags, "ipsync", overrides=allowed)
+    assert "ipsync-extra=0.0.0.0/0" in str(caught.value)
+    assert "ipsync-ports=*" in str(caught.value)
+
+
+def test_by_default_tags_may_choose_families_fit_and_add_only_only() -> None:
+    tags = {"ipsync": "AzureMonitor", "ipsync-families": "v4", "ipsync-fit": "cover"}
+    target = target_from_tags(NSG, {**tags, "ipsync-policy": "add-only"}, "ipsync")
+    assert target is not None
+    assert (target.families, target.fit, target.policy) == (("v4",), "cover", "add-only")
+    with pytest.raises(TargetError, match="ipsync-policy=sync"):
+        target_from_tags(NSG, {**tags, "ipsync-policy": "sync"}, "ipsync")
+    with pytest.raises(TargetError, match="ipsync-exclude"):
+        target_from_tags(NSG, {**tags, "ipsync-exclude": "10.0.0.0/24"}, "ipsync")
+
+
+def test_unknown_tag_overrides_are_a_settings_error() -> None:
+    settings = load_settings(tag_overrides="ports, prots")
+    with pytest.raises(SettingsError, match="IPSYNC_TAG_OVERRIDES: unknown prots"):
+        check_overrides(settings, ["nsg"])
+    check_overrides(load_settings(tag_overrides="ports,priority"), ["nsg"])
+
+
+def test_added_prefixes_obey_the_feeds_minimum_length() -> None:
+    wide = parse_target({"nsg": NSG, "service_tags": ["A"], "extra_prefixes": ["10.0.0.0/7"]}, "t")
+    with pytest.raises(TargetError, match=r"extra_prefixes: 10.0.0.0/7 is broader than /8"):
+        check_breadth(wide, load_settings())
+    local = parse_target({"nsg": NSG, "service_tags": ["A"], "local_prefixes": ["::/0"]}, "t")
+    with pytest.raises(TargetError, match="IPSYNC_MIN_PREFIXLEN_V6"):
+        check_breadth(local, load_settings())
+    narrow = parse_target({"nsg": NSG, "service_tags": ["A"], "local_prefixes": ["2001::/16"]}, "t")
+    check_breadth(narrow, load_settings())
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "needle"),
+    [
+        ("IPSYNC_MIN_PREFIXLEN_V4", "0", "IPSYNC_MIN_PREFIXLEN_V4"),
+        ("IPSYNC_SCHEDULE", "garbage", "not a 6-field NCRONTAB"),
+        ("IPSYNC_SCHEDULE", "0 61 4 * * *", "minute: 61 is outside 0-59"),
+        ("IPSYNC_POLL_INTERVAL_S", "inf", "IPSYNC_POLL_INTERVAL_S"),
+        ("IPSYNC_TIME_BUDGET_S", "inf", "IPSYNC_TIME_BUDGET_S"),
+        ("IPSYNC_TIME_BUDGET_S", "nan", "IPSYNC_TIME_BUDGET_S"),
+    ],
+)
+def test_settings_that_would_disarm_a_guard_are_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, needle: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=needle):
+        load_settings()
+
+
+def test_real_schedules_are_accepted() -> None:
+    for schedule in ("0 30 4 * * *", "0 */15 * * * *", "0 0 6 * * Mon-Fri", "0 0 3 1,15 * *"):
+        assert load_settings(schedule=schedule).schedule == schedule

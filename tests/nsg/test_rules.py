@@ -95,3 +95,17 @@ class TestNames:
         name = rule_name(target, "v4")
         assert VALID_NAME.match(name)
         assert name == "ipsync-azurecloud-centralfrance_sql-east-us-2-v4"
+
+
+def test_a_human_rule_sharing_the_prefix_without_the_delimiter_is_foreign() -> None:
+    target = make_target(priority_range=(200, 299))
+    assert not is_owned(make_rule("IPSyncBlockTor", 210, ["198.51.100.0/24"]), target)
+    assert not is_owned(make_rule("ipsyncfoo-v4", 210, ["198.51.100.0/24"]), target)
+    assert is_owned(make_rule("IPSYNC-storage-v4", 210, ["198.51.100.0/24"]), target)
+
+
+def test_a_deny_rule_in_the_band_is_foreign_to_an_allow_target() -> None:
+    target = make_target(priority_range=(200, 299))
+    deny = make_rule("ipsync-storage-westeurope-v4", 210, ["198.51.100.0/24"], access="Deny")
+    assert not is_owned(deny, target)
+    assert is_owned(deny, make_target(priority_range=(200, 299), access="Deny"))

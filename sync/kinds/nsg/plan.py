@@ -124,9 +124,10 @@ def desired_rules(
         if existing is not None and not is_owned(existing, target):
             low, high = target.priority_range
             raise TargetError(
-                f"{target.where}: rule {existing.name} exists at {existing.direction} "
-                f"priority {existing.priority}, outside this target's {target.direction} band "
-                f"{low}-{high}; delete or rename it, or change priority_range",
+                f"{target.where}: rule {existing.name} exists as {existing.direction} "
+                f"{existing.access} at priority {existing.priority}, outside this target's "
+                f"{target.direction} band {low}-{high} for {target.access} rules; delete or "
+                "rename it, or change priority_range",
                 resource=target.nsg,
             )
         if existing is not None:

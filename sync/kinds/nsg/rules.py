@@ -174,16 +174,20 @@ def rule_to_sdk(rule: Rule) -> SecurityRule:
 
 
 def is_owned(rule: Rule, target: NsgTarget) -> bool:
-    """Ours only with the name prefix, a priority in the band and the target's direction.
+    """Ours only with ``<rule_prefix>-`` in the name, a priority in the band, the target's
+    direction and its access.
 
-    ARM names are case-insensitive, so is the prefix test. The direction is part of ownership
-    so that an Inbound and an Outbound target may use the same band on one NSG.
+    ARM names are case-insensitive, so is the prefix test; the delimiter keeps a human rule
+    such as ``IPSyncBlockTor`` foreign. The direction is part of ownership so that an Inbound
+    and an Outbound target may use the same band on one NSG, and the access so that a Deny
+    rule in the band is never taken for an allow-list rule.
     """
     low, high = target.priority_range
     return (
-        rule.name.lower().startswith(target.rule_prefix.lower())
+        rule.name.lower().startswith(target.rule_prefix.lower() + "-")
         and low <= rule.priority <= high
         and rule.direction == target.direction
+        and rule.access == target.access
     )
 
 

@@ -65,6 +65,9 @@ class NsgTarget(TargetSpec):
             raise ValueError("needs at least one port or '*'")
         return value
 
+    def address_fields(self) -> dict[str, tuple[str, ...]]:
+        return {**super().address_fields(), "local_prefixes": self.local_prefixes}
+
     @property
     def resource_id(self) -> str:
         return self.nsg
