@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sync.azure.writes import ArmWriter, Deadline, OutOfTime, Stale
-from sync.core.plan import TargetPlan, Write, make_before_break
-from sync.core.prefixes import Selection, select
+from sync.core.plan import TargetPlan, Write, make_before_break, release_mark
+from sync.core.prefixes import Selection, family_of, select
 from sync.errors import ArmError, IpsyncError, TargetError
 from sync.kinds import KIND_NAMES, get_kind
 from sync.kinds.base import Gateway, Kind, PlanContext, TargetSpec
@@ -47,6 +47,8 @@ class _Job:
     resource_id: str
     items: list[tuple[TargetSpec, Selection]]
     reports: dict[int, TargetReport] = field(default_factory=dict)
+    #: Items refused whatever their plan (a selected tag gone empty), unless forced.
+    refusals: dict[int, str] = field(default_factory=dict)
 
 
 def run(settings: Settings, *, force: bool = False, stop: threading.Event | None = None) -> Report:
@@ -78,7 +80,8 @@ def run(settings: Settings, *, force: bool = False, stop: threading.Event | None
         jobs, failed = _resolve(settings, release, clients, deadline)
         report.targets.extend(failed)
         report.source = _source_info(release, jobs)
-        context = PlanContext(release.change_number, settings.max_remove_ratio, force)
+        mark = release_mark(release.kind, release.change_number)
+        context = PlanContext(mark, settings.max_remove_ratio, force)
         with ThreadPoolExecutor(max_workers=min(settings.parallelism, max(len(jobs), 1))) as pool:
             done = pool.map(lambda job: _sync(job, clients, settings, context, deadline), jobs)
             for reports in done:
@@ -149,6 +152,13 @@ def _resolve(
             continue
         key = candidate.resource_id.lower()
         job = groups.setdefault(key, _Job(get_kind(candidate.kind), candidate.resource_id, []))
+        empty = _empty_tags(release, candidate)
+        if empty:
+            job.refusals[len(job.items)] = (
+                f"{candidate.where}: service tag {', '.join(empty)} has no "
+                f"{'/'.join(candidate.families)} prefix in this release; refused "
+                "(use --force to apply)"
+            )
         job.items.append((candidate, selection))
     if not candidates:
         raise TargetError(
@@ -160,7 +170,20 @@ def _resolve(
         for index in sorted(clashes, reverse=True):
             target, _ = job.items.pop(index)
             failed.append(_report(target, "failed", clashes[index]))
+        kept = [i for i in range(len(job.items) + len(clashes)) if i not in clashes]
+        job.refusals = {kept.index(i): r for i, r in job.refusals.items() if i in kept}
     return [job for job in groups.values() if job.items], failed
+
+
+def _empty_tags(release: Release, target: TargetSpec) -> list[str]:
+    """Selected tags that hold no prefix of the target's families: a tag emptied by a bad
+    release must not silently shrink an allow-list."""
+    wanted = set(target.families)
+    return [
+        name
+        for name in target.service_tags
+        if not any(family_of(p) in wanted for p in release.find(name).address_prefixes)
+    ]
 
 
 def _report(target: TargetSpec, status: Any, error: str | None = None) -> TargetReport:
@@ -222,6 +245,8 @@ def _plan(job: _Job, snapshot: Any, context: PlanContext) -> dict[int, TargetPla
     for index, result in zip(live, results, strict=True):
         if isinstance(result, str):
             job.reports[index].status, job.reports[index].error = "failed", result
+        elif index in job.refusals and not context.force and result.refused is None:
+            plans[index] = result.refuse(job.refusals[index])
         else:
             plans[index] = result
     return plans

@@ -130,8 +130,10 @@ def removal_guard(
 ) -> str | None:
     """Why a change from ``before`` to ``after`` (the target's owned entries) is refused.
 
-    An allow-list left empty is refused outright; otherwise the share of owned entries whose
-    addresses would no longer be allowed must stay within ``max_remove_ratio``.
+    An allow-list left empty is refused outright, and so is a family left empty (every IPv6
+    prefix gone is no small change, whatever the IPv4 side does). The share of owned entries
+    whose addresses would no longer be allowed must stay within ``max_remove_ratio`` for the
+    whole list and for each family, so a family cannot erode behind a larger one.
     """
     if not after:
         return (
@@ -141,14 +143,65 @@ def removal_guard(
     if not before:
         return None
     removed = lost(before, after)
-    ratio = len(removed) / len(before)
-    if ratio > max_remove_ratio:
-        return (
-            f"{where}: would remove {len(removed)} of {len(before)} owned prefixes "
-            f"({ratio:.0%} > max_remove_ratio {max_remove_ratio:.0%}); refused "
-            "(use --force to apply)"
+    if not removed:
+        return None
+    scopes: list[tuple[str, list[str], Collection[str]]] = [
+        ("owned prefixes", list(before), removed)
+    ]
+    for family in families:
+        mine = [p for p in before if cidr_family(p) == family]
+        if mine and not any(cidr_family(p) == family for p in after):
+            return (
+                f"{where}: would remove every {family_name(family)} prefix ({len(mine)}); "
+                "refused (use --force to apply)"
+            )
+        scopes.append(
+            (f"{family_name(family)} prefixes", mine, {p for p in removed if p in set(mine)})
         )
+    for what, owned, gone in scopes:
+        ratio = len(gone) / len(owned) if owned else 0.0
+        if ratio > max_remove_ratio:
+            return (
+                f"{where}: would remove {len(gone)} of {len(owned)} {what} "
+                f"({ratio:.0%} > max_remove_ratio {max_remove_ratio:.0%}); refused "
+                "(use --force to apply)"
+            )
     return None
+
+
+def release_mark(kind: str, change_number: int | str) -> str:
+    """How a target records the release it holds: ``373`` for the published file, ``api-95``
+    or ``xml-20200824`` for the other series (their numbers are not comparable)."""
+    return str(change_number) if kind == "json" else f"{kind}-{change_number}"
+
+
+def rollback_guard(where: str, held: Iterable[str], incoming: str) -> str | None:
+    """Why writing release ``incoming`` over a target that holds a newer one is refused.
+
+    Only marks of the same series are compared. An older release would take published
+    ranges away and bring retired ones back; a concurrent older run re-reads after its 412
+    and is refused here too, so the newer run wins.
+    """
+    series, _, number = incoming.rpartition("-")
+    if not number.isdigit():
+        return None
+    newer = [
+        mark
+        for mark in held
+        if mark.rpartition("-")[0] == series
+        and mark.rpartition("-")[2].isdigit()
+        and int(mark.rpartition("-")[2]) > int(number)
+    ]
+    if not newer:
+        return None
+    return (
+        f"{where}: release {incoming} is older than release {max(newer, key=_number)} that it "
+        "holds; refused as a rollback (use --force to apply)"
+    )
+
+
+def _number(mark: str) -> int:
+    return int(mark.rpartition("-")[2])
 
 
 def make_before_break(writes: Sequence[tuple[K, Write[Any]]]) -> list[tuple[K, Write[Any]]]:

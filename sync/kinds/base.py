@@ -78,7 +78,8 @@ class Snapshot:
 class PlanContext:
     """What a plan needs beyond the targets and the resource: the run's own settings."""
 
-    change_number: int | str
+    #: The release being applied, as :func:`sync.core.plan.release_mark` writes it.
+    release: str
     max_remove_ratio: float
     force: bool
 

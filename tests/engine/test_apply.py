@@ -278,7 +278,8 @@ def test_remove_ratio_and_empty_guards_hold_rules_until_forced(
     targets = [target(nsg, ["Alpha", "Beta"])]
     assert run(settings_for(write_release(tmp_path / "a.json", TAGS), targets)).ok
     before = {n: addresses(r) for n, r in rules_of(network_client, "n1").items()}
-    shrunk = {"Alpha": ["192.0.2.0/25"], "Beta": ["198.51.100.0/26"]}  # no entry stays whole
+    # No IPv4 entry stays whole; one IPv6 prefix of three stays.
+    shrunk = {"Alpha": ["192.0.2.0/25"], "Beta": ["198.51.100.0/26", "2001:db8:2::/48"]}
     feed = write_release(tmp_path / "b.json", shrunk, 2)
 
     refused = run(settings_for(feed, targets))
@@ -299,7 +300,7 @@ def test_remove_ratio_and_empty_guards_hold_rules_until_forced(
     assert "no prefixes" in (left_empty.targets[0].error or "")
     forced = run(settings_for(empty, v4_only, max_remove_ratio=1.0), force=True)
     assert forced.ok
-    assert [c.action for c in forced.targets[0].changes] == ["delete"]
+    assert {c.action for c in forced.targets[0].changes} == {"delete"}
     assert "ipsync-alpha_beta-v4" not in rules_of(network_client, "n1")
 
 
@@ -428,3 +429,57 @@ def test_address_moving_between_two_shrinking_rules_is_never_dropped(
     assert [t.writes for t in report.targets] == [1, 1]
     assert "192.0.2.0/24" in addresses(rules_of(network_client, "n1")["ipsync-beta-v4"])
     assert_nothing_lost(emulator, nsg, since)
+
+
+def test_a_family_going_empty_is_refused_whatever_the_ratio(
+    emulator: Emulator, network_client: Any, settings_for: SettingsFor, tmp_path: Path
+) -> None:
+    """Erosion behind a larger family: every IPv6 prefix gone is 3 of 5 here, but refused even
+    with max_remove_ratio 1.0."""
+    nsg = make_nsg(network_client, "n1")
+    targets = [target(nsg, ["Alpha", "Beta"])]
+    assert run(settings_for(write_release(tmp_path / "a.json", TAGS), targets)).ok
+    no_v6 = write_release(
+        tmp_path / "b.json", {"Alpha": TAGS["Alpha"][:2], "Beta": TAGS["Beta"][:1]}, 2
+    )
+    report = run(settings_for(no_v6, targets, max_remove_ratio=1.0))
+    (result,) = report.targets
+    assert result.status == "refused"
+    assert "would remove every IPv6 prefix (2)" in (result.error or "")
+    assert "ipsync-alpha_beta-v6" in rules_of(network_client, "n1")
+    assert run(settings_for(no_v6, targets), force=True).ok
+    assert "ipsync-alpha_beta-v6" not in rules_of(network_client, "n1")
+
+
+def test_an_older_release_is_refused_as_a_rollback_unless_forced(
+    emulator: Emulator, network_client: Any, settings_for: SettingsFor, tmp_path: Path
+) -> None:
+    nsg = make_nsg(network_client, "n1")
+    targets = [target(nsg, ["Alpha"])]
+    newer = {"Alpha": ["192.0.2.0/25", "2001:db8:1::/48"]}
+    assert run(settings_for(write_release(tmp_path / "new.json", newer, 376), targets)).ok
+    writes = emulator.stats()["writes"]
+    older = write_release(tmp_path / "old.json", TAGS, 373)
+    report = run(settings_for(older, targets))
+    (result,) = report.targets
+    assert result.status == "refused"
+    assert "release 373 is older than release 376" in (result.error or "")
+    assert report.exit_code() == 3
+    assert emulator.stats()["writes"] == writes
+    assert run(settings_for(older, targets), force=True).ok
+    assert run(settings_for(write_release(tmp_path / "same.json", TAGS, 377), targets)).ok
+
+
+def test_a_selected_tag_gone_empty_is_refused_whatever_the_ratio(
+    emulator: Emulator, network_client: Any, settings_for: SettingsFor, tmp_path: Path
+) -> None:
+    nsg = make_nsg(network_client, "n1")
+    targets = [target(nsg, ["Alpha", "Gamma"], families=["v4"])]
+    assert run(settings_for(write_release(tmp_path / "a.json", TAGS), targets)).ok
+    hollow = {"Alpha": TAGS["Alpha"], "Gamma": ["2001:db8:9::/48"]}  # no IPv4 left in Gamma
+    feed = write_release(tmp_path / "b.json", hollow, 2)
+    report = run(settings_for(feed, targets, max_remove_ratio=1.0))
+    (result,) = report.targets
+    assert result.status == "refused"
+    assert "service tag Gamma has no v4 prefix" in (result.error or "")
+    assert run(settings_for(write_release(tmp_path / "b.json", hollow, 2), targets), force=True).ok

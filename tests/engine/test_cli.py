@@ -124,7 +124,7 @@ def test_refusals_exit_3_and_force_applies(
     code, out = cli(capsys, "apply", "--config", str(cfg))
     assert code == 3
     assert "refused" in out
-    assert "max_remove_ratio" in out
+    assert "would remove every IPv4 prefix" in out
     assert "--force" in out
     assert "ipsync-alpha_beta-v4" in rules_of(network_client, "n1")
     assert cli(capsys, "apply", "--config", str(cfg), "--force")[0] == 0

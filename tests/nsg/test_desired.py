@@ -119,5 +119,5 @@ class TestPriorities:
 
     def test_our_name_taken_by_a_foreign_rule_is_an_error(self) -> None:
         current = [make_rule("ipsync-storage-westeurope-v4", 150, ["20.60.0.0/16"])]
-        with pytest.raises(TargetError, match=r"exists at Outbound priority 150, outside"):
+        with pytest.raises(TargetError, match=r"exists as Outbound Allow at priority 150, outside"):
             desired_rules(make_target(), PREFIXES, current, change_number=1)

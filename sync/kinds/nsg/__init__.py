@@ -83,7 +83,7 @@ class NsgKind:
                 continue
             try:
                 desired = desired_rules(
-                    target, fitted.by_family, current, change_number=context.change_number
+                    target, fitted.by_family, current, change_number=context.release
                 )
             except TargetError as exc:
                 results.append(str(exc))
@@ -94,6 +94,7 @@ class NsgKind:
                 current,
                 max_remove_ratio=context.max_remove_ratio,
                 force=context.force,
+                release=context.release,
             )
             results.append(replace(plan, fit=fitted.account))
         planned = [(i, p) for i, p in enumerate(results) if not isinstance(p, str)]

@@ -7,6 +7,7 @@ NSG, then :func:`check_limits` over every plan of that NSG before the first writ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import combinations
@@ -20,6 +21,7 @@ from sync.core.plan import (
     cidr_family,
     family_name,
     removal_guard,
+    rollback_guard,
 )
 from sync.errors import TargetError
 from sync.kinds.nsg.rules import Rule, is_owned, normalise_prefix, rule_name, sorted_prefixes
@@ -31,6 +33,8 @@ MAX_RULES = 1000
 MAX_ADDRESSES = 4000
 DESCRIPTION_MAX = 140
 _FAMILIES = ("v4", "v6")
+#: The release mark at the end of a description ``ipsync: <tags>; change <mark>``.
+_CHANGE = re.compile(r"; change (\S+)$")
 
 
 def describe(target: NsgTarget, change_number: int | str) -> str:
@@ -190,13 +194,15 @@ def plan_target(
     *,
     max_remove_ratio: float,
     force: bool = False,
+    release: str | None = None,
 ) -> TargetPlan[Rule]:
     """Diff desired rules against the owned current ones; foreign rules are never touched.
 
     Descriptions are not compared: a release whose change number moved but whose ranges did
     not gives no write. With ``policy: add-only`` no address leaves the allow-list: prefixes
     the new rule no longer covers are kept in it, and rules that would be deleted stay; both
-    are listed in ``held_back``.
+    are listed in ``held_back``. ``release`` (its mark) is refused when older than a release
+    the rules were written from.
     """
     owned = {rule.name.lower(): rule for rule in current if is_owned(rule, target)}
     wanted = {rule.name.lower(): rule for rule in desired}
@@ -229,7 +235,7 @@ def plan_target(
         else:
             deletes.append(_write("delete", old, None))
     plan: TargetPlan[Rule] = TargetPlan(target, (*creates, *updates, *deletes), tuple(held))
-    if force:
+    if force or not plan.writes:
         return plan
     reason = removal_guard(
         target.where,
@@ -238,7 +244,14 @@ def plan_target(
         max_remove_ratio=max_remove_ratio,
         families=target.families,
     )
+    if reason is None and release is not None:
+        reason = rollback_guard(target.where, held_releases(owned.values()), release)
     return plan.refuse(reason) if reason else plan
+
+
+def held_releases(rules: Iterable[Rule]) -> list[str]:
+    """The releases the rules were written from, read back from their descriptions."""
+    return [m[1] for m in map(_CHANGE.search, (r.description for r in rules)) if m]
 
 
 def _measure(rules: Iterable[Rule]) -> tuple[int, int, int]:
