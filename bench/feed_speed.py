@@ -22,7 +22,7 @@ from pathlib import Path
 from types import ModuleType
 
 from bench.common import CURRENT, Figure, Section, median_s, ms, ratio, release_bytes
-from sync.core import feed, prefixes
+from sync.core import feed, prefixes, selection
 from sync.core.feed import Release, parse_release
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -53,7 +53,7 @@ def ipsync(data: bytes, groups: Groups | None) -> list[list[str]]:
 
 def select_all(release: Release, groups: Groups | None) -> list[list[str]]:
     wanted = [[n] for n in release.tags] if groups is None else groups
-    return [list(prefixes.select(release, names).prefixes) for names in wanted]
+    return [list(selection.select(release, names).prefixes) for names in wanted]
 
 
 def clear_caches() -> None:

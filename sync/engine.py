@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sync.core.prefixes import Selection, select
+from sync.core.selection import Selection, select
 from sync.errors import ArmError, IpsyncError, TargetError
 from sync.kinds.nsg.gateway import Deadline, NsgGateway, OutOfTime, StaleNsg
 from sync.kinds.nsg.plan import (

@@ -19,7 +19,7 @@ SOURCE_HELP = "download (default), api, a file path (.json/.xml, optionally .gz/
 def _cmd_prefixes(args: argparse.Namespace) -> int:
     import json
 
-    from sync.core.prefixes import select
+    from sync.core.selection import select
     from sync.settings import load_settings
     from sync.sources.release import load_release
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sync.app.cli import main
-from sync.core.prefixes import select
+from sync.core.selection import select
 from sync.settings import load_settings
 from sync.sources.release import load_release
 

@@ -11,7 +11,8 @@ from xml.etree import ElementTree
 import pytest
 
 from sync.core.feed import Release, parse_release
-from sync.core.prefixes import parse_prefix, select
+from sync.core.prefixes import parse_prefix
+from sync.core.selection import select
 from sync.errors import FeedError
 
 from .conftest import PUBLIC, RELEASES, XML, raw_json, release_bytes
