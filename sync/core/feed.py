@@ -10,7 +10,6 @@ the caller may keep it and hand it back for the same bytes.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import logging
@@ -94,6 +93,8 @@ class Release:
             return self.tags[matches[0]]
         if matches:
             raise FeedError(f"service tag {name!r} is ambiguous: {', '.join(matches)}")
+        import difflib  # only a miss needs it
+
         close = difflib.get_close_matches(name.lower(), self._by_lower, n=3, cutoff=0.6)
         hint = ""
         if close:
@@ -293,7 +294,46 @@ def _read(mapping: dict[str, Any], key: str, check: Callable[[Any], Any], path: 
 
 
 def _tag(entry: Any) -> ServiceTag:
-    """One ``{"name", "properties": {...}}`` entry as a tag (its lists are kept, not copied)."""
+    """One ``{"name", "properties": {...}}`` entry as a tag (its lists are kept, not copied).
+
+    An entry of exactly the published types is taken in one step; any other goes through
+    :func:`_checked_tag`, which converts what it may and names what is wrong.
+    """
+    try:
+        props = entry["properties"]
+        tag = ServiceTag(
+            entry["name"],
+            props["region"],
+            props["systemService"],
+            props["changeNumber"],
+            props["addressPrefixes"],
+            props.get("regionId"),
+            props.get("networkFeatures"),
+            props.get("state"),
+        )
+    except (KeyError, TypeError, AttributeError):
+        return _checked_tag(entry)
+    if (
+        type(tag.name) is str
+        and tag.name
+        and type(tag.region) is str
+        and type(tag.system_service) is str
+        and type(tag.change_number) in (int, str)  # not bool: pydantic's rules make it 1
+        and _all_str(tag.address_prefixes)
+        and (tag.region_id is None or type(tag.region_id) is int)
+        and (tag.network_features is None or _all_str(tag.network_features))
+        and (tag.state is None or type(tag.state) is str)
+    ):
+        return tag
+    return _checked_tag(entry)
+
+
+def _all_str(value: Any) -> bool:
+    return type(value) is list and all(map(isinstance, value, repeat(str)))
+
+
+def _checked_tag(entry: Any) -> ServiceTag:
+    """:func:`_tag` field by field, in the order and with the messages pydantic gave."""
     if not isinstance(entry, dict):
         raise _Invalid("entry", "Input should be a valid dictionary or instance of ServiceTag")
     props = entry.get("properties")

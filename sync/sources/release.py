@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,6 +87,8 @@ def default_cache_dir() -> Path:
     else:
         if os.access(preferred, os.W_OK):
             return preferred
+    import tempfile  # imported when needed: reading a release should stay cheap
+
     return Path(tempfile.gettempdir()) / "ipsync"
 
 
@@ -112,6 +113,8 @@ def read_verdicts(cache_dir: Path) -> list[str]:
 
 def write_verdicts(cache_dir: Path, keys: list[str]) -> None:
     """Keep the newest :data:`MAX_VERDICTS` keys (replaced whole); a failure only costs a check."""
+    import tempfile
+
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=cache_dir, prefix=VERDICTS_FILE, suffix=".tmp")  # 0600
