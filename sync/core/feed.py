@@ -18,9 +18,8 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Container, Mapping
-from dataclasses import dataclass, field, replace
 from itertools import repeat
-from typing import Any, Literal, NoReturn, Protocol, cast
+from typing import Any, Literal, NamedTuple, NoReturn, Protocol, cast
 
 from sync.core.prefixes import all_canonical, parse_prefix
 from sync.errors import FeedError
@@ -50,9 +49,14 @@ _XZ_MAGIC = b"\xfd7zXZ\x00"
 _BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(slots=True)
-class ServiceTag:
-    """One service tag of a release, prefixes normalised (host bits cleared)."""
+Kind = Literal["json", "api", "xml"]
+
+
+class ServiceTag(NamedTuple):
+    """One service tag of a release, prefixes normalised (host bits cleared).
+
+    Named tuples, not dataclasses: importing ``dataclasses`` costs every command ~6 ms.
+    """
 
     name: str
     region: str  # "" for cloud-wide tags
@@ -64,20 +68,36 @@ class ServiceTag:
     state: str | None = None
 
 
-@dataclass
 class Release:
     """A whole release of one cloud, tags keyed by exact name in file order."""
 
-    cloud: str
-    change_number: int | str
-    origin: str
-    kind: Literal["json", "api", "xml"]
-    tags: dict[str, ServiceTag]
-    #: The content key (:func:`verdict_key`) of a release whose prefixes all passed the check
-    #: as they are; ``None`` when some needed rewriting, or for the Discovery API. A later
-    #: parse of the same content given this key in ``trusted`` skips the prefix check.
-    verdict: str | None = None
-    _by_lower: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
+    __slots__ = ("_by_lower", "change_number", "cloud", "kind", "origin", "tags", "verdict")
+
+    def __init__(
+        self,
+        cloud: str,
+        change_number: int | str,
+        origin: str,
+        kind: Kind,
+        tags: dict[str, ServiceTag],
+        verdict: str | None = None,
+    ) -> None:
+        self.cloud = cloud
+        self.change_number = change_number
+        self.origin = origin
+        self.kind = kind
+        self.tags = tags
+        #: The content key (:func:`_verdict_key`) of a release whose prefixes all passed the
+        #: check as they are; ``None`` when some needed rewriting, or for the Discovery API. A
+        #: later parse of the same content given this key in ``trusted`` skips the check.
+        self.verdict = verdict
+        self._by_lower: dict[str, list[str]] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Release({self.cloud} {self.change_number}, {self.kind} from {self.origin}, "
+            f"{len(self.tags)} tags)"
+        )
 
     def find(self, name: str) -> ServiceTag:
         """The tag of that name, exact case first, else any case; else a "did you mean"."""
@@ -115,8 +135,7 @@ class _Decompressor(Protocol):
     def unused_data(self) -> bytes: ...
 
 
-@dataclass(frozen=True)
-class _Guards:
+class _Guards(NamedTuple):
     """Where the release came from and what it must satisfy."""
 
     origin: str
@@ -167,7 +186,7 @@ def parse_release(
     if head.startswith((b"<!doctype html", b"<html")):
         raise FeedError(f"{origin}: looks like an HTML page, not the service tags JSON")
     guards = _Guards(origin, cloud, min_prefixlen_v4, min_prefixlen_v6, min_tags)
-    guards = replace(guards, verdict=_verdict_key(text, guards), trusted=trusted)
+    guards = guards._replace(verdict=_verdict_key(text, guards), trusted=trusted)
     if head.startswith(b"<"):
         return _parse_xml(text, guards)
     try:
@@ -425,7 +444,7 @@ def _assemble(
     tags: list[ServiceTag],
     cloud: str,
     change_number: int | str,
-    kind: Literal["json", "api", "xml"],
+    kind: Kind,
     guards: _Guards,
 ) -> Release:
     """Apply the release-wide guards, normalise prefixes, and build the release."""
@@ -476,7 +495,8 @@ def _normalise_prefixes(tags: list[ServiceTag], guards: _Guards) -> bool:
                 raw,
                 renamed[raw].text,
             )
-        tag.address_prefixes = [renamed[p].text if p in renamed else p for p in prefixes]
+        # In place: the list is the decoded document's own (or the XML's), nobody else's.
+        prefixes[:] = [renamed[p].text if p in renamed else p for p in prefixes]
     return False
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sync.core.prefixes import FAMILIES, Family, aggregate, family_of, parse_prefix
 from sync.errors import FeedError, SettingsError
@@ -16,8 +14,7 @@ if TYPE_CHECKING:
     from sync.core.feed import Release
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """The aggregated prefixes one target allows, and what they were derived from."""
 
     tags: tuple[str, ...]
@@ -34,7 +31,7 @@ class Selection:
             raise ValueError(f"family must be v4 or v6, not {f!r}")
         return self.v4 if f == "v4" else self.v6
 
-    @cached_property
+    @property
     def sha256(self) -> str:
         """The change fingerprint: equal means same prefixes and same per-tag versions.
 
