@@ -2,8 +2,8 @@
 
 Every figure, ratio and load average printed comes from this run. Each command runs in a
 fresh interpreter under a small launcher that times it and reads its peak RSS
-(``ru_maxrss`` of its only child, so the bench's own memory does not count); the three
-variants take turns so that a busy machine slows them alike. The baseline is
+(``ru_maxrss`` of its only child, so the bench's own memory does not count); all variants
+take turns so that a busy machine slows them alike. The baseline is
 ``bench/naive_prefixes.py``; both outputs must be identical, line for line. Run alone:
 ``python -m bench.feed_speed [--quick]``.
 """
@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,11 +92,12 @@ def measure(runs: int, release: str = str(CURRENT)) -> Section:
         f"Whole process, median of {repeats} runs each: `python -m sync prefixes TAG --source "
         f"{Path(release).relative_to(ROOT) if Path(release).is_relative_to(ROOT) else release}` "
         "against `python bench/naive_prefixes.py RELEASE TAG` (json.loads + "
-        "`ipaddress.collapse_addresses`). *First run*: no verdict kept, so every prefix of the "
-        "release is checked; *later run*: the same release again, its verdict kept by content "
-        "hash in a fresh cache directory. Wall and CPU time (user + system) of the child, peak "
-        "RSS = its `ru_maxrss`. Bytecode is cached (one untimed run of each command first), as in "
-        "an installed package. Load averages (1 / 5 / 15 min) are read before and after.",
+        "`ipaddress.collapse_addresses`), all six taking turns. *First run*: no verdict kept, "
+        "so every prefix of the release is checked; *later run*: the same release again, its "
+        "verdict kept by content hash in a fresh cache directory. Wall and CPU time (user + "
+        "system) of the child, peak RSS = its `ru_maxrss`. Bytecode is cached (one untimed run "
+        "of each command first), as in an installed package. Load averages (1 / 5 / 15 min) "
+        "are read before and after.",
     )
     before = load()
     rows = ["| tag | variant | wall | CPU | peak RSS |", "|---|---|---|---|---|"]
@@ -108,28 +110,34 @@ def measure(runs: int, release: str = str(CURRENT)) -> Section:
         }
         env["XDG_CACHE_HOME"] = cache
         verdicts = Path(cache) / "ipsync" / VERDICTS_FILE
-        for tag in SPEEDUP_GOALS:
-            ipsync = [sys.executable, "-m", "sync", "prefixes", tag, "--source", release]
-            naive = [sys.executable, str(NAIVE), release, tag]
-            first: list[Run] = []
-            later: list[Run] = []
-            base: list[Run] = []
-            for warm_up in (ipsync, naive):
-                run(warm_up, env)
-            for _ in range(repeats):
+        commands = {
+            tag: (
+                [sys.executable, "-m", "sync", "prefixes", tag, "--source", release],
+                [sys.executable, str(NAIVE), release, tag],
+            )
+            for tag in SPEEDUP_GOALS
+        }
+        runs_of: dict[tuple[str, str], list[Run]] = defaultdict(list)
+        for ipsync, naive in commands.values():
+            run(ipsync, env)
+            run(naive, env)
+        for _ in range(repeats):
+            for tag, (ipsync, naive) in commands.items():
                 verdicts.unlink(missing_ok=True)
-                first.append(run(ipsync, env))
+                runs_of[tag, "first run"].append(run(ipsync, env))
                 if not verdicts.is_file():
                     section.problems.append(f"{tag}: the first run kept no verdict")
-                later.append(run(ipsync, env))
-                base.append(run(naive, env))
-            _check(section, tag, first + later, base)
-            figures = {name: Medians.of(r) for name, r in
-                       (("first run", first), ("later run", later), ("script", base))}  # fmt: skip
+                runs_of[tag, "later run"].append(run(ipsync, env))
+                runs_of[tag, "script"].append(run(naive, env))
+        for tag in commands:
+            variants = ("first run", "later run", "script")
+            _check(section, tag, runs_of[tag, "first run"] + runs_of[tag, "later run"],
+                   runs_of[tag, "script"])  # fmt: skip
+            figures = {name: Medians.of(runs_of[tag, name]) for name in variants}
             rows += [f"| {tag} | {name} | {ms(m.wall)} | {ms(m.cpu)} | {m.rss_mb:.1f} MB |"
                      for name, m in figures.items()]  # fmt: skip
             section.figures += _figures(tag, figures)
-        importtime = _imports(ipsync, env)
+        importtime = _imports(commands["AzureCloud"][0], env)
     section.details += [f"Load average before: {before}; after: {load()} ({os.cpu_count()} cores).",
                         "", *rows, "", *importtime, "", *_stages(release, runs)]  # fmt: skip
     return section
