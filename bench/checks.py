@@ -12,7 +12,7 @@ from typing import Any
 import netaddr
 
 from sync.core.feed import Release
-from sync.core.prefixes import select
+from sync.core.selection import select
 from sync.kinds.nsg.target import NsgTarget
 
 Rules = list[dict[str, Any]]  # ARM JSON: {"name", "properties"}

@@ -1,162 +1,220 @@
-"""Release bytes -> aggregated prefixes: ipsync's path against a naive ``ipaddress`` baseline.
+"""``python -m sync prefixes TAG`` as a whole process, against a ten-line json + ipaddress script.
 
-Both start from the decompressed JSON bytes in memory. ipsync parses and validates the whole
-release (:func:`sync.core.feed.parse_release`), then aggregates with netaddr
-(:func:`sync.core.prefixes.select`); the baseline is ``json.loads``, ``ipaddress.ip_network`` and
-``ipaddress.collapse_addresses`` per family. "Cold" clears ipsync's per-string caches before
-every run, as in a fresh process; that is the headline figure. Run alone:
+Every figure, ratio and load average printed comes from this run. Each command runs in a
+fresh interpreter under a small launcher that times it and reads its peak RSS
+(``ru_maxrss`` of its only child, so the bench's own memory does not count); all variants
+take turns so that a busy machine slows them alike. The baseline is
+``bench/naive_prefixes.py``; both outputs must be identical, line for line. Run alone:
 ``python -m bench.feed_speed [--quick]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
-import ipaddress
 import json
-import pstats
+import lzma
+import os
 import re
-from collections.abc import Sequence
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
-from bench.common import CURRENT, Figure, Section, median_s, ms, ratio, release_bytes
-from sync.core import feed, prefixes
-from sync.core.feed import Release, parse_release
+from bench.common import CURRENT, ROOT, Figure, Section, ms, ratio
+from sync.core.feed import parse_release
+from sync.core.selection import select
+from sync.sources.release import VERDICTS_FILE
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-Groups = list[list[str]]  # each inner list: the tags of one target
-TYPICAL = ["Storage.WestEurope", "AzureMonitor", "AzureCloud.westeurope"]
 COMMAND = ".venv/bin/python -m bench.feed_speed"
-#: Goals: ratio over the baseline for AzureCloud and every tag; a typical target's selection.
-SPEEDUP_GOAL = 2.0
-TYPICAL_GOAL_S = 0.050
+NAIVE = ROOT / "bench" / "naive_prefixes.py"
+#: Goals: how many times faster than the script a later run of the same release is, per tag.
+SPEEDUP_GOALS = {"AzureCloud": 1.5, "Storage.WestEurope": 1.0}
+RSS_GOAL_MB = 60.0
+#: Times the command in a child of its own and reports it as JSON on stdout.
+_LAUNCHER = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=False)
+wall = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+                  "rss_kb": usage.ru_maxrss, "code": done.returncode,
+                  "out": done.stdout, "err": done.stderr}))
+"""
 
 
-def naive(data: bytes, groups: Groups | None) -> list[list[str]]:
-    """json.loads, then ip_network and collapse_addresses per family, per group of tags."""
-    values = {v["name"]: v["properties"]["addressPrefixes"] for v in json.loads(data)["values"]}
-    result = []
-    for names in [[n] for n in values] if groups is None else groups:
-        nets = [ipaddress.ip_network(p) for name in names for p in values[name]]
-        v4: list[Network] = [n for n in nets if n.version == 4]
-        v6: list[Network] = [n for n in nets if n.version == 6]
-        collapsed = [ipaddress.collapse_addresses(family) for family in (v4, v6)]  # type: ignore[type-var]
-        result.append([str(n) for family in collapsed for n in family])
-    return result
+@dataclass(frozen=True)
+class Run:
+    wall: float  # seconds
+    cpu: float  # seconds, user + system
+    rss_mb: float
+    code: int
+    out: str
+    err: str
 
 
-def ipsync(data: bytes, groups: Groups | None) -> list[list[str]]:
-    return select_all(parse_release(data, origin="bench"), groups)
+@dataclass(frozen=True)
+class Medians:
+    wall: float
+    cpu: float
+    rss_mb: float
+
+    @classmethod
+    def of(cls, runs: list[Run]) -> Medians:
+        fields = ("wall", "cpu", "rss_mb")
+        return cls(*(statistics.median(getattr(r, f) for r in runs) for f in fields))
 
 
-def select_all(release: Release, groups: Groups | None) -> list[list[str]]:
-    wanted = [[n] for n in release.tags] if groups is None else groups
-    return [list(prefixes.select(release, names).prefixes) for names in wanted]
+def run(command: list[str], env: dict[str, str]) -> Run:
+    done = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, *command],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    result = json.loads(done.stdout)
+    return Run(result["wall"], result["cpu"], result["rss_kb"] / 1024, result["code"],
+               result["out"], result["err"])  # fmt: skip
 
 
-def clear_caches() -> None:
-    """Forget every memoised prefix, as a fresh process would start."""
-    for module in (prefixes, feed):
-        _clear(module)
-
-
-def _clear(module: ModuleType) -> None:
-    for value in vars(module).values():
-        if callable(getattr(value, "cache_clear", None)):
-            value.cache_clear()
-
-
-def _profile(data: bytes, groups: Groups | None, top: int = 6) -> list[str]:
-    """The functions that take the time of ipsync's path (cumulative, cold caches)."""
-    clear_caches()
-    profiler = cProfile.Profile()
-    profiler.runcall(ipsync, data, groups)
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("tottime").print_stats(top)
-    lines = [
-        re.sub(r"\S*/(site-packages|work/main)/", "", line.rstrip())
-        for line in out.getvalue().splitlines()
-    ]
-    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
-    return ["```", *lines[start : start + top + 1], "```"]
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
 
 
 def measure(runs: int, release: str = str(CURRENT)) -> Section:
-    data = release_bytes(Path(release))
+    repeats = 2 * runs + 1
     section = Section(
         "1. Feed to prefixes",
-        f"Decompressed `{Path(release).name}` ({len(data):,} bytes) in memory. Median of {runs} "
-        "runs each. ipsync = `parse_release` (validates all ~95,000 prefixes of the release) + "
-        "`select` (netaddr `cidr_merge`), with its prefix caches cleared before each run "
-        "(cold, a fresh process) and kept (warm, a long-lived worker that parsed the release "
-        "before). Baseline = `json.loads` + `ipaddress.ip_network` + `collapse_addresses` per "
-        "family per tag. Both outputs are compared prefix by prefix.",
+        f"Whole process, median of {repeats} runs each: `python -m sync prefixes TAG --source "
+        f"{Path(release).relative_to(ROOT) if Path(release).is_relative_to(ROOT) else release}` "
+        "against `python bench/naive_prefixes.py RELEASE TAG` (json.loads + "
+        "`ipaddress.collapse_addresses`), all six taking turns. *First run*: no verdict kept, "
+        "so every prefix of the release is checked; *later run*: the same release again, its "
+        "verdict kept by content hash in a fresh cache directory. Wall and CPU time (user + "
+        "system) of the child, peak RSS = its `ru_maxrss`. Bytecode is cached (one untimed run "
+        "of each command first), as in an installed package. Load averages (1 / 5 / 15 min) "
+        "are read before and after.",
     )
-    cases: list[tuple[str, Groups | None]] = [
-        ("(a) AzureCloud", [["AzureCloud"]]),
-        ("(b) typical target", [TYPICAL]),
-        ("(c) every tag, one by one", None),
-    ]
-    parsed = parse_release(data, origin="bench")
-    for label, groups in cases:
-        if naive(data, groups) != ipsync(data, groups):
-            section.problems.append(
-                f"{label}: ipsync and the naive baseline give different prefixes"
+    before = load()
+    rows = ["| tag | variant | wall | CPU | peak RSS |", "|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as cache:
+        # Bytecode is cached, as in an installed package: the untimed first runs write it.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.upper().startswith("IPSYNC_") and k != "PYTHONDONTWRITEBYTECODE"
+        }
+        env["XDG_CACHE_HOME"] = cache
+        verdicts = Path(cache) / "ipsync" / VERDICTS_FILE
+        commands = {
+            tag: (
+                [sys.executable, "-m", "sync", "prefixes", tag, "--source", release],
+                [sys.executable, str(NAIVE), release, tag],
             )
-        base = median_s(lambda g=groups: naive(data, g), runs)
-        cold = median_s(lambda g=groups: ipsync(data, g), runs, clear_caches)
-        warm = median_s(lambda g=groups: ipsync(data, g), runs)
-        if groups == [TYPICAL]:
-            only = median_s(lambda g=groups: select_all(parsed, g), runs, clear_caches)
-            section.figures.append(
-                Figure(
-                    f"{label}: selection on the parsed release, cold",
-                    ms(only), "n/a (a run parses once for all targets)", "",
-                    f"< {TYPICAL_GOAL_S * 1000:.0f} ms", only < TYPICAL_GOAL_S, COMMAND,
-                )
-            )  # fmt: skip
-            section.figures.append(
-                Figure(f"{label}: from bytes, cold", ms(cold), ms(base), ratio(base, cold),
-                       "none (context)", None, COMMAND)
-            )  # fmt: skip
-            continue
-        met = base / cold >= SPEEDUP_GOAL
-        section.figures.append(
-            Figure(f"{label}: from bytes, cold", ms(cold), ms(base), ratio(base, cold),
-                   f">= {SPEEDUP_GOAL:g}x", met, COMMAND)
-        )  # fmt: skip
-        section.figures.append(
-            Figure(f"{label}: from bytes, warm", ms(warm), ms(base), ratio(base, warm),
-                   "none (context)", None, COMMAND)
-        )  # fmt: skip
-        if not met:
-            section.details += [f"Profile of ipsync's path for {label} (cold, top by own time):"]
-            section.details += _profile(data, groups)
-    if any(figure.met is False for figure in section.figures):
-        section.details.append(WHY_MISSED)
+            for tag in SPEEDUP_GOALS
+        }
+        runs_of: dict[tuple[str, str], list[Run]] = defaultdict(list)
+        for ipsync, naive in commands.values():
+            run(ipsync, env)
+            run(naive, env)
+        for _ in range(repeats):
+            for tag, (ipsync, naive) in commands.items():
+                verdicts.unlink(missing_ok=True)
+                runs_of[tag, "first run"].append(run(ipsync, env))
+                if not verdicts.is_file():
+                    section.problems.append(f"{tag}: the first run kept no verdict")
+                runs_of[tag, "later run"].append(run(ipsync, env))
+                runs_of[tag, "script"].append(run(naive, env))
+        for tag in commands:
+            variants = ("first run", "later run", "script")
+            _check(section, tag, runs_of[tag, "first run"] + runs_of[tag, "later run"],
+                   runs_of[tag, "script"])  # fmt: skip
+            figures = {name: Medians.of(runs_of[tag, name]) for name in variants}
+            rows += [f"| {tag} | {name} | {ms(m.wall)} | {ms(m.cpu)} | {m.rss_mb:.1f} MB |"
+                     for name, m in figures.items()]  # fmt: skip
+            section.figures += _figures(tag, figures)
+        importtime = _imports(commands["AzureCloud"][0], env)
+    section.details += [f"Load average before: {before}; after: {load()} ({os.cpu_count()} cores).",
+                        "", *rows, "", *importtime, "", *_stages(release, runs)]  # fmt: skip
     return section
 
 
-WHY_MISSED = (
-    "What remains and why: most of the selection time is netaddr's own `cidr_merge`. It merges "
-    "adjacent ranges cheaply, then splits every merged range that is not a single CIDR back "
-    "into CIDRs (`iprange_to_cidrs` -> `cidr_partition`), building tens of thousands of "
-    "short-lived `IPNetwork` objects (the profile above); the same split costs the typical "
-    "target its few milliseconds over 50 ms. ipsync's own share is validating every prefix "
-    "of the release once (about 0.2 s cold), kept on purpose: a malformed or over-broad "
-    "prefix anywhere refuses the whole feed. Reaching 2x on AzureCloud would mean replacing "
-    "netaddr's merge with integer code of our own; netaddr stays the aggregation engine, so "
-    "this goal is left missed. Where parsing is shared (every tag), ipsync is over 2x faster."
-)
+def _check(section: Section, tag: str, ipsync: list[Run], base: list[Run]) -> None:
+    expected = base[0].out
+    if any(r.code for r in ipsync + base) or not expected:
+        errors = {r.err.strip().splitlines()[-1] for r in ipsync + base if r.code and r.err.strip()}
+        section.problems.append(f"{tag}: a command failed: {'; '.join(sorted(errors))}")
+    elif any(r.out != expected for r in ipsync + base):
+        section.problems.append(f"{tag}: ipsync and the script print different prefixes")
+
+
+def _figures(tag: str, m: dict[str, Medians]) -> list[Figure]:
+    goal = SPEEDUP_GOALS[tag]
+    later, first, base = m["later run"], m["first run"], m["script"]
+    figures = [
+        Figure(f"`prefixes {tag}`, later run: wall", ms(later.wall), ms(base.wall),
+               ratio(base.wall, later.wall), f">= {goal:g}x", base.wall / later.wall >= goal,
+               COMMAND),
+        Figure(f"`prefixes {tag}`, first run: wall", ms(first.wall), ms(base.wall),
+               ratio(base.wall, first.wall), "none (context)", None, COMMAND),
+    ]  # fmt: skip
+    if tag == "AzureCloud":
+        figures.append(
+            Figure(f"`prefixes {tag}`, later run: peak RSS", f"{later.rss_mb:.1f} MB",
+                   f"{base.rss_mb:.1f} MB", ratio(base.rss_mb, later.rss_mb),
+                   f"< {RSS_GOAL_MB:g} MB", later.rss_mb < RSS_GOAL_MB, COMMAND)
+        )  # fmt: skip
+    return figures
+
+
+def _imports(command: list[str], env: dict[str, str], top: int = 6) -> list[str]:
+    """What the command imports, from ``-X importtime`` of one later run."""
+    done = subprocess.run([command[0], "-X", "importtime", *command[1:]], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    rows = re.findall(r"import time:\s+\d+ \|\s+(\d+) \| (\S+)$", done.stderr, re.MULTILINE)
+    outer = sorted(((int(us), name) for us, name in rows), reverse=True)
+    total = sum(int(us) for us, name in rows if not name.startswith(" "))
+    heaviest = ", ".join(f"{name} {us / 1000:.0f} ms" for us, name in outer[:top])
+    return [f"Imports of one later `prefixes` run (`-X importtime`, cumulative): "
+            f"{total / 1000:.0f} ms in all; heaviest: {heaviest}."]  # fmt: skip
+
+
+def _stages(release: str, runs: int) -> list[str]:
+    """In-process CPU time of each step of the feed path, fastest of ``runs``."""
+    raw = Path(release).read_bytes()
+    data = lzma.decompress(raw) if release.endswith(".xz") else raw
+    checked = parse_release(data, origin=release)
+    trusted = {checked.verdict} if checked.verdict else set()
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("xz decompress", lambda: lzma.decompress(raw)),
+        ("json.loads", lambda: json.loads(data)),
+        ("parse_release, prefixes checked", lambda: parse_release(data, origin=release)),
+        ("parse_release, verdict kept",
+         lambda: parse_release(data, origin=release, trusted=trusted)),
+        ("select AzureCloud", lambda: select(checked, ["AzureCloud"])),
+        ("select Storage.WestEurope", lambda: select(checked, ["Storage.WestEurope"])),
+    ]  # fmt: skip
+    cells = []
+    for name, step in steps:
+        times = []
+        for _ in range(runs):
+            start = time.process_time()
+            step()
+            times.append(time.process_time() - start)
+        cells.append(f"{name} {ms(min(times))}")
+    return [
+        "In-process CPU time per step (fastest of " + str(runs) + "): " + "; ".join(cells) + "."
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("release", nargs="?", default=str(CURRENT))
-    parser.add_argument("--quick", action="store_true", help="3 runs instead of 5")
+    parser.add_argument("--quick", action="store_true", help="7 runs instead of 11")
     args = parser.parse_args(argv)
     from bench.markdown import render_section
 

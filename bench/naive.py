@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from bench.fleet import RESOURCE_GROUP
 from sync.core.feed import Release
-from sync.core.prefixes import select
+from sync.core.selection import select
 from sync.kinds.nsg.target import NsgTarget
 
 if TYPE_CHECKING:

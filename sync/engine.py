@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from sync.azure.writes import ArmWriter, Deadline, OutOfTime, Stale
 from sync.core.plan import TargetPlan, Write, make_before_break, release_mark
-from sync.core.prefixes import Selection, family_of, select
+from sync.core.prefixes import family_of
+from sync.core.selection import Selection, select
 from sync.errors import ArmError, IpsyncError, TargetError
 from sync.kinds import KIND_NAMES, get_kind
 from sync.kinds.base import Gateway, Kind, PlanContext, TargetSpec

@@ -21,7 +21,8 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
     import json
 
     from sync.core.fit import fit
-    from sync.core.prefixes import FAMILIES, Family, select
+    from sync.core.prefixes import FAMILIES, Family
+    from sync.core.selection import select
     from sync.errors import SettingsError
     from sync.settings import load_settings
     from sync.sources.release import load_release

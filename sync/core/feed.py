@@ -1,27 +1,27 @@
 """The service-tags release: parsing, validation and plausibility guards (Microsoft's feed).
 
 Pure: bytes or a mapping in, a :class:`Release` or a one-line :class:`FeedError` out. The
-document structure is validated by pydantic in one pass; prefixes, ~95,000 per release, are
-checked once per distinct string in bulk (:func:`sync.core.prefixes.all_canonical`) and only an
-odd one is parsed on its own.
+document structure is checked field by field on the decoded JSON (plain dicts and lists, kept
+as they are); prefixes, ~95,000 per release, are checked once per distinct string in bulk
+(:func:`sync.core.prefixes.all_canonical`) and only an odd one is parsed on its own. That check
+is the costly part, so a release remembers its verdict by content (:attr:`Release.verdict`):
+the caller may keep it and hand it back for the same bytes.
 """
 
 from __future__ import annotations
 
-import difflib
+import hashlib
 import json
 import logging
 import lzma
 import re
 import zlib
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal, NoReturn, Protocol
-from xml.etree import ElementTree
+from collections.abc import Callable, Container, Mapping
+from itertools import repeat
+from typing import Any, Literal, NamedTuple, NoReturn, Protocol, cast
 
-from pydantic import AliasPath, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
-
+from sync.core.clouds import CLOUDS
 from sync.core.prefixes import all_canonical, parse_prefix
 from sync.errors import FeedError
 
@@ -32,15 +32,9 @@ MAX_FEED_BYTES = 64 * 1024 * 1024
 
 #: Fewest tags a plausible release of each cloud has: about a third of the real counts
 #: (Nov 2025: Public 3,039, AzureGovernment 327, China 325). AzureGermany is frozen and small.
-MIN_TAGS: dict[str, int] = {
-    "Public": 1000,
-    "AzureGovernment": 100,
-    "China": 100,
-    "AzureGermany": 30,
-}
-#: For a cloud not in :data:`MIN_TAGS`.
+#: Fewest tags for a cloud not in :data:`sync.core.clouds.CLOUDS`.
 MIN_TAGS_OTHER = 30
-#: The Discovery API holds only the NSG-usable subset: half of :data:`MIN_TAGS`.
+#: The Discovery API holds only the NSG-usable subset: half of a cloud's ``min_tags``.
 API_MIN_TAGS_DIVISOR = 2
 #: Regions a legacy ``PublicIPs_*.xml`` file has at least (the last one has 45).
 MIN_XML_REGIONS = 20
@@ -50,39 +44,55 @@ _XZ_MAGIC = b"\xfd7zXZ\x00"
 _BOM = b"\xef\xbb\xbf"
 
 
-def _prop(key: str, *default: None) -> Any:
-    """A field read from the entry's ``properties`` object (required unless a default)."""
-    return Field(*default, validation_alias=AliasPath("properties", key))
+Kind = Literal["json", "api", "xml"]
 
 
-class ServiceTag(BaseModel):
+class ServiceTag(NamedTuple):
     """One service tag of a release, prefixes normalised (host bits cleared).
 
-    Validates straight from a release's JSON entry (``{"name", "properties": {...}}``) in
-    one pydantic pass, and from its own field names.
+    Named tuples, not dataclasses: importing ``dataclasses`` costs every command ~6 ms.
     """
 
-    model_config = ConfigDict(populate_by_name=True)
-
-    name: str = Field(min_length=1)
-    region: str = _prop("region")  # "" for cloud-wide tags
-    system_service: str = _prop("systemService")
-    change_number: int | str = _prop("changeNumber")  # str for the Discovery API
-    address_prefixes: list[str] = _prop("addressPrefixes")
-    region_id: int | None = _prop("regionId", None)
-    network_features: list[str] | None = _prop("networkFeatures", None)
-    state: str | None = _prop("state", None)
+    name: str
+    region: str  # "" for cloud-wide tags
+    system_service: str
+    change_number: int | str  # str for the Discovery API
+    address_prefixes: list[str]
+    region_id: int | None = None
+    network_features: list[str] | None = None
+    state: str | None = None
 
 
-class Release(BaseModel):
+class Release:
     """A whole release of one cloud, tags keyed by exact name in file order."""
 
-    cloud: str
-    change_number: int | str
-    origin: str
-    kind: Literal["json", "api", "xml"]
-    tags: dict[str, ServiceTag]
-    _by_lower: dict[str, list[str]] | None = PrivateAttr(default=None)
+    __slots__ = ("_by_lower", "change_number", "cloud", "kind", "origin", "tags", "verdict")
+
+    def __init__(
+        self,
+        cloud: str,
+        change_number: int | str,
+        origin: str,
+        kind: Kind,
+        tags: dict[str, ServiceTag],
+        verdict: str | None = None,
+    ) -> None:
+        self.cloud = cloud
+        self.change_number = change_number
+        self.origin = origin
+        self.kind = kind
+        self.tags = tags
+        #: The content key (:func:`_verdict_key`) of a release whose prefixes all passed the
+        #: check as they are; ``None`` when some needed rewriting, or for the Discovery API. A
+        #: later parse of the same content given this key in ``trusted`` skips the check.
+        self.verdict = verdict
+        self._by_lower: dict[str, list[str]] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Release({self.cloud} {self.change_number}, {self.kind} from {self.origin}, "
+            f"{len(self.tags)} tags)"
+        )
 
     def find(self, name: str) -> ServiceTag:
         """The tag of that name, exact case first, else any case; else a "did you mean"."""
@@ -98,6 +108,8 @@ class Release(BaseModel):
             return self.tags[matches[0]]
         if matches:
             raise FeedError(f"service tag {name!r} is ambiguous: {', '.join(matches)}")
+        import difflib  # only a miss needs it
+
         close = difflib.get_close_matches(name.lower(), self._by_lower, n=3, cutoff=0.6)
         hint = ""
         if close:
@@ -106,14 +118,6 @@ class Release(BaseModel):
             f"service tag {name!r} is not in the {self.cloud} release {self.change_number} "
             f"({self.origin}){hint}"
         )
-
-
-class _RawRelease(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    change_number: int | str = Field(alias="changeNumber")
-    cloud: str
-    values: list[ServiceTag]
 
 
 class _Decompressor(Protocol):
@@ -126,8 +130,7 @@ class _Decompressor(Protocol):
     def unused_data(self) -> bytes: ...
 
 
-@dataclass(frozen=True)
-class _Guards:
+class _Guards(NamedTuple):
     """Where the release came from and what it must satisfy."""
 
     origin: str
@@ -135,9 +138,26 @@ class _Guards:
     min_prefixlen_v4: int
     min_prefixlen_v6: int
     min_tags: int | None
+    verdict: str | None = None  # the content key, for file releases
+    trusted: Container[str] = ()
 
     def minimum(self, version: int) -> int:
         return self.min_prefixlen_v4 if version == 4 else self.min_prefixlen_v6
+
+
+#: Part of every verdict key: bump it when the prefix check changes what it accepts, so that
+#: verdicts of the old check are not taken for the new one.
+VERDICT_VERSION = 1
+
+
+def _verdict_key(text: bytes, guards: _Guards) -> str:
+    """SHA-256 over the check's version, the guards it depends on and the decompressed file."""
+    digest = hashlib.sha256(
+        f"ipsync prefix verdict {VERDICT_VERSION}\ncloud={guards.cloud}\n"
+        f"v4={guards.min_prefixlen_v4}\nv6={guards.min_prefixlen_v6}\n".encode()
+    )
+    digest.update(text)
+    return digest.hexdigest()
 
 
 def parse_release(
@@ -148,17 +168,21 @@ def parse_release(
     min_prefixlen_v4: int = 8,
     min_prefixlen_v6: int = 16,
     min_tags: int | None = None,
+    trusted: Container[str] = (),
 ) -> Release:
     """Parse a release file: JSON or legacy XML, optionally gzip/xz (detected by magic bytes).
 
-    ``cloud``, when given, must match the file's. ``min_tags`` overrides the per-cloud
-    plausibility minimum (:data:`MIN_TAGS`).
+    ``cloud``, when given, must match the file's. ``min_tags`` overrides the cloud's
+    plausibility minimum (:data:`sync.core.clouds.CLOUDS`). ``trusted`` holds
+    :attr:`Release.verdict` keys of releases checked before: the same content under the same
+    guards skips the prefix check.
     """
     text = _decompress(data, origin)
     head = text.lstrip(_BOM + b" \t\r\n")[:64].lower()
     if head.startswith((b"<!doctype html", b"<html")):
         raise FeedError(f"{origin}: looks like an HTML page, not the service tags JSON")
     guards = _Guards(origin, cloud, min_prefixlen_v4, min_prefixlen_v6, min_tags)
+    guards = guards._replace(verdict=_verdict_key(text, guards), trusted=trusted)
     if head.startswith(b"<"):
         return _parse_xml(text, guards)
     try:
@@ -227,23 +251,196 @@ def _decompress(data: bytes, origin: str) -> bytes:
 
 
 def _from_payload(payload: Any, kind: Literal["json", "api"], guards: _Guards) -> Release:
+    """Check the document's structure field by field; the first fault, in field order, is named."""
     if not isinstance(payload, dict):
         raise FeedError(
             f"{guards.origin}: not a service tags document (expected a JSON object with "
             "changeNumber, cloud and values)"
         )
     try:
-        raw = _RawRelease.model_validate(payload)
-    except ValidationError as exc:
-        raise FeedError(f"{guards.origin}: {_describe(exc, payload)}") from None
-    return _assemble(raw.values, raw.cloud, raw.change_number, kind, guards)
+        change_number = _read(payload, "changeNumber", _int_or_str)
+        cloud = _read(payload, "cloud", _str)
+        values = _read(payload, "values", _list)
+    except _Invalid as exc:
+        raise FeedError(f"{guards.origin}: release: {exc}") from None
+    tags = []
+    for index, entry in enumerate(values):
+        try:
+            tags.append(_tag(entry))
+        except _Invalid as exc:
+            name = entry.get("name") if isinstance(entry, dict) else None
+            where = f"tag {name!r} (values[{index}])" if name else f"values[{index}]"
+            raise FeedError(f"{guards.origin}: {where}: {exc}") from None
+    return _assemble(tags, cloud, change_number, kind, guards)
+
+
+class _Wrong(Exception):
+    """A value of the wrong type; ``suffix`` locates it inside the field (a list index)."""
+
+    def __init__(self, message: str, suffix: str = "") -> None:
+        super().__init__(message)
+        self.message, self.suffix = message, suffix
+
+
+class _Invalid(Exception):
+    """A structural fault: the field's dotted path, and what is wrong (``None``: missing)."""
+
+    def __init__(self, field: str, message: str | None) -> None:
+        self.field, self.message = field, message
+        super().__init__(
+            f"missing field {field!r}" if message is None else f"field {field!r}: {message}"
+        )
+
+
+_MISSING: Any = object()
+
+
+def _read(mapping: dict[str, Any], key: str, check: Callable[[Any], Any], path: str = "") -> Any:
+    """``mapping[key]`` checked; a missing key is an error unless ``check`` allows None."""
+    value = mapping.get(key, _MISSING)
+    if value is _MISSING:
+        if check in _OPTIONAL:
+            return None
+        raise _Invalid(path + key, None)
+    try:
+        return check(value)
+    except _Wrong as exc:
+        raise _Invalid(path + key + exc.suffix, exc.message) from None
+
+
+def _tag(entry: Any) -> ServiceTag:
+    """One ``{"name", "properties": {...}}`` entry as a tag (its lists are kept, not copied).
+
+    An entry of exactly the published types is taken in one step; any other goes through
+    :func:`_checked_tag`, which converts what it may and names what is wrong.
+    """
+    try:
+        props = entry["properties"]
+        tag = ServiceTag(
+            entry["name"],
+            props["region"],
+            props["systemService"],
+            props["changeNumber"],
+            props["addressPrefixes"],
+            props.get("regionId"),
+            props.get("networkFeatures"),
+            props.get("state"),
+        )
+    except (KeyError, TypeError, AttributeError):
+        return _checked_tag(entry)
+    if (
+        type(tag.name) is str
+        and tag.name
+        and type(tag.region) is str
+        and type(tag.system_service) is str
+        and type(tag.change_number) in (int, str)  # not bool: pydantic's rules make it 1
+        and _all_str(tag.address_prefixes)
+        and (tag.region_id is None or type(tag.region_id) is int)
+        and (tag.network_features is None or _all_str(tag.network_features))
+        and (tag.state is None or type(tag.state) is str)
+    ):
+        return tag
+    return _checked_tag(entry)
+
+
+def _all_str(value: Any) -> bool:
+    return type(value) is list and all(map(isinstance, value, repeat(str)))
+
+
+def _checked_tag(entry: Any) -> ServiceTag:
+    """:func:`_tag` field by field, in the order and with the messages pydantic gave."""
+    if not isinstance(entry, dict):
+        raise _Invalid("entry", "Input should be a valid dictionary or instance of ServiceTag")
+    props = entry.get("properties")
+    if not isinstance(props, dict):
+        props = {}
+    p = "properties."
+    return ServiceTag(
+        name=_read(entry, "name", _name),
+        region=_read(props, "region", _str, p),
+        system_service=_read(props, "systemService", _str, p),
+        change_number=_read(props, "changeNumber", _int_or_str, p),
+        address_prefixes=_read(props, "addressPrefixes", _strings, p),
+        region_id=_read(props, "regionId", _optional_int, p),
+        network_features=_read(props, "networkFeatures", _optional_strings, p),
+        state=_read(props, "state", _optional_str, p),
+    )
+
+
+def _str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise _Wrong("Input should be a valid string")
+
+
+def _name(value: Any) -> str:
+    if not _str(value):
+        raise _Wrong("String should have at least 1 character")
+    return cast(str, value)
+
+
+def _int(value: Any) -> int:
+    """An integer as JSON or a form writes it: ``7``, ``7.0``, ``"7"`` (``true`` is 1)."""
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        raise _Wrong("Input should be a valid integer, got a number with a fractional part")
+    if isinstance(value, str):
+        if _INTEGER.fullmatch(value):
+            return int(value)
+        raise _Wrong("Input should be a valid integer, unable to parse string as an integer")
+    raise _Wrong("Input should be a valid integer")
+
+
+_INTEGER = re.compile(r"\s*[+-]?[0-9]+(?:_[0-9]+)*\s*")
+
+
+def _int_or_str(value: Any) -> int | str:
+    """A change number: an integer in the files, a string in the Discovery API."""
+    if isinstance(value, str):
+        return value
+    try:
+        return _int(value)
+    except _Wrong as exc:
+        raise _Wrong(exc.message, ".int") from None  # named as the integer reading failed
+
+
+def _list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    raise _Wrong("Input should be a valid list")
+
+
+def _strings(value: Any) -> list[str]:
+    if not all(map(isinstance, _list(value), repeat(str))):
+        index = next(i for i, item in enumerate(value) if not isinstance(item, str))
+        raise _Wrong("Input should be a valid string", f".{index}")
+    return cast(list[str], value)
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else _int(value)
+
+
+def _optional_strings(value: Any) -> list[str] | None:
+    return None if value is None else _strings(value)
+
+
+#: Checks of fields that may be missing or null.
+_OPTIONAL = frozenset({_optional_str, _optional_int, _optional_strings})
 
 
 def _assemble(
     tags: list[ServiceTag],
     cloud: str,
     change_number: int | str,
-    kind: Literal["json", "api", "xml"],
+    kind: Kind,
     guards: _Guards,
 ) -> Release:
     """Apply the release-wide guards, normalise prefixes, and build the release."""
@@ -259,18 +456,22 @@ def _assemble(
     if len(by_name) != len(tags):
         twice = Counter(tag.name for tag in tags).most_common(1)[0][0]
         raise FeedError(f"{origin}: tag {twice!r} appears twice")
-    _normalise_prefixes(tags, guards)
-    return Release.model_construct(
-        cloud=cloud, change_number=change_number, origin=origin, kind=kind, tags=by_name
-    )
+    verdict = guards.verdict
+    trusted = verdict is not None and verdict in guards.trusted
+    if not trusted and not _normalise_prefixes(tags, guards):
+        verdict = None  # prefixes were rewritten: the same content needs the rewrite again
+    return Release(cloud, change_number, origin, kind, by_name, verdict)
 
 
-def _normalise_prefixes(tags: list[ServiceTag], guards: _Guards) -> None:
-    """Check every distinct prefix once; rewrite only the tags holding non-canonical ones."""
+def _normalise_prefixes(tags: list[ServiceTag], guards: _Guards) -> bool:
+    """Check every distinct prefix once; rewrite only the tags holding non-canonical ones.
+
+    True when every prefix was fine as it is (nothing rewritten).
+    """
     distinct = set().union(*(tag.address_prefixes for tag in tags))
     v4_min, v6_min = guards.min_prefixlen_v4, guards.min_prefixlen_v6
     if all_canonical(distinct, min_prefixlen_v4=v4_min, min_prefixlen_v6=v6_min):
-        return
+        return True
     try:
         parsed = {raw: parse_prefix(raw) for raw in distinct}
     except ValueError:
@@ -290,7 +491,9 @@ def _normalise_prefixes(tags: list[ServiceTag], guards: _Guards) -> None:
                 raw,
                 renamed[raw].text,
             )
-        tag.address_prefixes = [renamed[p].text if p in renamed else p for p in prefixes]
+        # In place: the list is the decoded document's own (or the XML's), nobody else's.
+        prefixes[:] = [renamed[p].text if p in renamed else p for p in prefixes]
+    return False
 
 
 def _raise_first_bad(tags: list[ServiceTag], guards: _Guards) -> NoReturn:
@@ -312,22 +515,6 @@ def _raise_first_bad(tags: list[ServiceTag], guards: _Guards) -> NoReturn:
     raise FeedError(f"{guards.origin}: a prefix failed validation")
 
 
-def _describe(exc: ValidationError, payload: dict[str, Any]) -> str:
-    """One line naming the tag (if any) and the field of the first structural error."""
-    error = exc.errors()[0]
-    loc = error["loc"]
-    where = "release"
-    if len(loc) >= 2 and loc[0] == "values" and isinstance(loc[1], int):
-        entry = payload["values"][loc[1]]
-        name = entry.get("name") if isinstance(entry, dict) else None
-        where = f"tag {name!r} (values[{loc[1]}])" if name else f"values[{loc[1]}]"
-        loc = loc[2:]
-    field = ".".join(str(part) for part in loc) or "entry"
-    if error["type"] == "missing":
-        return f"{where}: missing field {field!r}"
-    return f"{where}: field {field!r}: {error['msg']}"
-
-
 def _check_count(count: int, cloud: str, kind: str, guards: _Guards) -> None:
     """Refuse a release far smaller than real ones: a partial or wrong file must not sync."""
     if guards.min_tags is not None:
@@ -335,7 +522,8 @@ def _check_count(count: int, cloud: str, kind: str, guards: _Guards) -> None:
     elif kind == "xml":
         minimum = MIN_XML_REGIONS
     else:
-        minimum = MIN_TAGS.get(cloud, MIN_TAGS_OTHER)
+        facts = CLOUDS.get(cloud)
+        minimum = facts.min_tags if facts else MIN_TAGS_OTHER
         if kind == "api":
             minimum //= API_MIN_TAGS_DIVISOR
     if count < minimum:
@@ -350,6 +538,8 @@ def _parse_xml(text: bytes, guards: _Guards) -> Release:
     origin = guards.origin
     if re.search(rb"<!(DOCTYPE|ENTITY)", text, re.IGNORECASE):
         raise FeedError(f"{origin}: XML with DOCTYPE or entity declarations is refused")
+    from xml.etree import ElementTree  # only the retired XML needs it
+
     try:
         root = ElementTree.fromstring(text)
     except ElementTree.ParseError as exc:

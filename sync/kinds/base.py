@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sync.azure.client import Clients
     from sync.azure.writes import ArmWriter
     from sync.core.plan import TargetPlan, Write
-    from sync.core.prefixes import Selection
+    from sync.core.selection import Selection
 
 Family = Literal["v4", "v6"]
 

@@ -34,6 +34,7 @@ import httpx
 from sync import __version__
 from sync.core.clouds import CLOUDS
 from sync.errors import DownloadError
+from sync.sources.release import default_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -70,23 +71,6 @@ def default_client() -> httpx.Client:
     a proxy, often one that re-signs TLS with a company CA.
     """
     return httpx.Client(timeout=TIMEOUT, trust_env=True)
-
-
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/ipsync`` or ``~/.cache/ipsync``; the temp dir when home is read-only.
-
-    Azure Functions mounts the app read-only, and a missing cache only costs a full download.
-    """
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    preferred = Path(base) / "ipsync"
-    try:
-        preferred.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        pass
-    else:
-        if os.access(preferred, os.W_OK):
-            return preferred
-    return Path(tempfile.gettempdir()) / "ipsync"
 
 
 _SECRET_PARAMETER = re.compile(

@@ -1,15 +1,31 @@
-"""Where a release comes from (``IPSYNC_SOURCE``, ``--source``): a thin edge over the parser."""
+"""Where a release comes from (``IPSYNC_SOURCE``, ``--source``): a thin edge over the parser.
+
+It also keeps the parser's verdicts: checking every prefix of a release is the costly part of
+reading one, and a weekly release is read by every run until the next. The verdict of a
+release is kept by its content key (SHA-256 of the decompressed file and the guards), so a
+changed or tampered file never matches an old verdict and is checked again.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sync.core.feed import Release, parse_release
 from sync.errors import SettingsError
-from sync.settings import Settings
+
+if TYPE_CHECKING:
+    from sync.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: The file of verdicts in the cache directory, and how many it keeps (newest last).
+VERDICTS_FILE = "prefix-verdicts"
+MAX_VERDICTS = 32
+_KEY = re.compile(r"[0-9a-f]{64}")
 
 
 def load_release(settings: Settings) -> Release:
@@ -39,7 +55,14 @@ def load_release(settings: Settings) -> Release:
         raise SettingsError(f"IPSYNC_SOURCE {source}: only https:// URLs are accepted")
     else:
         data, origin = _read_file(Path(source).expanduser()), source
-    return parse_release(data, origin=origin, cloud=settings.cloud, **guards(settings))
+    verdicts = settings.cache_dir or default_cache_dir()
+    trusted = read_verdicts(verdicts)
+    release = parse_release(
+        data, origin=origin, cloud=settings.cloud, trusted=trusted, **guards(settings)
+    )
+    if release.verdict is not None and release.verdict not in trusted:
+        write_verdicts(verdicts, [*trusted, release.verdict])
+    return release
 
 
 def guards(settings: Settings) -> dict[str, int]:
@@ -48,6 +71,63 @@ def guards(settings: Settings) -> dict[str, int]:
         "min_prefixlen_v4": settings.min_prefixlen_v4,
         "min_prefixlen_v6": settings.min_prefixlen_v6,
     }
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/ipsync`` or ``~/.cache/ipsync``; the temp dir when home is read-only.
+
+    Azure Functions mounts the app read-only, and a missing cache only costs a full download.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    preferred = Path(base) / "ipsync"
+    try:
+        preferred.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
+    else:
+        if os.access(preferred, os.W_OK):
+            return preferred
+    import tempfile  # imported when needed: reading a release should stay cheap
+
+    return Path(tempfile.gettempdir()) / "ipsync"
+
+
+def read_verdicts(cache_dir: Path) -> list[str]:
+    """The kept verdict keys, oldest first; none when the file is absent, unreadable or unsafe.
+
+    A file another user could have written (not ours, or group/world-writable, as in a shared
+    temp dir) is ignored: its keys would let a release skip the prefix check.
+    """
+    path = cache_dir / VERDICTS_FILE
+    try:
+        with path.open(encoding="ascii") as file:
+            status = os.fstat(file.fileno())
+            text = file.read()
+    except (OSError, ValueError):
+        return []
+    if status.st_mode & 0o022 or (hasattr(os, "getuid") and status.st_uid != os.getuid()):
+        log.warning("%s: written by another user or writable by others; ignored", path)
+        return []
+    return list(dict.fromkeys(filter(_KEY.fullmatch, text.split())))
+
+
+def write_verdicts(cache_dir: Path, keys: list[str]) -> None:
+    """Keep the newest :data:`MAX_VERDICTS` keys (replaced whole); a failure only costs a check."""
+    import tempfile
+
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=cache_dir, prefix=VERDICTS_FILE, suffix=".tmp")  # 0600
+    except OSError as error:
+        log.info("could not keep the release verdict in %s: %s", cache_dir, error)
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as file:
+            file.write("".join(f"{key}\n" for key in keys[-MAX_VERDICTS:]))
+        os.replace(temp, cache_dir / VERDICTS_FILE)
+    except OSError as error:
+        Path(temp).unlink(missing_ok=True)
+        log.info("could not keep the release verdict in %s: %s", cache_dir, error)
 
 
 def _read_file(path: Path) -> bytes:

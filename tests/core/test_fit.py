@@ -21,7 +21,7 @@ from netaddr import IPSet
 
 from sync.core.feed import Release, parse_release
 from sync.core.fit import FamilyFit, fit, fit_family, fit_ranges
-from sync.core.prefixes import select
+from sync.core.selection import select
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 DATA = Path(__file__).resolve().parent.parent / "data"

@@ -23,7 +23,7 @@ from sync.settings import Settings
 SUB = "00000000-0000-0000-0000-000000000000"
 RG = "rg"
 PROVIDER = "providers/Microsoft.Network/networkSecurityGroups"
-#: a Public release must hold at least 1,000 tags (sync.core.feed.MIN_TAGS): pad with these
+#: a Public release must hold at least 1,000 tags (sync.core.clouds.CLOUDS): pad with these
 FILL_TO = 1000
 
 

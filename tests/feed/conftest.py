@@ -54,8 +54,10 @@ def release_of() -> Callable[[str], Release]:
 
 
 @pytest.fixture(autouse=True)
-def _no_ipsync_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings read IPSYNC_* from the environment: tests start from a clean one."""
+def _no_ipsync_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Settings read IPSYNC_* from the environment: tests start from a clean one, and keep
+    what they cache (release verdicts) out of the user's cache directory."""
     for key in list(os.environ):
         if key.upper().startswith("IPSYNC_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))

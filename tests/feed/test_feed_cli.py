@@ -12,7 +12,7 @@ import pytest
 
 from sync.app.cli import main
 from sync.core.fit import fit, fit_family
-from sync.core.prefixes import select
+from sync.core.selection import select
 from sync.settings import load_settings
 from sync.sources.release import load_release
 

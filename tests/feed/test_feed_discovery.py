@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sync.core.feed import parse_discovery
-from sync.core.prefixes import select
+from sync.core.selection import select
 from sync.errors import FeedError
 
 from .conftest import PUBLIC, parsed, raw_json

@@ -133,6 +133,33 @@ def test_wrong_type_names_field_and_tag() -> None:
         parse_small(doc(tag("A", "10.0.0.0/24")))  # type: ignore[arg-type]
 
 
+VALID = "Input should be a valid"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("A", f"values[0]: field 'entry': {VALID} dictionary"),
+        (tag("", ["1.0.0.0/24"]), "values[0]: field 'name': String should have at least 1"),
+        (tag("A", ["1.0.0.0/24", 7]), f"field 'properties.addressPrefixes.1': {VALID} string"),
+        (tag("A", [], changeNumber=1.5), f"'properties.changeNumber.int': {VALID} integer, got a"),
+        (tag("A", [], regionId="x"), f"'properties.regionId': {VALID} integer, unable to parse"),
+        (tag("A", [], region=None), f"field 'properties.region': {VALID} string"),
+        (tag("A", [], networkFeatures="NSG"), f"field 'properties.networkFeatures': {VALID} list"),
+        ({"name": "A"}, "tag 'A' (values[0]): missing field 'properties.region'"),
+    ],
+)
+def test_structural_fault_is_named(entry: Any, message: str) -> None:
+    with pytest.raises(FeedError) as err:
+        parse_small(doc(entry))
+    assert message in str(err.value)
+
+
+def test_lenient_numbers_are_read_as_integers() -> None:
+    release = parse_small(doc(tag("A", [], changeNumber=3.0, regionId="12")))
+    assert (release.tags["A"].change_number, release.tags["A"].region_id) == (3, 12)
+
+
 def test_empty_values() -> None:
     with pytest.raises(FeedError, match=r"holds no service tags \(empty 'values'\)"):
         parse_small(doc())

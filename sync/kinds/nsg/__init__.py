@@ -22,7 +22,7 @@ from sync.kinds.nsg.target import NsgTarget
 if TYPE_CHECKING:
     from sync.azure.client import Clients
     from sync.azure.writes import ArmWriter
-    from sync.core.prefixes import Selection
+    from sync.core.selection import Selection
     from sync.kinds.nsg.gateway import NsgGateway
     from sync.kinds.nsg.rules import Rule
 

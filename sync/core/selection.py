@@ -1,0 +1,108 @@
+"""The per-target selection of a release: which tags, which families, what is added and removed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from sync.core.prefixes import FAMILIES, Family, aggregate, family_of, parse_prefix
+from sync.errors import FeedError, SettingsError
+
+if TYPE_CHECKING:
+    from sync.core.feed import Release
+
+
+class Selection(NamedTuple):
+    """The aggregated prefixes one target allows, and what they were derived from."""
+
+    tags: tuple[str, ...]
+    v4: tuple[str, ...]
+    v6: tuple[str, ...]
+    change_numbers: dict[str, int | str]
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        return self.v4 + self.v6
+
+    def family(self, f: Family) -> tuple[str, ...]:
+        if f not in FAMILIES:
+            raise ValueError(f"family must be v4 or v6, not {f!r}")
+        return self.v4 if f == "v4" else self.v6
+
+    @property
+    def sha256(self) -> str:
+        """The change fingerprint: equal means same prefixes and same per-tag versions.
+
+        Hashes canonical JSON of the aggregated prefixes and each tag's own change number, so
+        it ignores file bytes, line endings, tag order, duplicates and the release's top-level
+        change number (which Microsoft has reused for different content).
+        """
+        body = json.dumps(
+            {"change_numbers": self.change_numbers, "v4": self.v4, "v6": self.v6},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(body.encode()).hexdigest()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tags": list(self.tags),
+            "change_numbers": dict(self.change_numbers),
+            "v4": list(self.v4),
+            "v6": list(self.v6),
+            "sha256": self.sha256,
+        }
+
+
+def _setting_prefixes(values: Sequence[str], setting: str) -> list[str]:
+    """Validate user-given prefixes strictly: host bits are refused, not silently cleared."""
+    result = []
+    for value in values:
+        try:
+            parsed = parse_prefix(value)
+        except ValueError as exc:
+            raise FeedError(f"{setting}: {value!r} is not a prefix: {exc}") from None
+        if parsed.host_bits:
+            raise FeedError(f"{setting}: {value!r} has host bits set (did you mean {parsed.text}?)")
+        result.append(parsed.text)
+    return result
+
+
+def select(
+    release: Release,
+    names: Sequence[str],
+    *,
+    families: Sequence[str] = FAMILIES,
+    extra: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> Selection:
+    """Aggregate the union of the named tags (any case), restricted to ``families``.
+
+    ``extra`` prefixes are added (one of a family not selected is an error, not dropped) and
+    ``exclude`` prefixes are removed exactly. A name missing from the release raises
+    :class:`FeedError`: a vanished tag must never become an empty allow-list.
+    """
+    wanted_families = set(families)
+    if not wanted_families or not wanted_families <= set(FAMILIES):
+        raise SettingsError(f"families: {list(families)!r} must be a non-empty subset of v4, v6")
+    if not names:
+        raise FeedError("no service tag selected")
+    tags = {tag.name: tag for tag in map(release.find, names)}
+    extras = _setting_prefixes(extra, "extra_prefixes")
+    for prefix in extras:
+        if family_of(prefix) not in wanted_families:
+            raise FeedError(
+                f"extra_prefixes: {prefix} is {family_of(prefix)} but families are "
+                f"{', '.join(sorted(wanted_families))}"
+            )
+    excluded = _setting_prefixes(exclude, "exclude_prefixes")
+    wanted = set(extras).union(*(tag.address_prefixes for tag in tags.values()))
+    merged = aggregate(wanted, excluded, [f for f in FAMILIES if f in wanted_families])
+    return Selection(
+        tags=tuple(tags),
+        v4=tuple(merged["v4"]),
+        v6=tuple(merged["v6"]),
+        change_numbers={name: tag.change_number for name, tag in tags.items()},
+    )

@@ -1,0 +1,151 @@
+"""Release verdicts: a release's prefixes are checked once per content and guards, never trusted
+for other bytes, and a release that failed or needed rewriting is never kept as good."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sync.core import feed
+from sync.core.feed import Release, parse_release
+from sync.errors import FeedError
+from sync.settings import load_settings
+from sync.sources.release import VERDICTS_FILE, load_release, read_verdicts
+
+from .conftest import PUBLIC, raw_json, release_bytes
+
+
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the runs of the release-wide prefix check (the real one runs)."""
+    calls: list[int] = []
+    real = feed.all_canonical
+
+    def counted(prefixes: Any, **bounds: int) -> bool:
+        calls.append(len(prefixes))
+        return real(prefixes, **bounds)
+
+    monkeypatch.setattr(feed, "all_canonical", counted)
+    return calls
+
+
+@pytest.fixture
+def load(tmp_path: Path) -> Callable[..., Release]:
+    """load_release of a file, with the verdicts kept in ``tmp_path / "cache"``."""
+
+    def load(path: Path, **settings: Any) -> Release:
+        return load_release(
+            load_settings(source=str(path), cache_dir=tmp_path / "cache", **settings)
+        )
+
+    return load
+
+
+def write(path: Path, payload: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    return path
+
+
+def tags_of(release: Release) -> dict[str, list[str]]:
+    return {name: tag.address_prefixes for name, tag in release.tags.items()}
+
+
+def test_second_load_of_the_same_release_skips_the_check(
+    tmp_path: Path, load: Callable[..., Release], checks: list[int]
+) -> None:
+    path = tmp_path / "release.json"
+    path.write_bytes(release_bytes(PUBLIC))
+    first = load(path)
+    assert len(checks) == 1
+    assert checks[0] > 50_000  # every distinct prefix of the release
+    assert first.verdict is not None
+    assert read_verdicts(tmp_path / "cache") == [first.verdict]
+
+    second = load(path)
+    assert len(checks) == 1  # not checked again
+    assert second.verdict == first.verdict
+    assert tags_of(second) == tags_of(first)
+
+
+def test_changed_content_is_checked_again(
+    tmp_path: Path, load: Callable[..., Release], checks: list[int]
+) -> None:
+    payload = raw_json(PUBLIC)
+    first = load(write(tmp_path / "release.json", payload))
+    payload["values"][0]["properties"]["addressPrefixes"].append("198.51.100.0/24")
+    second = load(write(tmp_path / "release.json", payload))
+    assert len(checks) == 2
+    assert second.verdict not in (None, first.verdict)
+    assert read_verdicts(tmp_path / "cache") == [first.verdict, second.verdict]
+
+
+def test_a_tampered_file_is_not_trusted(
+    tmp_path: Path, load: Callable[..., Release], checks: list[int]
+) -> None:
+    payload = raw_json(PUBLIC)
+    good = load(write(tmp_path / "release.json", payload))
+    payload["values"][0]["properties"]["addressPrefixes"].append("0.0.0.0/0")
+    with pytest.raises(FeedError, match=r"prefix 0\.0\.0\.0/0 is broader than /8"):
+        load(write(tmp_path / "release.json", payload))
+    assert len(checks) == 2
+    assert read_verdicts(tmp_path / "cache") == [good.verdict]
+
+
+def test_a_release_whose_prefixes_were_rewritten_is_not_kept(
+    tmp_path: Path,
+    load: Callable[..., Release],
+    checks: list[int],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    payload = raw_json(PUBLIC)
+    payload["values"][0]["properties"]["addressPrefixes"].append("198.51.100.1/24")
+    path = write(tmp_path / "release.json", payload)
+    for _ in range(2):
+        with caplog.at_level(logging.WARNING, logger="sync.core.feed"):
+            release = load(path)
+        assert release.verdict is None
+        assert "198.51.100.0/24" in release.tags[payload["values"][0]["name"]].address_prefixes
+        assert "has host bits set" in caplog.text  # warned on every run, not only the first
+        caplog.clear()
+    assert len(checks) == 2
+    assert read_verdicts(tmp_path / "cache") == []
+
+
+def test_stricter_guards_check_again(
+    tmp_path: Path, load: Callable[..., Release], checks: list[int]
+) -> None:
+    payload = raw_json(PUBLIC)
+    payload["values"][0]["properties"]["addressPrefixes"].append("10.0.0.0/9")
+    path = write(tmp_path / "release.json", payload)
+    assert load(path).verdict is not None
+    with pytest.raises(FeedError, match="broader than /10"):
+        load(path, min_prefixlen_v4=10)
+    assert len(checks) == 2
+
+
+def test_a_verdicts_file_others_may_write_is_ignored(
+    tmp_path: Path, load: Callable[..., Release], checks: list[int]
+) -> None:
+    path = tmp_path / "release.json"
+    path.write_bytes(release_bytes(PUBLIC))
+    load(path)
+    (tmp_path / "cache" / VERDICTS_FILE).chmod(0o666)
+    assert read_verdicts(tmp_path / "cache") == []
+    load(path)
+    assert len(checks) == 2
+
+
+def test_core_trusts_only_the_key_of_the_same_bytes_and_guards(checks: list[int]) -> None:
+    data = release_bytes(PUBLIC)
+    verdict = parse_release(data, origin="a").verdict
+    assert verdict is not None
+    assert parse_release(data, origin="b", trusted={verdict}).verdict == verdict
+    assert len(checks) == 1
+    assert parse_release(data + b"\n", origin="c", trusted={verdict}).verdict != verdict
+    assert parse_release(data, origin="d", cloud="Public", trusted={verdict}).verdict != verdict
+    assert len(checks) == 3
