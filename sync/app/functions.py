@@ -154,7 +154,11 @@ def _storage_client(kind: Service, env: Mapping[str, str], options: Mapping[str,
             raise SettingsError(
                 f"setting {STORAGE}: not a valid connection string: {exc}"
             ) from None
-    uri = env.get(f"{STORAGE}__{kind}ServiceUri", "").strip()
+    uri = (
+        env.get(f"{STORAGE}__blobServiceUri", "")
+        if kind == "blob"
+        else env.get(f"{STORAGE}__queueServiceUri", "")
+    ).strip()
     account = env.get(f"{STORAGE}__accountName", "").strip()
     if not uri and account:
         uri = f"https://{account}.{kind}.core.windows.net"

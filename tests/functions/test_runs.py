@@ -22,7 +22,8 @@ from ._http import Answer, call, run_of
 
 
 @pytest.fixture(autouse=True)
-def _queued_runs_are_performed(host: QueueHost) -> Iterator[None]:
+def _queued_runs_are_performed(app: App, host: QueueHost) -> Iterator[None]:
+    """The host's queue polling, from after the app's set-up to before its storage goes."""
     with host.running():
         yield
 
