@@ -263,10 +263,10 @@ def perform(
             report = _stopped(report, lease.lost_reason or "lease lost")
         telemetry.log_report(report)
         store.history.save(report)
-        try:
-            store.history.prune()
-        except AzureError as exc:
-            log.warning("run %s: could not prune the history: %s", run_id, _describe(exc))
+    try:
+        store.history.prune()
+    except AzureError as exc:
+        log.warning("run %s: could not prune the history: %s", run_id, _describe(exc))
     return report
 
 
@@ -399,7 +399,7 @@ def http_sync(req: func.HttpRequest, *, force_route: bool = False) -> func.HttpR
             )
         return _storage_error(exc)
     log.info("run %s queued", request.run_id, extra={"run_id": request.run_id})
-    report, progress = _await(store.history, request.run_id, app.http_wait_s)
+    report, progress = _await(store, request.run_id, app.http_wait_s)
     if report is not None:
         code = Report.model_validate(report).exit_code()
         return _json(200, report, headers={"X-Ipsync-Exit-Code": str(code)})
@@ -417,27 +417,36 @@ def http_sync(req: func.HttpRequest, *, force_route: bool = False) -> func.HttpR
 
 
 def _await(
-    history: History, run_id: str, wait_s: float
+    store: Store, run_id: str, wait_s: float
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The run's report, or its last progress record once it is settled or ``wait_s`` is up.
 
-    A storage hiccup while polling is no answer yet: the run is queued and can be polled later.
+    The report is stored just before the run frees the lock: that is awaited too, so that a
+    caller that got the report can start the next run at once. A storage hiccup while polling
+    is no answer yet: the run is queued and can be polled later.
     """
     deadline = time.monotonic() + wait_s
     delay = 0.1
     progress: dict[str, Any] | None = None
     while True:
         try:
-            report = history.get(run_id)
+            report = store.history.get(run_id)
             if report is not None:
+                while _holds(store.lock, run_id) and time.monotonic() < deadline:
+                    time.sleep(0.05)
                 return report, None
-            progress = history.progress(run_id) or progress
+            progress = store.history.progress(run_id) or progress
         except AzureError as exc:
             log.warning("run %s: polling for its report failed: %s", run_id, _describe(exc))
         if (progress and progress["status"] in SETTLED) or time.monotonic() + delay > deadline:
             return None, progress
         time.sleep(delay)
         delay = min(delay * 1.5, 2.0)
+
+
+def _holds(lock: RunLock, run_id: str) -> bool:
+    holder = lock.holder()
+    return holder.leased and holder.run_id == run_id
 
 
 def _location(run_id: str | None) -> str | None:
