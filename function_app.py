@@ -17,9 +17,27 @@ def sync_timer(timer: func.TimerRequest) -> None:
     functions.timer_sync(past_due=timer.past_due)
 
 
+@app.queue_trigger(arg_name="msg", queue_name="ipsync-runs", connection="AzureWebJobsStorage")
+def sync_queued(msg: func.QueueMessage) -> None:
+    """A manual run queued by ``POST /api/sync``: run in this invocation, under the lock."""
+    from sync.app import functions
+
+    functions.queue_sync(msg.get_body(), dequeue_count=msg.dequeue_count or 1)
+
+
+@app.queue_trigger(
+    arg_name="msg", queue_name="ipsync-runs-poison", connection="AzureWebJobsStorage"
+)
+def sync_poisoned(msg: func.QueueMessage) -> None:
+    """A queued run the host gave up on after maxDequeueCount tries: mark it failed."""
+    from sync.app import functions
+
+    functions.queue_poisoned(msg.get_body())
+
+
 @app.route(route="sync", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def sync_http(req: func.HttpRequest) -> func.HttpResponse:
-    """Manual run; ``?dry_run=true`` previews. Answers the report, or 202 and a Location."""
+    """Manual run, queued; ``?dry_run=true`` previews. Answers the report, or 202 and a Location."""
     from sync.app import functions
 
     return functions.http_sync(req)

@@ -1,37 +1,45 @@
 """The Functions app's logic behind the thin ``function_app.py``: runs, lock, history, HTTP.
 
-A run takes the blob lease first (so a refusal is immediate), then goes on in a background
-thread that stores its report and releases the lease at the end. HTTP callers wait at most
-``IPSYNC_HTTP_WAIT_S`` (the platform cuts responses at 230 s) and otherwise get ``202`` and a
-``Location`` to poll; the timer waits for the end.
+Every run holds the blob lease and runs inside a Functions invocation the host tracks: the
+timer's own, or, for a manual run, the invocation of a queue-triggered function. ``POST
+/api/sync`` reserves the lock for a new run id, records it as queued, puts it on the
+``ipsync-runs`` Storage queue, and waits at most ``IPSYNC_HTTP_WAIT_S`` for its report; after
+that it answers ``202`` and a ``Location`` to poll. The host retries a run that raised and,
+after ``maxDequeueCount`` tries (host.json), moves it to the poison queue, whose function marks
+it failed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import azure.functions as func
-from pydantic import Field
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sync.app import telemetry
+from sync.app.history import RUN_ID, History, new_run_id
+from sync.app.runlock import RunBusy, RunLock
 from sync.errors import IpsyncError, SettingsError
 from sync.report import Report
 from sync.settings import build_settings
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
+    from azure.storage.queue import QueueClient, QueueServiceClient
 
-    from sync.app.history import History
-    from sync.app.runlock import RunLock
     from sync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,9 +49,32 @@ DEV_STORAGE = (
     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
     "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
     "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+    "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
 )
 STORAGE = "AzureWebJobsStorage"
+#: The queue of manual runs; ``function_app.py`` names it in the queue trigger too.
+QUEUE = "ipsync-runs"
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off", ""}
+Service = Literal["blob", "queue"]
+
+#: Storage client options by use. The SDK's defaults retry for over a minute with 20 s connect
+#: and 60 s read timeouts; HTTP answers need a verdict within seconds, and a run's calls (its
+#: lease renewals among them) must each end well inside a 60 s lease.
+PROFILES: dict[str, dict[str, Any]] = {
+    "quick": {"retry_total": 0, "connection_timeout": 2, "read_timeout": 3},
+    "run": {
+        "retry_total": 2,
+        "initial_backoff": 1,
+        "increment_base": 2,
+        "random_jitter_range": 1,
+        "connection_timeout": 3,
+        "read_timeout": 6,
+    },
+}
+#: ``/api/health`` answers within this, whatever storage does.
+HEALTH_BUDGET_S = 5.0
+#: Progress states after which a queued run is never started.
+SETTLED = frozenset({"refused", "failed"})
 
 
 class AppSettings(BaseSettings):
@@ -69,38 +100,72 @@ class RunFailed(Exception):
     """A scheduled run ended with an error or a refused/failed target (marks it failed)."""
 
 
+class RunRequest(BaseModel):
+    """A manual run on the queue (JSON, base64-encoded as the Functions host expects)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    run_id: str = Field(pattern=RUN_ID.pattern)
+    dry_run: bool = False
+    force: bool = False
+    requested_at: str
+
+    def details(self) -> dict[str, Any]:
+        """What a progress record repeats of the request."""
+        return self.model_dump(exclude={"run_id"})
+
+
 def load_app_settings() -> AppSettings:
     """Read :class:`AppSettings`; raises :class:`SettingsError` naming the setting."""
     return build_settings(AppSettings, {})
 
 
-def blob_service(env: Mapping[str, str]) -> BlobServiceClient:
-    """The storage client of ``AzureWebJobsStorage``: a connection string or an identity.
+def blob_service(env: Mapping[str, str], **options: Any) -> BlobServiceClient:
+    """The blob client of ``AzureWebJobsStorage`` (see :func:`_storage_client`)."""
+    client: BlobServiceClient = _storage_client("blob", env, options)
+    return client
+
+
+def queue_service(env: Mapping[str, str], **options: Any) -> QueueServiceClient:
+    """The queue client of ``AzureWebJobsStorage`` (see :func:`_storage_client`)."""
+    client: QueueServiceClient = _storage_client("queue", env, options)
+    return client
+
+
+def _storage_client(kind: Service, env: Mapping[str, str], options: Mapping[str, Any]) -> Any:
+    """A storage client of ``AzureWebJobsStorage``: a connection string or an identity.
 
     Identity-based (no keys, as on Flex Consumption): ``AzureWebJobsStorage__blobServiceUri``
-    or ``__accountName``, with ``__credential=managedidentity`` and ``__clientId`` for a
-    user-assigned identity; otherwise ``DefaultAzureCredential``.
+    and ``__queueServiceUri``, or ``__accountName``, with ``__credential=managedidentity`` and
+    ``__clientId`` for a user-assigned identity; otherwise ``DefaultAzureCredential``.
     """
     from azure.storage.blob import BlobServiceClient
+    from azure.storage.queue import QueueServiceClient
+
+    client_type: Any = BlobServiceClient if kind == "blob" else QueueServiceClient
 
     connection = env.get(STORAGE, "").strip()
     if connection:
         if connection.replace(" ", "").lower().rstrip(";") == "usedevelopmentstorage=true":
             connection = DEV_STORAGE
         try:
-            return BlobServiceClient.from_connection_string(connection)
+            return client_type.from_connection_string(connection, **options)
         except ValueError as exc:
             raise SettingsError(
                 f"setting {STORAGE}: not a valid connection string: {exc}"
             ) from None
-    uri = env.get(f"{STORAGE}__blobServiceUri", "").strip()
+    uri = (
+        env.get(f"{STORAGE}__blobServiceUri", "")
+        if kind == "blob"
+        else env.get(f"{STORAGE}__queueServiceUri", "")
+    ).strip()
     account = env.get(f"{STORAGE}__accountName", "").strip()
     if not uri and account:
-        uri = f"https://{account}.blob.core.windows.net"
+        uri = f"https://{account}.{kind}.core.windows.net"
     if not uri:
         raise SettingsError(
             f"setting {STORAGE}: missing; set a connection string, or "
-            f"{STORAGE}__blobServiceUri / {STORAGE}__accountName for a managed identity"
+            f"{STORAGE}__{kind}ServiceUri / {STORAGE}__accountName for a managed identity"
         )
     from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
@@ -110,96 +175,107 @@ def blob_service(env: Mapping[str, str]) -> BlobServiceClient:
         credential = ManagedIdentityCredential(client_id=client_id)
     else:
         credential = DefaultAzureCredential(managed_identity_client_id=client_id)
-    return BlobServiceClient(uri, credential=credential)
+    return client_type(uri, credential=credential, **options)
 
 
 _STORAGE_KEYS = (
     STORAGE,
     f"{STORAGE}__blobServiceUri",
+    f"{STORAGE}__queueServiceUri",
     f"{STORAGE}__accountName",
     f"{STORAGE}__credential",
     f"{STORAGE}__clientId",
 )
 
 
-@functools.lru_cache(maxsize=4)
-def _cached_service(values: tuple[tuple[str, str], ...]) -> BlobServiceClient:
-    """One client (and connection pool, and token cache) per storage configuration."""
-    return blob_service(dict(values))
+@functools.lru_cache(maxsize=8)
+def _cached_service(kind: Service, values: tuple[tuple[str, str], ...], profile: str) -> Any:
+    """One client (and connection pool, and token cache) per storage configuration and use."""
+    return _storage_client(kind, dict(values), PROFILES[profile])
 
 
 @dataclass
 class Store:
-    """The lock and the history, both in the app settings' container."""
+    """The lock and the history in the app settings' container, and the queue of manual runs."""
 
     lock: RunLock
     history: History
+    queue: QueueClient
 
     @classmethod
-    def from_env(cls, app: AppSettings, env: Mapping[str, str] | None = None) -> Store:
-        from sync.app.history import History
-        from sync.app.runlock import RunLock
+    def from_env(
+        cls, app: AppSettings, env: Mapping[str, str] | None = None, *, quick: bool = False
+    ) -> Store:
+        """``quick``: clients that fail within seconds, for answering HTTP callers."""
+        from azure.storage.queue import TextBase64EncodePolicy
 
         env = os.environ if env is None else env
-        service = _cached_service(tuple((k, env.get(k, "")) for k in _STORAGE_KEYS))
-        container = service.get_container_client(app.container)
+        values = tuple((k, env.get(k, "")) for k in _STORAGE_KEYS)
+        profile = "quick" if quick else "run"
+        container = _cached_service("blob", values, profile).get_container_client(app.container)
+        queue = _cached_service("queue", values, profile).get_queue_client(
+            QUEUE, message_encode_policy=TextBase64EncodePolicy()
+        )
         return cls(
             RunLock(container, duration_s=app.lease_s),
             History(container, keep=app.history_keep),
+            queue,
         )
 
-
-@dataclass
-class Run:
-    """A run that holds the lock; its thread sets :attr:`report` when done."""
-
-    run_id: str
-    done: threading.Event = field(default_factory=threading.Event)
-    report: Report | None = None
-
-    def wait(self, timeout_s: float | None) -> Report | None:
-        self.done.wait(timeout_s)
-        return self.report
-
-
-def start_run(store: Store, settings: Settings, *, force: bool) -> Run:
-    """Take the lock (or raise :class:`sync.app.runlock.RunBusy`) and run in the background."""
-    from sync.app.history import new_run_id
-
-    run = Run(new_run_id())
-    lease = store.lock.acquire(run.run_id)
-    log.info(
-        "run %s started%s%s",
-        run.run_id,
-        " (dry run)" if settings.dry_run else "",
-        " with force" if force else "",
-        extra={"run_id": run.run_id, "force": force},
-    )
-
-    def work() -> None:
+    def enqueue(self, request: RunRequest) -> None:
+        """Queue a manual run, creating the queue on the account's first one."""
+        body = request.model_dump_json()
         try:
-            with lease:
-                report = _execute(settings, force, run.run_id)
-                telemetry.log_report(report)
-                try:
-                    store.history.save(report)
-                    store.history.prune()
-                except Exception:
-                    log.exception("run %s: could not store the report", run.run_id)
-                run.report = report
-        finally:
-            run.done.set()
-
-    threading.Thread(target=work, name=f"run-{run.run_id}", daemon=True).start()
-    return run
+            self.queue.send_message(body)
+        except ResourceNotFoundError:
+            with contextlib.suppress(ResourceExistsError):
+                self.queue.create_queue()
+            self.queue.send_message(body)
 
 
-def _execute(settings: Settings, force: bool, run_id: str) -> Report:
+def perform(
+    store: Store,
+    settings: Settings,
+    run_id: str,
+    *,
+    force: bool,
+    on_start: Callable[[], None] | None = None,
+) -> Report:
+    """Run under the lock (or raise :class:`RunBusy`) in this invocation; store the report.
+
+    The report is stored before the lock is released, so a released lock whose run has no
+    report means its worker died. If the lease is lost, the engine starts no further write and
+    the report says why the run stopped.
+    """
+    lease = store.lock.acquire(run_id)
+    with lease:
+        log.info(
+            "run %s started%s%s",
+            run_id,
+            " (dry run)" if settings.dry_run else "",
+            " with force" if force else "",
+            extra={"run_id": run_id, "force": force},
+        )
+        if on_start is not None:
+            on_start()
+        report = _execute(settings, force, run_id, lease.lost)
+        if lease.lost.is_set():
+            report = _stopped(report, lease.lost_reason or "lease lost")
+        telemetry.log_report(report)
+        store.history.save(report)
+    try:
+        store.history.prune()
+    except AzureError as exc:
+        log.warning("run %s: could not prune the history: %s", run_id, _describe(exc))
+    return report
+
+
+def _execute(settings: Settings, force: bool, run_id: str, stop: threading.Event) -> Report:
     """The engine's report under our run id; an unexpected crash becomes a failed report."""
     try:
         from sync import engine
 
-        report = engine.run(settings, force=force)
+        report = engine.run(settings, force=force, stop=stop)
     except IpsyncError as exc:
         report = Report(ok=False, dry_run=settings.dry_run, error=str(exc))
     except Exception as exc:
@@ -207,6 +283,22 @@ def _execute(settings: Settings, force: bool, run_id: str) -> Report:
         report = Report(ok=False, dry_run=settings.dry_run, error=f"internal error: {exc!r}")
     started = report.started_at or datetime.now(UTC).isoformat(timespec="seconds")
     return report.model_copy(update={"run_id": run_id, "started_at": started})
+
+
+def _stopped(report: Report, reason: str) -> Report:
+    """The report of a run that lost the lock: failed, saying so first."""
+    error = f"run stopped: it lost the run lock ({reason}); no write was started after that"
+    if report.error:
+        error = f"{error}; {report.error}"
+    return report.model_copy(update={"ok": False, "error": error})
+
+
+def _describe(exc: BaseException) -> str:
+    """One line: the exception's type, first line, and the storage error code if it has one."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0] if lines else 'no details'}"
+    code = getattr(exc, "error_code", None)
+    return f"{text} ({code})" if code and str(code) not in text else text
 
 
 # --- HTTP -------------------------------------------------------------------------------------
@@ -222,7 +314,18 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> func
 
 
 def _error(status: int, message: str, **more: Any) -> func.HttpResponse:
-    return _json(status, {"error": message, **more})
+    return _json(status, {"ok": False, "error": message, **more})
+
+
+def _storage_error(exc: AzureError) -> func.HttpResponse:
+    """503 naming the storage problem (the host would answer a bare 500 to an exception)."""
+    message = f"storage ({STORAGE}) unavailable: {_describe(exc)}"
+    log.error("%s", message)
+    return _error(503, message)
+
+
+def _busy(holder: str | None) -> func.HttpResponse:
+    return _error(409, str(RunBusy(holder)), run_id=holder, location=_location(holder))
 
 
 def _flag(req: func.HttpRequest, body: Mapping[str, Any], name: str) -> bool:
@@ -252,8 +355,7 @@ def _body(req: func.HttpRequest) -> dict[str, Any]:
 
 
 def http_sync(req: func.HttpRequest, *, force_route: bool = False) -> func.HttpResponse:
-    """``POST /api/sync`` (and ``/api/sync/force``): run, answer the report or 202."""
-    from sync.app.runlock import RunBusy
+    """``POST /api/sync`` (and ``/api/sync/force``): queue a run, answer its report or 202."""
     from sync.settings import load_settings
 
     telemetry.setup()
@@ -273,28 +375,78 @@ def http_sync(req: func.HttpRequest, *, force_route: bool = False) -> func.HttpR
         app = load_app_settings()
         if force_route and not app.allow_force:
             return _error(403, "force runs are disabled: set IPSYNC_ALLOW_FORCE=true to allow")
-        settings = load_settings()
-        store = Store.from_env(app)
+        load_settings()  # a bad setting is told to this caller, not left to the queued run
+        store = Store.from_env(app, quick=True)
     except SettingsError as exc:
         log.error("%s", exc)
         return _error(500, str(exc))
-    if dry_run:
-        settings = settings.model_copy(update={"dry_run": True})
-    try:
-        run = start_run(store, settings, force=force_route)
-    except RunBusy as busy:
-        return _error(409, str(busy), run_id=busy.holder, location=_location(busy.holder))
-    report = run.wait(app.http_wait_s)
-    if report is None:
-        location = f"/api/runs/{run.run_id}"
-        return _json(
-            202,
-            {"run_id": run.run_id, "status": "running", "location": location},
-            headers={"Location": location, "Retry-After": "10"},
-        )
-    return _json(
-        200, report.model_dump(mode="json"), headers={"X-Ipsync-Exit-Code": str(report.exit_code())}
+    request = RunRequest(
+        run_id=new_run_id(),
+        dry_run=dry_run,
+        force=force_route,
+        requested_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+    try:
+        store.lock.reserve(request.run_id)
+        store.history.mark(request.run_id, "queued", **request.details())
+        store.enqueue(request)
+    except RunBusy as busy:
+        return _busy(busy.holder)
+    except AzureError as exc:
+        with contextlib.suppress(AzureError):
+            store.history.mark(
+                request.run_id, "failed", error=f"not queued: {_describe(exc)}", **request.details()
+            )
+        return _storage_error(exc)
+    log.info("run %s queued", request.run_id, extra={"run_id": request.run_id})
+    report, progress = _await(store, request.run_id, app.http_wait_s)
+    if report is not None:
+        code = Report.model_validate(report).exit_code()
+        return _json(200, report, headers={"X-Ipsync-Exit-Code": str(code)})
+    status = progress["status"] if progress else "queued"
+    if status == "refused":
+        return _busy(progress.get("holder") if progress else None)
+    if status == "failed":
+        return _json(500, {"ok": False, **(progress or {})})
+    location = f"/api/runs/{request.run_id}"
+    return _json(
+        202,
+        {"run_id": request.run_id, "status": status, "location": location},
+        headers={"Location": location, "Retry-After": "10"},
+    )
+
+
+def _await(
+    store: Store, run_id: str, wait_s: float
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The run's report, or its last progress record once it is settled or ``wait_s`` is up.
+
+    The report is stored just before the run frees the lock: that is awaited too, so that a
+    caller that got the report can start the next run at once. A storage hiccup while polling
+    is no answer yet: the run is queued and can be polled later.
+    """
+    deadline = time.monotonic() + wait_s
+    delay = 0.1
+    progress: dict[str, Any] | None = None
+    while True:
+        try:
+            report = store.history.get(run_id)
+            if report is not None:
+                while _holds(store.lock, run_id) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                return report, None
+            progress = store.history.progress(run_id) or progress
+        except AzureError as exc:
+            log.warning("run %s: polling for its report failed: %s", run_id, _describe(exc))
+        if (progress and progress["status"] in SETTLED) or time.monotonic() + delay > deadline:
+            return None, progress
+        time.sleep(delay)
+        delay = min(delay * 1.5, 2.0)
+
+
+def _holds(lock: RunLock, run_id: str) -> bool:
+    holder = lock.holder()
+    return holder.leased and holder.run_id == run_id
 
 
 def _location(run_id: str | None) -> str | None:
@@ -302,21 +454,31 @@ def _location(run_id: str | None) -> str | None:
 
 
 def http_run(req: func.HttpRequest) -> func.HttpResponse:
-    """``GET /api/runs/{id}`` and ``/api/runs/latest``: a stored report or a running record."""
+    """``GET /api/runs/{id}`` and ``/api/runs/latest``: a report, or how the run is getting on."""
     run_id = req.route_params.get("run_id", "")
     try:
-        store = Store.from_env(load_app_settings())
+        store = Store.from_env(load_app_settings(), quick=True)
     except SettingsError as exc:
         log.error("%s", exc)
         return _error(500, str(exc))
+    try:
+        return _run_answer(store, run_id)
+    except AzureError as exc:
+        return _storage_error(exc)
+
+
+def _run_answer(store: Store, run_id: str) -> func.HttpResponse:
+    # The lock is read first: a run stores its report before it releases the lock, so a free
+    # lock and no report means the run ended without one.
     holder = store.lock.holder()
     running = holder.leased and holder.run_id is not None
     if run_id == "latest":
-        if running:
-            return _json(200, _running(holder.run_id, holder.started_at))
+        if running and holder.run_id is not None:
+            progress = store.history.progress(holder.run_id)
+            return _json(200, progress or _running(holder.run_id, holder.started_at))
         latest = store.history.latest()
         return _json(200, latest) if latest else _error(404, "no run has been stored yet")
-    report = store.history.get(run_id)
+    report = store.history.get(run_id) or store.history.progress(run_id)
     if report is not None:
         return _json(200, report)
     if holder.run_id == run_id:
@@ -331,7 +493,7 @@ def _running(run_id: str | None, started_at: str | None) -> dict[str, Any]:
 
 
 def http_health(req: func.HttpRequest) -> func.HttpResponse:
-    """``GET /api/health``: settings, storage, the last run's outcome and age."""
+    """``GET /api/health``: settings, storage, the last run's outcome and age; within seconds."""
     from sync.settings import load_settings
 
     checks: dict[str, Any] = {"settings": "ok", "storage": "ok", "last_run": None, "running": None}
@@ -339,15 +501,22 @@ def http_health(req: func.HttpRequest) -> func.HttpResponse:
     try:
         load_settings()
         app = load_app_settings()
-        store = Store.from_env(app)
+        store = Store.from_env(app, quick=True)
     except SettingsError as exc:
         checks["settings"] = str(exc)
         return _json(503, {"healthy": False, **checks})
+    # The quick clients bound each call; the deadline bounds them together (and a token
+    # request of an identity-based connection, which has its own timeouts).
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health")
+    reads = pool.submit(lambda: (store.lock.holder(), store.history.latest_pointer()))
+    pool.shutdown(wait=False)
     try:
-        holder = store.lock.holder()
-        pointer = store.history.latest_pointer()
+        holder, pointer = reads.result(timeout=HEALTH_BUDGET_S)
+    except TimeoutError:
+        checks["storage"] = f"unreachable: no answer within {HEALTH_BUDGET_S:g} s"
+        return _json(503, {"healthy": False, **checks})
     except Exception as exc:
-        checks["storage"] = f"unreachable: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        checks["storage"] = f"unreachable: {_describe(exc)}"
         return _json(503, {"healthy": False, **checks})
     if holder.leased:
         checks["running"] = holder.run_id
@@ -367,12 +536,11 @@ def http_health(req: func.HttpRequest) -> func.HttpResponse:
     return _json(200 if healthy else 503, {"healthy": healthy, **checks})
 
 
-# --- timer ------------------------------------------------------------------------------------
+# --- timer and queue --------------------------------------------------------------------------
 
 
 def timer_sync(past_due: bool = False) -> None:
     """The scheduled run: skip if one is running; raise at the end if anything failed."""
-    from sync.app.runlock import RunBusy
     from sync.settings import load_settings
 
     telemetry.setup()
@@ -386,7 +554,7 @@ def timer_sync(past_due: bool = False) -> None:
         log.error("scheduled run not started: %s", exc)
         raise
     try:
-        run = start_run(store, settings, force=False)
+        report = perform(store, settings, new_run_id(), force=False)
     except RunBusy as busy:
         log.warning(
             "scheduled run skipped: run %s holds the lock",
@@ -394,8 +562,98 @@ def timer_sync(past_due: bool = False) -> None:
             extra={"run_id": busy.holder},
         )
         return
-    report = run.wait(None)
-    if report is None:
-        raise RunFailed(f"run {run.run_id} ended without a report; see the log lines above")
     if not report.ok:
         raise RunFailed(f"run {report.run_id} failed; see the log lines above")
+
+
+def queue_sync(body: bytes, dequeue_count: int) -> None:
+    """A queued manual run, performed at most once however often its message is delivered.
+
+    A run that raises is marked ``retrying`` with the error and raised again, so the host
+    delivers it again (and after the last try moves it to the poison queue). A failed target
+    is no exception: its report is stored like any other.
+    """
+    from sync.settings import load_settings
+
+    telemetry.setup()
+    request = _request(body)
+    if request is None:
+        return
+    app = load_app_settings()
+    store = Store.from_env(app)
+    run_id, details = request.run_id, request.details()
+    if _settled(store.history, run_id):
+        return
+    try:
+        settings = load_settings()
+        if request.force and not app.allow_force:
+            raise SettingsError("force runs are disabled: set IPSYNC_ALLOW_FORCE=true to allow")
+    except SettingsError as exc:
+        log.error("run %s not started: %s", run_id, exc, extra={"run_id": run_id})
+        store.history.mark(run_id, "failed", error=str(exc), **details)
+        return
+    if request.dry_run:
+        settings = settings.model_copy(update={"dry_run": True})
+    try:
+        perform(
+            store,
+            settings,
+            run_id,
+            force=request.force,
+            on_start=lambda: store.history.mark(
+                run_id, "running", attempt=dequeue_count, **details
+            ),
+        )
+    except RunBusy as busy:
+        log.warning("run %s refused: %s", run_id, busy, extra={"run_id": run_id})
+        store.history.mark(run_id, "refused", error=str(busy), holder=busy.holder, **details)
+    except Exception as exc:
+        log.exception("run %s raised (try %d)", run_id, dequeue_count, extra={"run_id": run_id})
+        with contextlib.suppress(Exception):
+            store.history.mark(
+                run_id, "retrying", error=_describe(exc), attempt=dequeue_count, **details
+            )
+        raise
+
+
+def queue_poisoned(body: bytes) -> None:
+    """A manual run the host gave up on: mark it failed, with the last error it recorded."""
+    telemetry.setup()
+    request = _request(body)
+    if request is None:
+        return
+    history = Store.from_env(load_app_settings()).history
+    if _settled(history, request.run_id):
+        return
+    last = history.progress(request.run_id) or {}
+    tries = f"{last['attempt']} tries" if "attempt" in last else "its tries"
+    error = last.get("error") or "the worker stopped without recording an error; see the logs"
+    reason = f"given up after {tries}: {error}"
+    log.error("run %s failed: %s", request.run_id, reason, extra={"run_id": request.run_id})
+    history.mark(request.run_id, "failed", error=reason, **request.details())
+
+
+def _request(body: bytes) -> RunRequest | None:
+    """The queued request, or None (logged) for a message that is not one: it is dropped."""
+    try:
+        return RunRequest.model_validate_json(body)
+    except ValueError as exc:
+        log.error("queue message dropped, not a run request: %s", _describe(exc))
+        return None
+
+
+def _settled(history: History, run_id: str) -> bool:
+    """True (logged) when the run already has its report, or was refused or failed."""
+    if history.get(run_id) is not None:
+        log.info("run %s already finished: message ignored", run_id, extra={"run_id": run_id})
+        return True
+    progress = history.progress(run_id)
+    if progress is not None and progress["status"] in SETTLED:
+        log.info(
+            "run %s already %s: message ignored",
+            run_id,
+            progress["status"],
+            extra={"run_id": run_id},
+        )
+        return True
+    return False

@@ -1,7 +1,8 @@
 """Run history: every report as a JSON blob, a pointer to the latest, bounded retention.
 
 Run ids start with their UTC start time, so blob names sort by time and a listing is the
-history in order; a report is read by its run id without listing anything.
+history in order; a report is read by its run id without listing anything. A queued run also
+has a progress record (queued, running, retrying, refused, failed) until its report is stored.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from azure.storage.blob import ContainerClient, ContentSettings
 from sync.report import Report
 
 RUNS = "runs/"
+PROGRESS = "progress/"
 LATEST = "latest.json"
 RUN_ID = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{8}$")
 _JSON = ContentSettings(content_type="application/json")
@@ -61,6 +63,26 @@ class History:
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         self._put(LATEST, json.dumps(pointer).encode())
+        with contextlib.suppress(ResourceNotFoundError):  # the report supersedes it
+            self._container.delete_blob(f"{PROGRESS}{report.run_id}.json")
+
+    def mark(self, run_id: str, status: str, **fields: Any) -> None:
+        """Record how a run that has no report yet is getting on (``status`` and details)."""
+        if not RUN_ID.match(run_id):
+            raise ValueError(f"not a valid run id: {run_id!r}")
+        record = {
+            "run_id": run_id,
+            "status": status,
+            **fields,
+            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        self._put(f"{PROGRESS}{run_id}.json", json.dumps(record).encode())
+
+    def progress(self, run_id: str) -> dict[str, Any] | None:
+        """The progress record of ``run_id``, or None (none kept, or its report is stored)."""
+        if not RUN_ID.match(run_id):
+            return None
+        return self._read(f"{PROGRESS}{run_id}.json")
 
     def get(self, run_id: str) -> dict[str, Any] | None:
         """The stored report of ``run_id`` as JSON, or None when there is none."""
@@ -76,21 +98,25 @@ class History:
         pointer = self.latest_pointer()
         return None if pointer is None else self.get(str(pointer["run_id"]))
 
-    def run_ids(self) -> list[str]:
-        """Stored run ids, oldest first."""
+    def run_ids(self, prefix: str = RUNS) -> list[str]:
+        """Run ids with a report (or with a progress record, for ``PROGRESS``), oldest first."""
         try:
-            names = list(self._container.list_blob_names(name_starts_with=RUNS))
+            names = list(self._container.list_blob_names(name_starts_with=prefix))
         except ResourceNotFoundError:
             return []
-        ids = (n.removeprefix(RUNS).removesuffix(".json") for n in names)
+        ids = (n.removeprefix(prefix).removesuffix(".json") for n in names)
         return sorted(i for i in ids if RUN_ID.match(i))
 
     def prune(self) -> list[str]:
-        """Delete all but the newest ``keep`` reports; returns the deleted run ids."""
-        old = self.run_ids()[: -self.keep]
+        """Keep the newest ``keep`` reports and progress records; returns the reports dropped."""
+        self._drop_old(PROGRESS)
+        return self._drop_old(RUNS)
+
+    def _drop_old(self, prefix: str) -> list[str]:
+        old = self.run_ids(prefix)[: -self.keep]
         for run_id in old:
             with contextlib.suppress(ResourceNotFoundError):  # already gone is fine
-                self._container.delete_blob(f"{RUNS}{run_id}.json")
+                self._container.delete_blob(f"{prefix}{run_id}.json")
         return old
 
     def _put(self, name: str, body: bytes) -> None:

@@ -4,6 +4,10 @@ Timer runs are singletons per app, but an HTTP-started run can overlap a timer r
 several instances may serve HTTP; a blob lease is the lock all of them can see. The lease is
 short (60 s by default) and renewed by a background thread, so a worker that dies releases
 it by expiry instead of blocking every later run. The blob's metadata names the holder.
+
+A run's lease id is derived from its run id: an HTTP request reserves the lock for the run it
+queues (a lease nobody renews, so it lapses if the run never starts), and the queued run then
+takes that same lease over, so no other run can slip in between.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -59,17 +65,24 @@ class RunLock:
         self.duration_s = duration_s
 
     def acquire(self, run_id: str) -> Lease:
-        """Take the lease for ``run_id`` or raise :class:`RunBusy` naming the holder."""
-        try:
-            lease = self._take()
-        except ResourceNotFoundError:
-            self._create()
-            lease = self._take()
-        started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        self._blob.set_blob_metadata({"run_id": run_id, "started_at": started_at}, lease=lease)
-        held = Lease(lease, run_id, renew_every_s=self.duration_s / 3)
+        """Take the lease for ``run_id`` (free, or reserved for it) or raise :class:`RunBusy`."""
+        held = Lease(self._take(run_id), run_id, self.duration_s)
         held.start()
         return held
+
+    def reserve(self, run_id: str) -> None:
+        """Hold the lock for ``run_id`` until its run takes it over, or ``duration_s`` passes."""
+        self._take(run_id)
+
+    def _take(self, run_id: str) -> BlobLeaseClient:
+        try:
+            lease = self._lease(run_id)
+        except ResourceNotFoundError:
+            self._create()
+            lease = self._lease(run_id)
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        self._blob.set_blob_metadata({"run_id": run_id, "started_at": started_at}, lease=lease)
+        return lease
 
     def holder(self) -> Holder:
         """The run id in the lock's metadata and whether its lease is still held."""
@@ -80,9 +93,11 @@ class RunLock:
         meta = props.metadata or {}
         return Holder(meta.get("run_id"), meta.get("started_at"), props.lease.state == "leased")
 
-    def _take(self) -> BlobLeaseClient:
+    def _lease(self, run_id: str) -> BlobLeaseClient:
         try:
-            return self._blob.acquire_lease(lease_duration=self.duration_s)
+            return self._blob.acquire_lease(
+                lease_duration=self.duration_s, lease_id=lease_id(run_id)
+            )
         except ResourceNotFoundError:
             raise
         except HttpResponseError as exc:
@@ -102,13 +117,25 @@ class RunLock:
                 raise
 
 
-class Lease:
-    """A held lease, renewed in the background until :meth:`release`."""
+def lease_id(run_id: str) -> str:
+    """The lease id (a GUID, as Azure requires) that run ``run_id`` holds the lock with."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ipsync:run:{run_id}"))
 
-    def __init__(self, client: BlobLeaseClient, run_id: str, renew_every_s: float) -> None:
+
+class Lease:
+    """A held lease, renewed in the background until :meth:`release`.
+
+    When it is lost (renewal refused, or not renewed for a whole lease period), :attr:`lost` is
+    set: the run must start no further write, since another run may now hold the lock.
+    """
+
+    def __init__(self, client: BlobLeaseClient, run_id: str, duration_s: float) -> None:
         self.run_id = run_id
+        self.lost = threading.Event()
+        self.lost_reason: str | None = None
         self._client = client
-        self._every = renew_every_s
+        self._duration = duration_s
+        self._every = duration_s / 3
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew, name=f"lease-{run_id}", daemon=True)
 
@@ -116,21 +143,32 @@ class Lease:
         self._thread.start()
 
     def _renew(self) -> None:
+        renewed = time.monotonic()
         while not self._stop.wait(self._every):
             try:
                 self._client.renew()
+                renewed = time.monotonic()
+                continue
             except HttpResponseError as exc:
-                if exc.status_code not in (409, 412):
-                    log.warning("run lock renewal failed, retrying: %s", exc.reason or exc)
-                    continue
-                log.error(
-                    "run lock lost (another run may start): %s",
-                    exc.reason or exc,
-                    extra={"run_id": self.run_id},
-                )
+                if exc.status_code in (409, 412):  # the lease is gone or someone else's
+                    self._lose(f"renewal refused: {exc.reason or exc}")
+                    return
+                problem = str(exc.reason or exc)
+            except AzureError as exc:  # no answer: the lease may still be ours
+                problem = str(exc).splitlines()[0]
+            if time.monotonic() - renewed >= self._duration:
+                self._lose(f"not renewed for {self._duration:g} s, so expired: {problem}")
                 return
-            except AzureError as exc:  # no answer: the lease may still be ours, try again
-                log.warning("run lock renewal failed, retrying: %s", exc)
+            log.warning("run lock renewal failed, retrying: %s", problem)
+
+    def _lose(self, reason: str) -> None:
+        self.lost_reason = reason
+        log.error(
+            "run lock lost (writing stops; another run may start): %s",
+            reason,
+            extra={"run_id": self.run_id},
+        )
+        self.lost.set()
 
     def release(self) -> None:
         """Stop renewing and give the lease back (if that fails, it expires by itself)."""

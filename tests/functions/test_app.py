@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sync.app.functions import AppSettings, load_app_settings
+from sync.app.functions import QUEUE, AppSettings, load_app_settings
 from sync.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +59,16 @@ def test_functions_and_triggers(indexed: dict[str, dict[str, Any]]) -> None:
         "%IPSYNC_SCHEDULE%",
         False,
     )
-    assert set(indexed) == {*http, "sync_timer"}
+    queued = {
+        name: (t["queueName"], t["connection"])
+        for name, f in indexed.items()
+        if (t := _trigger(f))["type"] == "queueTrigger"
+    }
+    assert queued == {
+        "sync_queued": (QUEUE, "AzureWebJobsStorage"),
+        "sync_poisoned": (f"{QUEUE}-poison", "AzureWebJobsStorage"),
+    }
+    assert set(indexed) == {*http, *queued, "sync_timer"}
 
 
 def _example() -> dict[str, str]:
@@ -101,6 +110,10 @@ def test_host_json_timeout_leaves_room_for_the_time_budget() -> None:
         "id": "Microsoft.Azure.Functions.ExtensionBundle",
         "version": "[4.*, 5.0.0)",
     }
+    queues = host["extensions"]["queues"]
+    # what Store.enqueue writes (base64 text) and how often a raising run is tried
+    assert queues["messageEncoding"] == "base64"
+    assert 1 < queues["maxDequeueCount"] <= 5
     timeout = _seconds(host["functionTimeout"])
     assert Settings().time_budget_s < timeout
     assert float(_example()["IPSYNC_TIME_BUDGET_S"]) < timeout

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
+import uuid
 
 import pytest
-from azure.storage.blob import BlobLeaseClient, ContainerClient
+from azure.storage.blob import BlobClient, BlobLeaseClient, ContainerClient
 
-from sync.app.runlock import Lease, RunBusy, RunLock
+from sync.app.runlock import Holder, Lease, RunBusy, RunLock
 
 
 def test_first_acquire_creates_the_lock_and_records_the_holder(storage: ContainerClient) -> None:
@@ -67,14 +69,44 @@ def test_a_lease_taken_away_is_reported_and_release_does_not_raise(
     storage.create_container()
     blob = storage.get_blob_client("lock")
     blob.upload_blob(b"")
-    held = Lease(blob.acquire_lease(lease_duration=15), "run-a", renew_every_s=0.2)
+    held = Lease(blob.acquire_lease(lease_duration=15), "run-a", duration_s=0.6)
     held.start()
     BlobLeaseClient(blob).break_lease(lease_break_period=0)  # e.g. an operator broke it
-    deadline = time.monotonic() + 10
-    while not any("run lock lost" in r.getMessage() for r in caplog.records):
-        assert time.monotonic() < deadline, "the lost lease was not reported"
-        time.sleep(0.1)
+    assert held.lost.wait(10), "the lost lease did not stop the run"
+    assert held.lost_reason is not None
+    assert held.lost_reason.startswith("renewal refused")
     lost = next(r for r in caplog.records if "run lock lost" in r.getMessage())
     assert (lost.levelno, getattr(lost, "run_id", None)) == (logging.ERROR, "run-a")
     held.release()  # the lease is gone: nothing to give back, and no exception
     assert blob.get_blob_properties().lease.state != "leased"
+
+
+def test_a_lease_not_renewed_for_its_duration_counts_as_lost() -> None:
+    """Renewals that get no answer: past the lease's duration it has expired, so stop."""
+    with socket.socket() as closed:  # a port nothing listens on: every renewal fails
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    unreachable = BlobClient.from_blob_url(
+        f"http://127.0.0.1:{port}/devstoreaccount1/c/lock", retry_total=0
+    )
+    held = Lease(BlobLeaseClient(unreachable, lease_id=str(uuid.uuid4())), "run-a", duration_s=0.9)
+    started = time.monotonic()
+    held.start()
+    assert held.lost.wait(10)
+    assert time.monotonic() - started >= 0.9  # not at the first failed renewal
+    assert held.lost_reason is not None
+    assert "not renewed for 0.9 s" in held.lost_reason
+    held.release()
+
+
+def test_a_reservation_is_taken_over_by_its_run_only(storage: ContainerClient) -> None:
+    lock = RunLock(storage, duration_s=15)
+    lock.reserve("run-a")
+    assert lock.holder() == Holder("run-a", lock.holder().started_at, leased=True)
+    with pytest.raises(RunBusy) as busy:
+        lock.acquire("run-b")
+    assert busy.value.holder == "run-a"
+    with lock.acquire("run-a") as held:
+        assert held.lost.is_set() is False
+        assert lock.holder().run_id == "run-a"
+    assert lock.holder().leased is False

@@ -1,107 +1,31 @@
-"""Whole runs through the app: the real engine against the ARM emulator, history in Azurite."""
+"""Whole runs through the app: the real engine against the ARM emulator, storage in Azurite.
+
+Manual runs go through the run queue, performed by the host's part in the background.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from azure.functions.timer import TimerRequest
-from azure.storage.blob import ContainerClient
 
 import function_app
-from armemu import Emulator
 from sync.app.functions import RunFailed
-from sync.app.history import History, new_run_id
+from sync.app.history import new_run_id
 
+from ._app import App, nsg_id, target, wait_for
+from ._host import QueueHost
 from ._http import Answer, call, run_of
 
-#: the subscription of the shared emulator fixtures (tests/conftest.py)
-SUB = "00000000-0000-0000-0000-000000000000"
-FEED = Path(__file__).resolve().parents[1] / "data" / "ServiceTags_Public_20251017.json.xz"
-RG = "rg-app"
 
-
-def nsg_id(name: str) -> str:
-    return (
-        f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Network/"
-        f"networkSecurityGroups/{name}"
-    )
-
-
-@dataclass
-class App:
-    """The app's environment: two NSGs in the emulator, storage in Azurite."""
-
-    emulator: Emulator
-    storage: ContainerClient
-    monkeypatch: pytest.MonkeyPatch
-    #: ARM writes made by the fixture itself (creating the NSGs)
-    setup_writes: int = 0
-
-    def arm_writes(self) -> int:
-        """Writes the emulator received from runs."""
-        writes: int = self.emulator.stats()["writes"]
-        return writes - self.setup_writes
-
-    def targets(self, *targets: dict[str, Any]) -> None:
-        self.monkeypatch.setenv("IPSYNC_TARGETS", json.dumps(list(targets)))
-
-    def sync(self, **params: str) -> Answer:
-        return call(function_app.sync_http, "POST", "/api/sync", params=params)
-
-    def force(self) -> Answer:
-        return call(function_app.sync_force_http, "POST", "/api/sync/force")
-
-    def history(self) -> History:
-        return History(self.storage)
-
-
-def target(name: str, **more: Any) -> dict[str, Any]:
-    return {"nsg": nsg_id(name), "service_tags": ["Storage.WestEurope"], **more}
-
-
-@pytest.fixture
-def app(
-    storage: ContainerClient,
-    emulator: Emulator,
-    network_client: Any,
-    monkeypatch: pytest.MonkeyPatch,
-) -> App:
-    from azure.mgmt.network.models import NetworkSecurityGroup
-
-    for name in ("nsg-a", "nsg-b"):
-        network_client.network_security_groups.begin_create_or_update(
-            RG, name, NetworkSecurityGroup(location="westeurope")
-        ).result()
-    for var, value in {
-        "IPSYNC_ARM_ENDPOINT": emulator.endpoint,
-        "IPSYNC_CA_BUNDLE": str(emulator.ca_bundle),
-        "IPSYNC_CREDENTIAL": "emulator",
-        "IPSYNC_SUBSCRIPTION_ID": SUB,
-        "IPSYNC_SOURCE": str(FEED),
-        "IPSYNC_POLL_INTERVAL_S": "0",  # the emulator's writes finish at the first poll
-    }.items():
-        monkeypatch.setenv(var, value)
-    made = App(emulator, storage, monkeypatch, emulator.stats()["writes"])
-    made.targets(target("nsg-a"))
-    return made
-
-
-def _wait_for(check: Callable[[], Answer | None], what: str, timeout_s: float = 60) -> Answer:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        answer = check()
-        if answer is not None:
-            return answer
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+@pytest.fixture(autouse=True)
+def _queued_runs_are_performed(app: App, host: QueueHost) -> Iterator[None]:
+    """The host's queue polling, from after the app's set-up to before its storage goes."""
+    with host.running():
+        yield
 
 
 def test_dry_run_then_apply_over_http(app: App) -> None:
@@ -159,7 +83,7 @@ def test_slow_run_answers_202_then_polls_and_refuses_a_second_run(
         answer = run_of(function_app.get_run, run_id)
         return answer if "status" not in answer.body else None
 
-    report = _wait_for(finished, "the background run's report").body
+    report = wait_for(finished, "the background run's report").body
     assert (report["run_id"], report["ok"]) == (run_id, True)
     assert [t["status"] for t in report["targets"]] == ["applied"]
     assert report["writes"] == app.arm_writes()
@@ -197,7 +121,7 @@ def test_lock_left_by_a_crashed_run_frees_itself(app: App) -> None:
         answer = app.sync(dry_run="true")
         return answer if answer.status != 409 else None
 
-    answer = _wait_for(after_expiry, "the crashed run's lease to expire", timeout_s=30)
+    answer = wait_for(after_expiry, "the crashed run's lease to expire", timeout_s=30)
     assert answer.status == 200
     assert [t["status"] for t in answer.body["targets"]] == ["planned"]
     gone = run_of(function_app.get_run, crashed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
-from sync.app.functions import blob_service
+from sync.app.functions import blob_service, queue_service
 from sync.errors import SettingsError
 
 
@@ -15,15 +15,30 @@ def test_connection_string_reaches_azurite(azurite: str) -> None:
     assert client.get_service_properties() is not None  # a real round trip
 
 
+def test_connection_string_reaches_azurite_queues(azurite: str) -> None:
+    client = queue_service({"AzureWebJobsStorage": azurite})
+    assert client.get_service_properties() is not None  # a real round trip
+
+
 def test_development_storage_shorthand_means_local_azurite() -> None:
-    client = blob_service({"AzureWebJobsStorage": "UseDevelopmentStorage=true"})
-    assert client.url.startswith("http://127.0.0.1:10000/devstoreaccount1")
+    env = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+    assert blob_service(env).url.startswith("http://127.0.0.1:10000/devstoreaccount1")
+    assert queue_service(env).url.startswith("http://127.0.0.1:10001/devstoreaccount1")
 
 
 def test_account_name_uses_a_managed_identity_without_keys() -> None:
     client = blob_service({"AzureWebJobsStorage__accountName": "ipsyncdata"})
     assert client.url.startswith("https://ipsyncdata.blob.core.windows.net")
     assert isinstance(client.credential, DefaultAzureCredential)
+    queues = queue_service({"AzureWebJobsStorage__accountName": "ipsyncdata"})
+    assert queues.url.startswith("https://ipsyncdata.queue.core.windows.net")
+
+
+def test_queue_service_uri_is_its_own_setting() -> None:
+    env = {"AzureWebJobsStorage__queueServiceUri": "https://acct.queue.core.usgovcloudapi.net"}
+    assert queue_service(env).url.startswith("https://acct.queue.core.usgovcloudapi.net")
+    with pytest.raises(SettingsError, match="blobServiceUri"):
+        blob_service(env)
 
 
 def test_service_uri_with_user_assigned_identity() -> None:

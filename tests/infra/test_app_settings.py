@@ -36,6 +36,7 @@ DEPLOY_TIME = {
 NOT_DEPLOYED = {
     "AzureWebJobsStorage": "a connection string holds an account key; the app uses its identity",
     "AzureWebJobsStorage__blobServiceUri": "derived from __accountName (public cloud)",
+    "AzureWebJobsStorage__queueServiceUri": "derived from __accountName (public cloud)",
     "AzureWebJobsStorage__clientId": "only for a user-assigned identity; ours is system-assigned",
     "XDG_CACHE_HOME": "the feed cache falls back to the temp dir on the read-only app mount",
 }
