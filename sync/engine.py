@@ -13,7 +13,6 @@ import hashlib
 import logging
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +25,7 @@ from sync.core.selection import Selection, select
 from sync.errors import ArmError, IpsyncError, TargetError
 from sync.kinds import KIND_NAMES, get_kind
 from sync.kinds.base import Gateway, Kind, PlanContext, TargetSpec
-from sync.report import Change, Fit, Report, SourceInfo, TargetReport
+from sync.report import Change, Fit, Report, SourceInfo, TargetReport, new_run_id
 from sync.targets import check_breadth, check_overrides, discovered_targets, explicit_targets
 
 if TYPE_CHECKING:
@@ -52,7 +51,13 @@ class _Job:
     refusals: dict[int, str] = field(default_factory=dict)
 
 
-def run(settings: Settings, *, force: bool = False, stop: threading.Event | None = None) -> Report:
+def run(
+    settings: Settings,
+    *,
+    force: bool = False,
+    stop: threading.Event | None = None,
+    run_id: str | None = None,
+) -> Report:
     """Sync (or, with ``settings.dry_run``, plan) every target; never raises for bad input.
 
     ``stop``, once set, lets no further write start (the Functions app sets it when its run
@@ -65,7 +70,7 @@ def run(settings: Settings, *, force: bool = False, stop: threading.Event | None
     report = Report(
         ok=False,
         dry_run=settings.dry_run,
-        run_id=uuid.uuid4().hex,
+        run_id=run_id or new_run_id(),
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     try:

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import re
+import secrets
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
+
+#: A run id: sortable by start time, unique (``20251117T043000123Z-1a2b3c4d``).
+RUN_ID = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{8}$")
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A sortable, unique run id: ``20251117T043000123Z-1a2b3c4d`` (UTC, milliseconds).
+
+    Runs never start together (the lock serialises them), so milliseconds keep them in order.
+    """
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(4)}"
+
 
 TargetStatus = Literal["unchanged", "planned", "applied", "refused", "failed"]
 

@@ -30,10 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sync.app import telemetry
-from sync.app.history import RUN_ID, History, new_run_id
+from sync.app.history import History
 from sync.app.runlock import RunBusy, RunLock
 from sync.errors import IpsyncError, SettingsError
-from sync.report import Report
+from sync.report import RUN_ID, Report, new_run_id
 from sync.settings import build_settings
 
 if TYPE_CHECKING:
@@ -275,7 +275,7 @@ def _execute(settings: Settings, force: bool, run_id: str, stop: threading.Event
     try:
         from sync import engine
 
-        report = engine.run(settings, force=force, stop=stop)
+        report = engine.run(settings, force=force, stop=stop, run_id=run_id)
     except IpsyncError as exc:
         report = Report(ok=False, dry_run=settings.dry_run, error=str(exc))
     except Exception as exc:

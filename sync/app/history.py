@@ -9,30 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
 
-from sync.report import Report
+from sync.report import RUN_ID, Report
 
 RUNS = "runs/"
 PROGRESS = "progress/"
 LATEST = "latest.json"
-RUN_ID = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{8}$")
 _JSON = ContentSettings(content_type="application/json")
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    """A sortable, unique run id: ``20251117T043000123Z-1a2b3c4d`` (UTC, milliseconds).
-
-    Runs never start together (the lock serialises them), so milliseconds keep them in order.
-    """
-    now = now or datetime.now(UTC)
-    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(4)}"
 
 
 def run_time(run_id: str) -> datetime:

@@ -483,3 +483,16 @@ def test_a_selected_tag_gone_empty_is_refused_whatever_the_ratio(
     assert result.status == "refused"
     assert "service tag Gamma has no v4 prefix" in (result.error or "")
     assert run(settings_for(write_release(tmp_path / "b.json", hollow, 2), targets), force=True).ok
+
+
+def test_a_run_id_is_the_one_format_the_history_keeps(
+    emulator: Emulator, network_client: Any, settings_for: SettingsFor, tmp_path: Path
+) -> None:
+    from sync.report import RUN_ID
+
+    nsg = make_nsg(network_client, "n1")
+    feed = write_release(tmp_path / "a.json", TAGS)
+    report = run(settings_for(feed, [target(nsg, ["Alpha"])]))
+    assert report.run_id is not None
+    assert RUN_ID.match(report.run_id)
+    assert run(settings_for(feed, [target(nsg, ["Alpha"])]), run_id="given").run_id == "given"

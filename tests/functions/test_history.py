@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from azure.storage.blob import ContainerClient
 
-from sync.app.history import History, new_run_id, run_time
-from sync.report import Report
+from sync.app.history import History, run_time
+from sync.report import Report, new_run_id
 
 
 def _report(run_id: str, ok: bool = True) -> Report:

@@ -11,10 +11,10 @@ from azure.storage.blob import ContainerClient
 
 import function_app
 from sync.app.functions import AppSettings
-from sync.app.history import History, new_run_id
+from sync.app.history import History
 from sync.app.runlock import RunLock
 from sync.errors import SettingsError
-from sync.report import Report
+from sync.report import Report, new_run_id
 
 from ._http import call, run_of
 

@@ -14,7 +14,7 @@ from azure.functions.timer import TimerRequest
 
 import function_app
 from sync.app.functions import RunFailed
-from sync.app.history import new_run_id
+from sync.report import new_run_id
 
 from ._app import App, nsg_id, target, wait_for
 from ._host import QueueHost
