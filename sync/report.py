@@ -59,6 +59,8 @@ class TargetReport(BaseModel):
     error: str | None = None
     service_tags: list[str] = Field(default_factory=list)
     fit: Fit | None = None
+    #: Facts about the target worth knowing that are not writes or errors.
+    notes: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _nsg_id(self) -> TargetReport:

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     dry_run: bool = False
     max_remove_ratio: float = Field(default=0.3, ge=0.0, le=1.0, allow_inf_nan=False)
     cache_dir: Path | None = None
+    #: The ownership registry of the list kinds (Storage, Key Vault, ACR): a folder, or a blob
+    #: container URL; unset: the Functions app's own storage, or ``<cache dir>/state``.
+    state: str | None = None
     api_location: str = "westeurope"
     min_prefixlen_v4: int = Field(default=8, ge=1, le=32)
     min_prefixlen_v6: int = Field(default=16, ge=1, le=128)

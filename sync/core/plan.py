@@ -51,6 +51,9 @@ class TargetPlan(Generic[P]):
     held_back: tuple[Write[P], ...] = ()
     refused: str | None = None
     fit: dict[str, int] | None = None
+    #: What the report should tell beyond the writes (e.g. entries kept because ipsync
+    #: cannot prove it wrote them).
+    notes: tuple[str, ...] = ()
 
     @property
     def to_apply(self) -> tuple[Write[P], ...]:

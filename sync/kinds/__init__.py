@@ -24,8 +24,31 @@ def _nsg() -> Kind:
     return KIND
 
 
+def _storage() -> Kind:
+    from sync.kinds.storage import KIND
+
+    return KIND
+
+
+def _keyvault() -> Kind:
+    from sync.kinds.keyvault import KIND
+
+    return KIND
+
+
+def _acr() -> Kind:
+    from sync.kinds.acr import KIND
+
+    return KIND
+
+
 #: Every kind ipsync can sync, by the ``kind`` value of a target; loaded on first use.
-_LOADERS: dict[str, Callable[[], Kind]] = {"nsg": _nsg}
+_LOADERS: dict[str, Callable[[], Kind]] = {
+    "nsg": _nsg,
+    "storage": _storage,
+    "keyvault": _keyvault,
+    "acr": _acr,
+}
 KIND_NAMES = tuple(_LOADERS)
 
 

@@ -1,0 +1,86 @@
+"""Container Registry firewall: ``properties.networkRuleSet.ipRules`` (PATCH the registry).
+
+A rule is a public IPv4 address or CIDR. IP rules need the Premium SKU and stop at 100 per
+registry. The PATCH is a long-running operation (``Azure-AsyncOperation``); ``defaultAction``
+and every other property are sent back as read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from sync.kinds.base import TargetSpec
+from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed, raw, rules_copy
+
+if TYPE_CHECKING:
+    from azure.mgmt.containerregistry import ContainerRegistryManagementClient
+
+    from sync.azure.client import Clients
+
+#: The only SKU whose registries take IP rules.
+PREMIUM = "Premium"
+
+
+class AcrTarget(IpRuleTarget):
+    kind: Literal["acr"] = "acr"
+    provider_type: ClassVar[str] = "Microsoft.ContainerRegistry/registries"
+    noun: ClassVar[str] = "Container Registry"
+
+
+class AcrApi:
+    def __init__(
+        self, client: ContainerRegistryManagementClient, resource_group: str, name: str
+    ) -> None:
+        self.client = client
+        self._rg = resource_group
+        self._name = name
+
+    def get(self) -> Listed:
+        registry = self.client.registries.get(self._rg, self._name)
+        rules = registry.properties.network_rule_set if registry.properties else None
+        values = tuple(
+            r.ip_address_or_range or "" for r in (rules.ip_rules if rules else None) or []
+        )
+        name = registry.sku.name if registry.sku else None
+        sku = str(getattr(name, "value", name)) if name else None
+        return Listed(values, rules, sku)
+
+    def put(self, listed: Listed, values: Sequence[str], headers: dict[str, str]) -> Any:
+        from azure.mgmt.containerregistry import models
+
+        rules = rules_copy(listed.rules, lambda: models.NetworkRuleSet(default_action="Allow"))
+        rules.ip_rules = [models.IPRule(ip_address_or_range=v, action="Allow") for v in values]
+        update = models.RegistryUpdateParameters(
+            properties=models.RegistryPropertiesUpdateParameters(network_rule_set=rules)
+        )
+        return self.client.registries.begin_update(
+            self._rg, self._name, update, headers=headers, polling=False, cls=raw
+        ).result()
+
+
+class AcrKind(IpRuleKind):
+    name: ClassVar[str] = "acr"
+    arm_type: ClassVar[str] = "microsoft.containerregistry/registries"
+    target: ClassVar[type[TargetSpec]] = AcrTarget
+    limit: ClassVar[int] = 100
+    field: ClassVar[str] = "networkRuleSet.ipRules"
+
+    def api(self, clients: Clients, resource_id: str) -> AcrApi:
+        from azure.mgmt.containerregistry import ContainerRegistryManagementClient
+        from azure.mgmt.core.tools import parse_resource_id
+
+        parts = parse_resource_id(resource_id)
+        client = clients.get(ContainerRegistryManagementClient, str(parts["subscription"]))
+        return AcrApi(client, str(parts["resource_group"]), str(parts["name"]))
+
+    def check(self, target: IpRuleTarget, listed: Listed) -> str | None:
+        if listed.sku == PREMIUM:
+            return None
+        return (
+            f"{target.where}: the registry is on the {listed.sku or 'unknown'} SKU; IP rules "
+            f"need {PREMIUM} (up to {self.limit} rules): upgrade it or drop this target"
+        )
+
+
+KIND = AcrKind()

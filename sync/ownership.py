@@ -1,0 +1,287 @@
+"""What ipsync wrote into allow-lists whose entries carry no name: the ownership registry.
+
+Storage, Key Vault and Container Registry IP rules are bare values, so nothing on the
+resource says who added one. ipsync records, per resource, the entries it added itself, and
+only ever removes an entry that the record holds. Each record is one small JSON document
+(``{"resource", "owned", "updated_at"}``) with an etag: :meth:`Registry.save` succeeds only
+over the version :meth:`Registry.load` returned, so two writers never lose each other's
+update silently.
+
+Two backends: a folder (one JSON file per resource, replaced atomically; the CLI's default,
+``<cache dir>/state``) and an Azure Blob container (the Functions app's default: its own
+storage account; or any container URL in ``IPSYNC_STATE``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+
+from sync.errors import IpsyncError, SettingsError
+
+if TYPE_CHECKING:
+    from azure.storage.blob import ContainerClient
+
+    from sync.settings import Settings
+
+#: Blob name prefix of the records in the Functions app's own container.
+BLOB_PREFIX = "ownership/"
+#: A folder lock older than this was left by a process that died: it is broken.
+STALE_LOCK_S = 300.0
+
+
+class StateError(IpsyncError):
+    """The ownership registry cannot be read or written."""
+
+
+class Conflict(StateError):
+    """The record changed since it was loaded: load it again and redo the update."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """The entries ipsync wrote into one resource, and the version they were read at."""
+
+    owned: frozenset[str] = frozenset()
+    #: None when there is no record (first run, or the registry was lost).
+    etag: str | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.etag is not None
+
+
+class Registry(Protocol):
+    """Load and save the record of one resource (by ARM id, any case)."""
+
+    #: Where the records are, for messages.
+    location: str
+
+    def load(self, resource_id: str) -> Record: ...
+
+    def save(self, resource_id: str, owned: frozenset[str], etag: str | None) -> str:
+        """Store ``owned`` if the record is still at ``etag`` (None: if there is none yet).
+
+        Returns the new etag; raises :class:`Conflict` when the record moved.
+        """
+        ...
+
+
+def record_name(resource_id: str) -> str:
+    """``<resource name>-<hash of the id>.json``: readable, unique, safe as a file or blob name."""
+    key = resource_id.lower()
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in key.rsplit("/", 1)[-1])
+    return f"{name[:60]}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+
+
+def _document(resource_id: str, owned: frozenset[str]) -> bytes:
+    body = {
+        "resource": resource_id,
+        "owned": sorted(owned),
+        "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return json.dumps(body, indent=1).encode()
+
+
+def _owned(data: bytes, where: str) -> frozenset[str]:
+    try:
+        body = json.loads(data)
+        return frozenset(str(v) for v in body["owned"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StateError(f"ownership record {where} is not readable: {exc}") from None
+
+
+class FolderRegistry:
+    """One JSON file per resource; a lock file makes compare-and-replace atomic."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.location = str(folder)
+
+    def _path(self, resource_id: str) -> Path:
+        return self.folder / record_name(resource_id)
+
+    def load(self, resource_id: str) -> Record:
+        path = self._path(resource_id)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return Record()
+        except OSError as exc:
+            raise StateError(f"ownership record {path}: {exc.strerror}") from None
+        return Record(_owned(data, str(path)), _etag(data))
+
+    def save(self, resource_id: str, owned: frozenset[str], etag: str | None) -> str:
+        path = self._path(resource_id)
+        data = _document(resource_id, owned)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with self._locked(path):
+                try:
+                    current: str | None = _etag(path.read_bytes())
+                except FileNotFoundError:
+                    current = None
+                if current != etag:
+                    raise Conflict(f"ownership record {path} changed since it was read")
+                temporary = path.with_suffix(f".{os.getpid()}.tmp")
+                with open(temporary, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temporary, path)
+        except OSError as exc:
+            raise StateError(f"ownership record {path}: {exc.strerror or exc}") from None
+        return _etag(data)
+
+    @contextlib.contextmanager
+    def _locked(self, path: Path) -> Iterator[None]:
+        lock = path.with_suffix(".lock")
+        for _ in range(100):
+            try:
+                os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                break
+            except FileExistsError:
+                with contextlib.suppress(FileNotFoundError):
+                    if time.time() - lock.stat().st_mtime > STALE_LOCK_S:
+                        lock.unlink()
+                        continue
+                time.sleep(0.05)
+        else:
+            raise Conflict(f"ownership record {path} is locked by another run ({lock})")
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
+
+
+def _etag(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+class BlobRegistry:
+    """One blob per resource; the blob's ETag with ``If-Match``/``If-None-Match`` guards saves."""
+
+    def __init__(self, container: ContainerClient, prefix: str = "") -> None:
+        self._container = container
+        self._prefix = prefix
+        self.location = f"{container.url}/{prefix}"
+
+    def load(self, resource_id: str) -> Record:
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+        name = self._prefix + record_name(resource_id)
+        try:
+            download = self._container.download_blob(name)
+            data = download.readall()
+        except ResourceNotFoundError:
+            return Record()
+        except AzureError as exc:
+            raise StateError(f"ownership record {name} in {self.location}: {exc}") from None
+        return Record(_owned(data, name), str(download.properties.etag))
+
+    def save(self, resource_id: str, owned: frozenset[str], etag: str | None) -> str:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import (
+            AzureError,
+            ResourceExistsError,
+            ResourceModifiedError,
+            ResourceNotFoundError,
+        )
+        from azure.storage.blob import ContentSettings
+
+        name = self._prefix + record_name(resource_id)
+        data = _document(resource_id, owned)
+        condition: dict[str, Any] = (
+            {"etag": etag, "match_condition": MatchConditions.IfNotModified}
+            if etag is not None
+            else {"match_condition": MatchConditions.IfMissing}
+        )
+        settings = ContentSettings(content_type="application/json")
+        for _ in range(2):
+            try:
+                answer = self._container.get_blob_client(name).upload_blob(
+                    data, overwrite=True, content_settings=settings, **condition
+                )
+                return str(answer["etag"])
+            except (ResourceModifiedError, ResourceExistsError):
+                raise Conflict(f"ownership record {name} changed since it was read") from None
+            except ResourceNotFoundError:
+                if etag is not None:  # the record vanished since it was read
+                    raise Conflict(f"ownership record {name} was deleted meanwhile") from None
+                with contextlib.suppress(ResourceExistsError):
+                    self._container.create_container()
+            except AzureError as exc:
+                raise StateError(f"ownership record {name} in {self.location}: {exc}") from None
+        raise StateError(f"ownership record {name}: cannot create container {self.location}")
+
+
+def open_registry(settings: Settings, env: Mapping[str, str] | None = None) -> Registry:
+    """The registry ``IPSYNC_STATE`` names.
+
+    Unset: the Functions app's own storage (``AzureWebJobsStorage``, container
+    ``IPSYNC_CONTAINER``, blobs under ``ownership/``) when it runs there, else the folder
+    ``<cache dir>/state``. A URL: that blob container (``https://<account>.blob.../<container>
+    [/<prefix>]``; plain http only on loopback, e.g. Azurite). Anything else: a folder.
+    """
+    env = os.environ if env is None else env
+    state = (settings.state or "").strip()
+    if not state:
+        if any(key.startswith("AzureWebJobsStorage") and env[key] for key in env):
+            return _app_registry(_storage_env(env), env.get("IPSYNC_CONTAINER") or "ipsync")
+        from sync.sources.download import default_cache_dir
+
+        return FolderRegistry((settings.cache_dir or default_cache_dir()) / "state")
+    if "://" not in state:
+        return FolderRegistry(Path(state).expanduser())
+    return _url_registry(state, _storage_env(env))
+
+
+def _storage_env(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in env.items() if k.startswith("AzureWebJobsStorage")))
+
+
+@functools.lru_cache(maxsize=8)
+def _app_registry(storage: tuple[tuple[str, str], ...], container: str) -> Registry:
+    from sync.app.functions import blob_service
+
+    service = blob_service(dict(storage))
+    return BlobRegistry(service.get_container_client(container), BLOB_PREFIX)
+
+
+@functools.lru_cache(maxsize=8)
+def _url_registry(url: str, storage: tuple[tuple[str, str], ...]) -> Registry:
+    """A container URL; the app's own storage connection is used when it is that account."""
+    from sync.azure.client import is_loopback
+
+    parts = urlsplit(url)
+    if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(url)):
+        raise SettingsError(f"setting IPSYNC_STATE: must be https:// (or a folder), not {url}")
+    segments = [s for s in parts.path.split("/") if s]
+    account = f"{parts.scheme}://{parts.netloc}"
+    if is_loopback(url) and segments:  # Azurite puts the account name in the path
+        account, segments = f"{account}/{segments[0]}", segments[1:]
+    if not segments:
+        raise SettingsError(f"setting IPSYNC_STATE: {url} names no container")
+    container, prefix = segments[0], "/".join(segments[1:])
+    prefix = f"{prefix}/" if prefix else ""
+    if storage:
+        from sync.app.functions import blob_service
+
+        service = blob_service(dict(storage))
+        if service.url.rstrip("/").lower() == account.lower():
+            return BlobRegistry(service.get_container_client(container), prefix)
+    from azure.identity import DefaultAzureCredential
+    from azure.storage.blob import ContainerClient
+
+    client = ContainerClient(account, container, credential=DefaultAzureCredential())
+    return BlobRegistry(client, prefix)
