@@ -24,8 +24,20 @@ def _nsg() -> Kind:
     return KIND
 
 
+def _sql() -> Kind:
+    from sync.kinds.sql import KIND
+
+    return KIND
+
+
+def _ipgroup() -> Kind:
+    from sync.kinds.ipgroup import KIND
+
+    return KIND
+
+
 #: Every kind ipsync can sync, by the ``kind`` value of a target; loaded on first use.
-_LOADERS: dict[str, Callable[[], Kind]] = {"nsg": _nsg}
+_LOADERS: dict[str, Callable[[], Kind]] = {"nsg": _nsg, "sql": _sql, "ipgroup": _ipgroup}
 KIND_NAMES = tuple(_LOADERS)
 
 
