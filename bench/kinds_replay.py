@@ -31,7 +31,7 @@ from bench.fleet import SUBSCRIPTION, settings_for
 from bench.replay import find_releases
 from sync.azure.client import arm_client
 from sync.core.feed import parse_release
-from sync.core.prefixes import select
+from sync.core.selection import select
 from sync.engine import run
 
 RG = "bench"

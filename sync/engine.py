@@ -282,6 +282,7 @@ def _apply(
         report = job.reports[index]
         report.fit = Fit(**plan.fit) if plan.fit else None
         report.held_back = [_change(w) for w in plan.held_back]
+        report.notes = list(plan.notes)
         if plan.refused is not None:
             report.status, report.error = "refused", plan.refused
             report.changes = [_change(w) for w in plan.writes]
@@ -335,6 +336,7 @@ def _record_plans(job: _Job, plans: dict[int, TargetPlan[Any]]) -> None:
         report = job.reports[index]
         report.fit = Fit(**plan.fit) if plan.fit else None
         report.held_back = [_change(w) for w in plan.held_back]
+        report.notes = list(plan.notes)
         report.changes = [_change(w) for w in plan.writes]
         if plan.refused is not None:
             report.status, report.error = "refused", plan.refused

@@ -23,6 +23,7 @@ def render(report: Report) -> str:
         lines.append(f"{name} [{tags}]: {target.status}, {target.writes} writes")
         if target.error:
             lines.append(f"  ! {target.error}")
+        lines.extend(f"  note: {note}" for note in target.notes)
         if target.fit is not None and target.fit.extra_addresses:
             fit = target.fit
             lines.append(

@@ -1,14 +1,13 @@
 """The registry of target kinds: ``kind`` names to implementations, loaded on first use.
 
-Adding a kind is a sub-package here exposing ``KIND`` (see :mod:`sync.kinds.base`) and one
-loader below. The imports are explicit so that what the deployed app can run (and so the
-ARM actions its role needs) is visible in the code.
+Adding a kind is a sub-package here exposing ``KIND`` (see :mod:`sync.kinds.base`) and its
+name in :data:`KIND_NAMES`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+import importlib
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import ValidationError
 
@@ -18,42 +17,15 @@ if TYPE_CHECKING:
     from sync.kinds.base import Kind, TargetSpec
 
 
-def _nsg() -> Kind:
-    from sync.kinds.nsg import KIND
-
-    return KIND
-
-
-def _storage() -> Kind:
-    from sync.kinds.storage import KIND
-
-    return KIND
-
-
-def _keyvault() -> Kind:
-    from sync.kinds.keyvault import KIND
-
-    return KIND
-
-
-def _acr() -> Kind:
-    from sync.kinds.acr import KIND
-
-    return KIND
-
-
-#: Every kind ipsync can sync, by the ``kind`` value of a target; loaded on first use.
-_LOADERS: dict[str, Callable[[], Kind]] = {
-    "nsg": _nsg,
-    "storage": _storage,
-    "keyvault": _keyvault,
-    "acr": _acr,
-}
-KIND_NAMES = tuple(_LOADERS)
+#: Every kind ipsync can sync, by the ``kind`` value of a target: ``sync.kinds.<name>``
+#: exposes it as ``KIND`` and is imported on first use.
+KIND_NAMES = ("nsg", "storage", "keyvault", "acr", "sql", "ipgroup")
 
 
 def get_kind(name: str) -> Kind:
-    return _LOADERS[name]()
+    if name not in KIND_NAMES:
+        raise KeyError(name)
+    return cast("Kind", importlib.import_module(f"sync.kinds.{name}").KIND)
 
 
 def kind_of(raw: Any) -> str:

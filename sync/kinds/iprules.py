@@ -38,7 +38,7 @@ from sync.ownership import Conflict, Record, Registry, StateError
 if TYPE_CHECKING:
     from sync.azure.client import Clients
     from sync.azure.writes import ArmWriter
-    from sync.core.prefixes import Selection
+    from sync.core.selection import Selection
 
 #: Ranges no public endpoint's firewall accepts (Storage, Key Vault and ACR answer 400).
 NOT_PUBLIC = tuple(

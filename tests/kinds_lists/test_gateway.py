@@ -11,7 +11,7 @@ import pytest
 from armemu import Emulator
 from sync.azure.client import Clients
 from sync.azure.writes import ArmWriter, Deadline, Stale
-from sync.core.prefixes import select
+from sync.core.selection import select
 from sync.kinds import get_kind, parse_target
 from sync.kinds.base import PlanContext
 from sync.settings import Settings

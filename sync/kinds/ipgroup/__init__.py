@@ -1,0 +1,69 @@
+"""IP Groups (Azure Firewall): ipsync owns the whole list of a group handed over to it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from sync.core.plan import TargetPlan
+from sync.kinds.base import PlanContext, Snapshot, TargetSpec
+from sync.kinds.ipgroup.plan import plan_target
+from sync.kinds.ipgroup.target import IpGroupTarget
+
+if TYPE_CHECKING:
+    from sync.azure.client import Clients
+    from sync.azure.writes import ArmWriter
+    from sync.core.selection import Selection
+    from sync.kinds.ipgroup.gateway import IpGroupGateway
+
+
+class IpGroupKind:
+    name: ClassVar[str] = "ipgroup"
+    arm_type: ClassVar[str] = "microsoft.network/ipgroups"
+    target: ClassVar[type[TargetSpec]] = IpGroupTarget
+    id_field: ClassVar[str] = "resource"
+    tag_fields: ClassVar[Mapping[str, str]] = {"groups": "max_groups"}
+
+    def conflicts(self, targets: Sequence[TargetSpec]) -> dict[int, str]:
+        """A group's list has one owner: several targets on one group are all refused."""
+        if len(targets) < 2:
+            return {}
+        return {
+            i: (
+                f"{target.where}: {len(targets)} targets name this IP Group, whose whole list "
+                "one target owns; merge their service_tags into one target"
+            )
+            for i, target in enumerate(targets)
+        }
+
+    def gateway(self, clients: Clients, resource_id: str, writer: ArmWriter) -> IpGroupGateway:
+        from azure.mgmt.core.tools import parse_resource_id
+        from azure.mgmt.network import NetworkManagementClient
+
+        from sync.kinds.ipgroup.gateway import IpGroupGateway
+
+        parts = parse_resource_id(resource_id)
+        client: NetworkManagementClient = clients.get(
+            NetworkManagementClient, str(parts["subscription"])
+        )
+        return IpGroupGateway(client, str(parts["resource_group"]), writer)
+
+    def plan(
+        self,
+        items: Sequence[tuple[TargetSpec, Selection]],
+        snapshot: Snapshot,
+        context: PlanContext,
+    ) -> list[TargetPlan[Any] | str]:
+        return [
+            plan_target(
+                cast(IpGroupTarget, target),
+                selection.v4,
+                snapshot.state,
+                max_remove_ratio=context.max_remove_ratio,
+                force=context.force,
+            )
+            for target, selection in items
+        ]
+
+
+KIND = IpGroupKind()

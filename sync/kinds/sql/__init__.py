@@ -1,0 +1,63 @@
+"""SQL server firewall rules: named IPv4 ranges, owned by name prefix, 256 per server."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from sync.core.plan import TargetPlan
+from sync.kinds.base import PlanContext, Snapshot, TargetSpec
+from sync.kinds.sql.plan import check_limits, check_prefixes, plan_target
+from sync.kinds.sql.target import SqlTarget
+
+if TYPE_CHECKING:
+    from sync.azure.client import Clients
+    from sync.azure.writes import ArmWriter
+    from sync.core.selection import Selection
+    from sync.kinds.sql.gateway import SqlGateway
+
+
+class SqlKind:
+    name: ClassVar[str] = "sql"
+    arm_type: ClassVar[str] = "microsoft.sql/servers"
+    target: ClassVar[type[TargetSpec]] = SqlTarget
+    id_field: ClassVar[str] = "resource"
+    tag_fields: ClassVar[Mapping[str, str]] = {"prefix": "rule_prefix"}
+
+    def conflicts(self, targets: Sequence[TargetSpec]) -> dict[int, str]:
+        return check_prefixes(cast(Sequence[SqlTarget], targets))
+
+    def gateway(self, clients: Clients, resource_id: str, writer: ArmWriter) -> SqlGateway:
+        from azure.mgmt.core.tools import parse_resource_id
+        from azure.mgmt.sql import SqlManagementClient
+
+        from sync.kinds.sql.gateway import SqlGateway
+
+        parts = parse_resource_id(resource_id)
+        client: SqlManagementClient = clients.get(SqlManagementClient, str(parts["subscription"]))
+        return SqlGateway(client, str(parts["resource_group"]), str(parts["name"]), writer)
+
+    def plan(
+        self,
+        items: Sequence[tuple[TargetSpec, Selection]],
+        snapshot: Snapshot,
+        context: PlanContext,
+    ) -> list[TargetPlan[Any] | str]:
+        results: list[TargetPlan[Any] | str] = [
+            plan_target(
+                cast(SqlTarget, target),
+                selection.v4,
+                snapshot.state,
+                max_remove_ratio=context.max_remove_ratio,
+                force=context.force,
+            )
+            for target, selection in items
+        ]
+        planned = [(i, p) for i, p in enumerate(results) if not isinstance(p, str)]
+        for position, reason in check_limits(snapshot.state, [p for _, p in planned]).items():
+            index, plan = planned[position]
+            results[index] = plan.refuse(reason)
+        return results
+
+
+KIND = SqlKind()

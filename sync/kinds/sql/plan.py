@@ -1,0 +1,295 @@
+"""What a target's SQL firewall rules should become, and the writes that get them there (no I/O).
+
+A SQL server holds at most 256 firewall rules, each one inclusive IPv4 range. A target owns
+the rules whose names start with ``<rule_prefix>-``, except ``0.0.0.0``-``0.0.0.0``, which is
+the server's "allow Azure services" switch and is never touched, whatever its name. Rules are
+matched by content first, so an unchanged range keeps its rule whatever it is called; a new
+rule is named after the start of its range, so a range whose end moves keeps its rule too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+import netaddr
+
+from sync.core.budget import Budget, fit_ranges_to_budget
+from sync.core.plan import TargetPlan, Write, add_only, removal_guard
+from sync.kinds.sql.target import SqlTarget
+
+#: Firewall rules per SQL server, whoever owns them.
+MAX_RULES = 256
+#: Rule names: 1..128 characters, none of ``<>*%&:\/?`` or control characters, and no
+#: trailing dot or space; ipsync's names use letters, digits and ``-`` only.
+NAME_MAX = 128
+_HASH_LEN = 8
+#: Room kept in a cut name for a ``-<n>`` suffix that separates two rules of one start.
+_SUFFIX_ROOM = 4
+
+
+@dataclass(frozen=True)
+class FirewallRule:
+    """A server-level firewall rule: its name and its inclusive IPv4 range."""
+
+    name: str
+    start: str
+    end: str
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return int(netaddr.IPAddress(self.start)), int(netaddr.IPAddress(self.end))
+
+    @property
+    def addresses(self) -> netaddr.IPSet:
+        return netaddr.IPSet(netaddr.IPRange(self.start, self.end))
+
+    @property
+    def cidrs(self) -> tuple[str, ...]:
+        return tuple(str(c) for c in netaddr.iprange_to_cidrs(self.start, self.end))
+
+    @property
+    def allows_azure_services(self) -> bool:
+        """``0.0.0.0``-``0.0.0.0``: Azure's switch letting every Azure service in."""
+        return self.span == (0, 0)
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """A write's payload: the rule to send, and the rule as the plan read it (None: absent).
+
+    SQL firewall rules carry no etag, so the gateway compares ``read`` with the rule as it
+    is just before writing and re-plans when someone changed it in between.
+    """
+
+    rule: FirewallRule
+    read: FirewallRule | None
+
+
+def is_owned(rule: FirewallRule, target: SqlTarget) -> bool:
+    """``<rule_prefix>-`` starts the name (any case); the Azure-services rule never is ours."""
+    owned = rule.name.lower().startswith(target.rule_prefix.lower() + "-")
+    return owned and not rule.allows_azure_services
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def tags_key(service_tags: Iterable[str]) -> str:
+    """Short, order-independent key of the target's tags, e.g. ``sql-westeurope``."""
+    return "_".join(sorted({_slug(tag) for tag in service_tags}))
+
+
+def rule_name(target: SqlTarget, start: str, taken: Collection[str] = ()) -> str:
+    """``<prefix>-<tags key>-<start with dashes>``, e.g. ``ipsync-sql-westeurope-20-60-0-0``.
+
+    A key too long for 128 characters is cut and ends with 8 hex digits of its SHA-256; a
+    name in ``taken`` (lower-case) gets ``-2``, ``-3``... .
+    """
+    tail = "-" + start.replace(".", "-")
+    key = tags_key(target.service_tags)
+    room = NAME_MAX - len(target.rule_prefix) - 1 - len(tail) - _SUFFIX_ROOM
+    if len(key) > room:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:_HASH_LEN]
+        key = key[: room - _HASH_LEN - 1].rstrip("-_") + "-" + digest
+    base = f"{target.rule_prefix}-{key}{tail}"
+    name, number = base, 2
+    while name.lower() in taken:
+        name, number = f"{base}-{number}", number + 1
+    return name
+
+
+def remote_budget(
+    target: SqlTarget, current: Sequence[FirewallRule]
+) -> tuple[Budget, list[FirewallRule]]:
+    """The rules left for the target (the Azure-services rule counts), and the rules it owns."""
+    owned = [rule for rule in current if is_owned(rule, target)]
+    others = len(current) - len(owned)
+    why = f"limit {MAX_RULES} rules per server, {others} held by other rules"
+    return Budget(max(MAX_RULES - others, 0), why), owned
+
+
+def _cidrs(rules: Iterable[FirewallRule]) -> frozenset[str]:
+    return frozenset(cidr for rule in rules for cidr in rule.cidrs)
+
+
+def _text(addresses: netaddr.IPSet) -> tuple[str, ...]:
+    return tuple(str(c) for c in addresses.iter_cidrs())
+
+
+def _create(rule: FirewallRule) -> Write[RuleChange]:
+    return Write("create", rule.name, RuleChange(rule, None), rule.cidrs, ())
+
+
+def _update(old: FirewallRule, new: FirewallRule) -> Write[RuleChange]:
+    added = _text(new.addresses - old.addresses)
+    removed = _text(old.addresses - new.addresses)
+    return Write("update", old.name, RuleChange(new, old), added, removed)
+
+
+def _delete(old: FirewallRule) -> Write[RuleChange]:
+    return Write("delete", old.name, RuleChange(old, old), (), old.cidrs)
+
+
+def _pair(
+    creates: list[FirewallRule], deletes: list[FirewallRule], count: int
+) -> list[tuple[FirewallRule, FirewallRule]]:
+    """``count`` (rule to delete, range to create) pairs of nearest starts, taken out of both
+    lists: each pair becomes one update, so the server never holds both at once."""
+    pairs: list[tuple[FirewallRule, FirewallRule]] = []
+    for _ in range(count):
+        old, new = min(
+            ((o, n) for o in deletes for n in creates),
+            key=lambda p: (abs(p[0].span[0] - p[1].span[0]), p[0].span[0], p[1].span[0]),
+        )
+        deletes.remove(old)
+        creates.remove(new)
+        pairs.append((old, new))
+    return pairs
+
+
+def diff(
+    target: SqlTarget,
+    ranges: Sequence[tuple[str, str]],
+    owned: Sequence[FirewallRule],
+    current: Sequence[FirewallRule],
+) -> list[Write[RuleChange]]:
+    """Creates, updates and deletes that turn the owned rules into ``ranges``.
+
+    A wanted range already held by an owned rule needs nothing; one that starts where an owned
+    rule starts (or whose name is that rule's) updates it; the rest are new rules. When the
+    creates would push the server past 256 rules before the deletes run, rules to delete are
+    re-pointed to new ranges instead (one update each), nearest start first.
+    """
+    left = {rule.name.lower(): rule for rule in owned}
+    by_span: dict[tuple[int, int], FirewallRule] = {}
+    for rule in owned:
+        by_span.setdefault(rule.span, rule)
+    pending: list[FirewallRule] = []
+    for start, end in ranges:
+        wanted = FirewallRule("", start, end)
+        same = by_span.get(wanted.span)
+        if same is not None and same.name.lower() in left:
+            del left[same.name.lower()]
+        else:
+            pending.append(wanted)
+    updates: list[Write[RuleChange]] = []
+    fresh: list[FirewallRule] = []
+    for wanted in pending:
+        by_start = {rule.span[0]: rule for rule in left.values()}
+        old = by_start.get(wanted.span[0]) or left.get(rule_name(target, wanted.start).lower())
+        if old is None:
+            fresh.append(wanted)
+            continue
+        del left[old.name.lower()]
+        updates.append(_update(old, FirewallRule(old.name, wanted.start, wanted.end)))
+    doomed = sorted(left.values(), key=lambda r: r.span)
+    over = len(current) + len(fresh) - MAX_RULES
+    if over > 0:
+        for old, new in _pair(fresh, doomed, min(over, len(fresh), len(doomed))):
+            updates.append(_update(old, FirewallRule(old.name, new.start, new.end)))
+    taken = {rule.name.lower() for rule in current}
+    creates: list[Write[RuleChange]] = []
+    for wanted in fresh:
+        name = rule_name(target, wanted.start, taken)
+        taken.add(name.lower())
+        creates.append(_create(FirewallRule(name, wanted.start, wanted.end)))
+    return [*creates, *updates, *(_delete(rule) for rule in doomed)]
+
+
+def plan_target(
+    target: SqlTarget,
+    prefixes: Sequence[str],
+    current: Sequence[FirewallRule],
+    *,
+    max_remove_ratio: float,
+    force: bool = False,
+) -> TargetPlan[RuleChange] | str:
+    """The target's writes, or a refusal (fit, guards), or why it cannot be planned.
+
+    With ``policy: add-only`` the addresses its rules allow now are added to the selection
+    before the fit, so nothing leaves and the union still fits the 256 rules.
+    """
+    budget, owned = remote_budget(target, current)
+    held = _cidrs(owned)
+    wanted, kept = tuple(prefixes), frozenset[str]()
+    if target.policy == "add-only":
+        grown, kept = add_only(frozenset(wanted), held)
+        wanted = tuple(grown)
+    ranges, account, refused = fit_ranges_to_budget(
+        wanted,
+        budget,
+        mode=target.fit,
+        max_entries=target.max_entries,
+        max_extra_ratio=target.max_extra_ratio,
+        where=target.where,
+    )
+    if refused is not None:
+        return TargetPlan(target, refused=refused, fit=account)
+    if ("0.0.0.0", "0.0.0.0") in ranges:
+        return (
+            f"{target.where}: the selection holds the single address 0.0.0.0, which a SQL "
+            "server reads as 'allow Azure services'; remove it from extra_prefixes"
+        )
+    held_back = tuple(
+        Write("update", rule.name, RuleChange(rule, rule), (), tuple(sorted(mine)))
+        for rule in owned
+        if (mine := kept & frozenset(rule.cidrs))
+    )
+    writes = diff(target, ranges, owned, current)
+    plan: TargetPlan[RuleChange] = TargetPlan(target, tuple(writes), held_back, fit=account)
+    if force:
+        return plan
+    after = _cidrs(FirewallRule("", start, end) for start, end in ranges)
+    reason = removal_guard(
+        target.where, held, after, max_remove_ratio=max_remove_ratio, families=target.families
+    )
+    return plan.refuse(reason) if reason else plan
+
+
+def check_limits(
+    current: Sequence[FirewallRule], plans: Sequence[TargetPlan[RuleChange]]
+) -> dict[int, str]:
+    """Refusals, by index into ``plans``, for targets that would pass 256 rules at the peak.
+
+    Creates of every target run before any delete, so the peak is the server's rules now plus
+    all creates; the target creating the most is refused until the peak fits.
+    """
+    growth = {
+        i: sum(w.action == "create" for w in plan.writes)
+        for i, plan in enumerate(plans)
+        if plan.refused is None
+    }
+    refusals: dict[int, str] = {}
+    while growth and len(current) + sum(growth.values()) > MAX_RULES:
+        culprit = max(growth, key=lambda i: (growth[i], i))
+        if growth[culprit] == 0:
+            break
+        peak = len(current) + sum(growth.values())
+        refusals[culprit] = (
+            f"{plans[culprit].target.where}: the server would hold {peak} firewall rules at "
+            f"the peak of the update (limit {MAX_RULES}; {len(current)} now, "
+            f"+{growth[culprit]} from this target); refused before any write"
+        )
+        del growth[culprit]
+    return refusals
+
+
+def check_prefixes(targets: Sequence[SqlTarget]) -> dict[int, str]:
+    """Targets (by index) on one server whose rule prefixes would own each other's rules."""
+    errors: dict[int, str] = {}
+    for i, j in combinations(range(len(targets)), 2):
+        a, b = (targets[i].rule_prefix.lower() + "-"), (targets[j].rule_prefix.lower() + "-")
+        if not (a.startswith(b) or b.startswith(a)):
+            continue
+        for me, other, mine, theirs in ((i, j, a, b), (j, i, b, a)):
+            errors.setdefault(
+                me,
+                f"{targets[me].where}: rule prefix '{mine}' overlaps '{theirs}' of target "
+                f"#{other} on the same server; give each target its own rule_prefix",
+            )
+    return errors
