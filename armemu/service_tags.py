@@ -1,6 +1,6 @@
 """The Discovery API answer (``.../locations/{loc}/serviceTags``) built from a release file.
 
-The API differs from the downloadable file (azure-facts §2, recording 03): change numbers are
+The API differs from the downloadable file (recording 03 in tests/data): change numbers are
 strings, each tag carries ``serviceTagChangeNumber`` and ``properties.state``, ``regionId`` is
 absent, and only NSG-usable tags are listed.
 """

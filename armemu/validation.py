@@ -1,4 +1,4 @@
-"""What the network provider refuses in a security rule or an NSG (azure-facts §3).
+"""What the network provider refuses in a security rule or an NSG.
 
 Rules are checked one by one when they are written, then the whole NSG is checked as it would
 be after the write; any failure is a 400 and changes nothing.

@@ -1,7 +1,7 @@
 """``--source api``: the Service Tag Discovery API through azure-mgmt-network.
 
 The raw JSON is taken from the response (``cls``) rather than the SDK model: azure-mgmt-network
-31+ renamed ``values`` to ``values_property`` (azure-facts §2), and the raw shape is the one the
+31+ renamed ``values`` to ``values_property``, and the raw shape is the one the
 feed parser validates anyway. ``location`` picks the data version, not a region filter.
 """
 

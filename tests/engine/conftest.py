@@ -32,7 +32,7 @@ def nsg_id(name: str, sub: str = SUB) -> str:
 
 
 def tag_entry(name: str, prefixes: Sequence[str], change: int) -> dict[str, Any]:
-    """One tag in the real Service Tags schema (azure-facts §1)."""
+    """One tag in the real Service Tags schema."""
     return {
         "name": name,
         "id": name,

@@ -104,7 +104,7 @@ def test_real_weekly_delta_writes_only_changed_rules_and_loses_nothing(
 def test_new_change_number_with_identical_ranges_writes_nothing(
     emulator: Emulator, network_client: Any, settings_for: SettingsFor, tmp_path: Path
 ) -> None:
-    """azure-facts §1 quirk 2 (366 -> 367 with the same prefixes)."""
+    """Microsoft moved the change number with identical prefixes (366 -> 367)."""
     nsg = make_nsg(network_client, "n1")
     targets = [target(nsg, ["Alpha"])]
     assert run(settings_for(write_release(tmp_path / "a.json", TAGS, 366), targets)).writes == 2
@@ -120,7 +120,7 @@ def test_new_change_number_with_identical_ranges_writes_nothing(
 def test_tag_missing_from_newer_release_fails_that_target_only(
     emulator: Emulator, network_client: Any, settings_for: SettingsFor, tmp_path: Path
 ) -> None:
-    """azure-facts §1 quirk 4: a vanished tag is an error, never an empty allow-list."""
+    """Tags vanish between releases: that is an error, never an empty allow-list."""
     nsg1, nsg2 = make_nsg(network_client, "n1"), make_nsg(network_client, "n2")
     targets = [target(nsg1, ["Gamma"]), target(nsg2, ["Alpha"])]
     assert run(settings_for(write_release(tmp_path / "a.json", TAGS, 1), targets)).ok

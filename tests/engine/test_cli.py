@@ -1,4 +1,4 @@
-"""``plan`` and ``apply`` on the command line (contract 1) and the JSON report (contract 3);
+"""``plan`` and ``apply`` on the command line and the JSON report;
 ``--source api`` through the emulator's serviceTags route."""
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def inject(
     count: int = 1,
     **fault: Any,
 ) -> None:
-    """One emulator fault (contract 4): by default on the next PUT of an ipsync rule."""
+    """One emulator fault (admin API): by default on the next PUT of an ipsync rule."""
     emulator.add_faults([{"method": method, "path_contains": path, "count": count, **fault}])
 
 

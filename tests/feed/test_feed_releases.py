@@ -94,7 +94,7 @@ def test_every_tag_of_a_release_matches_ipaddress(
         assert list(select(release, [tag]).prefixes) == independent(props["addressPrefixes"]), tag
 
 
-# --- feed quirks (azure-facts §1) -------------------------------------------------------------
+# --- real quirks of the feed ----------------------------------------------------------------
 
 
 def test_quirk1_and_2_fingerprint_ignores_the_top_level_change_number() -> None:

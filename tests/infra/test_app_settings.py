@@ -194,7 +194,7 @@ def test_env_reader_scan_finds_the_usual_forms() -> None:
 
 
 def test_timer_settings_are_deployed() -> None:
-    # The host silently skips a timer whose %SETTING% is missing (azure-facts §5).
+    # The host silently skips a timer whose %SETTING% is missing.
     if not FUNCTION_APP.is_file():
         pytest.fail("function_app.py is missing: cannot check the triggers' %SETTINGS%")
     referenced = set(re.findall(r"%(\w+)%", FUNCTION_APP.read_text(encoding="utf-8")))

@@ -48,7 +48,7 @@ IP_GROUP_ACTIONS: dict[tuple[str, str], frozenset[str]] = {
 }
 ACTIONS = {**NSG_ACTIONS, **IP_GROUP_ACTIONS}
 
-#: Polling a long-running operation: Azure-AsyncOperation and Location URLs (azure-facts §4).
+#: Polling a long-running operation: Azure-AsyncOperation and Location URLs.
 LRO_STATUS = frozenset(
     {f"{NETWORK}/locations/operations/read", f"{NETWORK}/locations/operationResults/read"}
 )

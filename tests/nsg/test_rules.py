@@ -6,11 +6,12 @@ import re
 
 import pytest
 
-from sync.kinds.nsg.rules import is_owned, normalise_prefix, rule_name, target_key
+from sync.kinds.naming import tags_key
+from sync.kinds.nsg.rules import is_owned, normalise_prefix, rule_name
 
 from ._make import make_rule, make_target
 
-#: ARM rule names (azure-facts §3): 1..80 of letters, digits, . - _; start alphanumeric,
+#: ARM rule names: 1..80 of letters, digits, . - _; start alphanumeric,
 #: end alphanumeric or _.
 VALID_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9_])?$")
 
@@ -72,7 +73,7 @@ class TestNames:
             == rule_name(two, "v4")
             == ("ipsync-azuremonitor_storage-westeurope-v4")
         )
-        assert target_key(one) == "azuremonitor_storage-westeurope"
+        assert tags_key(one.service_tags) == "azuremonitor_storage-westeurope"
 
     def test_custom_prefix_kept_as_written(self) -> None:
         assert rule_name(make_target(rule_prefix="Corp.sync"), "v6").startswith("Corp.sync-")

@@ -27,7 +27,7 @@ from sync.errors import TargetError
 from sync.kinds.nsg.rules import Rule, is_owned, normalise_prefix, rule_name, sorted_prefixes
 from sync.kinds.nsg.target import NsgTarget
 
-#: NSG limits (azure-facts §3): rules per NSG, source and destination address entries
+#: NSG limits: 1,000 rules per NSG, 4,000 source and 4,000 destination address entries
 #: summed over all rules of the NSG.
 MAX_RULES = 1000
 MAX_ADDRESSES = 4000
@@ -256,7 +256,7 @@ def held_releases(rules: Iterable[Rule]) -> list[str]:
 
 def _measure(rules: Iterable[Rule]) -> tuple[int, int, int]:
     """Rules, source entries, destination entries. A service tag or ``*`` counts as one entry
-    (conservative: azure-facts §3 counts "addresses/ranges" without exempting tags)."""
+    (conservative: ARM counts "addresses/ranges" without exempting tags)."""
     listed = list(rules)
     return (
         len(listed),

@@ -7,20 +7,18 @@ prefix is normalised, so order and formatting never cause a write.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from azure.mgmt.network.models import SecurityRule, SecurityRulePropertiesFormat
 
 from sync.core.prefixes import ParsedPrefix, parse_prefix
+from sync.kinds.naming import entry_name
 from sync.kinds.nsg.target import NsgTarget
 
 #: ARM rule names: 1..80 chars of letters, digits, ``.``, ``-``, ``_``; start alphanumeric,
 #: end alphanumeric or ``_`` .
 NAME_MAX = 80
-_HASH_LEN = 8
 
 
 @dataclass(frozen=True)
@@ -191,15 +189,6 @@ def is_owned(rule: Rule, target: NsgTarget) -> bool:
     )
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def target_key(target: NsgTarget) -> str:
-    """Short, order-independent key of the target's tags, e.g. ``storage-westeurope``."""
-    return "_".join(sorted({_slug(tag) for tag in target.service_tags}))
-
-
 def rule_name(target: NsgTarget, family: str) -> str:
     """``<prefix>-<tags key>[-in]-<family>``, e.g. ``ipsync-storage-westeurope-v4``.
 
@@ -208,9 +197,4 @@ def rule_name(target: NsgTarget, family: str) -> str:
     which keeps the name deterministic and distinct from other long tag lists.
     """
     suffix = ("-in" if target.direction == "Inbound" else "") + f"-{family}"
-    key = target_key(target)
-    room = NAME_MAX - len(target.rule_prefix) - 1 - len(suffix)
-    if len(key) > room:
-        digest = hashlib.sha256(key.encode()).hexdigest()[:_HASH_LEN]
-        key = key[: room - _HASH_LEN - 1].rstrip("-_") + "-" + digest
-    return f"{target.rule_prefix}-{key}{suffix}"
+    return entry_name(target.rule_prefix, target.service_tags, suffix, NAME_MAX)

@@ -9,8 +9,6 @@ rule is named after the start of its range, so a range whose end moves keeps its
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -19,6 +17,7 @@ import netaddr
 
 from sync.core.budget import Budget, fit_ranges_to_budget
 from sync.core.plan import TargetPlan, Write, add_only, removal_guard
+from sync.kinds.naming import entry_name
 from sync.kinds.sql.target import SqlTarget
 
 #: Firewall rules per SQL server, whoever owns them.
@@ -26,7 +25,6 @@ MAX_RULES = 256
 #: Rule names: 1..128 characters, none of ``<>*%&:\/?`` or control characters, and no
 #: trailing dot or space; ipsync's names use letters, digits and ``-`` only.
 NAME_MAX = 128
-_HASH_LEN = 8
 #: Room kept in a cut name for a ``-<n>`` suffix that separates two rules of one start.
 _SUFFIX_ROOM = 4
 
@@ -75,15 +73,6 @@ def is_owned(rule: FirewallRule, target: SqlTarget) -> bool:
     return owned and not rule.allows_azure_services
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def tags_key(service_tags: Iterable[str]) -> str:
-    """Short, order-independent key of the target's tags, e.g. ``sql-westeurope``."""
-    return "_".join(sorted({_slug(tag) for tag in service_tags}))
-
-
 def rule_name(target: SqlTarget, start: str, taken: Collection[str] = ()) -> str:
     """``<prefix>-<tags key>-<start with dashes>``, e.g. ``ipsync-sql-westeurope-20-60-0-0``.
 
@@ -91,12 +80,7 @@ def rule_name(target: SqlTarget, start: str, taken: Collection[str] = ()) -> str
     name in ``taken`` (lower-case) gets ``-2``, ``-3``... .
     """
     tail = "-" + start.replace(".", "-")
-    key = tags_key(target.service_tags)
-    room = NAME_MAX - len(target.rule_prefix) - 1 - len(tail) - _SUFFIX_ROOM
-    if len(key) > room:
-        digest = hashlib.sha256(key.encode()).hexdigest()[:_HASH_LEN]
-        key = key[: room - _HASH_LEN - 1].rstrip("-_") + "-" + digest
-    base = f"{target.rule_prefix}-{key}{tail}"
+    base = entry_name(target.rule_prefix, target.service_tags, tail, NAME_MAX - _SUFFIX_ROOM)
     name, number = base, 2
     while name.lower() in taken:
         name, number = f"{base}-{number}", number + 1
