@@ -115,6 +115,14 @@ class Clients:
                 self._made[key] = arm_client(self.settings, factory, subscription)
             return cast(C, self._made[key])
 
+    def for_resource(self, factory: Callable[..., C], resource_id: str) -> tuple[C, str, str]:
+        """The client of the resource's subscription, its resource group and its name."""
+        from azure.mgmt.core.tools import parse_resource_id
+
+        parts = parse_resource_id(resource_id)
+        client = self.get(factory, str(parts["subscription"]))
+        return client, str(parts["resource_group"]), str(parts["name"])
+
     def graph(self) -> ResourceGraphClient:
         """The Resource Graph client (tenant-wide: it takes no subscription)."""
         from azure.mgmt.resourcegraph import ResourceGraphClient

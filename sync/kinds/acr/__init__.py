@@ -68,11 +68,8 @@ class AcrKind(IpRuleKind):
 
     def api(self, clients: Clients, resource_id: str) -> AcrApi:
         from azure.mgmt.containerregistry import ContainerRegistryManagementClient
-        from azure.mgmt.core.tools import parse_resource_id
 
-        parts = parse_resource_id(resource_id)
-        client = clients.get(ContainerRegistryManagementClient, str(parts["subscription"]))
-        return AcrApi(client, str(parts["resource_group"]), str(parts["name"]))
+        return AcrApi(*clients.for_resource(ContainerRegistryManagementClient, resource_id))
 
     def check(self, target: IpRuleTarget, listed: Listed) -> str | None:
         if listed.sku == PREMIUM:

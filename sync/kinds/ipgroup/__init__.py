@@ -37,16 +37,12 @@ class IpGroupKind:
         }
 
     def gateway(self, clients: Clients, resource_id: str, writer: ArmWriter) -> IpGroupGateway:
-        from azure.mgmt.core.tools import parse_resource_id
         from azure.mgmt.network import NetworkManagementClient
 
         from sync.kinds.ipgroup.gateway import IpGroupGateway
 
-        parts = parse_resource_id(resource_id)
-        client: NetworkManagementClient = clients.get(
-            NetworkManagementClient, str(parts["subscription"])
-        )
-        return IpGroupGateway(client, str(parts["resource_group"]), writer)
+        client, group, _ = clients.for_resource(NetworkManagementClient, resource_id)
+        return IpGroupGateway(client, group, writer)
 
     def plan(
         self,

@@ -56,12 +56,9 @@ class KeyVaultKind(IpRuleKind):
     field: ClassVar[str] = "networkAcls.ipRules"
 
     def api(self, clients: Clients, resource_id: str) -> KeyVaultApi:
-        from azure.mgmt.core.tools import parse_resource_id
         from azure.mgmt.keyvault import KeyVaultManagementClient
 
-        parts = parse_resource_id(resource_id)
-        client = clients.get(KeyVaultManagementClient, str(parts["subscription"]))
-        return KeyVaultApi(client, str(parts["resource_group"]), str(parts["name"]))
+        return KeyVaultApi(*clients.for_resource(KeyVaultManagementClient, resource_id))
 
 
 KIND = KeyVaultKind()

@@ -45,16 +45,11 @@ class NsgKind:
         return check_bands(cast(Sequence[NsgTarget], targets))
 
     def gateway(self, clients: Clients, resource_id: str, writer: ArmWriter) -> NsgGateway:
-        from azure.mgmt.core.tools import parse_resource_id
         from azure.mgmt.network import NetworkManagementClient
 
         from sync.kinds.nsg.gateway import NsgGateway
 
-        parts = parse_resource_id(resource_id)
-        client: NetworkManagementClient = clients.get(
-            NetworkManagementClient, str(parts["subscription"])
-        )
-        return NsgGateway(client, str(parts["resource_group"]), str(parts["name"]), writer)
+        return NsgGateway(*clients.for_resource(NetworkManagementClient, resource_id), writer)
 
     def plan(
         self,

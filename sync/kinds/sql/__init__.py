@@ -28,14 +28,11 @@ class SqlKind:
         return check_prefixes(cast(Sequence[SqlTarget], targets))
 
     def gateway(self, clients: Clients, resource_id: str, writer: ArmWriter) -> SqlGateway:
-        from azure.mgmt.core.tools import parse_resource_id
         from azure.mgmt.sql import SqlManagementClient
 
         from sync.kinds.sql.gateway import SqlGateway
 
-        parts = parse_resource_id(resource_id)
-        client: SqlManagementClient = clients.get(SqlManagementClient, str(parts["subscription"]))
-        return SqlGateway(client, str(parts["resource_group"]), str(parts["name"]), writer)
+        return SqlGateway(*clients.for_resource(SqlManagementClient, resource_id), writer)
 
     def plan(
         self,

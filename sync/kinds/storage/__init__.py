@@ -62,12 +62,9 @@ class StorageKind(IpRuleKind):
     forbidden_lengths: ClassVar[frozenset[int]] = frozenset({31})
 
     def api(self, clients: Clients, resource_id: str) -> StorageApi:
-        from azure.mgmt.core.tools import parse_resource_id
         from azure.mgmt.storage import StorageManagementClient
 
-        parts = parse_resource_id(resource_id)
-        client = clients.get(StorageManagementClient, str(parts["subscription"]))
-        return StorageApi(client, str(parts["resource_group"]), str(parts["name"]))
+        return StorageApi(*clients.for_resource(StorageManagementClient, resource_id))
 
 
 KIND = StorageKind()
