@@ -289,3 +289,28 @@ def test_after_one_target_fails_nothing_is_taken_away_on_that_nsg(
     assert_nothing_lost(emulator, nsg, since)
     converge(settings, emulator)
     assert addresses(rules_of(network_client, "n1")["ipsync-beta-v4"]) == {"198.51.100.0/24"}
+
+
+def test_the_time_budget_is_a_hard_deadline_even_for_a_running_write(
+    emulator: Emulator, network_client: Any, settings_for: SettingsFor, tmp_path: Path
+) -> None:
+    """ARM asks to come back in 10 s, five times; a 4 s budget ends the run at once, saying the
+    write was sent and is still running, instead of polling for 50 s."""
+    nsg = make_nsg(network_client, "n1")
+    settings = settings_for(
+        write_release(tmp_path / "a.json", FIRST), [target(nsg, ["Alpha"])], time_budget_s=4
+    )
+    store = emulator.store
+    saved = (store.lro_polls, store.retry_after)
+    store.lro_polls, store.retry_after = 5, 10
+    try:
+        began = time.monotonic()
+        report = run(settings)
+        took = time.monotonic() - began
+    finally:
+        store.lro_polls, store.retry_after = saved
+    assert took < 4
+    (result,) = report.targets
+    assert result.status == "failed"
+    assert "still running" in (result.error or "")
+    assert result.writes == 1
