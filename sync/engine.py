@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sync.azure.writes import ArmWriter, Deadline, OutOfTime, Stale
-from sync.core.plan import TargetPlan, Write, make_before_break, release_mark
+from sync.core.plan import TargetPlan, Write, make_before_break, release_mark, rollback_guard
 from sync.core.prefixes import family_of
 from sync.core.selection import Selection, select
 from sync.errors import ArmError, IpsyncError, TargetError
 from sync.kinds import KIND_NAMES, get_kind
-from sync.kinds.base import Gateway, Kind, PlanContext, TargetSpec
+from sync.kinds.base import Gateway, Kind, PlanContext, Snapshot, TargetSpec
 from sync.report import Change, Fit, Report, SourceInfo, TargetReport, new_run_id
 from sync.targets import check_breadth, check_overrides, discovered_targets, explicit_targets
 
@@ -243,7 +243,7 @@ def _sync(
         return list(job.reports.values())
 
 
-def _plan(job: _Job, snapshot: Any, context: PlanContext) -> dict[int, TargetPlan[Any]]:
+def _plan(job: _Job, snapshot: Snapshot, context: PlanContext) -> dict[int, TargetPlan[Any]]:
     """Plans of the resource's targets still in play; one that cannot be planned fails alone."""
     live = [i for i in range(len(job.items)) if job.reports[i].status != "failed"]
     results = job.kind.plan([job.items[i] for i in live], snapshot, context)
@@ -251,10 +251,16 @@ def _plan(job: _Job, snapshot: Any, context: PlanContext) -> dict[int, TargetPla
     for index, result in zip(live, results, strict=True):
         if isinstance(result, str):
             job.reports[index].status, job.reports[index].error = "failed", result
-        elif index in job.refusals and not context.force and result.refused is None:
-            plans[index] = result.refuse(job.refusals[index])
-        else:
-            plans[index] = result
+            continue
+        plans[index] = result
+        if context.force or result.refused is not None or not result.writes:
+            continue
+        target = job.items[index][0]
+        reason = job.refusals.get(index) or rollback_guard(
+            target.where, snapshot.releases, context.release
+        )
+        if reason:
+            plans[index] = result.refuse(reason)
     return plans
 
 

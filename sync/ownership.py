@@ -3,9 +3,9 @@
 Storage, Key Vault and Container Registry IP rules are bare values, so nothing on the
 resource says who added one. ipsync records, per resource, the entries it added itself, and
 only ever removes an entry that the record holds. Each record is one small JSON document
-(``{"resource", "owned", "updated_at"}``) with an etag: :meth:`Registry.save` succeeds only
-over the version :meth:`Registry.load` returned, so two writers never lose each other's
-update silently.
+(``{"resource", "owned", "release", "updated_at"}``) with an etag: :meth:`Registry.save`
+succeeds only over the version :meth:`Registry.load` returned, so two writers never lose each
+other's update silently.
 
 Two backends: a folder (one JSON file per resource, replaced atomically; the CLI's default,
 ``<cache dir>/state``) and an Azure Blob container (the Functions app's default: its own
@@ -55,6 +55,8 @@ class Record:
     owned: frozenset[str] = frozenset()
     #: None when there is no record (first run, or the registry was lost).
     etag: str | None = None
+    #: The release (its mark) the list was last written from, so an older one is refused.
+    release: str | None = None
 
     @property
     def exists(self) -> bool:
@@ -69,7 +71,9 @@ class Registry(Protocol):
 
     def load(self, resource_id: str) -> Record: ...
 
-    def save(self, resource_id: str, owned: frozenset[str], etag: str | None) -> str:
+    def save(
+        self, resource_id: str, owned: frozenset[str], etag: str | None, release: str | None = None
+    ) -> str:
         """Store ``owned`` if the record is still at ``etag`` (None: if there is none yet).
 
         Returns the new etag; raises :class:`Conflict` when the record moved.
@@ -84,21 +88,24 @@ def record_name(resource_id: str) -> str:
     return f"{name[:60]}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
 
 
-def _document(resource_id: str, owned: frozenset[str]) -> bytes:
+def _document(resource_id: str, owned: frozenset[str], release: str | None) -> bytes:
     body = {
         "resource": resource_id,
         "owned": sorted(owned),
+        "release": release,
         "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return json.dumps(body, indent=1).encode()
 
 
-def _owned(data: bytes, where: str) -> frozenset[str]:
+def _record(data: bytes, where: str, etag: str) -> Record:
     try:
         body = json.loads(data)
-        return frozenset(str(v) for v in body["owned"])
-    except (ValueError, KeyError, TypeError) as exc:
+        owned = frozenset(str(v) for v in body["owned"])
+        release = body.get("release")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StateError(f"ownership record {where} is not readable: {exc}") from None
+    return Record(owned, etag, str(release) if release is not None else None)
 
 
 class FolderRegistry:
@@ -119,11 +126,13 @@ class FolderRegistry:
             return Record()
         except OSError as exc:
             raise StateError(f"ownership record {path}: {exc.strerror}") from None
-        return Record(_owned(data, str(path)), _etag(data))
+        return _record(data, str(path), _etag(data))
 
-    def save(self, resource_id: str, owned: frozenset[str], etag: str | None) -> str:
+    def save(
+        self, resource_id: str, owned: frozenset[str], etag: str | None, release: str | None = None
+    ) -> str:
         path = self._path(resource_id)
-        data = _document(resource_id, owned)
+        data = _document(resource_id, owned, release)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             with self._locked(path):
@@ -187,9 +196,11 @@ class BlobRegistry:
             return Record()
         except AzureError as exc:
             raise StateError(f"ownership record {name} in {self.location}: {exc}") from None
-        return Record(_owned(data, name), str(download.properties.etag))
+        return _record(data, name, str(download.properties.etag))
 
-    def save(self, resource_id: str, owned: frozenset[str], etag: str | None) -> str:
+    def save(
+        self, resource_id: str, owned: frozenset[str], etag: str | None, release: str | None = None
+    ) -> str:
         from azure.core import MatchConditions
         from azure.core.exceptions import (
             AzureError,
@@ -200,7 +211,7 @@ class BlobRegistry:
         from azure.storage.blob import ContentSettings
 
         name = self._prefix + record_name(resource_id)
-        data = _document(resource_id, owned)
+        data = _document(resource_id, owned, release)
         condition: dict[str, Any] = (
             {"etag": etag, "match_condition": MatchConditions.IfNotModified}
             if etag is not None

@@ -68,10 +68,12 @@ class TargetSpec(BaseModel):
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A resource as read: its etag (for ``If-Match``) and the kind's view of its entries."""
+    """A resource as read: its etag (for ``If-Match``), the kind's view of its entries, and
+    the releases (their marks) ipsync last wrote it from, so an older release is refused."""
 
     etag: str | None
     state: Any
+    releases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

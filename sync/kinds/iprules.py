@@ -131,6 +131,8 @@ class ListWrite:
     entries: frozenset[str]
     #: Entries this write adds that were not there before: ipsync's from now on.
     claimed: frozenset[str]
+    #: The release (its mark) the list is written from.
+    release: str
 
 
 class ListApi(Protocol):
@@ -200,7 +202,8 @@ class ListGateway:
         record = self._registry.load(self._id)
         entries = tuple(normalise(v) for v in listed.values)
         self._seen = ListState(listed, entries, record, self._registry.location)
-        return Snapshot(etag=None, state=self._seen)
+        releases = (record.release,) if record.release else ()
+        return Snapshot(etag=None, state=self._seen, releases=releases)
 
     def send(self, write: Write[ListWrite], etag: str | None) -> str | None:
         """PATCH the list if it is still as planned from, then record what ipsync owns."""
@@ -232,7 +235,7 @@ class ListGateway:
         for _ in range(SAVE_TRIES):
             owned = (record.owned & payload.entries) | payload.claimed
             try:
-                self._registry.save(self._id, owned, record.etag)
+                self._registry.save(self._id, owned, record.etag, payload.release)
                 return
             except Conflict:
                 record = self._registry.load(self._id)
@@ -362,7 +365,7 @@ class IpRuleKind:
             )
         plan = TargetPlan(
             target,
-            self._writes(state, foreign | wanted),
+            self._writes(state, foreign | wanted, context.release),
             held,
             fit=fitted.account,
             notes=(*notes,),
@@ -384,7 +387,9 @@ class IpRuleKind:
         )
         return plan.refuse(reason) if reason else plan
 
-    def _writes(self, state: ListState, final: frozenset[str]) -> tuple[Write[ListWrite], ...]:
+    def _writes(
+        self, state: ListState, final: frozenset[str], release: str
+    ) -> tuple[Write[ListWrite], ...]:
         """The one write turning the list into ``final``, or none when it already is."""
         present = frozenset(state.entries)
         added = sorted(final - present, key=_address_key)
@@ -398,5 +403,5 @@ class IpRuleKind:
                 values.append(value)
                 kept.add(entry)
         values += [self.render(e) for e in added]
-        payload = ListWrite(tuple(values), final, frozenset(added))
+        payload = ListWrite(tuple(values), final, frozenset(added), release)
         return (Write("update", self.field, payload, tuple(added), tuple(removed)),)

@@ -201,6 +201,12 @@ def test_lost_response_is_recovered_by_rereading(
 
     assert report.ok, report
     assert report.writes == 2  # the lost write happened: re-reading shows it, no resend
+    (result,) = report.targets
+    assert result.status == "applied"
+    # The audit shows the write whose answer was lost, marked as such, once.
+    unconfirmed = [c for c in result.changes if not c.confirmed]
+    assert len(unconfirmed) == 1
+    assert len({c.rule for c in result.changes}) == len(result.changes)
     expect(network_client, "n1", SECOND, ["Alpha"])
     assert_nothing_lost(emulator, nsg_id("n1"), since)
     converge(settings, emulator)

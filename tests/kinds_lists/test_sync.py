@@ -259,3 +259,20 @@ def test_a_private_extra_prefix_is_refused_before_any_write(
     assert result.status == "failed"
     assert "10.1.0.0/16 is not a public address range" in (result.error or "")
     assert emulator.history()[res.id] == [[]]
+
+
+def test_an_older_release_is_refused_as_a_rollback_unless_forced(
+    emulator: Emulator, make: Make, settings_for: SettingsFor, tmp_path: Path, kind: str
+) -> None:
+    res = make(kind, "fw1", [OWNER])
+    goal = target(res, ["Alpha"])
+    assert run(settings_for(release(tmp_path / "new.json", {"Alpha": ALPHA_NEXT}, 376), [goal])).ok
+    held = res.entries()
+    older = settings_for(release(tmp_path / "old.json", {"Alpha": ALPHA}, 373), [goal])
+    report = run(older)
+    (result,) = report.targets
+    assert result.status == "refused"
+    assert "release 373 is older than release 376" in (result.error or "")
+    assert res.entries() == held
+    assert run(older, force=True).ok
+    assert res.entries() == published(ALPHA, kind) | {f"{OWNER}/32"}

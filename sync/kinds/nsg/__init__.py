@@ -89,7 +89,6 @@ class NsgKind:
                 current,
                 max_remove_ratio=context.max_remove_ratio,
                 force=context.force,
-                release=context.release,
             )
             results.append(replace(plan, fit=fitted.account))
         planned = [(i, p) for i, p in enumerate(results) if not isinstance(p, str)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sync.kinds.base import Snapshot
+from sync.kinds.nsg.plan import held_releases
 from sync.kinds.nsg.rules import Rule, rule_from_sdk, rule_to_sdk
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class NsgGateway:
             "read it", lambda: self._client.network_security_groups.get(self._rg, self._name)
         )
         rules = [rule_from_sdk(r) for r in (nsg.security_rules or [])]
-        return Snapshot(etag=nsg.etag, state=rules)
+        return Snapshot(etag=nsg.etag, state=rules, releases=held_releases(rules))
 
     def send(self, write: Write[Rule], etag: str | None) -> str | None:
         """PUT or DELETE one rule; rules share the NSG's etag, so the new one is read back."""

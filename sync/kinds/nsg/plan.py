@@ -21,7 +21,6 @@ from sync.core.plan import (
     cidr_family,
     family_name,
     removal_guard,
-    rollback_guard,
 )
 from sync.errors import TargetError
 from sync.kinds.nsg.rules import Rule, is_owned, normalise_prefix, rule_name, sorted_prefixes
@@ -194,15 +193,13 @@ def plan_target(
     *,
     max_remove_ratio: float,
     force: bool = False,
-    release: str | None = None,
 ) -> TargetPlan[Rule]:
     """Diff desired rules against the owned current ones; foreign rules are never touched.
 
     Descriptions are not compared: a release whose change number moved but whose ranges did
     not gives no write. With ``policy: add-only`` no address leaves the allow-list: prefixes
     the new rule no longer covers are kept in it, and rules that would be deleted stay; both
-    are listed in ``held_back``. ``release`` (its mark) is refused when older than a release
-    the rules were written from.
+    are listed in ``held_back``.
     """
     owned = {rule.name.lower(): rule for rule in current if is_owned(rule, target)}
     wanted = {rule.name.lower(): rule for rule in desired}
@@ -244,14 +241,13 @@ def plan_target(
         max_remove_ratio=max_remove_ratio,
         families=target.families,
     )
-    if reason is None and release is not None:
-        reason = rollback_guard(target.where, held_releases(owned.values()), release)
     return plan.refuse(reason) if reason else plan
 
 
-def held_releases(rules: Iterable[Rule]) -> list[str]:
-    """The releases the rules were written from, read back from their descriptions."""
-    return [m[1] for m in map(_CHANGE.search, (r.description for r in rules)) if m]
+def held_releases(rules: Iterable[Rule]) -> tuple[str, ...]:
+    """The releases ipsync's rules were written from, read back from their descriptions."""
+    found = (_CHANGE.search(r.description) for r in rules if r.description.startswith("ipsync:"))
+    return tuple(m[1] for m in found if m)
 
 
 def _measure(rules: Iterable[Rule]) -> tuple[int, int, int]:
