@@ -12,7 +12,7 @@ LIMIT_RULES = 1000
 LIMIT_PREFIXES = 4000
 
 
-class ArmError(Exception):
+class ArmErrorReply(Exception):
     """An error answer: HTTP status plus ARM's ``{"error": {code, message, details}}`` body."""
 
     def __init__(
@@ -38,16 +38,16 @@ class ArmError(Exception):
         return {"error": error}
 
 
-def missing_api_version() -> ArmError:
-    return ArmError(
+def missing_api_version() -> ArmErrorReply:
+    return ArmErrorReply(
         400,
         "MissingApiVersionParameter",
         "The api-version query parameter (?api-version=) is required for all requests.",
     )
 
 
-def missing_auth() -> ArmError:
-    return ArmError(
+def missing_auth() -> ArmErrorReply:
+    return ArmErrorReply(
         401,
         "AuthenticationFailed",
         "Authentication failed. The 'Authorization' header is missing.",
@@ -57,8 +57,8 @@ def missing_auth() -> ArmError:
     )
 
 
-def invalid_token() -> ArmError:
-    return ArmError(
+def invalid_token() -> ArmErrorReply:
+    return ArmErrorReply(
         401,
         "InvalidAuthenticationToken",
         "The access token is invalid.",
@@ -66,8 +66,8 @@ def invalid_token() -> ArmError:
     )
 
 
-def nsg_not_found(resource_group: str, name: str) -> ArmError:
-    return ArmError(
+def nsg_not_found(resource_group: str, name: str) -> ArmErrorReply:
+    return ArmErrorReply(
         404,
         "ResourceNotFound",
         f"The Resource 'Microsoft.Network/networkSecurityGroups/{name}' under resource group "
@@ -76,20 +76,20 @@ def nsg_not_found(resource_group: str, name: str) -> ArmError:
     )
 
 
-def child_not_found(resource_id: str) -> ArmError:
+def child_not_found(resource_id: str) -> ArmErrorReply:
     """A missing child resource, answered by the network provider itself (not ARM's front door)."""
-    return ArmError(404, "NotFound", f"Resource {resource_id} not found.", details=[])
+    return ArmErrorReply(404, "NotFound", f"Resource {resource_id} not found.", details=[])
 
 
-def route_not_found(path: str) -> ArmError:
-    return ArmError(
+def route_not_found(path: str) -> ArmErrorReply:
+    return ArmErrorReply(
         404, "NotFound", f"No HTTP resource was found that matches the request URI '{path}'."
     )
 
 
-def precondition_failed(resource_id: str) -> ArmError:
+def precondition_failed(resource_id: str) -> ArmErrorReply:
     # unverified wording; the status and code are what cloud-provider-azure handles
-    return ArmError(
+    return ArmErrorReply(
         412,
         "PreconditionFailed",
         f"Precondition failed: the If-Match etag does not match the current etag of {resource_id}.",
@@ -99,8 +99,8 @@ def precondition_failed(resource_id: str) -> ArmError:
 
 def another_operation(
     operation: str, operation_id: str, resource_id: str, retry: float
-) -> ArmError:
-    return ArmError(
+) -> ArmErrorReply:
+    return ArmErrorReply(
         429,
         "RetryableError",
         "A retryable error occurred.",
@@ -115,8 +115,8 @@ def another_operation(
     )
 
 
-def bad_request_format(detail: str) -> ArmError:
-    return ArmError(
+def bad_request_format(detail: str) -> ArmErrorReply:
+    return ArmErrorReply(
         400,
         "InvalidRequestFormat",
         "Cannot parse the request.",
@@ -124,8 +124,8 @@ def bad_request_format(detail: str) -> ArmError:
     )
 
 
-def invalid_name(name: str) -> ArmError:
-    return ArmError(
+def invalid_name(name: str) -> ArmErrorReply:
+    return ArmErrorReply(
         400,
         "InvalidResourceName",
         f"Resource name {name} is invalid. The name can be up to 80 characters long. It must "
@@ -135,8 +135,8 @@ def invalid_name(name: str) -> ArmError:
     )
 
 
-def invalid_priority(priority: object) -> ArmError:
-    return ArmError(
+def invalid_priority(priority: object) -> ArmErrorReply:
+    return ArmErrorReply(
         400,
         "SecurityRuleInvalidPriority",
         f"Security rule has invalid Priority. Value provided: {priority} Allowed range 100-4096.",
@@ -144,8 +144,8 @@ def invalid_priority(priority: object) -> ArmError:
     )
 
 
-def priority_conflict(existing: str, new: str) -> ArmError:
-    return ArmError(
+def priority_conflict(existing: str, new: str) -> ArmErrorReply:
+    return ArmErrorReply(
         400,
         "SecurityRuleConflict",
         f"Security rule {existing} conflicts with rule {new}. Rules cannot have the same "
@@ -154,8 +154,8 @@ def priority_conflict(existing: str, new: str) -> ArmError:
     )
 
 
-def too_many_rules() -> ArmError:
-    return ArmError(
+def too_many_rules() -> ArmErrorReply:
+    return ArmErrorReply(
         400,
         "SecurityRuleCountLimitReached",
         f"A security group cannot have more than {LIMIT_RULES} security rules.",
@@ -163,8 +163,8 @@ def too_many_rules() -> ArmError:
     )
 
 
-def too_many_prefixes(nsg_id: str, count: int, field: str) -> ArmError:
-    return ArmError(
+def too_many_prefixes(nsg_id: str, count: int, field: str) -> ArmErrorReply:
+    return ArmErrorReply(
         400,
         "SecurityRuleAddressesOrPortsPerSecurityGroupLimitReached",
         f"Network security group {nsg_id} has {count} {field}. A security group cannot have "
@@ -174,8 +174,8 @@ def too_many_prefixes(nsg_id: str, count: int, field: str) -> ArmError:
     )
 
 
-def mixed_families(rule_id: str) -> ArmError:
-    return ArmError(
+def mixed_families(rule_id: str) -> ArmErrorReply:
+    return ArmErrorReply(
         400,
         "ResourceCannotContainAddressPrefixesFromDifferentAddressFamilies",
         f"{rule_id} contains IP addresses or prefixes that belong to different address "
@@ -185,8 +185,8 @@ def mixed_families(rule_id: str) -> ArmError:
     )
 
 
-def invalid_prefix(rule_id: str, value: str) -> ArmError:
-    return ArmError(
+def invalid_prefix(rule_id: str, value: str) -> ArmErrorReply:
+    return ArmErrorReply(
         400,
         "SecurityRuleInvalidAddressPrefix",
         f"Security rule {rule_id} has invalid Address prefix. Value provided: {value}",
@@ -194,8 +194,8 @@ def invalid_prefix(rule_id: str, value: str) -> ArmError:
     )
 
 
-def tag_in_list(parameter: str, rule_id: str, value: str) -> ArmError:
-    return ArmError(
+def tag_in_list(parameter: str, rule_id: str, value: str) -> ArmErrorReply:
+    return ArmErrorReply(
         400,
         "SecurityRuleParameterContainsUnsupportedValue",
         f"Security rule parameter {parameter} for rule with Id {rule_id} cannot specify existing "
@@ -205,8 +205,8 @@ def tag_in_list(parameter: str, rule_id: str, value: str) -> ArmError:
     )
 
 
-def parameters_missing(rule_id: str, side: str) -> ArmError:
-    return ArmError(
+def parameters_missing(rule_id: str, side: str) -> ArmErrorReply:
+    return ArmErrorReply(
         400,
         "SecurityRuleParametersMissing",
         f"Required security rule parameters are missing for security rule with Id: {rule_id}. "
@@ -216,9 +216,9 @@ def parameters_missing(rule_id: str, side: str) -> ArmError:
     )
 
 
-def description_too_long(rule_id: str, length: int) -> ArmError:
+def description_too_long(rule_id: str, length: int) -> ArmErrorReply:
     # unverified code; the 140-character limit itself is documented
-    return ArmError(
+    return ArmErrorReply(
         400,
         "SecurityRuleInvalidDescription",
         f"Security rule {rule_id} has a description of {length} characters; at most 140 are "
@@ -227,8 +227,8 @@ def description_too_long(rule_id: str, length: int) -> ArmError:
     )
 
 
-def invalid_api_version(version: str, supported: tuple[str, ...]) -> ArmError:
-    return ArmError(
+def invalid_api_version(version: str, supported: tuple[str, ...]) -> ArmErrorReply:
+    return ArmErrorReply(
         400,
         "InvalidApiVersionParameter",
         f"The api-version '{version}' is invalid. The supported versions are "
@@ -238,8 +238,8 @@ def invalid_api_version(version: str, supported: tuple[str, ...]) -> ArmError:
 
 def no_registered_provider(
     version: str, type_name: str, location: str, supported: tuple[str, ...]
-) -> ArmError:
-    return ArmError(
+) -> ArmErrorReply:
+    return ArmErrorReply(
         400,
         "NoRegisteredProviderFound",
         f"No registered resource provider found for location '{location}' and API version "
@@ -248,9 +248,9 @@ def no_registered_provider(
     )
 
 
-def resource_not_found(type_name: str, resource_group: str, name: str) -> ArmError:
+def resource_not_found(type_name: str, resource_group: str, name: str) -> ArmErrorReply:
     """ARM's own 404 for a top-level resource (the same shape as for an NSG)."""
-    return ArmError(
+    return ArmErrorReply(
         404,
         "ResourceNotFound",
         f"The Resource '{type_name}/{name}' under resource group '{resource_group}' was not "
@@ -258,9 +258,9 @@ def resource_not_found(type_name: str, resource_group: str, name: str) -> ArmErr
     )
 
 
-def another_operation_in_progress(poll_url: str, retry: float) -> ArmError:
+def another_operation_in_progress(poll_url: str, retry: float) -> ArmErrorReply:
     """409 of a provider that refuses a write while the resource's last one runs."""
-    return ArmError(
+    return ArmErrorReply(
         409,
         "AnotherOperationInProgress",
         "Another operation on this or dependent resource is in progress. To retrieve status of "
@@ -270,21 +270,21 @@ def another_operation_in_progress(poll_url: str, retry: float) -> ArmError:
     )
 
 
-def missing_property(name: str) -> ArmError:
+def missing_property(name: str) -> ArmErrorReply:
     # unverified wording; ARM providers answer a missing required field with 400
-    return ArmError(
+    return ArmErrorReply(
         400, "InvalidRequestContent", f"The request content is invalid: '{name}' is required."
     )
 
 
-def location_required() -> ArmError:
-    return ArmError(400, "LocationRequired",
+def location_required() -> ArmErrorReply:
+    return ArmErrorReply(400, "LocationRequired",
                     "The location property is required for this definition.")  # fmt: skip
 
 
-def storage_invalid(parameter: str) -> ArmError:
+def storage_invalid(parameter: str) -> ArmErrorReply:
     """Storage's one answer for any bad network rule (seen verbatim in public issue threads)."""
-    return ArmError(
+    return ArmErrorReply(
         400,
         "InvalidValuesForRequestParameters",
         f"Values for request parameters are invalid: {parameter}. For more information, see - "
@@ -292,26 +292,26 @@ def storage_invalid(parameter: str) -> ArmError:
     )
 
 
-def keyvault_bad_request(message: str) -> ArmError:
-    return ArmError(400, "BadRequest", message)
+def keyvault_bad_request(message: str) -> ArmErrorReply:
+    return ArmErrorReply(400, "BadRequest", message)
 
 
-def registry_error(code: str, message: str) -> ArmError:
+def registry_error(code: str, message: str) -> ArmErrorReply:
     # unverified codes; ACR answers its validation failures with 400 and a specific code
-    return ArmError(400, code, message)
+    return ArmErrorReply(400, code, message)
 
 
-def sql_error(code: str, message: str) -> ArmError:
-    return ArmError(400, code, message)
+def sql_error(code: str, message: str) -> ArmErrorReply:
+    return ArmErrorReply(400, code, message)
 
 
-def ip_group_error(code: str, message: str) -> ArmError:
+def ip_group_error(code: str, message: str) -> ArmErrorReply:
     # unverified codes; the network provider's 400 shape with empty details
-    return ArmError(400, code, message, details=[])
+    return ArmErrorReply(400, code, message, details=[])
 
 
-def graph_bad_query(reason: str) -> ArmError:
-    return ArmError(
+def graph_bad_query(reason: str) -> ArmErrorReply:
+    return ArmErrorReply(
         400,
         "BadRequest",
         "Please provide below info when asking for support: timestamp = now, correlationId = "

@@ -13,11 +13,11 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from armemu import apiversions, errors, graph, service_tags
-from armemu.errors import ArmError
+from armemu.errors import ArmErrorReply
 from armemu.faults import Fault, parse_faults
 from armemu.model import NSG_TYPE
 from armemu.resources import KINDS, Kind
-from armemu.state import Reply, Store, Write
+from armemu.state import Reply, ResourceStore, Write
 
 _SUB = r"^/subscriptions/(?P<sub>[^/]+)"
 _RG = _SUB + r"/resourceGroups/(?P<rg>[^/]+)"
@@ -107,7 +107,7 @@ class Feed:
 
     def response(self, subscription: str) -> dict[str, Any]:
         if self.path is None:
-            raise ArmError(404, "NotFound", "No service tags feed is loaded in this emulator.")
+            raise ArmErrorReply(404, "NotFound", "No service tags feed is loaded in this emulator.")
         if self._release is None:
             self._release = service_tags.read_release(self.path)
         return service_tags.discovery_response(self._release, subscription)
@@ -136,7 +136,7 @@ class Handler(BaseHTTPRequestHandler):
     #: the client's delayed ACK (~40 ms).
     disable_nagle_algorithm = True
     server_version = "ipsync-arm-emulator"
-    store: Store
+    store: ResourceStore
     feed: Feed
 
     def do_GET(self) -> None:
@@ -185,7 +185,7 @@ class Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.delay_s:
                 time.sleep(fault.delay_s)
             if fault is not None and fault.status is not None:
-                raise ArmError(
+                raise ArmErrorReply(
                     fault.status,
                     fault.code or "InternalServerError",
                     fault.message or "An injected error occurred.",
@@ -200,10 +200,10 @@ class Handler(BaseHTTPRequestHandler):
                 fail=fault if fault is not None and fault.lro else None,
             )
             reply = self._dispatch(method, route, match, payload, write, query)
-        except ArmError as exc:
+        except ArmErrorReply as exc:
             reply = Reply(exc.status, exc.body(), exc.headers)
         except Exception as exc:  # an emulator bug must still answer like ARM would
-            reply = Reply(500, ArmError(500, "InternalServerError", repr(exc)).body())
+            reply = Reply(500, ArmErrorReply(500, "InternalServerError", repr(exc)).body())
         if fault is not None and fault.lose_response:
             self.store.complete_now(reply.headers)
             self.close_connection = True
@@ -262,7 +262,7 @@ class Handler(BaseHTTPRequestHandler):
             }
         action = table.get((method, route.name))
         if action is None:
-            raise ArmError(
+            raise ArmErrorReply(
                 405,
                 "MethodNotAllowed",
                 f"The requested resource does not support http method '{method}'.",
@@ -305,7 +305,7 @@ class Handler(BaseHTTPRequestHandler):
         if (method, path) == ("POST", "/_emulator/faults"):
             try:
                 faults = parse_faults(self._json(body))
-            except (ValueError, ArmError) as exc:
+            except (ValueError, ArmErrorReply) as exc:
                 return Reply(400, {"error": {"code": "InvalidFault", "message": str(exc)}})
             with s.lock:
                 s.faults.extend(faults)

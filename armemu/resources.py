@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from armemu import addresses, errors
-from armemu.errors import ArmError
+from armemu.errors import ArmErrorReply
 from armemu.model import new_etag
 
 Key = tuple[str, str, str, str]
@@ -137,9 +137,9 @@ class Child:
 @dataclass(frozen=True)
 class Kind:
     type: str
-    #: fill a new version from a PUT body (the old one, or None on create), or raise ArmError
+    #: fill a new version from a PUT body (the old one, or None on create), or raise ArmErrorReply
     build: Callable[[Resource | None, dict[str, Any], Resource], None]
-    #: apply a PATCH body to a copy, or raise ArmError
+    #: apply a PATCH body to a copy, or raise ArmErrorReply
     patch: Callable[[Resource, dict[str, Any]], None]
     render: Callable[[Resource], dict[str, Any]]
     #: the allow-list as the history records it
@@ -178,7 +178,7 @@ def _user_props(props: dict[str, Any], *own: str) -> dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in props.items() if k not in skip}
 
 
-def _enum(value: Any, allowed: tuple[str, ...], error: ArmError) -> str:
+def _enum(value: Any, allowed: tuple[str, ...], error: ArmErrorReply) -> str:
     for option in allowed:
         if isinstance(value, str) and value.lower() == option.lower():
             return option

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from armemu.resources import KINDS
-from armemu.state import Store, Write
+from armemu.state import ResourceStore, Write
 
 SUBSCRIPTION = "5eed0000-0000-4000-8000-000000000001"
 RESOURCE_GROUP = "ipsync-demo"
@@ -54,7 +54,7 @@ SQL_RULES = (
 )
 
 
-def seed(store: Store) -> list[str]:
+def seed(store: ResourceStore) -> list[str]:
     """Create the sample set and complete its operations; the ids created."""
     nsg_name, nsg_body = NSG
     store.put_nsg(SUBSCRIPTION, RESOURCE_GROUP, nsg_name, nsg_body, _WRITE)

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from armemu.handler import Feed, Handler
-from armemu.state import Store
+from armemu.state import ResourceStore
 from armemu.tls import server_context
 
 
@@ -45,7 +45,7 @@ class Emulator:
         """``slow`` maps a resource type's last segment to its operations' InProgress polls
         (``{"ipGroups": 20}``: IP Group writes wait for their firewall policy)."""
         self.port = port
-        self.store = Store(
+        self.store = ResourceStore(
             lro_polls=lro_polls, retry_after=retry_after, state_file=state_file, slow=slow
         )
         self.feed = Feed(Path(feed) if feed is not None else None)

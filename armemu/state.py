@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from armemu import errors, validation
-from armemu.errors import ArmError
+from armemu.errors import ArmErrorReply
 from armemu.faults import Fault
 from armemu.model import NSG_TYPE, Nsg, new_etag, nsg_key
 from armemu.resources import Key, Kind, Resource, resource_key
@@ -71,7 +71,7 @@ class Operation:
     status: str = "InProgress"
 
 
-class Store:
+class ResourceStore:
     """All emulated state behind one lock; every public method is one ARM request."""
 
     def __init__(
@@ -416,7 +416,7 @@ class Store:
                                              **self._retry_after()})  # fmt: skip
                 self._complete(op)
             if op.failure:
-                raise ArmError(500, op.failure[0], op.failure[1], details=[])
+                raise ArmErrorReply(500, op.failure[0], op.failure[1], details=[])
             current = self.resources.get(op.key)
             if op.style == "location" and op.after is not None and current is not None:
                 return Reply(200, current.render())
@@ -483,7 +483,7 @@ class Store:
 
     def _write(self, kind: Kind, old: Resource | None, new: Resource, style: str,
                write: Write) -> Reply:  # fmt: skip
-        """Store a new version and answer as ``style`` says (see armemu.resources)."""
+        """ResourceStore a new version and answer as ``style`` says (see armemu.resources)."""
         status = 201 if old is None else 200
         if style == "sync":
             done = new.settled()

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from armemu import errors
-from armemu.errors import LIMIT_PREFIXES, LIMIT_RULES, ArmError
+from armemu.errors import LIMIT_PREFIXES, LIMIT_RULES, ArmErrorReply
 
 NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
 #: A name that stands for addresses: "*", VirtualNetwork, Internet, Storage.WestEurope, ...
@@ -32,7 +32,7 @@ def check_name(name: str) -> None:
 
 
 def normalise_rule(name: str, properties: Any, rule_id: str) -> dict[str, Any]:
-    """The rule's stored properties in ARM's field order and defaults, or an ArmError."""
+    """The rule's stored properties in ARM's field order and defaults, or an ArmErrorReply."""
     check_name(name)
     if not isinstance(properties, dict):
         raise errors.bad_request_format(f"Required property 'properties' not found for {name}.")
@@ -126,7 +126,7 @@ def _check_port(port: str) -> None:
         and int(bounds[0]) <= int(bounds[-1])
     )
     if not valid:
-        raise ArmError(
+        raise ArmErrorReply(
             400,
             "SecurityRuleInvalidPortRange",
             f"Security rule has invalid Port range. Value provided: {port}. Value should be an "
