@@ -13,9 +13,11 @@ backoff (honouring ``Retry-After``) within a bounded total time, and never fails
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,6 +55,37 @@ def webhook(value: str | None) -> str | None:
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
         raise ValueError("IPSYNC_NOTIFY_URL must be an https:// URL (plain http only on loopback)")
     return text
+
+
+class _Redact(logging.Filter):
+    """Rewrites log records that hold a webhook URL (httpx logs each request's full URL)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        for secret, shown in list(self.secrets.items()):
+            if secret in message:
+                message = message.replace(secret, shown)
+                record.msg, record.args = message, ()
+        return True
+
+    @contextlib.contextmanager
+    def hiding(self, url: str) -> Iterator[None]:
+        with self._lock:
+            self.secrets[url] = masked(url)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.secrets.pop(url, None)
+
+
+_REDACT = _Redact()
+logging.getLogger("httpx").addFilter(_REDACT)
 
 
 def masked(url: str) -> str:
@@ -132,7 +165,10 @@ def post(
     deadline = time.monotonic() + budget_s
     delay = first_delay_s
     where = masked(url)
-    with httpx.Client(transport=transport, follow_redirects=False) as client:
+    with (
+        _REDACT.hiding(url),
+        httpx.Client(transport=transport, follow_redirects=False) as client,
+    ):
         for attempt in range(1, attempts + 1):
             left = deadline - time.monotonic()
             if left <= 0:
