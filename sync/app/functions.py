@@ -24,12 +24,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import azure.functions as func
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sync.app import notify, telemetry
 from sync.app.history import History
@@ -101,10 +101,23 @@ class AppSettings(BaseSettings):
     #: ``/api/health`` reports unhealthy when the last run is older than this.
     health_max_age_h: float = Field(default=48.0, gt=0)
     #: Published lists (JSON object: name -> list), served at ``/api/lists/<name>``.
-    lists: dict[str, ListSpec] = Field(default_factory=dict)
+    lists: Annotated[dict[str, ListSpec], NoDecode] = Field(default_factory=dict)
     #: Webhook for run notifications (a secret: never logged); empty or an unresolved Key
     #: Vault reference turns them off.
     notify_url: SecretStr | None = None
+
+    @field_validator("lists", mode="before")
+    @classmethod
+    def _lists_json(cls, value: Any) -> Any:
+        """A JSON object; empty text is no lists (as an unset setting)."""
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else {}
+            except ValueError as exc:
+                raise ValueError(
+                    f'not JSON like {{"name": {{"service_tags": [...]}}}}: {exc}'
+                ) from None
+        return value
 
     @field_validator("lists")
     @classmethod
