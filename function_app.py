@@ -65,3 +65,11 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     from sync.app import functions
 
     return functions.http_health(req)
+
+
+@app.route(route="lists/{name}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_list(req: func.HttpRequest) -> func.HttpResponse:
+    """A published list: plain (one CIDR per line), .json, .csv or .checkpoint.json; ETag/304."""
+    from sync.app import functions
+
+    return functions.http_list(req)

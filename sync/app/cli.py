@@ -12,15 +12,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sync.core.clouds import CLOUDS
+from sync.core.formats import FORMATS
 from sync.errors import IpsyncError
 
 SOURCE_HELP = "download (default), api, a file path (.json/.xml, optionally .gz/.xz) or https URL"
 
 
 def _cmd_prefixes(args: argparse.Namespace) -> int:
-    import json
-
     from sync.core.fit import fit
+    from sync.core.formats import Format, render
     from sync.core.prefixes import FAMILIES, Family
     from sync.core.selection import select
     from sync.errors import SettingsError
@@ -47,12 +47,9 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
             }
             for f, result in fitted.items()
         }
-    if args.json:
-        print(json.dumps(body, indent=2))
-        return 0
-    for prefix in body["v4"] + body["v6"]:
-        print(prefix)
-    if args.max_entries is not None:
+    fmt: Format = "json" if args.json else args.format
+    sys.stdout.write(render(fmt, "+".join(selection.tags), body).decode())
+    if args.max_entries is not None and fmt != "json":  # JSON carries the fit itself
         for f in families:
             result = fitted[f]
             if not result.exact:
@@ -144,7 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="at most N blocks (shared by the families) covering every address with the "
         "fewest extra ones; the extra is reported on stderr",
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        default="plain",
+        help="plain: one CIDR per line (EDL); json; csv; checkpoint: Check Point's Generic "
+        "Data Center file",
+    )
+    p.add_argument("--json", action="store_true", help="same as --format json")
     p.set_defaults(handler=_cmd_prefixes)
 
     p = sub.add_parser("tags", help="list the tags of a release")

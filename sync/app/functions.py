@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -22,24 +23,27 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import azure.functions as func
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from sync.app import telemetry
+from sync.app import notify, telemetry
 from sync.app.history import History
 from sync.app.runlock import RunBusy, RunLock
 from sync.errors import IpsyncError, SettingsError
-from sync.report import RUN_ID, Report, new_run_id
+from sync.lists import ListSpec, ListStore, Outcome, check_names, publish_all
+from sync.report import RUN_ID, Report, SourceInfo, new_run_id
 from sync.settings import build_settings
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
     from azure.storage.queue import QueueClient, QueueServiceClient
 
+    from sync.core.feed import Release
     from sync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,8 @@ DEV_STORAGE = (
     "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
 )
 STORAGE = "AzureWebJobsStorage"
+#: Set by the platform to the app's default host name: the base of links to stored reports.
+HOSTNAME = "WEBSITE_HOSTNAME"
 #: The queue of manual runs; ``function_app.py`` names it in the queue trigger too.
 QUEUE = "ipsync-runs"
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off", ""}
@@ -94,6 +100,40 @@ class AppSettings(BaseSettings):
     lease_s: int = Field(default=60, ge=15, le=60)
     #: ``/api/health`` reports unhealthy when the last run is older than this.
     health_max_age_h: float = Field(default=48.0, gt=0)
+    #: Published lists (JSON object: name -> list), served at ``/api/lists/<name>``.
+    lists: Annotated[dict[str, ListSpec], NoDecode] = Field(default_factory=dict)
+    #: Webhook for run notifications (a secret: never logged); empty or an unresolved Key
+    #: Vault reference turns them off.
+    notify_url: SecretStr | None = None
+
+    @field_validator("lists", mode="before")
+    @classmethod
+    def _lists_json(cls, value: Any) -> Any:
+        """A JSON object; empty text is no lists (as an unset setting)."""
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else {}
+            except ValueError as exc:
+                raise ValueError(
+                    f'not JSON like {{"name": {{"service_tags": [...]}}}}: {exc}'
+                ) from None
+        return value
+
+    @field_validator("lists")
+    @classmethod
+    def _list_names(cls, value: dict[str, ListSpec]) -> dict[str, ListSpec]:
+        check_names(value)
+        return value
+
+    @field_validator("notify_url")
+    @classmethod
+    def _webhook(cls, value: SecretStr | None) -> SecretStr | None:
+        url = notify.webhook(value.get_secret_value() if value is not None else None)
+        return None if url is None else SecretStr(url)
+
+    def list_named(self, name: str) -> tuple[str, ListSpec] | None:
+        """The configured list of that name (any case) and its own spelling, or None."""
+        return next(((n, s) for n, s in self.lists.items() if n.lower() == name.lower()), None)
 
 
 class RunFailed(Exception):
@@ -201,6 +241,7 @@ class Store:
     lock: RunLock
     history: History
     queue: QueueClient
+    lists: ListStore
 
     @classmethod
     def from_env(
@@ -220,6 +261,7 @@ class Store:
             RunLock(container, duration_s=app.lease_s),
             History(container, keep=app.history_keep),
             queue,
+            ListStore(container),
         )
 
     def enqueue(self, request: RunRequest) -> None:
@@ -238,14 +280,17 @@ def perform(
     settings: Settings,
     run_id: str,
     *,
+    app: AppSettings,
     force: bool,
     on_start: Callable[[], None] | None = None,
 ) -> Report:
     """Run under the lock (or raise :class:`RunBusy`) in this invocation; store the report.
 
-    The report is stored before the lock is released, so a released lock whose run has no
-    report means its worker died. If the lease is lost, the engine starts no further write and
-    the report says why the run stopped.
+    The run syncs the targets, then publishes the lists; their outcomes are part of its
+    report. The report is stored before the lock is released, so a released lock whose run
+    has no report means its worker died. If the lease is lost, the engine starts no further
+    write, no list is published, and the report says why the run stopped. After the lock is
+    released, a run that did something is notified.
     """
     lease = store.lock.acquire(run_id)
     with lease:
@@ -258,7 +303,9 @@ def perform(
         )
         if on_start is not None:
             on_start()
-        report = _execute(settings, force, run_id, lease.lost)
+        report = _execute(settings, force, run_id, lease.lost, lists_only=bool(app.lists))
+        if app.lists and not lease.lost.is_set():
+            report = _publish(store.lists, app, settings, report, force)
         if lease.lost.is_set():
             report = _stopped(report, lease.lost_reason or "lease lost")
         telemetry.log_report(report)
@@ -267,15 +314,88 @@ def perform(
         store.history.prune()
     except AzureError as exc:
         log.warning("run %s: could not prune the history: %s", run_id, _describe(exc))
+    _notify(app, report)
     return report
 
 
-def _execute(settings: Settings, force: bool, run_id: str, stop: threading.Event) -> Report:
-    """The engine's report under our run id; an unexpected crash becomes a failed report."""
+def _publish(
+    lists: ListStore, app: AppSettings, settings: Settings, report: Report, force: bool
+) -> Report:
+    """The report with the outcome of every published list among its targets.
+
+    The release is read again (its download is cached, so this costs a conditional GET); a
+    release that cannot be read fails every list and leaves the published ones as they are.
+    """
+    from sync.sources.release import load_release
+
+    release: Release | IpsyncError
+    try:
+        release = load_release(settings)
+    except IpsyncError as exc:
+        release = exc
+    except Exception as exc:
+        log.exception("run %s: reading the release for the lists crashed", report.run_id)
+        release = IpsyncError(f"internal error: {exc!r}")
+    try:
+        outcomes = publish_all(
+            lists,
+            app.lists,
+            release,
+            max_remove_ratio=settings.max_remove_ratio,
+            force=force,
+            dry_run=settings.dry_run,
+            run_id=report.run_id,
+        )
+    except AzureError as exc:
+        return report.model_copy(
+            update={"ok": False, "error": f"lists not published: storage: {_describe(exc)}"}
+        )
+    return _with_lists(report, outcomes, None if isinstance(release, IpsyncError) else release)
+
+
+def _with_lists(report: Report, outcomes: list[Outcome], release: Release | None) -> Report:
+    targets = [*report.targets, *(o.report for o in outcomes)]
+    source = report.source
+    if source is None and release is not None:
+        fingerprints = "".join(
+            sorted(str(o.document.get("sha256")) for o in outcomes if o.document)
+        )
+        source = SourceInfo(
+            cloud=release.cloud,
+            change_number=release.change_number,
+            origin=release.origin,
+            sha256=hashlib.sha256(fingerprints.encode()).hexdigest(),
+        )
+    ok = report.error is None and all(t.status not in ("failed", "refused") for t in targets)
+    return report.model_copy(update={"targets": targets, "ok": ok, "source": source})
+
+
+def _notify(app: AppSettings, report: Report) -> None:
+    """Post the run's summary when it did something; a webhook that fails only logs."""
+    if app.notify_url is None or report.run_id is None:
+        return
+    host = os.environ.get(HOSTNAME, "").strip()
+    path = f"/api/runs/{report.run_id}"
+    body = notify.summary(report, f"https://{host}{path}" if host else path)
+    if body is not None:
+        notify.post(app.notify_url.get_secret_value(), body)
+
+
+def _execute(
+    settings: Settings, force: bool, run_id: str, stop: threading.Event, *, lists_only: bool
+) -> Report:
+    """The engine's report under our run id; an unexpected crash becomes a failed report.
+
+    With ``lists_only`` and no target or discovery configured, the engine is not run: the
+    run only publishes the lists.
+    """
     try:
         from sync import engine
 
-        report = engine.run(settings, force=force, stop=stop, run_id=run_id)
+        if lists_only and not settings.targets and settings.discovery_scope is None:
+            report = Report(ok=True, dry_run=settings.dry_run)
+        else:
+            report = engine.run(settings, force=force, stop=stop, run_id=run_id)
     except IpsyncError as exc:
         report = Report(ok=False, dry_run=settings.dry_run, error=str(exc))
     except Exception as exc:
@@ -508,10 +628,16 @@ def http_health(req: func.HttpRequest) -> func.HttpResponse:
     # The quick clients bound each call; the deadline bounds them together (and a token
     # request of an identity-based connection, which has its own timeouts).
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health")
-    reads = pool.submit(lambda: (store.lock.holder(), store.history.latest_pointer()))
+    reads = pool.submit(
+        lambda: (
+            store.lock.holder(),
+            store.history.latest_pointer(),
+            store.lists.status() if app.lists else {},
+        )
+    )
     pool.shutdown(wait=False)
     try:
-        holder, pointer = reads.result(timeout=HEALTH_BUDGET_S)
+        holder, pointer, lists = reads.result(timeout=HEALTH_BUDGET_S)
     except TimeoutError:
         checks["storage"] = f"unreachable: no answer within {HEALTH_BUDGET_S:g} s"
         return _json(503, {"healthy": False, **checks})
@@ -533,7 +659,108 @@ def http_health(req: func.HttpRequest) -> func.HttpResponse:
             checks["last_run"]["problem"] = (
                 f"older than IPSYNC_HEALTH_MAX_AGE_H={app.health_max_age_h:g} h"
             )
+    if app.lists:
+        checks["lists"] = _list_health(app, lists)
+        healthy = healthy and all(v["problem"] is None for v in checks["lists"].values())
     return _json(200 if healthy else 503, {"healthy": healthy, **checks})
+
+
+def _list_health(app: AppSettings, status: Mapping[str, Any]) -> dict[str, Any]:
+    """Each configured list's last outcome; ``problem`` says why its last good copy is served."""
+    result: dict[str, Any] = {}
+    for name in app.lists:
+        last = status.get(name)
+        if last is None:
+            result[name] = {"status": "not published yet", "problem": None}
+        else:
+            result[name] = {**last, "problem": last.get("problem")}
+    return result
+
+
+def http_list(req: func.HttpRequest) -> func.HttpResponse:
+    """``GET /api/lists/{name}``: a published list, in the format its extension names.
+
+    No extension: the list's own ``format`` (plain by default, one CIDR per line). Answers
+    ``ETag`` and ``Last-Modified`` (when the list's content last changed) and ``304`` to a
+    conditional GET that already has it. A list that has not been published yet is ``503``
+    with ``Retry-After``: an empty ``200`` would tell a firewall to allow nothing.
+    """
+    from sync.core.formats import MEDIA_TYPES, render, split_name
+
+    asked, fmt = split_name(req.route_params.get("name", ""))
+    try:
+        app = load_app_settings()
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return _error(500, str(exc))
+    found = app.list_named(asked)
+    if found is None:
+        known = ", ".join(sorted(app.lists)) or "none (set IPSYNC_LISTS)"
+        return _error(404, f"unknown list {asked!r}; published lists: {known}")
+    name, spec = found
+    try:
+        stored = Store.from_env(app, quick=True).lists.document(name)
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return _error(500, str(exc))
+    except AzureError as exc:
+        return _storage_error(exc)
+    if stored is None:
+        return func.HttpResponse(
+            json.dumps(
+                {
+                    "ok": False,
+                    "error": f"list {name} is not published yet: the next run publishes it",
+                }
+            ),
+            status_code=503,
+            mimetype="application/json",
+            headers={"Retry-After": "300"},
+        )
+    document, written = stored
+    fmt = fmt or spec.format
+    body = render(fmt, name, document)
+    modified = _published_at(document, written)
+    headers = {
+        "ETag": f'"{hashlib.sha256(body).hexdigest()[:32]}"',
+        "Last-Modified": format_datetime(modified, usegmt=True),
+        "Cache-Control": "no-cache",
+    }
+    if document.get("release"):
+        headers["X-Ipsync-Release"] = str(document["release"])
+    if _not_modified(req, headers["ETag"], modified):
+        return func.HttpResponse(status_code=304, headers=headers)
+    mimetype, _, _ = MEDIA_TYPES[fmt].partition(";")
+    return func.HttpResponse(
+        body, status_code=200, mimetype=mimetype, charset="utf-8", headers=headers
+    )
+
+
+def _published_at(document: Mapping[str, Any], written: datetime) -> datetime:
+    """When the list's content last changed (whole seconds, as HTTP dates have)."""
+    try:
+        when = datetime.fromisoformat(str(document["published_at"]))
+    except (KeyError, ValueError):
+        when = written
+    return when.astimezone(UTC).replace(microsecond=0)
+
+
+def _not_modified(req: func.HttpRequest, etag: str, modified: datetime) -> bool:
+    """True when the caller has this copy: ``If-None-Match`` first, else ``If-Modified-Since``."""
+    match = req.headers.get("If-None-Match")
+    if match is not None:
+        tags = {t.strip().removeprefix("W/") for t in match.split(",")}
+        return "*" in tags or etag in tags
+    since = req.headers.get("If-Modified-Since")
+    if since is None:
+        return False
+    try:
+        when = parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return modified <= when
 
 
 # --- timer and queue --------------------------------------------------------------------------
@@ -554,7 +781,7 @@ def timer_sync(past_due: bool = False) -> None:
         log.error("scheduled run not started: %s", exc)
         raise
     try:
-        report = perform(store, settings, new_run_id(), force=False)
+        report = perform(store, settings, new_run_id(), app=app, force=False)
     except RunBusy as busy:
         log.warning(
             "scheduled run skipped: run %s holds the lock",
@@ -599,6 +826,7 @@ def queue_sync(body: bytes, dequeue_count: int) -> None:
             store,
             settings,
             run_id,
+            app=app,
             force=request.force,
             on_start=lambda: store.history.mark(
                 run_id, "running", attempt=dequeue_count, **details

@@ -52,6 +52,7 @@ def test_functions_and_triggers(indexed: dict[str, dict[str, Any]]) -> None:
         "sync_force_http": ("sync/force", ["POST"], "ADMIN"),
         "get_run": ("runs/{run_id}", ["GET"], "FUNCTION"),
         "health": ("health", ["GET"], "FUNCTION"),
+        "get_list": ("lists/{name}", ["GET"], "FUNCTION"),
     }
     timer = _trigger(indexed["sync_timer"])
     assert (timer["type"], timer["schedule"], timer["runOnStartup"]) == (

@@ -39,15 +39,14 @@ NOT_DEPLOYED = {
     "AzureWebJobsStorage__queueServiceUri": "derived from __accountName (public cloud)",
     "AzureWebJobsStorage__clientId": "only for a user-assigned identity; ours is system-assigned",
     "XDG_CACHE_HOME": "the feed cache falls back to the temp dir on the read-only app mount",
+    "WEBSITE_HOSTNAME": "set by the platform: the app's host name, for links to stored reports",
 }
 
 #: Settings with a code default that Azure still needs: no NSG work without a subscription.
 NEEDED_IN_AZURE = {"IPSYNC_SUBSCRIPTION_ID"}
 
 #: Settings deployed ahead of the code that will read them (empty values mean "off").
-AHEAD_OF_CODE = {
-    "IPSYNC_NOTIFY_URL": "webhook for run notifications, a Key Vault reference",
-}
+AHEAD_OF_CODE: dict[str, str] = {}
 
 _BARE_NAME = re.compile(r"^[A-Za-z_]\w*$")
 
@@ -301,6 +300,22 @@ def test_notify_url_is_a_key_vault_reference_or_off() -> None:
     on = deployed_settings({"notifyUrlSecretUri": uri})
     # The platform resolves this form with the app's identity before the app reads it.
     assert on["IPSYNC_NOTIFY_URL"] == f"@Microsoft.KeyVault(SecretUri={uri})"
+
+
+def test_notify_url_unresolved_reference_is_off_and_resolved_is_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    uri = "https://kv-ops.vault.azure.net/secrets/ipsync-webhook"
+    reference = deployed_settings({"notifyUrlSecretUri": uri})["IPSYNC_NOTIFY_URL"]
+    monkeypatch.setenv("IPSYNC_NOTIFY_URL", reference)
+    assert load_app_settings().notify_url is None  # unresolved: off, with a warning
+    resolved = "https://hooks.example.com/services/T000/B000/token-part"
+    monkeypatch.setenv("IPSYNC_NOTIFY_URL", resolved)
+    app = load_app_settings()
+    assert app.notify_url is not None
+    assert app.notify_url.get_secret_value() == resolved
+    assert "token-part" not in repr(app)
+    assert "token-part" not in app.model_dump_json()
 
 
 def test_management_group_setting_follows_its_parameter() -> None:
