@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sync.azure.writes import ArmWriter, Deadline, OutOfTime, Stale
 from sync.core.plan import TargetPlan, Write, make_before_break, release_mark, rollback_guard
-from sync.core.prefixes import family_of
-from sync.core.selection import Selection, select
+from sync.core.selection import Selection, empty_tags, select
 from sync.errors import ArmError, IpsyncError, TargetError
 from sync.kinds import KIND_NAMES, get_kind
 from sync.kinds.base import Gateway, Kind, PlanContext, Snapshot, TargetSpec
@@ -158,7 +157,7 @@ def _resolve(
             continue
         key = candidate.resource_id.lower()
         job = groups.setdefault(key, _Job(get_kind(candidate.kind), candidate.resource_id, []))
-        empty = _empty_tags(release, candidate)
+        empty = empty_tags(release, candidate.service_tags, candidate.families)
         if empty:
             job.refusals[len(job.items)] = (
                 f"{candidate.where}: service tag {', '.join(empty)} has no "
@@ -179,17 +178,6 @@ def _resolve(
         kept = [i for i in range(len(job.items) + len(clashes)) if i not in clashes]
         job.refusals = {kept.index(i): r for i, r in job.refusals.items() if i in kept}
     return [job for job in groups.values() if job.items], failed
-
-
-def _empty_tags(release: Release, target: TargetSpec) -> list[str]:
-    """Selected tags that hold no prefix of the target's families: a tag emptied by a bad
-    release must not silently shrink an allow-list."""
-    wanted = set(target.families)
-    return [
-        name
-        for name in target.service_tags
-        if not any(family_of(p) in wanted for p in release.find(name).address_prefixes)
-    ]
 
 
 def _report(target: TargetSpec, status: Any, error: str | None = None) -> TargetReport:

@@ -28,8 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sync.core.fit import fit
 from sync.core.formats import FORMATS, MEDIA_TYPES, Format, extension, render
 from sync.core.plan import release_mark, removal_guard
-from sync.core.prefixes import FAMILIES, Family, family_of
-from sync.core.selection import select
+from sync.core.prefixes import FAMILIES, Family
+from sync.core.selection import empty_tags, select
 from sync.errors import IpsyncError
 from sync.report import Change, TargetReport
 
@@ -124,16 +124,6 @@ def compute(release: Release, spec: ListSpec) -> dict[str, Any]:
     return document
 
 
-def empty_tags(release: Release, spec: ListSpec) -> list[str]:
-    """Selected tags with no prefix of the list's families: a bad release, not a real change."""
-    wanted = set(spec.families)
-    return [
-        name
-        for name in spec.service_tags
-        if not any(family_of(p) in wanted for p in release.find(name).address_prefixes)
-    ]
-
-
 def decide(
     name: str,
     spec: ListSpec,
@@ -163,7 +153,7 @@ def decide(
     report.changes = [
         Change(rule=name, action="update" if old else "create", added=added, removed=removed)
     ]
-    empty = empty_tags(release, spec)
+    empty = empty_tags(release, spec.service_tags, spec.families)
     refusal = (
         f"{where}: service tag {', '.join(empty)} has no {'/'.join(spec.families)} prefix in "
         "this release; refused (use --force to apply)"

@@ -106,3 +106,14 @@ def select(
         v6=tuple(merged["v6"]),
         change_numbers={name: tag.change_number for name, tag in tags.items()},
     )
+
+
+def empty_tags(release: Release, names: Sequence[str], families: Sequence[str]) -> list[str]:
+    """Selected tags with no prefix of ``families``: a tag emptied by a bad release must not
+    silently shrink an allow-list, even when other tags keep it from being empty."""
+    wanted = set(families)
+    return [
+        name
+        for name in names
+        if not any(family_of(p) in wanted for p in release.find(name).address_prefixes)
+    ]
