@@ -46,9 +46,9 @@ sys.meta_path.insert(0, _Absent())
 _TIMED_IMPORT = """
 import json, sys, time
 {before}
-start = time.perf_counter()
+start = time.process_time()
 {imports}
-took = time.perf_counter() - start
+took = time.process_time() - start
 print(json.dumps({{"s": took, "heavy": [m for m in {heavy!r} if m in sys.modules]}}))
 """
 #: Prepended to a child's code: at exit it writes its peak RSS (``VmHWM``, which exec resets,
@@ -75,8 +75,11 @@ runpy.run_module("sync", run_name="__main__")
 def _import_s(
     imports: str, runs: int, before: str = "", *, deployed: bool = True
 ) -> tuple[float, list[str]]:
-    """Median seconds of ``imports`` in fresh children that ran ``before`` untimed, and the
-    heavy modules loaded by then; ``deployed`` hides the development-only packages."""
+    """Median CPU seconds of ``imports`` in fresh children that ran ``before`` untimed, and
+    the heavy modules loaded by then; ``deployed`` hides the development-only packages.
+
+    CPU, not wall time: on a shared machine the wall time of an import also counts the
+    other processes' turns, and an import from a warm disk is CPU work."""
     times: list[float] = []
     heavy: list[str] = []
     prelude = _HIDE.format(hidden=DEV_ONLY) if deployed else ""
@@ -128,7 +131,9 @@ def section(runs: int) -> Section:
     floor, _ = _peak_rss_mb(_FLOOR.format(path=str(CURRENT)), env)
     out = Section(
         "5. Cold start and memory",
-        f"Import times in fresh interpreters, timed inside the child, median of {runs}; "
+        f"Import times in fresh interpreters: CPU time (user + system) of the import inside "
+        f"the child, which the machine's load does not inflate as it does wall time; median "
+        f"of {runs}; "
         f"{', '.join(DEV_ONLY)} (installed here for the development tools only, absent from "
         "requirements.txt) is hidden from the child, since the storage SDK imports it when "
         "present. `import function_app` is what the host does at start-up; its baseline is "
