@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import feed_speed, fit_speed, machine, noop, replay, scale, startup
+from bench import feed_speed, fit_speed, kinds_replay, machine, noop, replay, scale, startup
 from bench.common import ROOT, Section
 from bench.latency import calibrate
 from bench.markdown import render
@@ -29,9 +29,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def step(name: str, make: Callable[[], Section]) -> Section:
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
-        start = time.perf_counter()
+        start, load = time.perf_counter(), machine.load()
         result = make()
-        print(f"bench: {name} took {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        took = time.perf_counter() - start
+        result.details.append(
+            f"Machine load while this section ran: {load} at its start, {machine.load()} at "
+            f"its end; it took {took:.0f} s."
+        )
+        print(f"bench: {name} took {took:.0f} s", file=sys.stderr)
         return result
 
     calibration = calibrate(3)
@@ -43,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         step("scale", lambda: scale.section(calibration, check=not args.quick)),
         step("cold start and memory", lambda: startup.section(runs)),
         step("budget fit", lambda: fit_speed.measure(runs)),
+        step("IP rule list kinds", lambda: kinds_replay.section(releases)),
     ]
     sections.sort(key=lambda s: s.title)
     command = ".venv/bin/python -m bench" + (" --quick" if args.quick else "")
@@ -51,9 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} in "
         f"{time.perf_counter() - began:.0f} s. Machines are noisy: figures are medians and "
         "each one stands next to its baseline measured in the same run. The real Azure "
-        "latencies are modelled, not measured; each section says how.",
+        "latencies are modelled, not measured; each section says how. Every figure, "
+        "baseline and ratio below was measured by this run; each section ends with the "
+        "machine's load while it ran.",
     ]
-    args.output.write_text(render(machine.describe(), sections, header), encoding="utf-8")
+    described = [*machine.describe(), f"- Load average at the end (1, 5, 15 min): {machine.load()}"]
+    args.output.write_text(render(described, sections, header), encoding="utf-8")
     print(f"bench: wrote {args.output}", file=sys.stderr)
     return 1 if any(s.problems for s in sections) else 0
 

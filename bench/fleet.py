@@ -31,8 +31,11 @@ def nsg_id(name: str) -> str:
 class Arm(Protocol):
     """Where the emulator listens: an in-process ``Emulator`` or a separate process."""
 
-    endpoint: str
-    ca_bundle: Path
+    @property
+    def endpoint(self) -> str: ...
+
+    @property
+    def ca_bundle(self) -> Path: ...
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,9 @@ class _Remote:
 
 @contextmanager
 def emulator_process(lro_polls: int) -> Iterator[Arm]:
-    """``python -m sync emulator`` in its own process, so it does not share the GIL with the
+    """``python -m armemu`` in its own process, so it does not share the GIL with the
     engine (real ARM is remote and costs the client no CPU)."""
-    command = [sys.executable, "-m", "sync", "emulator", "--lro-polls", str(lro_polls)]
+    command = [sys.executable, "-m", "armemu", "--lro-polls", str(lro_polls)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None
@@ -125,9 +128,6 @@ def create_nsgs(client: NetworkManagementClient, specs: Iterable[NsgSpec]) -> No
 
 
 def target(nsg: str, tags: list[str], **fields: Any) -> NsgTarget:
-    return parse_target({"nsg": nsg_id(nsg), "service_tags": tags, **fields}, nsg)
-
-
-def as_setting(t: NsgTarget) -> dict[str, Any]:
-    """A target as an ``IPSYNC_TARGETS`` entry."""
-    return t.model_dump(mode="json")
+    parsed = parse_target({"nsg": nsg_id(nsg), "service_tags": tags, **fields}, nsg)
+    assert isinstance(parsed, NsgTarget)
+    return parsed

@@ -12,9 +12,9 @@ the same release again writes nothing.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +27,16 @@ from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.storage import models as st
 
 from armemu import Emulator
+from bench.common import Figure, Section
 from bench.fleet import SUBSCRIPTION, settings_for
+from bench.markdown import render_section
 from bench.replay import find_releases
 from sync.azure.client import arm_client
 from sync.core.feed import parse_release
 from sync.core.selection import select
 from sync.engine import run
 
+COMMAND = ".venv/bin/python -m bench.kinds_replay"
 RG = "bench"
 OWNER = "51.0.0.1"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -106,19 +109,36 @@ def create(settings: Any) -> None:
     ).result()
 
 
-def allowed(entries: Sequence[str]) -> netaddr.IPSet:
+def allowed(entries: Iterable[str]) -> netaddr.IPSet:
     return netaddr.IPSet(netaddr.IPNetwork(e) for e in entries)
 
 
-def replay(releases: Sequence[Path]) -> list[str]:
-    """Apply each release; print one line per release and kind; return the problems found."""
-    problems: list[str] = []
+@dataclass
+class Replayed:
+    """The table (markdown lines), the writes per release by kind, and the problems found."""
+
+    table: list[str] = field(default_factory=list)
+    writes: dict[str, list[int]] = field(default_factory=dict)
+    #: By kind, per later release: entries the resource's list changed, and prefixes the
+    #: selected tags themselves changed (the published change the list follows).
+    changed: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def replay(releases: Sequence[Path]) -> Replayed:
+    """Apply each release; one table line per release and kind."""
+    out = Replayed()
+    problems = out.problems
     targets = [
         {"kind": kind, "resource": resource_id(kind), "max_extra_ratio": 0.1, **fields}
         for kind, (_, _, fields) in LAYOUT.items()
     ]
-    print("| release | kind | rules | writes | again | extra addresses | owner kept | gap |")
-    print("|---|---|---:|---:|---:|---:|---|---|")
+    out.table += [
+        "| release | kind | rules | entries changed | published prefixes changed | writes | "
+        "again | extra addresses | owner kept | gap |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    previous: dict[str, set[str]] = {}
     with tempfile.TemporaryDirectory() as cache, Emulator() as emulator:
         base = settings_for(emulator, Path(cache), discover_tag="")
         create(base)
@@ -134,13 +154,23 @@ def replay(releases: Sequence[Path]) -> list[str]:
             for result, goal in zip(report.targets, targets, strict=True):
                 rid, kind = str(goal["resource"]), str(goal["kind"])
                 window = history[rid][marks[rid] - 1 :]
-                published = allowed(select(release, goal["service_tags"], families=["v4"]).v4)
+                selected = set(select(release, goal["service_tags"], families=["v4"]).v4)
+                published = allowed(selected)
+                changed, moved = "-", "-"
+                if kind in previous:
+                    entries = len(set(window[0]) ^ set(window[-1]))
+                    tags = len(previous[kind] ^ selected)
+                    out.changed.setdefault(kind, []).append((entries, tags))
+                    changed, moved = str(entries), str(tags)
+                previous[kind] = selected
                 kept = allowed(window[0]) & allowed(window[-1])
                 gap = any(not kept.issubset(allowed(step)) for step in window)
                 owner = all(OWNER in step or f"{OWNER}/32" in step for step in window)
                 extra = result.fit.extra_addresses if result.fit else 0
-                print(
-                    f"| {path.name} | {kind} | {len(window[-1])} | {result.writes} | "
+                out.writes.setdefault(kind, []).append(result.writes)
+                out.table.append(
+                    f"| {path.name} | {kind} | {len(window[-1])} | {changed} | {moved} | "
+                    f"{result.writes} | "
                     f"{next(t.writes for t in again.targets if t.resource == rid)} | {extra} | "
                     f"{'yes' if owner else 'NO'} | {'YES' if gap else 'none'} |"
                 )
@@ -154,19 +184,54 @@ def replay(releases: Sequence[Path]) -> list[str]:
                     problems.append(f"{path.name} {kind}: coverage gap or owner entry lost")
             if again.writes:
                 problems.append(f"{path.name}: applying it again wrote {again.writes} times")
-    return problems
+    return out
+
+
+def section(releases: Sequence[Path]) -> Section:
+    """Writes per release of each IP rule list kind, the fitted ones (``fit: cover``) first."""
+    replayed = replay(releases)
+    out = Section(
+        "7. Writes per release of the IP rule list kinds",
+        f"The {len(releases)} bundled Public releases ({', '.join(p.name for p in releases)}) "
+        "applied oldest first to one Storage account and one container registry (both "
+        "`fit: cover`, `max_extra_ratio` 0.1: the tag does not fit their rule limit) and one "
+        "Key Vault (exact list), on the emulator. A whole rule list is one PUT, so a release "
+        "costs at most one write per resource; the baseline is a rewrite on every release. "
+        "After every release: every published address allowed, the owner's entry kept, no "
+        "address allowed before and after it missing in between, and applying it again "
+        "writes nothing. Stability: the entries each release changes in the list (added "
+        "plus removed), next to the prefixes the selected tag itself changed (its aggregated "
+        "IPv4 prefixes, added plus removed): an exact list changes as many; a fitted cover "
+        "should change few where the optimum allows it.",
+        problems=replayed.problems,
+    )
+    updates = len(releases) - 1
+    for kind, (_, _, fields) in LAYOUT.items():
+        weekly = replayed.writes.get(kind, [])[1:]  # the first release creates the list
+        fitted = f"fit {fields['fit']}" if "fit" in fields else "exact"
+        out.figures.append(
+            Figure(f"{kind} ({fitted}): writes over the {updates} later releases",
+                   str(sum(weekly)), str(updates), "", f"<= {updates} (one per release)",
+                   sum(weekly) <= updates, COMMAND)
+        )  # fmt: skip
+        changes = replayed.changed.get(kind, [])
+        out.figures.append(
+            Figure(f"{kind} ({fitted}): entries changed over the {updates} later releases",
+                   str(sum(c for c, _ in changes)),
+                   f"{sum(t for _, t in changes)} (published prefixes changed)", "",
+                   "none (context)", None, COMMAND)
+        )  # fmt: skip
+    out.details += replayed.table
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.kinds_replay", description=__doc__)
     parser.add_argument("folders", nargs="*", type=Path, help="more ServiceTags_*.json files")
     args = parser.parse_args(argv)
-    releases = find_releases(args.folders)["Public"]
-    print(f"{len(releases)} Public releases: {', '.join(p.name for p in releases)}\n")
-    problems = replay(releases)
-    for problem in problems:
-        print(f"problem: {problem}", file=sys.stderr)
-    return 1 if problems else 0
+    result = section(find_releases(args.folders)["Public"])
+    print(render_section(result))
+    return 1 if result.problems else 0
 
 
 if __name__ == "__main__":

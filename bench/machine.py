@@ -35,6 +35,15 @@ def _version(name: str) -> str:
         return "not installed"
 
 
+def load() -> str:
+    """The load averages over 1, 5 and 15 minutes, next to the cores that share them."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f} on {os.cpu_count()} cores"
+
+
 def describe() -> list[str]:
     packages = ", ".join(f"{name} {_version(name)}" for name in PACKAGES)
     return [

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from bench.fleet import RESOURCE_GROUP
 from sync.core.feed import Release
+from sync.core.prefixes import FAMILIES
 from sync.core.selection import select
 from sync.kinds.nsg.target import NsgTarget
 
@@ -33,7 +34,7 @@ def delete_and_recreate(
             writes += 1
     for index, t in enumerate(targets):
         selection = select(release, t.service_tags, families=t.families)
-        for offset, family in enumerate(("v4", "v6")):
+        for offset, family in enumerate(FAMILIES):
             remote = list(selection.family(family))
             if not remote:
                 continue

@@ -19,6 +19,6 @@ nets = [
     if value["name"] in names
     for prefix in value["properties"]["addressPrefixes"]
 ]
-for version in (4, 6):
-    for net in ipaddress.collapse_addresses(n for n in nets if n.version == version):
-        print(net)
+v4 = [n for n in nets if isinstance(n, ipaddress.IPv4Network)]
+v6 = [n for n in nets if isinstance(n, ipaddress.IPv6Network)]
+print(*ipaddress.collapse_addresses(v4), *ipaddress.collapse_addresses(v6), sep="\n")

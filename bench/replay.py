@@ -102,12 +102,12 @@ def replay(releases: Sequence[Path]) -> list[Step]:
             settings = settings_for(emulator, Path(cache), source=str(path), **base)
             before = emulator.stats()["writes"]
             report = run(settings)
-            for t in report.targets:
-                step.ipsync[t.nsg] = step.ipsync.get(t.nsg, 0) + t.writes
-                if t.status == "refused":
-                    step.refused.append(str(t.error))
-                elif t.status == "failed":
-                    step.problems.append(f"ipsync failed on {t.nsg}: {t.error}")
+            for done in report.targets:
+                step.ipsync[done.resource] = step.ipsync.get(done.resource, 0) + done.writes
+                if done.status == "refused":
+                    step.refused.append(str(done.error))
+                elif done.status == "failed":
+                    step.problems.append(f"ipsync failed on {done.resource}: {done.error}")
             if step.refused:
                 step.forced = run(settings, force=True).writes
             if emulator.stats()["writes"] - before != report.writes + step.forced:
@@ -139,8 +139,9 @@ def replay(releases: Sequence[Path]) -> list[Step]:
             if step.again:
                 step.problems.append(f"applying {path.name} twice wrote {step.again} times")
             if any(step.gap):
-                gap = checks.describe_gap(step.gap)
-                step.problems.append(f"ipsync left a coverage gap of {gap}")
+                step.problems.append(
+                    f"ipsync left a coverage gap of {checks.describe_gap(step.gap)}"
+                )
             steps.append(step)
     return steps
 

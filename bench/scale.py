@@ -9,10 +9,13 @@ Run alone: ``python -m bench.scale``.
 from __future__ import annotations
 
 import heapq
+import statistics
 import tempfile
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench.common import (
     CURRENT,
@@ -24,16 +27,26 @@ from bench.common import (
     ratio,
     secs,
 )
-from bench.fleet import Foreign, NsgSpec, create_nsgs, emulator_process, settings_for
+from bench.fleet import (
+    RESOURCE_GROUP,
+    SUBSCRIPTION,
+    Foreign,
+    NsgSpec,
+    create_nsgs,
+    emulator_process,
+    settings_for,
+)
 from bench.latency import SCALED, Calibration
-from sync.azure.client import make_client
+from sync.azure.client import Clients, make_client
 from sync.core.feed import parse_release
 from sync.engine import run
 from sync.report import Report
+from sync.settings import Settings
 
 COMMAND = ".venv/bin/python -m bench.scale"
 NSGS = 50
 TIMEOUT_S = 600.0  # Functions Consumption plan, maximum
+NOOP_GOAL_S = 1.0  # ipsync's own CPU in a no-op run of the 50 NSGs, beyond the ARM reads
 
 
 def regions(count: int) -> list[str]:
@@ -57,8 +70,54 @@ class Timed:
         return [t.writes for t in self.report.targets]
 
 
-def _runs(wait: float, specs: list[NsgSpec]) -> tuple[Timed, Timed]:
-    """A first sync of the older release, then the weekly update, at one poll wait."""
+@dataclass
+class NoopCpu:
+    """Process CPU seconds of no-op runs, and of the ARM reads alone, taken alternately."""
+
+    run_s: list[float] = field(default_factory=list)
+    reads_s: list[float] = field(default_factory=list)
+    writes: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+#: The rule fields ipsync reads; the SDK deserialises each one on first access.
+_RULE_FIELDS = (
+    *(
+        f"{side}_{what}"
+        for side in ("source", "destination")
+        for what in ("address_prefix", "address_prefixes", "port_range", "port_ranges")
+    ),
+    *("name", "priority", "direction", "access", "protocol", "description"),
+)
+
+
+def _touch(nsg: Any) -> int:
+    """Read every field ipsync compares of every rule; the count of fields set."""
+    return sum(getattr(r, f) is not None for r in nsg.security_rules or [] for f in _RULE_FIELDS)
+
+
+def arm_reads(settings: Settings, specs: list[NsgSpec], workers: int) -> None:
+    """What any SDK-based no-op must do: one Resource Graph query, then every NSG read
+    through azure-mgmt-network with its rules deserialised, on as many workers as ipsync."""
+    from azure.mgmt.resourcegraph.models import QueryRequest
+
+    clients = Clients(settings)
+    kql = "resources | where type in~ ('microsoft.network/networksecuritygroups') | project id"
+    clients.graph().resources(QueryRequest(query=kql, subscriptions=[SUBSCRIPTION]))
+    client = make_client(settings)
+
+    def read(spec: NsgSpec) -> int:
+        return _touch(client.network_security_groups.get(RESOURCE_GROUP, spec.name))
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(read, specs))
+
+
+def _runs(wait: float, specs: list[NsgSpec], noops: int = 0) -> tuple[tuple[Timed, Timed], NoopCpu]:
+    """A first sync of the older release, the weekly update, then ``noops`` no-op runs of the
+    same release, each followed by the bare ARM reads (both timed in process CPU: the emulator
+    runs in another process, so this process's CPU is ipsync's plus the SDK's and HTTP's)."""
+    noop = NoopCpu()
     with tempfile.TemporaryDirectory() as cache, emulator_process(REAL_LRO_POLLS) as arm:
         create_nsgs(make_client(settings_for(arm, Path(cache))), specs)
         timed = []
@@ -67,7 +126,17 @@ def _runs(wait: float, specs: list[NsgSpec]) -> tuple[Timed, Timed]:
             start = time.perf_counter()
             report = run(settings)
             timed.append(Timed(time.perf_counter() - start, report))
-    return timed[0], timed[1]
+        for _ in range(noops):
+            start = time.process_time()
+            report = run(settings)
+            noop.run_s.append(time.process_time() - start)
+            noop.writes += report.writes
+            if not report.ok:
+                noop.failed.append(report.error or "a target failed or was refused")
+            start = time.process_time()
+            arm_reads(settings, specs, settings.parallelism)
+            noop.reads_s.append(time.process_time() - start)
+    return (timed[0], timed[1]), noop
 
 
 def schedule_s(writes_per_nsg: list[int], write_s: float, workers: int) -> float:
@@ -78,14 +147,20 @@ def schedule_s(writes_per_nsg: list[int], write_s: float, workers: int) -> float
     return max(free)
 
 
-def section(calibration: Calibration, *, check: bool) -> Section:
+def fleet(count: int = NSGS) -> list[NsgSpec]:
+    """``count`` NSGs over as many regions, each opting in to its region's Storage tag and
+    AzureMonitor, each with a foreign rule in ipsync's band."""
     release = parse_release(CURRENT.read_bytes(), origin=CURRENT.name)
     tags = {t.region: t.name for t in release.tags.values() if t.name.startswith("Storage.")}
-    specs = [
+    return [
         NsgSpec(f"nsg-{i:02d}-{region}", region, Foreign("corp-proxy-out", "Outbound", 200),
                 {"ipsync": f"{tags[region]},AzureMonitor"})
-        for i, region in enumerate(regions(NSGS))
+        for i, region in enumerate(regions(count))
     ]  # fmt: skip
+
+
+def section(calibration: Calibration, *, check: bool, noops: int = 5) -> Section:
+    specs = fleet()
     parallelism = default_parallelism()
     wait_s = calibration.put.waits * REAL_RETRY_AFTER_S  # the sleeping part of one write
     out = Section(
@@ -103,9 +178,10 @@ def section(calibration: Calibration, *, check: bool) -> Section:
         "Baseline: the same model with one worker (NSGs one after another, as a serial "
         "script does).",
     )
-    runs = {0.0: _runs(0.0, specs)}
+    measured, noop = _runs(0.0, specs, noops)
+    runs = {0.0: measured}
     if check:
-        runs[SCALED[1]] = _runs(SCALED[1], specs)
+        runs[SCALED[1]] = _runs(SCALED[1], specs)[0]
     for index, label in enumerate(("full first sync", "weekly update")):
         for wait, pair in runs.items():
             report = pair[index].report
@@ -135,7 +211,34 @@ def section(calibration: Calibration, *, check: bool) -> Section:
                    f"< {TIMEOUT_S / 60:.0f} min" if is_update else "none (context)",
                    real < TIMEOUT_S if is_update else None, COMMAND)
         )  # fmt: skip
+    _noop_figures(out, noop, len(specs))
     return out
+
+
+def _noop_figures(out: Section, noop: NoopCpu, nsgs: int) -> None:
+    """ipsync's own CPU in a no-op run: the run's process CPU less that of the bare reads."""
+    if noop.writes or noop.failed:
+        out.problems.append(f"no-op runs wrote {noop.writes} times; errors: {noop.failed[:1]}")
+    runs, reads = statistics.median(noop.run_s), statistics.median(noop.reads_s)
+    own = runs - reads
+    out.details.append(
+        f"- no-op run ({nsgs} NSGs, the weekly release again, {len(noop.run_s)} runs each "
+        f"alternating with the bare reads): process CPU of `run()` "
+        f"{', '.join(f'{x:.2f}' for x in noop.run_s)} s, of the ARM reads alone "
+        f"{', '.join(f'{x:.2f}' for x in noop.reads_s)} s. The emulator runs in another "
+        "process, so this process's CPU is ipsync's plus the SDK's and HTTP's; the reads "
+        "(one Resource Graph query, then every NSG through azure-mgmt-network on as many "
+        "workers, every rule field deserialised) are what any SDK-based no-op pays. ipsync's "
+        "own share is the difference of the medians: parsing the release, discovery's "
+        "filtering, selection and aggregation, normalising the rules read, planning."
+    )
+    out.figures += [
+        Figure(f"no-op run of {nsgs} NSGs: process CPU", f"{runs:.2f} s",
+               f"{reads:.2f} s (ARM reads alone)", ratio(reads, runs), "none (context)", None,
+               COMMAND),
+        Figure(f"no-op run of {nsgs} NSGs: ipsync's CPU beyond the ARM reads", f"{own:.2f} s",
+               "-", "", f"< {NOOP_GOAL_S:g} s", own < NOOP_GOAL_S, COMMAND),
+    ]  # fmt: skip
 
 
 def default_parallelism() -> int:
@@ -150,4 +253,4 @@ if __name__ == "__main__":
     from bench.latency import calibrate
     from bench.markdown import render_section
 
-    print(render_section(section(calibrate(3), check=True)))
+    print(render_section(section(calibrate(3), check=True, noops=3)))

@@ -1,10 +1,12 @@
-"""Cold start and memory: ``import function_app`` time and the peak RSS of a full sync.
+"""Cold start and memory: import times of the Functions app and the peak RSS of a full sync.
 
-Both run in fresh subprocesses. Import time is measured inside the child around the import
-(median of several children); the baseline imports eagerly what the first run needs (the
-engine, the NSG SDK, azure-identity). Peak RSS is ``VmHWM`` of a child that runs
-``python -m sync apply`` for a current release against the emulator in this process; the
-baseline is the floor any SDK-based sync pays: the SDK imported and the release JSON loaded.
+All run in fresh subprocesses. Import times are measured inside the child around the import
+(median of several children): ``import function_app`` (what the host does at start-up, to
+index the functions) next to ``import azure.functions`` alone, and the import the first
+invocation does (``sync.app.functions``) next to an eager import of what a run needs. Peak
+RSS is ``VmHWM`` of a child that runs ``python -m sync apply`` over the 50 NSGs of
+:mod:`bench.scale` against an emulator in its own process; the baseline is the floor any
+SDK-based sync pays: the SDK imported and the release JSON loaded.
 Run alone: ``python -m bench.startup``.
 """
 
@@ -18,21 +20,35 @@ import sys
 import tempfile
 from pathlib import Path
 
-from armemu import Emulator
-from bench.common import CURRENT, ROOT, Figure, Section, ratio
-from bench.fleet import NsgSpec, create_nsgs, settings_for
-from bench.replay import LAYOUT
+from bench.common import CURRENT, REAL_LRO_POLLS, ROOT, Figure, Section, ratio
+from bench.fleet import SUBSCRIPTION, create_nsgs, emulator_process, settings_for
+from bench.scale import fleet
 from sync.azure.client import make_client
 
 COMMAND = ".venv/bin/python -m bench.startup"
-IMPORT_GOAL_S = 1.0
+#: ``import function_app`` may cost this much more than ``import azure.functions`` alone.
+APP_OVER_FUNCTIONS_S = 0.020
+FIRST_CALL_GOAL_S = 0.300
 RSS_GOAL_MB = 150.0
 HEAVY = ("azure.mgmt.network", "azure.identity", "azure.storage.blob", "sync.engine")
+#: Installed here only for the development tools (checkov), not by requirements.txt: the
+#: storage SDK imports it when present (about 0.2 s), so the deployed app's imports are timed
+#: with it hidden, as it is absent there.
+DEV_ONLY = ("aiohttp",)
+_HIDE = """
+import sys
+class _Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {hidden!r}:
+            raise ModuleNotFoundError(name)
+sys.meta_path.insert(0, _Absent())
+"""
 _TIMED_IMPORT = """
 import json, sys, time
-start = time.perf_counter()
+{before}
+start = time.process_time()
 {imports}
-took = time.perf_counter() - start
+took = time.process_time() - start
 print(json.dumps({{"s": took, "heavy": [m for m in {heavy!r} if m in sys.modules]}}))
 """
 #: Prepended to a child's code: at exit it writes its peak RSS (``VmHWM``, which exec resets,
@@ -56,10 +72,19 @@ runpy.run_module("sync", run_name="__main__")
 """
 
 
-def _import_s(module: str, runs: int) -> tuple[float, list[str]]:
-    times, heavy = [], []
+def _import_s(
+    imports: str, runs: int, before: str = "", *, deployed: bool = True
+) -> tuple[float, list[str]]:
+    """Median CPU seconds of ``imports`` in fresh children that ran ``before`` untimed, and
+    the heavy modules loaded by then; ``deployed`` hides the development-only packages.
+
+    CPU, not wall time: on a shared machine the wall time of an import also counts the
+    other processes' turns, and an import from a warm disk is CPU work."""
+    times: list[float] = []
+    heavy: list[str] = []
+    prelude = _HIDE.format(hidden=DEV_ONLY) if deployed else ""
     for _ in range(runs):
-        code = _TIMED_IMPORT.format(imports=module, heavy=HEAVY)
+        code = _TIMED_IMPORT.format(before=prelude + before, imports=imports, heavy=HEAVY)
         out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                              text=True, check=True)  # fmt: skip
         result = json.loads(out.stdout)
@@ -79,46 +104,67 @@ def _peak_rss_mb(code: str, env: dict[str, str]) -> tuple[float, int]:
 
 
 def section(runs: int) -> Section:
-    module = "function_app" if (ROOT / "function_app.py").is_file() else "sync.engine"
-    app_s, heavy = _import_s(f"import {module}", runs)
-    eager_s, _ = _import_s(f"import {module}, " + ", ".join(HEAVY), runs)
-    targets = [t.model_dump(mode="json") for ts, _ in LAYOUT.values() for t in ts]
-    with tempfile.TemporaryDirectory() as cache, Emulator() as emulator:
-        settings = settings_for(emulator, Path(cache))
-        create_nsgs(make_client(settings), [NsgSpec(n, "westeurope", f)
-                                            for n, (_, f) in LAYOUT.items()])  # fmt: skip
+    functions_s, _ = _import_s("import azure.functions", runs)
+    app_s, app_heavy = _import_s("import function_app", runs)
+    first_s, first_heavy = _import_s("from sync.app import functions", runs, "import function_app")
+    first_dev_s, _ = _import_s(
+        "from sync.app import functions", runs, "import function_app", deployed=False
+    )
+    eager_s, _ = _import_s(
+        "from sync.app import functions; import " + ", ".join(HEAVY), runs, "import function_app"
+    )
+    specs = fleet()
+    with tempfile.TemporaryDirectory() as cache, emulator_process(REAL_LRO_POLLS) as arm:
+        create_nsgs(make_client(settings_for(arm, Path(cache))), specs)
         env = {
             **os.environ,
-            "IPSYNC_ARM_ENDPOINT": emulator.endpoint,
-            "IPSYNC_CA_BUNDLE": str(emulator.ca_bundle),
+            "IPSYNC_ARM_ENDPOINT": arm.endpoint,
+            "IPSYNC_CA_BUNDLE": str(arm.ca_bundle),
             "IPSYNC_CREDENTIAL": "emulator",
-            "IPSYNC_SUBSCRIPTION_ID": str(settings.subscription_id),
-            "IPSYNC_TARGETS": json.dumps(targets),
+            "IPSYNC_SUBSCRIPTION_ID": SUBSCRIPTION,
             "IPSYNC_SOURCE": str(CURRENT),
             "IPSYNC_CACHE_DIR": cache,
             "IPSYNC_POLL_INTERVAL_S": "0",
         }
+        env.pop("IPSYNC_TARGETS", None)
         rss, code = _peak_rss_mb(_APPLY, env)
     floor, _ = _peak_rss_mb(_FLOOR.format(path=str(CURRENT)), env)
     out = Section(
         "5. Cold start and memory",
-        f"`import {module}` in a fresh interpreter, timed inside the child, median of {runs}. "
-        f"Baseline: the same plus an eager import of {', '.join(HEAVY)}. Peak RSS: "
-        f"peak RSS (`VmHWM`) of `python -m sync apply` (full first sync of {CURRENT.name}, "
-        f"{len(targets)} targets on {len(LAYOUT)} NSGs, emulator in the parent). Baseline: a "
-        "child that only imports the NSG SDK and azure-identity and loads the release JSON.",
+        f"Import times in fresh interpreters: CPU time (user + system) of the import inside "
+        f"the child, which the machine's load does not inflate as it does wall time; median "
+        f"of {runs}; "
+        f"{', '.join(DEV_ONLY)} (installed here for the development tools only, absent from "
+        "requirements.txt) is hidden from the child, since the storage SDK imports it when "
+        "present. `import function_app` is what the host does at start-up; its baseline is "
+        "`import azure.functions` alone. The first invocation imports `sync.app.functions` "
+        f"after that; its baseline is the same plus an eager import of {', '.join(HEAVY)}. "
+        f"Peak RSS: `VmHWM` of `python -m sync apply` (full first sync of {CURRENT.name} "
+        f"to the {len(specs)} NSGs of section 4, found by discovery, emulator in its own "
+        "process). Baseline: a child that only imports the NSG SDK and azure-identity and "
+        "loads the release JSON.",
     )
-    if module != "function_app":
-        out.details.append("function_app.py does not exist yet: `import sync.engine` measured.")
     if code != 0:
         out.problems.append(f"`python -m sync apply` exited {code} in the RSS measurement")
-    out.details.append(f"Heavy modules loaded by `import {module}`: {heavy or 'none'}.")
+    out.details += [
+        f"Heavy modules loaded by `import function_app`: {app_heavy or 'none'}; by the first "
+        f"invocation's import: {first_heavy or 'none'}.",
+        f"With {', '.join(DEV_ONLY)} importable (this development environment as it is), the "
+        f"first invocation's import takes {first_dev_s * 1000:.0f} ms.",
+    ]
+    app_goal = functions_s + APP_OVER_FUNCTIONS_S
     out.figures += [
-        Figure(f"`import {module}`", f"{app_s * 1000:.0f} ms", f"{eager_s * 1000:.0f} ms (eager)",
-               ratio(eager_s, app_s), f"< {IMPORT_GOAL_S:g} s, SDKs deferred",
-               app_s < IMPORT_GOAL_S and not heavy, COMMAND),
-        Figure("peak RSS of a full sync", f"{rss:.0f} MB", f"{floor:.0f} MB (floor)",
-               ratio(floor, rss), f"< {RSS_GOAL_MB:.0f} MB", rss < RSS_GOAL_MB, COMMAND),
+        Figure("`import function_app`", f"{app_s * 1000:.0f} ms",
+               f"{functions_s * 1000:.0f} ms (`import azure.functions`)",
+               ratio(functions_s, app_s),
+               f"< baseline + {APP_OVER_FUNCTIONS_S * 1000:.0f} ms ({app_goal * 1000:.0f} ms)",
+               app_s < app_goal and not app_heavy, COMMAND),
+        Figure("first invocation: `from sync.app import functions`", f"{first_s * 1000:.0f} ms",
+               f"{eager_s * 1000:.0f} ms (eager)", ratio(eager_s, first_s),
+               f"< {FIRST_CALL_GOAL_S * 1000:.0f} ms", first_s < FIRST_CALL_GOAL_S, COMMAND),
+        Figure(f"peak RSS of a full sync of {len(specs)} NSGs", f"{rss:.0f} MB",
+               f"{floor:.0f} MB (floor)", ratio(floor, rss), f"< {RSS_GOAL_MB:.0f} MB",
+               rss < RSS_GOAL_MB, COMMAND),
     ]  # fmt: skip
     return out
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any, Generic, Literal, TypeVar
 
 import netaddr
@@ -63,8 +64,12 @@ class TargetPlan(Generic[P]):
         return replace(self, refused=reason)
 
 
+@lru_cache(maxsize=1 << 16)
 def cidr_family(value: str) -> str | None:
-    """``v4`` or ``v6`` for a CIDR, None for anything else (a service tag, ``*``, a typo)."""
+    """``v4`` or ``v6`` for a CIDR, None for anything else (a service tag, ``*``, a typo).
+
+    Remembered: a run asks this of every entry of every plan, mostly the same few thousand.
+    """
     if "/" not in value:
         return None
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -110,3 +112,13 @@ def test_a_deny_rule_in_the_band_is_foreign_to_an_allow_target() -> None:
     deny = make_rule("ipsync-storage-westeurope-v4", 210, ["198.51.100.0/24"], access="Deny")
     assert not is_owned(deny, target)
     assert is_owned(deny, make_target(priority_range=(200, 299), access="Deny"))
+
+
+def test_planning_does_not_import_the_network_sdk() -> None:
+    """The SDK's models cost about 0.4 s to import; only a write (rule_to_sdk) needs them."""
+    code = (
+        "import sys, sync.kinds.nsg, sync.kinds.nsg.rules; "
+        "print('azure.mgmt.network' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
