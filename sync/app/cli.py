@@ -106,6 +106,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return demo(args.data)
 
 
+def _cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from sync.app.schema import config_schema
+
+    print(json.dumps(config_schema(), indent=2))
+    return 0
+
+
 def _cmd_emulator(args: argparse.Namespace) -> int:
     """Alias of ``python -m armemu``, where the emulator is installed (a checkout, not a wheel)."""
     try:
@@ -168,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="offline end-to-end run on the embedded emulator")
     p.add_argument("--data", type=Path, help="folder of bundled releases (default: tests/data)")
     p.set_defaults(handler=_cmd_demo)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of a config file (for editors)")
+    p.set_defaults(handler=_cmd_schema)
 
     p = sub.add_parser(
         "emulator", help="run the local ARM emulator (alias of python -m armemu)", add_help=False
