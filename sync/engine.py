@@ -139,19 +139,29 @@ def _resolve(
     candidates = _candidates(settings, clients, deadline)
     failed: list[TargetReport] = []
     groups: dict[str, _Job] = {}
+    # Many targets select the same tags (AzureMonitor on every NSG): aggregate each set once.
+    selections: dict[tuple[object, ...], Selection] = {}
     for candidate in candidates:
         if isinstance(candidate, TargetError):
             failed.append(_report_error(candidate))
             continue
         try:
             check_breadth(candidate, settings)
-            selection = select(
-                release,
-                candidate.service_tags,
-                families=candidate.families,
-                extra=candidate.extra_prefixes,
-                exclude=candidate.exclude_prefixes,
+            asked = (
+                tuple(sorted(t.lower() for t in candidate.service_tags)),
+                candidate.families,
+                candidate.extra_prefixes,
+                candidate.exclude_prefixes,
             )
+            if asked not in selections:
+                selections[asked] = select(
+                    release,
+                    candidate.service_tags,
+                    families=candidate.families,
+                    extra=candidate.extra_prefixes,
+                    exclude=candidate.exclude_prefixes,
+                )
+            selection = selections[asked]
         except IpsyncError as exc:
             failed.append(_report(candidate, "failed", f"target {candidate.resource_id}: {exc}"))
             continue

@@ -40,6 +40,8 @@ class Fitted:
 
 def entries(prefixes: Sequence[str], forbidden: Collection[int]) -> int:
     """Entries ``prefixes`` take on a target that cannot hold the ``forbidden`` lengths."""
+    if not forbidden:
+        return len(prefixes)
     return sum(2 if int(p.rsplit("/", 1)[1]) in forbidden else 1 for p in prefixes)
 
 
