@@ -10,17 +10,18 @@ from __future__ import annotations
 import contextlib
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.storage.blob import ContainerClient, ContentSettings
 
 from sync.report import RUN_ID, Report
+
+if TYPE_CHECKING:
+    from azure.storage.blob import ContainerClient
 
 RUNS = "runs/"
 PROGRESS = "progress/"
 LATEST = "latest.json"
-_JSON = ContentSettings(content_type="application/json")
 
 
 def run_time(run_id: str) -> datetime:
@@ -108,7 +109,10 @@ class History:
         return old
 
     def _put(self, name: str, body: bytes) -> None:
-        self._container.upload_blob(name, body, overwrite=True, content_settings=_JSON)
+        from azure.storage.blob import ContentSettings
+
+        json_type = ContentSettings(content_type="application/json")
+        self._container.upload_blob(name, body, overwrite=True, content_settings=json_type)
 
     def _read(self, name: str) -> dict[str, Any] | None:
         try:

@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from azure.core.exceptions import (
     AzureError,
@@ -27,7 +28,9 @@ from azure.core.exceptions import (
     ResourceExistsError,
     ResourceNotFoundError,
 )
-from azure.storage.blob import BlobClient, BlobLeaseClient, ContainerClient
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobClient, BlobLeaseClient, ContainerClient
 
 log = logging.getLogger(__name__)
 
