@@ -68,7 +68,8 @@ def test_sync_rerun_and_next_release_write_only_the_delta(
     report = run(settings_for(_release(tmp_path, SMALL), [_target()], max_remove_ratio=1))
     assert report.ok, report
     assert entries(network, "fw") == set(SMALL)
-    assert network.ip_groups.get(RG, "fw").tags == MANAGED
+    # The group's other tags stay; ipsync adds the release it wrote the group from.
+    assert network.ip_groups.get(RG, "fw").tags == {**MANAGED, "ipsync-release": "1"}
     assert report.writes == 1
 
     again = run(settings_for(_release(tmp_path, SMALL, 2), [_target()]))
@@ -123,7 +124,7 @@ def test_over_5000_exact_is_refused_cover_fits_and_max_groups_spreads(
     first, second = entries(network, "fw"), entries(network, "fw-2")
     assert (len(first), len(second)) == (5000, 1000)
     assert first | second == set(BIG)
-    assert network.ip_groups.get(RG, "fw-2").tags == {"ipsync-managed": "fw"}
+    assert network.ip_groups.get(RG, "fw-2").tags == {"ipsync-managed": "fw", "ipsync-release": "1"}
     assert entries(network, "fw-9") == {"192.0.2.1/32"}
 
     # the next release drops 100 entries of fw-2 and adds 100: fw, full, is not written
@@ -230,3 +231,16 @@ def test_a_write_still_running_when_the_budget_ends_is_reported(
     assert result.status == "failed"
     assert "still running" in (result.error or "")
     assert report.writes == 1
+
+
+def test_an_older_release_is_refused_as_a_rollback(
+    emulator: Emulator, network: Any, settings_for: SettingsFor, tmp_path: Path
+) -> None:
+    make_group(network, "fw", [], MANAGED)
+    assert run(settings_for(_release(tmp_path, SMALL, 376), [_target()])).ok
+    older = _release(tmp_path, SMALL[:-1], 373)
+    report = run(settings_for(older, [_target()], max_remove_ratio=1))
+    (result,) = report.targets
+    assert result.status == "refused"
+    assert "release 373 is older than release 376" in (result.error or "")
+    assert entries(network, "fw") == set(SMALL)

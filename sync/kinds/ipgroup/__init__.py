@@ -57,6 +57,7 @@ class IpGroupKind:
                 snapshot.state,
                 max_remove_ratio=context.max_remove_ratio,
                 force=context.force,
+                release=context.release,
             )
             for target, selection in items
         ]

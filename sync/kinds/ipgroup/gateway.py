@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sync.kinds.base import Snapshot
-from sync.kinds.ipgroup.plan import Group, GroupWrite
+from sync.kinds.ipgroup.plan import Group, GroupWrite, held_releases
 
 if TYPE_CHECKING:
     from azure.mgmt.network import NetworkManagementClient
@@ -50,7 +50,7 @@ class IpGroupGateway:
             )
             for g in found
         )
-        return Snapshot(etag=None, state=groups)
+        return Snapshot(etag=None, state=groups, releases=held_releases(groups))
 
     def send(self, write: Write[GroupWrite], etag: str | None) -> str | None:
         """PUT one whole group with ``If-Match`` its etag as read; each group has its own."""

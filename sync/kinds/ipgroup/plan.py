@@ -22,6 +22,8 @@ from sync.kinds.ipgroup.target import IpGroupTarget
 MAX_ENTRIES = 5000
 #: The tag that hands a group to ipsync; its value names the set (its first group).
 MANAGED_TAG = "ipsync-managed"
+#: The Azure tag recording the release (its mark) a group was last written from.
+RELEASE_TAG = "ipsync-release"
 
 
 def normalise(entry: str) -> tuple[str, ...]:
@@ -112,10 +114,10 @@ def _sorted(cidrs: Iterable[str]) -> tuple[str, ...]:
 
 
 def _write(
-    name: str, old: Group | None, new: frozenset[str], location: str, base: str
+    name: str, old: Group | None, new: frozenset[str], location: str, base: str, release: str
 ) -> Write[GroupWrite]:
     before = old.cidrs if old else frozenset()
-    tags = dict(old.tags) if old else {MANAGED_TAG: base}
+    tags = {**(dict(old.tags) if old else {MANAGED_TAG: base}), RELEASE_TAG: release}
     etag = old.etag if old else None
     payload = GroupWrite(location, tuple(sorted(tags.items())), _sorted(new), etag)
     return Write(
@@ -134,6 +136,7 @@ def plan_target(
     *,
     max_remove_ratio: float,
     force: bool = False,
+    release: str = "",
 ) -> TargetPlan[GroupWrite] | str:
     """The target's group writes, or a refusal (ownership, fit, guards), or why it cannot be.
 
@@ -195,11 +198,11 @@ def plan_target(
         old, new = members.get(number), frozenset(entries)
         if (old is None and not new) or (old is not None and old.cidrs == new):
             continue
-        writes.append(_write(target.member(number), old, new, location, base))
+        writes.append(_write(target.member(number), old, new, location, base, release))
     for number in extra:
         if members[number].cidrs:
             writes.append(
-                _write(members[number].name, members[number], frozenset(), location, base)
+                _write(members[number].name, members[number], frozenset(), location, base, release)
             )
     held_back = (
         (Write("update", base, GroupWrite(location, (), (), None), (), _sorted(kept)),)
@@ -217,3 +220,13 @@ def plan_target(
         families=target.families,
     )
     return plan.refuse(reason) if reason else plan
+
+
+def held_releases(groups: Iterable[Group]) -> tuple[str, ...]:
+    """The releases ipsync last wrote the groups from, read back from their tags."""
+    return tuple(
+        value
+        for group in groups
+        for key, value in group.tags.items()
+        if key.lower() == RELEASE_TAG and group.managed_by is not None
+    )
