@@ -23,6 +23,7 @@ from typing import Any, Literal, NamedTuple, NoReturn, Protocol, cast
 
 from sync.core.clouds import CLOUDS
 from sync.core.prefixes import all_canonical, parse_prefix
+from sync.core.redact import mask_url
 from sync.errors import FeedError
 
 log = logging.getLogger(__name__)
@@ -172,11 +173,13 @@ def parse_release(
 ) -> Release:
     """Parse a release file: JSON or legacy XML, optionally gzip/xz (detected by magic bytes).
 
-    ``cloud``, when given, must match the file's. ``min_tags`` overrides the cloud's
-    plausibility minimum (:data:`sync.core.clouds.CLOUDS`). ``trusted`` holds
-    :attr:`Release.verdict` keys of releases checked before: the same content under the same
-    guards skips the prefix check.
+    ``origin`` names the file in messages and in :attr:`Release.origin`, masked
+    (:func:`sync.core.redact.mask_url`). ``cloud``, when given, must match the file's.
+    ``min_tags`` overrides the cloud's plausibility minimum (:data:`sync.core.clouds.CLOUDS`).
+    ``trusted`` holds :attr:`Release.verdict` keys of releases checked before: the same content
+    under the same guards skips the prefix check.
     """
+    origin = mask_url(origin)
     text = _decompress(data, origin)
     head = text.lstrip(_BOM + b" \t\r\n")[:64].lower()
     if head.startswith((b"<!doctype html", b"<html")):
@@ -206,7 +209,7 @@ def parse_discovery(
     min_tags: int | None = None,
 ) -> Release:
     """Parse a Service Tag Discovery API response (its ARM JSON, or an SDK model's mapping)."""
-    guards = _Guards(origin, cloud, min_prefixlen_v4, min_prefixlen_v6, min_tags)
+    guards = _Guards(mask_url(origin), cloud, min_prefixlen_v4, min_prefixlen_v6, min_tags)
     return _from_payload(_plain(payload), "api", guards)
 
 

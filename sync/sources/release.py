@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sync.core.feed import Release, parse_release
+from sync.core.redact import mask_url
 from sync.errors import SettingsError
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def load_release(settings: Settings) -> Release:
             log.info("%s: not modified (HTTP 304); using the cached copy", fetched.origin)
         data, origin = fetched.data, fetched.origin
     elif scheme:
-        raise SettingsError(f"IPSYNC_SOURCE {source}: only https:// URLs are accepted")
+        raise SettingsError(f"IPSYNC_SOURCE {mask_url(source)}: only https:// URLs are accepted")
     else:
         data, origin = _read_file(Path(source).expanduser()), source
     verdicts = settings.cache_dir or default_cache_dir()
