@@ -35,7 +35,7 @@ from sync import __version__
 from sync.core.clouds import CLOUDS
 from sync.core.redact import mask_url, mask_urls_in
 from sync.errors import DownloadError
-from sync.sources.release import default_cache_dir
+from sync.sources.release import default_cache_dir, private_dir, read_private
 
 log = logging.getLogger(__name__)
 
@@ -382,7 +382,9 @@ class _Cache:
 
     Both files are replaced atomically and the body is checked against the hash on load, so a
     crash, a full disk or a concurrent writer can cost a download but never yield a truncated
-    release.
+    release. A body is served as the release when the server answers 304 to its ETag, so the
+    folder and both files must be this user's alone (:func:`read_private`), or the entry is not
+    used: anyone else able to write there could plant a body under the server's current ETag.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -394,11 +396,13 @@ class _Cache:
 
     def load(self, url: str) -> _Entry | None:
         body_path, meta_path = self._paths(url)
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            body = body_path.read_bytes()
-        except (OSError, ValueError):
+        raw_meta, body = read_private(meta_path), read_private(body_path)
+        if raw_meta is None or body is None:
             return None
+        try:
+            meta = json.loads(raw_meta)
+        except ValueError:
+            meta = None
         if not (
             isinstance(meta, dict)
             and meta.get("url_sha256") == _url_key(url)
@@ -426,8 +430,9 @@ class _Cache:
             "last_modified": entry.last_modified,
             "sha256": hashlib.sha256(entry.body).hexdigest(),
         }
+        if not private_dir(self._dir):
+            return
         try:
-            self._dir.mkdir(parents=True, exist_ok=True)
             _write_atomically(body_path, entry.body)
             _write_atomically(meta_path, json.dumps(meta, indent=1).encode())
         except OSError as error:
