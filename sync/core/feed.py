@@ -23,12 +23,22 @@ from typing import Any, Literal, NamedTuple, NoReturn, Protocol, cast
 
 from sync.core.clouds import CLOUDS
 from sync.core.prefixes import all_canonical, parse_prefix
+from sync.core.redact import mask_url
 from sync.errors import FeedError
 
 log = logging.getLogger(__name__)
 
 #: Largest (decompressed) release accepted; real ones are ~4 MB.
 MAX_FEED_BYTES = 64 * 1024 * 1024
+#: Most tags and prefix entries (summed over tags) a release may hold: about six and five
+#: times the real counts (Nov 2025 Public: ~3,100 tags, ~96,000 prefix entries). Bytes alone
+#: do not bound the cost: 63 MB of tags, 7.9 MB gzipped, took 2.3 GB and 30 s to read.
+MAX_TAGS = 20_000
+MAX_PREFIXES = 500_000
+#: Most JSON values a release may hold, counted in the text before it is decoded (every value
+#: after the first of a container follows a comma; each container opens with a bracket): the
+#: prefixes, plus a generous 32 values (fields, features) per tag. Public holds ~131,000.
+MAX_JSON_VALUES = MAX_PREFIXES + 32 * MAX_TAGS
 
 #: Fewest tags a plausible release of each cloud has: about a third of the real counts
 #: (Nov 2025: Public 3,039, AzureGovernment 327, China 325). AzureGermany is frozen and small.
@@ -172,28 +182,47 @@ def parse_release(
 ) -> Release:
     """Parse a release file: JSON or legacy XML, optionally gzip/xz (detected by magic bytes).
 
-    ``cloud``, when given, must match the file's. ``min_tags`` overrides the cloud's
-    plausibility minimum (:data:`sync.core.clouds.CLOUDS`). ``trusted`` holds
-    :attr:`Release.verdict` keys of releases checked before: the same content under the same
-    guards skips the prefix check.
+    ``origin`` names the file in messages and in :attr:`Release.origin`, masked
+    (:func:`sync.core.redact.mask_url`). ``cloud``, when given, must match the file's.
+    ``min_tags`` overrides the cloud's plausibility minimum (:data:`sync.core.clouds.CLOUDS`).
+    ``trusted`` holds :attr:`Release.verdict` keys of releases checked before: the same content
+    under the same guards skips the prefix check.
     """
+    origin = mask_url(origin)
     text = _decompress(data, origin)
-    head = text.lstrip(_BOM + b" \t\r\n")[:64].lower()
-    if head.startswith((b"<!doctype html", b"<html")):
+    head = _head(text)
+    if head.startswith(("<!doctype html", "<html")):
         raise FeedError(f"{origin}: looks like an HTML page, not the service tags JSON")
     guards = _Guards(origin, cloud, min_prefixlen_v4, min_prefixlen_v6, min_tags)
     guards = guards._replace(verdict=_verdict_key(text, guards), trusted=trusted)
-    if head.startswith(b"<"):
+    if head.startswith("<"):
         return _parse_xml(text, guards)
+    values = sum(map(text.count, (b",", b"[", b"{")))
+    if values > MAX_JSON_VALUES:
+        raise FeedError(
+            f"{origin}: about {values:,} JSON values, more than a release of {MAX_TAGS:,} tags "
+            f"and {MAX_PREFIXES:,} prefixes holds; refusing"
+        )
     try:
         payload = json.loads(text.removeprefix(_BOM))
     except UnicodeDecodeError:
         raise FeedError(f"{origin}: not JSON (not UTF-8 text)") from None
+    except RecursionError:
+        raise FeedError(f"{origin}: not a service tags document (JSON nested too deeply)") from None
     except json.JSONDecodeError as exc:
         if exc.pos >= len(exc.doc.rstrip()) or exc.msg.startswith("Unterminated string"):
             raise FeedError(f"{origin}: truncated: the JSON ends early ({exc})") from None
         raise FeedError(f"{origin}: not JSON ({exc})") from None
     return _from_payload(payload, "json", guards)
+
+
+def _head(text: bytes) -> str:
+    """The file's first characters, lower-cased, in UTF-8 or UTF-16/32 (by BOM or zero bytes).
+
+    Decoded before looking, so that XML or HTML in UTF-16 is recognised as such.
+    """
+    sample = text[:256]
+    return sample.decode(json.detect_encoding(sample), errors="ignore").lstrip()[:64].lower()
 
 
 def parse_discovery(
@@ -206,8 +235,14 @@ def parse_discovery(
     min_tags: int | None = None,
 ) -> Release:
     """Parse a Service Tag Discovery API response (its ARM JSON, or an SDK model's mapping)."""
-    guards = _Guards(origin, cloud, min_prefixlen_v4, min_prefixlen_v6, min_tags)
-    return _from_payload(_plain(payload), "api", guards)
+    guards = _Guards(mask_url(origin), cloud, min_prefixlen_v4, min_prefixlen_v6, min_tags)
+    try:
+        plain = _plain(payload)
+    except RecursionError:
+        raise FeedError(
+            f"{guards.origin}: not a service tags document (nested too deeply)"
+        ) from None
+    return _from_payload(plain, "api", guards)
 
 
 def _plain(value: Any) -> Any:
@@ -263,6 +298,7 @@ def _from_payload(payload: Any, kind: Literal["json", "api"], guards: _Guards) -
         values = _read(payload, "values", _list)
     except _Invalid as exc:
         raise FeedError(f"{guards.origin}: release: {exc}") from None
+    _check_bounds(guards.origin, tags=len(values))
     tags = []
     for index, entry in enumerate(values):
         try:
@@ -451,6 +487,7 @@ def _assemble(
         )
     if not tags:
         raise FeedError(f"{origin}: holds no service tags (empty 'values')")
+    _check_bounds(origin, prefixes=sum(len(tag.address_prefixes) for tag in tags))
     _check_count(len(tags), cloud, kind, guards)
     by_name = {tag.name: tag for tag in tags}
     if len(by_name) != len(tags):
@@ -515,6 +552,16 @@ def _raise_first_bad(tags: list[ServiceTag], guards: _Guards) -> NoReturn:
     raise FeedError(f"{guards.origin}: a prefix failed validation")
 
 
+def _check_bounds(origin: str, *, tags: int = 0, prefixes: int = 0) -> None:
+    """Refuse a release far larger than real ones (:data:`MAX_TAGS`, :data:`MAX_PREFIXES`)."""
+    if tags > MAX_TAGS:
+        raise FeedError(f"{origin}: more than {MAX_TAGS:,} tags ({tags:,}); refusing")
+    if prefixes > MAX_PREFIXES:
+        raise FeedError(
+            f"{origin}: more than {MAX_PREFIXES:,} prefix entries ({prefixes:,}); refusing"
+        )
+
+
 def _check_count(count: int, cloud: str, kind: str, guards: _Guards) -> None:
     """Refuse a release far smaller than real ones: a partial or wrong file must not sync."""
     if guards.min_tags is not None:
@@ -534,38 +581,69 @@ def _check_count(count: int, cloud: str, kind: str, guards: _Guards) -> None:
 
 
 def _parse_xml(text: bytes, guards: _Guards) -> Release:
-    """The retired ``PublicIPs_*.xml`` (Public, IPv4): each region becomes a tag."""
-    origin = guards.origin
-    if re.search(rb"<!(DOCTYPE|ENTITY)", text, re.IGNORECASE):
-        raise FeedError(f"{origin}: XML with DOCTYPE or entity declarations is refused")
-    from xml.etree import ElementTree  # only the retired XML needs it
+    """The retired ``PublicIPs_*.xml`` (Public, IPv4): each region becomes a tag.
 
-    try:
-        root = ElementTree.fromstring(text)
-    except ElementTree.ParseError as exc:
-        raise FeedError(f"{origin}: not well-formed XML, maybe truncated ({exc})") from None
-    if root.tag != "AzurePublicIpAddresses":
-        raise FeedError(
-            f"{origin}: XML root is <{root.tag}>, not <AzurePublicIpAddresses> "
-            "(the legacy PublicIPs file)"
-        )
+    Decoded first (UTF-8, or UTF-16/32 by BOM or zero bytes), then read as a stream by
+    defusedxml, which refuses DTDs and entities; regions and ranges are counted as they come
+    and dropped once read, so memory stays bounded by :data:`MAX_TAGS` and
+    :data:`MAX_PREFIXES`.
+    """
+    import io
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import iterparse
+
+    origin = guards.origin
     dated = re.search(r"PublicIPs_(\d{8})", origin)
     change_number = int(dated[1]) if dated else 0
-    tags = []
-    for index, region in enumerate(root.findall("Region")):
-        name = region.get("Name")
-        if not name:
-            raise FeedError(f"{origin}: Region #{index} has no Name attribute")
-        subnets = [ip.get("Subnet") for ip in region.findall("IpRange")]
-        if None in subnets:
-            raise FeedError(f"{origin}: region {name!r}: an IpRange has no Subnet attribute")
-        tags.append(
-            ServiceTag(
-                name=name,
-                region=name,
-                system_service="",
-                change_number=change_number,
-                address_prefixes=[s for s in subnets if s is not None],
+    try:
+        decoded = text.decode(json.detect_encoding(text[:4]))
+    except UnicodeDecodeError:
+        raise FeedError(f"{origin}: XML neither in UTF-8 nor in UTF-16") from None
+    tags: list[ServiceTag] = []
+    elements = prefixes = 0
+    try:  # a str is read as decoded, whatever encoding the XML declaration names
+        events = iterparse(io.StringIO(decoded), events=("start", "end"), forbid_dtd=True)
+        _, root = next(events)
+        if root.tag != "AzurePublicIpAddresses":
+            raise FeedError(
+                f"{origin}: XML root is <{root.tag}>, not <AzurePublicIpAddresses> "
+                "(the legacy PublicIPs file)"
             )
-        )
+        for event, element in events:
+            if event == "start":
+                elements += 1
+                if elements > MAX_TAGS + MAX_PREFIXES:
+                    _check_bounds(origin, tags=len(tags), prefixes=prefixes)
+                    raise FeedError(f"{origin}: more than {elements - 1:,} XML elements; refusing")
+                continue
+            if element.tag == "IpRange":
+                prefixes += 1
+                _check_bounds(origin, prefixes=prefixes)
+            elif element.tag == "Region" and element in root:
+                tags.append(_region(element, len(tags), change_number, origin))
+                _check_bounds(origin, tags=len(tags))
+                root.remove(element)
+    except DefusedXmlException:
+        raise FeedError(f"{origin}: XML with DOCTYPE or entity declarations is refused") from None
+    except (ParseError, StopIteration) as exc:
+        raise FeedError(f"{origin}: not well-formed XML, maybe truncated ({exc})") from None
     return _assemble(tags, "Public", change_number, "xml", guards)
+
+
+def _region(region: Any, index: int, change_number: int, origin: str) -> ServiceTag:
+    """One ``<Region Name=...>`` with its ``<IpRange Subnet=...>`` children as a tag."""
+    name = region.get("Name")
+    if not name:
+        raise FeedError(f"{origin}: Region #{index} has no Name attribute")
+    subnets = [ip.get("Subnet") for ip in region.findall("IpRange")]
+    if None in subnets:
+        raise FeedError(f"{origin}: region {name!r}: an IpRange has no Subnet attribute")
+    return ServiceTag(
+        name=name,
+        region=name,
+        system_service="",
+        change_number=change_number,
+        address_prefixes=[s for s in subnets if s is not None],
+    )

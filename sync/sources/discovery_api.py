@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sync.core.feed import Release, parse_discovery
+from sync.core.redact import mask_urls_in
 from sync.errors import FeedError
 from sync.settings import Settings
 from sync.sources.release import guards
@@ -27,7 +28,7 @@ def fetch_discovery(settings: Settings) -> Release:
             location, cls=lambda response, _model, _headers: response.http_response.json()
         )
     except AzureError as exc:
-        message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        message = mask_urls_in(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__
         raise FeedError(
             f"Discovery API (IPSYNC_SOURCE=api, IPSYNC_API_LOCATION={location}): {message}"
         ) from None

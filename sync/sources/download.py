@@ -33,8 +33,9 @@ import httpx
 
 from sync import __version__
 from sync.core.clouds import CLOUDS
+from sync.core.redact import mask_url, mask_urls_in
 from sync.errors import DownloadError
-from sync.sources.release import default_cache_dir
+from sync.sources.release import default_cache_dir, private_dir, read_private
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +57,21 @@ TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = f"ipsync/{__version__} (+service-tag sync)"
 
 
+class _MaskedUrls(logging.Filter):
+    """Masks URLs in httpx's own log lines ("HTTP Request: GET <url>" at INFO)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = mask_urls_in(record.getMessage()), None
+        return True
+
+
+logging.getLogger("httpx").addFilter(_MaskedUrls())
+
+
 @dataclass(frozen=True)
 class Fetched:
     data: bytes  # the file's bytes, as downloaded or from the cache
-    origin: str  # final URL of the file, after redirects
+    origin: str  # final URL of the file, after redirects, masked (:func:`mask_url`)
     from_cache: bool  # True when the server answered 304 and the cached copy was used
 
 
@@ -71,18 +83,6 @@ def default_client() -> httpx.Client:
     a proxy, often one that re-signs TLS with a company CA.
     """
     return httpx.Client(timeout=TIMEOUT, trust_env=True)
-
-
-_SECRET_PARAMETER = re.compile(
-    r"((?:^|&)[^=&]*(?:sig|token|key|secret|password|credential)[^=&]*=)[^&]*", re.IGNORECASE
-)
-
-
-def redacted(url: str) -> str:
-    """The URL fit for messages and logs: secrets in the query (a SAS ``sig``) are masked."""
-    parts = urlsplit(url)
-    query = _SECRET_PARAMETER.sub(r"\1***", parts.query)
-    return parts._replace(query=query).geturl() if query != parts.query else url
 
 
 # --- finding the release link on a download page (pure) -----------------------------------
@@ -156,7 +156,7 @@ def fetch_url(
 ) -> Fetched:
     """One release file from an https URL, revalidated against the cache."""
     if urlsplit(url).scheme.lower() != "https":
-        raise DownloadError(f"release URL {redacted(url)}: only https:// URLs are accepted")
+        raise DownloadError(f"release URL {mask_url(url)}: only https:// URLs are accepted")
     with _client_scope(client) as http:
         return _fetch_cached(http, url, cache_dir)
 
@@ -172,12 +172,17 @@ def _client_scope(client: httpx.Client | None) -> Iterator[httpx.Client]:
 
 
 def _latest_release_url(client: httpx.Client, cloud: str) -> str:
-    """Details page first; the confirmation page when that fails or carries no link."""
+    """Details page first; the confirmation page when that fails or carries no link.
+
+    A host that cannot be reached fails at once: the second page is on the same host.
+    """
     problems: list[str] = []
     for template in (DETAILS_URL, CONFIRMATION_URL):
         page = template.format(id=CLOUDS[cloud].page_id)
         try:
-            answer = _get(client, page, {})
+            answer = _get(client, page, {}, name=page)  # Microsoft's own URLs hold no secret
+        except _Unreachable:
+            raise
         except DownloadError as error:
             problems.append(str(error))
             continue
@@ -207,28 +212,39 @@ class _Retryable(Exception):
         self.wait_s = wait_s
 
 
-def _get(client: httpx.Client, url: str, headers: dict[str, str]) -> _Answer:
-    """GET with bounded retries and exponential back-off honouring ``Retry-After``."""
+class _Unreachable(DownloadError):
+    """No connection to the host at all (name not resolved, refused, no route): not retried.
+
+    Offline or behind a firewall, retries with back-off only delay the same answer.
+    """
+
+
+def _get(
+    client: httpx.Client, url: str, headers: dict[str, str], *, name: str | None = None
+) -> _Answer:
+    """GET with bounded retries and exponential back-off honouring ``Retry-After``.
+
+    ``name`` shows the URL in messages; by default it is masked (:func:`mask_url`).
+    """
+    name = name or mask_url(url)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            return _attempt(client, url, headers)
+            return _attempt(client, url, headers, name)
         except _Retryable as failure:
             if attempt == MAX_ATTEMPTS:
                 raise DownloadError(
-                    f"GET {redacted(url)}: {failure} (gave up after {MAX_ATTEMPTS} attempts)"
+                    f"GET {name}: {failure} (gave up after {MAX_ATTEMPTS} attempts)"
                 ) from failure
             backoff = BACKOFF_BASE_S * 2 ** (attempt - 1)
             wait = failure.wait_s if failure.wait_s is not None else backoff
-            log.warning(
-                "GET %s: %s; retrying in %.1f s", redacted(url), failure, min(wait, MAX_WAIT_S)
-            )
+            log.warning("GET %s: %s; retrying in %.1f s", name, failure, min(wait, MAX_WAIT_S))
             sleep(min(wait, MAX_WAIT_S))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _attempt(client: httpx.Client, url: str, headers: dict[str, str]) -> _Answer:
+def _attempt(client: httpx.Client, url: str, headers: dict[str, str], name: str) -> _Answer:
     """One GET, following redirects by hand so that every hop must stay on https."""
-    current, name = url, redacted(url)
+    current = url
     for _ in range(MAX_REDIRECTS + 1):
         request = client.build_request(
             "GET", current, headers={"User-Agent": USER_AGENT, **headers}
@@ -236,7 +252,7 @@ def _attempt(client: httpx.Client, url: str, headers: dict[str, str]) -> _Answer
         try:
             response = client.send(request, stream=True, follow_redirects=False)
         except httpx.HTTPError as error:
-            raise _http_failure(name, error) from error
+            raise _http_failure(name, error, request.url) from error
         try:
             if response.has_redirect_location:
                 current = _redirect_target(name, response)
@@ -246,7 +262,7 @@ def _attempt(client: httpx.Client, url: str, headers: dict[str, str]) -> _Answer
             _check_status(name, response)
             return _Answer(200, current, _read_capped(name, response), response.headers)
         except httpx.HTTPError as error:
-            raise _http_failure(name, error) from error
+            raise _http_failure(name, error, request.url) from error
         finally:
             response.close()
     raise DownloadError(f"GET {name}: more than {MAX_REDIRECTS} redirects")
@@ -255,7 +271,7 @@ def _attempt(client: httpx.Client, url: str, headers: dict[str, str]) -> _Answer
 def _redirect_target(name: str, response: httpx.Response) -> str:
     target = response.next_request.url if response.next_request else None
     if target is None or target.scheme != "https":
-        where = redacted(str(target)) if target else "nowhere"
+        where = mask_url(str(target)) if target else "nowhere"
         raise DownloadError(f"GET {name}: redirected to non-https URL {where}; refused")
     return str(target)
 
@@ -304,20 +320,31 @@ def _too_large(name: str, what: str) -> str:
     return f"GET {name}: body too large ({what}; limit MAX_BODY_BYTES = {MAX_BODY_BYTES} bytes)"
 
 
-def _http_failure(name: str, error: httpx.HTTPError) -> Exception:
-    """Timeouts and connection trouble are retried; certificate and proxy refusals are not."""
+def _http_failure(name: str, error: httpx.HTTPError, url: httpx.URL) -> Exception:
+    """Timeouts and broken transfers are retried; certificate and proxy refusals, and a host
+    that cannot be connected to at all, are not."""
     if _caused_by(error, ssl.SSLCertVerificationError):
         return DownloadError(
-            f"GET {name}: TLS certificate verification failed ({error}); behind a TLS-"
+            f"GET {name}: TLS certificate verification failed ({_said(error)}); behind a TLS-"
             "inspecting proxy, point SSL_CERT_FILE at a bundle that includes its CA"
         )
     if isinstance(error, httpx.ProxyError):
-        return DownloadError(f"GET {name}: proxy refused the request ({error})")
+        return DownloadError(f"GET {name}: proxy refused the request ({_said(error)})")
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
+        host = url.host if url.port is None else f"{url.host}:{url.port}"
+        return _Unreachable(
+            f"network error reaching {host}: {_said(error) or type(error).__name__}"
+        )
     if isinstance(error, httpx.TimeoutException):
         return _Retryable(f"timed out ({type(error).__name__})")
     if isinstance(error, httpx.NetworkError | httpx.RemoteProtocolError):
-        return _Retryable(f"{type(error).__name__}: {error}")
-    return DownloadError(f"GET {name}: {type(error).__name__}: {error}")
+        return _Retryable(f"{type(error).__name__}: {_said(error)}")
+    return DownloadError(f"GET {name}: {type(error).__name__}: {_said(error)}")
+
+
+def _said(error: BaseException) -> str:
+    """An exception's message with any URL in it masked."""
+    return mask_urls_in(str(error))
 
 
 def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
@@ -336,7 +363,7 @@ def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
 class _Entry:
     """A cached release: body plus the validators the server sent with it."""
 
-    origin: str
+    origin: str  # masked: the cache holds no secret of the URL
     etag: str | None
     last_modified: str | None
     body: bytes
@@ -355,31 +382,35 @@ class _Cache:
 
     Both files are replaced atomically and the body is checked against the hash on load, so a
     crash, a full disk or a concurrent writer can cost a download but never yield a truncated
-    release.
+    release. A body is served as the release when the server answers 304 to its ETag, so the
+    folder and both files must be this user's alone (:func:`read_private`), or the entry is not
+    used: anyone else able to write there could plant a body under the server's current ETag.
     """
 
     def __init__(self, directory: Path) -> None:
         self._dir = directory
 
     def _paths(self, url: str) -> tuple[Path, Path]:
-        key = hashlib.sha256(url.encode()).hexdigest()[:32]
+        key = _url_key(url)[:32]
         return self._dir / f"{key}.body", self._dir / f"{key}.json"
 
     def load(self, url: str) -> _Entry | None:
         body_path, meta_path = self._paths(url)
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            body = body_path.read_bytes()
-        except (OSError, ValueError):
+        raw_meta, body = read_private(meta_path), read_private(body_path)
+        if raw_meta is None or body is None:
             return None
+        try:
+            meta = json.loads(raw_meta)
+        except ValueError:
+            meta = None
         if not (
             isinstance(meta, dict)
-            and meta.get("url") == url
+            and meta.get("url_sha256") == _url_key(url)
             and isinstance(meta.get("origin"), str)
             and meta.get("sha256") == hashlib.sha256(body).hexdigest()
         ):
             log.info(
-                "cache entry for %s is incomplete or corrupt; downloading again", redacted(url)
+                "cache entry for %s is incomplete or corrupt; downloading again", mask_url(url)
             )
             return None
         etag, modified = meta.get("etag"), meta.get("last_modified")
@@ -393,18 +424,24 @@ class _Cache:
     def store(self, url: str, entry: _Entry) -> None:
         body_path, meta_path = self._paths(url)
         meta = {
-            "url": url,
+            "url_sha256": _url_key(url),
             "origin": entry.origin,
             "etag": entry.etag,
             "last_modified": entry.last_modified,
             "sha256": hashlib.sha256(entry.body).hexdigest(),
         }
+        if not private_dir(self._dir):
+            return
         try:
-            self._dir.mkdir(parents=True, exist_ok=True)
             _write_atomically(body_path, entry.body)
             _write_atomically(meta_path, json.dumps(meta, indent=1).encode())
         except OSError as error:
-            log.warning("could not cache %s in %s: %s", redacted(url), self._dir, error)
+            log.warning("could not cache %s in %s: %s", mask_url(url), self._dir, error)
+
+
+def _url_key(url: str) -> str:
+    """The cache's name for a URL: its SHA-256, so that no secret in it is written down."""
+    return hashlib.sha256(url.encode()).hexdigest()
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -427,10 +464,11 @@ def _fetch_cached(client: httpx.Client, url: str, cache_dir: Path | None) -> Fet
     if answer.status == 304:
         if entry is None:
             raise DownloadError(
-                f"GET {redacted(url)}: HTTP 304 Not Modified to an unconditional request"
+                f"GET {mask_url(url)}: HTTP 304 Not Modified to an unconditional request"
             )
         return Fetched(data=entry.body, origin=entry.origin, from_cache=True)
     etag, modified = answer.headers.get("ETag"), answer.headers.get("Last-Modified")
+    origin = mask_url(answer.url)
     if etag or modified:
-        cache.store(url, _Entry(answer.url, etag, modified, answer.body))
-    return Fetched(data=answer.body, origin=answer.url, from_cache=False)
+        cache.store(url, _Entry(origin, etag, modified, answer.body))
+    return Fetched(data=answer.body, origin=origin, from_cache=False)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sync.core.feed import Release, parse_release
+from sync.core.redact import mask_url
 from sync.errors import SettingsError
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def load_release(settings: Settings) -> Release:
             log.info("%s: not modified (HTTP 304); using the cached copy", fetched.origin)
         data, origin = fetched.data, fetched.origin
     elif scheme:
-        raise SettingsError(f"IPSYNC_SOURCE {source}: only https:// URLs are accepted")
+        raise SettingsError(f"IPSYNC_SOURCE {mask_url(source)}: only https:// URLs are accepted")
     else:
         data, origin = _read_file(Path(source).expanduser()), source
     verdicts = settings.cache_dir or default_cache_dir()
@@ -95,18 +96,13 @@ def default_cache_dir() -> Path:
 def read_verdicts(cache_dir: Path) -> list[str]:
     """The kept verdict keys, oldest first; none when the file is absent, unreadable or unsafe.
 
-    A file another user could have written (not ours, or group/world-writable, as in a shared
-    temp dir) is ignored: its keys would let a release skip the prefix check.
+    Only a file nobody else could have written counts (:func:`read_private`): its keys let a
+    release skip the prefix check.
     """
-    path = cache_dir / VERDICTS_FILE
+    data = read_private(cache_dir / VERDICTS_FILE)
     try:
-        with path.open(encoding="ascii") as file:
-            status = os.fstat(file.fileno())
-            text = file.read()
-    except (OSError, ValueError):
-        return []
-    if status.st_mode & 0o022 or (hasattr(os, "getuid") and status.st_uid != os.getuid()):
-        log.warning("%s: written by another user or writable by others; ignored", path)
+        text = data.decode("ascii") if data is not None else ""
+    except UnicodeDecodeError:
         return []
     return list(dict.fromkeys(filter(_KEY.fullmatch, text.split())))
 
@@ -115,8 +111,9 @@ def write_verdicts(cache_dir: Path, keys: list[str]) -> None:
     """Keep the newest :data:`MAX_VERDICTS` keys (replaced whole); a failure only costs a check."""
     import tempfile
 
+    if not private_dir(cache_dir):
+        return
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=cache_dir, prefix=VERDICTS_FILE, suffix=".tmp")  # 0600
     except OSError as error:
         log.info("could not keep the release verdict in %s: %s", cache_dir, error)
@@ -128,6 +125,49 @@ def write_verdicts(cache_dir: Path, keys: list[str]) -> None:
     except OSError as error:
         Path(temp).unlink(missing_ok=True)
         log.info("could not keep the release verdict in %s: %s", cache_dir, error)
+
+
+def ours_alone(status: os.stat_result) -> bool:
+    """Owned by this user and writable by nobody else (group and others may not write)."""
+    mine = not hasattr(os, "getuid") or status.st_uid == os.getuid()
+    return mine and not status.st_mode & 0o022
+
+
+def private_dir(path: Path) -> bool:
+    """Create the cache folder for this user alone (0700) if missing; True when it is safe.
+
+    Cached files are trusted (a body is served on HTTP 304, a verdict skips the prefix
+    check), so a folder another user could write to, such as a pre-created one in a shared
+    temp dir, is not used; that only costs a download or a check.
+    """
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        status = path.stat()
+    except OSError as error:
+        log.info("cache folder %s is unusable: %s", path, error)
+        return False
+    if not ours_alone(status):
+        log.warning("%s: owned by another user or writable by others; not used as cache", path)
+        return False
+    return True
+
+
+def read_private(path: Path) -> bytes | None:
+    """The file's bytes if it and its folder are ours alone (:func:`ours_alone`), else None.
+
+    The file is checked as opened (``fstat``), so it cannot be swapped between check and read.
+    """
+    try:
+        folder = path.parent.stat()
+        with path.open("rb") as file:
+            status = os.fstat(file.fileno())
+            data = file.read()
+    except OSError:
+        return None
+    if not (ours_alone(folder) and ours_alone(status)):
+        log.warning("%s: written by another user or writable by others; ignored", path)
+        return None
+    return data
 
 
 def _read_file(path: Path) -> bytes:

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sync.sources import download
 from sync.sources.download import default_cache_dir, fetch_url
 
 from .loopback import FileServer, Route, Tls
@@ -189,3 +190,72 @@ class TestDefaultCacheDir:
         monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
 
         assert default_cache_dir() == tmp_path / "tmp" / "ipsync"
+
+
+class TestPlantedEntries:
+    """A body planted under the server's current ETag would be served on 304 if trusted."""
+
+    @staticmethod
+    def plant(cache: Path, url: str) -> None:
+        """What another user able to write the folder could leave there: a well-formed entry."""
+        download._Cache(cache).store(url, download._Entry(url, ETAG, None, b'{"planted": 1}'))
+
+    def fetch(self, https_server: FileServer, client: httpx.Client, cache: Path) -> bytes:
+        return fetch_url(https_server.url(PATH), cache_dir=cache, client=client).data
+
+    @pytest.mark.usefixtures("release_route")
+    def test_an_entry_of_ours_alone_is_used(
+        self, https_server: FileServer, client: httpx.Client, tmp_path: Path
+    ) -> None:
+        self.plant(tmp_path, https_server.url(PATH))
+        assert self.fetch(https_server, client, tmp_path) == b'{"planted": 1}'  # the control
+
+    @pytest.mark.usefixtures("release_route")
+    @pytest.mark.parametrize("what", ["folder", "body", "meta"])
+    def test_an_entry_others_may_write_is_not_trusted(
+        self,
+        what: str,
+        https_server: FileServer,
+        client: httpx.Client,
+        tmp_path: Path,
+        release_bytes: bytes,
+    ) -> None:
+        url = https_server.url(PATH)
+        self.plant(tmp_path, url)
+        files = {path.suffix: path for path in tmp_path.iterdir()}
+        {"folder": tmp_path, "body": files[".body"], "meta": files[".json"]}[what].chmod(0o777)
+
+        assert self.fetch(https_server, client, tmp_path) == release_bytes
+        assert "if-none-match" not in https_server.log[0].headers
+
+    @pytest.mark.usefixtures("release_route")
+    @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs chown")
+    def test_an_entry_of_another_user_is_not_trusted(
+        self,
+        https_server: FileServer,
+        client: httpx.Client,
+        tmp_path: Path,
+        release_bytes: bytes,
+    ) -> None:
+        self.plant(tmp_path, https_server.url(PATH))
+        for path in tmp_path.iterdir():
+            os.chown(path, 12345, 12345)
+
+        assert self.fetch(https_server, client, tmp_path) == release_bytes
+
+    def test_a_shared_folder_gets_no_entries(
+        self, https_server: FileServer, client: httpx.Client, tmp_path: Path
+    ) -> None:
+        https_server.routes[PATH] = Route(body=b"{}", etag=ETAG)
+        shared = tmp_path / "shared"
+        shared.mkdir(mode=0o777)
+        shared.chmod(0o1777)  # like /tmp
+        self.fetch(https_server, client, shared)
+        assert list(shared.iterdir()) == []
+
+    def test_a_new_cache_folder_is_the_owners_alone(
+        self, https_server: FileServer, client: httpx.Client, tmp_path: Path
+    ) -> None:
+        https_server.routes[PATH] = Route(body=b"{}", etag=ETAG)
+        self.fetch(https_server, client, tmp_path / "new" / "ipsync")
+        assert (tmp_path / "new" / "ipsync").stat().st_mode & 0o777 == 0o700

@@ -72,11 +72,11 @@ def test_404_is_not_retried(router: respx.MockRouter, tmp_path: Path, sleeps: li
     assert sleeps == []
 
 
-def test_connection_errors_are_retried(
+def test_a_connection_broken_mid_transfer_is_retried(
     router: respx.MockRouter, tmp_path: Path, sleeps: list[float]
 ) -> None:
     route = router.get(URL).mock(
-        side_effect=[httpx.ConnectError("refused"), httpx.Response(200, content=b"ok")]
+        side_effect=[httpx.ReadError("connection reset"), httpx.Response(200, content=b"ok")]
     )
 
     assert fetch_url(URL, cache_dir=tmp_path).data == b"ok"
@@ -193,4 +193,4 @@ def test_query_strings_stay_out_of_messages(router: respx.MockRouter, tmp_path: 
         fetch_url(sas_url, cache_dir=tmp_path)
 
     assert "SECRET" not in str(caught.value)
-    assert "ServiceTags_Public.json?sv=2024&sig=***: HTTP 403" in str(caught.value)
+    assert "ServiceTags_Public.json?sv=***&sig=***: HTTP 403" in str(caught.value)

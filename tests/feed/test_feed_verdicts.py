@@ -149,3 +149,15 @@ def test_core_trusts_only_the_key_of_the_same_bytes_and_guards(checks: list[int]
     assert parse_release(data + b"\n", origin="c", trusted={verdict}).verdict != verdict
     assert parse_release(data, origin="d", cloud="Public", trusted={verdict}).verdict != verdict
     assert len(checks) == 3
+
+
+def test_verdicts_in_a_folder_others_may_write_are_ignored(
+    tmp_path: Path, load: Callable[..., Release], checks: list[int]
+) -> None:
+    path = tmp_path / "release.json"
+    path.write_bytes(release_bytes(PUBLIC))
+    load(path)
+    (tmp_path / "cache").chmod(0o777)  # another user could have replaced the file
+    assert read_verdicts(tmp_path / "cache") == []
+    load(path)
+    assert len(checks) == 2

@@ -8,9 +8,9 @@ NSG, then :func:`check_limits` over every plan of that NSG before the first writ
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from itertools import combinations
 
 from sync.core.budget import Budget
 from sync.core.plan import (
@@ -341,7 +341,8 @@ def check_bands(targets: Sequence[NsgTarget]) -> dict[int, str]:
 
     Overlapping bands in one direction, or a shared rule name, would let one target delete or
     overwrite the other's rules, so both are refused. A band narrower than the number of
-    families can never hold the rules.
+    families can never hold the rules. Each target's message names the lowest-numbered target
+    it clashes with; the search is O(n log n), as one NSG may carry thousands of targets.
     """
     errors: dict[int, str] = {}
     for i, target in enumerate(targets):
@@ -351,26 +352,86 @@ def check_bands(targets: Sequence[NsgTarget]) -> dict[int, str]:
                 f"{target.where}: priority band {low}-{high} cannot hold "
                 f"{len(target.families)} rules (one per family); widen priority_range"
             )
-    for i, j in combinations(range(len(targets)), 2):
-        a, b = targets[i], targets[j]
-        if a.nsg.lower() != b.nsg.lower():
+    names = [rule_names(target) for target in targets]
+    holders: dict[tuple[str, str], list[int]] = {}
+    bands: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
+    for i, target in enumerate(targets):
+        nsg = target.nsg.lower()
+        for name in names[i]:
+            holders.setdefault((nsg, name), []).append(i)
+        bands.setdefault((nsg, target.direction), []).append((i, *target.priority_range))
+    partner: dict[int, int] = {}
+    for indices in holders.values():
+        if len(indices) < 2:
             continue
-        for me, mine, other, theirs in ((i, a, j, b), (j, b, i, a)):
-            problem = _clash(mine, theirs)
-            if problem:
-                errors.setdefault(me, f"{mine.where}: {problem} target #{other} ({_tags(theirs)})")
+        for i in indices:
+            other = indices[1] if indices[0] == i else indices[0]
+            partner[i] = min(partner.get(i, other), other)
+    for group in bands.values():
+        for i, other in _first_overlaps(group).items():
+            partner[i] = min(partner.get(i, other), other)
+    for i, j in sorted(partner.items()):
+        problem = _clash(targets[i], names[i], targets[j], names[j])
+        if problem:
+            mine, theirs = targets[i], targets[j]
+            errors.setdefault(i, f"{mine.where}: {problem} target #{j} ({_tags(theirs)})")
     return errors
+
+
+def _first_overlaps(bands: list[tuple[int, int, int]]) -> dict[int, int]:
+    """For each ``(index, low, high)``, the lowest other index whose band overlaps it.
+
+    Offline sweep: bands enter a Fenwick tree over their ``high`` (descending) once their
+    ``low`` is at most the query's ``high``; the tree then answers "the two lowest indices with
+    ``high`` at least the query's ``low``", one of which may be the query itself.
+    """
+    highs = sorted({high for _, _, high in bands})
+    size = len(highs)
+    beyond = max(index for index, _, _ in bands) + 1
+    none = (beyond, beyond)  # "no band": larger than any index
+    tree = [none] * (size + 1)
+
+    def slot(value: int) -> int:  # 1-based position of ``high >= value``, highest first
+        return size - bisect_left(highs, value)
+
+    def merge(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:  # two lowest
+        return (a[0], min(a[1], b[0])) if a[0] < b[0] else (b[0], min(a[0], b[1]))
+
+    by_low = sorted(bands, key=lambda band: band[1])
+    result: dict[int, int] = {}
+    entered = 0
+    for index, low, high in sorted(bands, key=lambda band: band[2]):
+        while entered < len(by_low) and by_low[entered][1] <= high:
+            other, _, other_high = by_low[entered]
+            position = slot(other_high)
+            while position <= size:
+                tree[position] = merge(tree[position], (other, none[0]))
+                position += position & -position
+            entered += 1
+        best, position = none, slot(low)
+        while position > 0:
+            best = merge(best, tree[position])
+            position -= position & -position
+        other = best[1] if best[0] == index else best[0]
+        if other != none[0]:
+            result[index] = other
+    return result
 
 
 def _tags(target: NsgTarget) -> str:
     return ", ".join(target.service_tags)
 
 
-def _clash(mine: NsgTarget, theirs: NsgTarget) -> str | None:
+def rule_names(target: NsgTarget) -> set[str]:
+    """The lower-cased names of a target's rules: NSG rule names are case-insensitive."""
+    return {rule_name(target, family).lower() for family in target.families}
+
+
+def _clash(
+    mine: NsgTarget, my_names: set[str], theirs: NsgTarget, their_names: set[str]
+) -> str | None:
     """Why two targets on one NSG cannot both own rules there, from ``mine``'s side."""
-    names = {rule_name(mine, f).lower() for f in mine.families} & {
-        rule_name(theirs, f).lower() for f in theirs.families
-    }
+    names = my_names & their_names
     if names:
         return f"rule name {sorted(names)[0]} is also that of"
     (low, high), (other_low, other_high) = mine.priority_range, theirs.priority_range
