@@ -1,8 +1,9 @@
 """The settings that reading a release needs, and the ``IPSYNC_*`` environment rules of all.
 
 ``prefixes`` and ``tags`` need only the source, cloud, cache folder and prefix bounds; reading
-them here costs no pydantic-settings import (about 0.15 s and 17 MB per run).
-:class:`sync.settings.Settings` inherits these fields, so both paths validate them alike.
+them here costs no pydantic import (about 0.15 s and 17 MB per run). :class:`sync.settings.
+Settings` takes its defaults from :data:`FEED_DEFAULTS` and checks these fields with
+:func:`check_feed_field`, so both paths accept and refuse the same values.
 """
 
 from __future__ import annotations
@@ -10,27 +11,49 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from sync.core.clouds import Cloud
+from sync.core.clouds import CLOUDS, Cloud
 from sync.errors import SettingsError
 
 PREFIX = "IPSYNC_"
 
+#: The shortest prefix a release may hold, per family: (lowest, highest) allowed bound.
+PREFIXLEN_RANGES = {"min_prefixlen_v4": (1, 32), "min_prefixlen_v6": (1, 128)}
 
-class FeedSettings(BaseModel):
+
+@dataclass(frozen=True)
+class FeedSettings:
     """Where the release comes from and how strictly it is read."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
     source: str = "download"
     cloud: Cloud = "Public"
     cache_dir: Path | None = None
-    min_prefixlen_v4: int = Field(default=8, ge=1, le=32)
-    min_prefixlen_v6: int = Field(default=16, ge=1, le=128)
+    min_prefixlen_v4: int = 8
+    min_prefixlen_v6: int = 16
+
+
+FEED_DEFAULTS = FeedSettings()
+FEED_FIELDS = tuple(f.name for f in fields(FeedSettings))
+
+
+def check_feed_field(name: str, value: Any) -> Any:
+    """A feed setting's value as the run uses it; raises ValueError saying what is wrong."""
+    if name == "cloud" and value not in CLOUDS:
+        raise ValueError(f"{value!r} is not a cloud; clouds: {', '.join(CLOUDS)}")
+    if name in PREFIXLEN_RANGES:
+        low, high = PREFIXLEN_RANGES[name]
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.lstrip("-").isdigit():
+            raise ValueError(f"{value!r} is not a whole number")
+        if not low <= int(text) <= high:
+            raise ValueError(f"{text} is outside {low}-{high}")
+        return int(text)
+    if name == "cache_dir" and value is not None:
+        return Path(value)
+    return value
 
 
 def from_environ(
@@ -67,18 +90,14 @@ def unknown_variables(
     return warnings
 
 
-def settings_error(exc: ValidationError) -> SettingsError:
-    """A one-line error naming the setting at fault as ``IPSYNC_NAME``."""
-    first = exc.errors()[0]
-    name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-    return SettingsError(f"setting IPSYNC_{name}: {first['msg']}")
-
-
 def load_feed_settings(**overrides: Any) -> FeedSettings:
     """Feed settings from the environment and explicit overrides (which win)."""
-    values: dict[str, Any] = from_environ(FeedSettings.model_fields)
+    values: dict[str, Any] = from_environ(FEED_FIELDS)
     values.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return FeedSettings(**values)
-    except ValidationError as exc:
-        raise settings_error(exc) from None
+    checked = {}
+    for name, value in values.items():
+        try:
+            checked[name] = check_feed_field(name, value)
+        except ValueError as exc:
+            raise SettingsError(f"setting IPSYNC_{name.upper()}: {exc}") from None
+    return FeedSettings(**checked)

@@ -15,13 +15,13 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
-from sync.core.clouds import CLOUDS
+from sync.core.clouds import CLOUDS, Cloud
 from sync.errors import SettingsError
-from sync.feedsettings import PREFIX, FeedSettings, settings_error
+from sync.feedsettings import FEED_DEFAULTS, PREFIX, check_feed_field
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -71,14 +71,15 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 EMPTY_MEANS_OFF = ("discover_tag",)
 
 
-class Settings(BaseSettings, FeedSettings):
-    """Everything a run needs; see the README's settings table. The source, cloud, cache folder
-    and prefix bounds come from :class:`FeedSettings`."""
+class Settings(BaseSettings):
+    """Everything a run needs; see the README's settings table."""
 
     model_config = SettingsConfigDict(
         env_prefix=PREFIX, extra="ignore", frozen=True, env_ignore_empty=True
     )
 
+    source: str = FEED_DEFAULTS.source
+    cloud: Cloud = FEED_DEFAULTS.cloud
     subscription_id: str | None = None
     #: Where discovery looks, beyond ``subscription_id``: subscriptions (a JSON list or
     #: comma-separated GUIDs), or one management group (all its subscriptions).
@@ -95,15 +96,24 @@ class Settings(BaseSettings, FeedSettings):
     schedule: str = "0 30 4 * * *"
     dry_run: bool = False
     max_remove_ratio: float = Field(default=0.3, ge=0.0, le=1.0, allow_inf_nan=False)
+    cache_dir: Path | None = FEED_DEFAULTS.cache_dir
     #: The ownership registry of the list kinds (Storage, Key Vault, ACR): a folder, or a blob
     #: container URL; unset: the Functions app's own storage, or ``<cache dir>/state``.
     state: str | None = None
     api_location: str = "westeurope"
+    min_prefixlen_v4: int = FEED_DEFAULTS.min_prefixlen_v4
+    min_prefixlen_v6: int = FEED_DEFAULTS.min_prefixlen_v6
     time_budget_s: float = Field(default=540.0, gt=0, le=86400, allow_inf_nan=False)
     parallelism: int = Field(default=8, ge=1, le=32)
     #: Seconds between polls of a long-running write when ARM sends no ``Retry-After``
     #: (the SDK reads ``Retry-After: 0`` as "no hint" too).
     poll_interval_s: float = Field(default=10.0, ge=0, le=600, allow_inf_nan=False)
+
+    @field_validator("cloud", "cache_dir", "min_prefixlen_v4", "min_prefixlen_v6", mode="before")
+    @classmethod
+    def _feed(cls, value: Any, info: ValidationInfo) -> Any:
+        """The checks ``prefixes`` and ``tags`` run without this class."""
+        return check_feed_field(str(info.field_name), value)
 
     @field_validator("schedule")
     @classmethod
@@ -198,7 +208,9 @@ def build_settings(cls: type[S], values: dict[str, Any]) -> S:
         cause = exc.__cause__ or exc
         raise SettingsError(f"setting IPSYNC_{name}: cannot parse it: {cause}") from None
     except ValidationError as exc:
-        raise settings_error(exc) from None
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise SettingsError(f"setting IPSYNC_{name}: {first['msg']}") from None
 
 
 def _read_config(path: Path) -> dict[str, Any]:

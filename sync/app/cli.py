@@ -12,7 +12,8 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, cast
 
@@ -249,25 +250,32 @@ class _LogFormat(logging.Formatter):
         return text
 
 
-class _LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """The command's own stderr handler (replaced, not added twice, when main runs again)."""
-
-
-def _configure_logging(verbosity: int, progress: bool) -> None:
+@contextmanager
+def _logging(verbosity: int, progress: bool) -> Iterator[None]:
     """Progress of plan/apply at INFO by default, debug with -v. The Azure SDK logs warnings
-    only, and no sign-in warnings (ipsync reports a failed sign-in in one line), unless -v -v."""
-    handler = _LogHandler(sys.stderr)
+    only, and no sign-in warnings (ipsync reports a failed sign-in in one line), unless -v -v.
+    Loggers are left as they were found (``main`` may run inside another program)."""
+    handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_LogFormat(time.time(), names=verbosity > 0))
-    root = logging.getLogger()
-    for old in [h for h in root.handlers if isinstance(h, _LogHandler)]:
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(logging.WARNING)
     default = logging.INFO if progress else logging.WARNING
-    logging.getLogger("sync").setLevel(logging.DEBUG if verbosity else default)
-    sdk = {"azure": logging.WARNING, "azure.identity": logging.ERROR}
-    for name, level in sdk.items():
-        logging.getLogger(name).setLevel(logging.DEBUG if verbosity >= 2 else level)
+    sdk = logging.DEBUG if verbosity >= 2 else None
+    levels = {
+        "": logging.WARNING,
+        "sync": logging.DEBUG if verbosity else default,
+        "azure": sdk or logging.WARNING,
+        "azure.identity": sdk or logging.ERROR,
+    }
+    before = {name: logging.getLogger(name).level for name in levels}
+    root = logging.getLogger()
+    root.addHandler(handler)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        for name, level in before.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def _fail(message: str, as_json: bool) -> int:
@@ -285,12 +293,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         return _fail(str(exc), "--json" in argv)
     as_json = bool(getattr(args, "json", False))
-    _configure_logging(
-        args.verbose + getattr(args, "verbose_sub", 0), args.command in ("plan", "apply")
-    )
+    verbosity = args.verbose + getattr(args, "verbose_sub", 0)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
-        return handler(args)
+        with _logging(verbosity, progress=args.command in ("plan", "apply")):
+            return handler(args)
     except IpsyncError as exc:
         return _fail(str(exc), as_json)
     except KeyboardInterrupt:

@@ -7,10 +7,10 @@ that it can honour ``Retry-After`` within its time budget and count every reques
 from __future__ import annotations
 
 import ipaddress
-import os
+import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -82,40 +82,22 @@ class SignInCredential:
             try:
                 return self._chain.get_token(*scopes, **kwargs)
             except ClientAuthenticationError as exc:
-                self._failed = sign_in_problem(str(exc.message), os.environ)
+                self._failed = sign_in_problem(str(exc.message))
         raise ClientAuthenticationError(message=self._failed)
 
 
-def sign_in_problem(message: str, environ: Mapping[str, str]) -> str:
-    """One line for a failed Azure sign-in: the credentials tried, and how to provide one."""
-    if "Attempted credentials" not in message:
+def sign_in_problem(message: str) -> str:
+    """One line for a failed Azure sign-in (from the SDK's message): the credentials tried,
+    and how to provide one."""
+    tried = re.findall(r"^\s+(\w+Credential): ", message, re.M)
+    if not tried:
         # One credential was found but refused (a wrong secret, an unknown identity): say so.
         return f"Azure sign-in failed: {message.strip().splitlines()[0]}"
-    client = environ.get("AZURE_CLIENT_ID")
-    principal = [v for v in _SERVICE_PRINCIPAL if environ.get(v)]
-    tried = [
-        f"service principal from {', '.join(principal)}"
-        if principal
-        else "no service principal (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET unset)",
-        "managed identity "
-        + (f"AZURE_CLIENT_ID={client}" if client else "(system-assigned)")
-        + (" at IDENTITY_ENDPOINT" if environ.get("IDENTITY_ENDPOINT") else "")
-        + ": none answered",
-        "Azure CLI: not logged in or not installed",
-    ]
     return (
-        f"Azure sign-in failed: no credential worked ({'; '.join(tried)}); run `az login`, or "
-        "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET"
+        f"Azure sign-in failed: no credential worked (tried {', '.join(tried)}); run "
+        "`az login`, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or give "
+        "the host a managed identity"
     )
-
-
-#: The environment variables of a service principal that ``DefaultAzureCredential`` reads.
-_SERVICE_PRINCIPAL = (
-    "AZURE_TENANT_ID",
-    "AZURE_CLIENT_SECRET",
-    "AZURE_CLIENT_CERTIFICATE_PATH",
-    "AZURE_FEDERATED_TOKEN_FILE",
-)
 
 
 def make_client(settings: Settings, subscription_id: str | None = None) -> NetworkManagementClient:

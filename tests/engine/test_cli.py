@@ -382,7 +382,7 @@ def test_not_signed_in_is_one_line_with_what_to_do(emulator: Emulator, tmp_path:
     assert (done.returncode, done.stdout, done.stderr.count("\n")) == (1, "", 1), done.stderr
     assert done.stderr.startswith("error: discovery: cannot query Resource Graph: Azure sign-in")
     assert "run `az login`" in done.stderr
-    assert "IDENTITY_ENDPOINT" in done.stderr
+    assert "ManagedIdentityCredential" in done.stderr
 
 
 def test_unknown_variables_are_warned_with_a_guess(tmp_path: Path) -> None:

@@ -309,20 +309,30 @@ def test_empty_variables_are_unset() -> None:
     assert done.stdout.splitlines() == list(select(parsed(PUBLIC), ["AzureMonitor"]).prefixes)
 
 
-def test_light_settings_validate_like_settings() -> None:
-    done = cli("prefixes", "AzureMonitor", env={"IPSYNC_MIN_PREFIXLEN_V6": "129"})
-    assert done.returncode == 1
-    assert done.stderr == (
-        "error: setting IPSYNC_MIN_PREFIXLEN_V6: Input should be less than or equal to 128\n"
-    )
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [("MIN_PREFIXLEN_V6", "129", "129 is outside 1-128"), ("CLOUD", "Mars", "'Mars' is not a")],
+)
+def test_light_settings_validate_like_settings(
+    name: str, value: str, problem: str, tmp_path: Path
+) -> None:
+    """``prefixes`` reads its settings without pydantic, and refuses what Settings refuses."""
+    light = cli("prefixes", "AzureMonitor", env={f"IPSYNC_{name}": value})
+    config = tmp_path / "s.toml"
+    config.write_text(f'{name.lower()} = "{value}"\n')
+    full = cli("prefixes", "AzureMonitor", "--config", str(config))
+    for done in (light, full):
+        assert (done.returncode, done.stdout, done.stderr.count("\n")) == (1, "", 1)
+        assert done.stderr.startswith(f"error: setting IPSYNC_{name}: ")
+        assert problem in done.stderr
 
 
-def test_prefixes_without_config_skip_pydantic_settings() -> None:
-    """Reading a release needs five settings: no pydantic-settings import (a faster start)."""
+def test_prefixes_without_config_skip_pydantic() -> None:
+    """Reading a release needs five settings: no pydantic import (a faster, smaller start)."""
     probe = (
         "import sys; from sync.app.cli import main; "
         f"main(['prefixes', 'AzureMonitor', '--source', {SOURCE!r}]); "
-        "print(sorted(m for m in sys.modules if m.startswith(('pydantic_settings', 'sync.set'))))"
+        "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'sync.set'))))"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe],
