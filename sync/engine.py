@@ -23,7 +23,7 @@ from sync.core.plan import TargetPlan, Write, make_before_break, release_mark, r
 from sync.core.selection import Selection, empty_tags, select
 from sync.errors import ArmError, IpsyncError, TargetError
 from sync.kinds import KIND_NAMES, get_kind
-from sync.kinds.base import Gateway, Kind, PlanContext, Snapshot, TargetSpec
+from sync.kinds.base import Gateway, Kind, PlanContext, Snapshot, TargetSpec, details_of
 from sync.report import Change, Fit, Report, SourceInfo, TargetReport, new_run_id
 from sync.targets import check_breadth, check_overrides, discovered_targets, explicit_targets
 
@@ -73,12 +73,8 @@ def run(
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     try:
-        if not settings.targets and settings.discovery_scope is None:
-            raise TargetError(
-                "nothing to sync: set IPSYNC_TARGETS, or IPSYNC_SUBSCRIPTION_ID (or "
-                "IPSYNC_SUBSCRIPTIONS, IPSYNC_MANAGEMENT_GROUP) to discover resources tagged "
-                f"'{settings.discover_tag or 'ipsync'}'"
-            )
+        if settings.nothing_to_sync:
+            raise TargetError(settings.nothing_to_sync)
         release = load_release(settings)
         clients = Clients(settings)
         deadline = Deadline(settings.time_budget_s, start=began, stop=stop)  # downloads count
@@ -219,14 +215,18 @@ def _sync(
     writer = ArmWriter(job.resource_id, deadline, settings.poll_interval_s)
     try:
         gateway = job.kind.gateway(clients, job.resource_id, writer)
+        name = job.resource_id.rsplit("/", 1)[-1]
         for _ in range(MAX_REPLANS):
             snapshot = gateway.read()
+            log.info("%s %s: read", job.kind.name, name)
             plans = _plan(job, snapshot, context)
+            log.info("%s: %d changes planned", name, sum(len(p.to_apply) for p in plans.values()))
             if settings.dry_run:
                 _record_plans(job, plans)
                 return list(job.reports.values())
             try:
                 _apply(job, plans, gateway, writer, snapshot.etag)
+                log.info("%s: written (%d requests)", name, writer.writes)
                 return list(job.reports.values())
             except Stale as exc:
                 log.info("%s: %s; re-reading and re-planning", job.resource_id, exc)
@@ -262,9 +262,13 @@ def _plan(job: _Job, snapshot: Snapshot, context: PlanContext) -> dict[int, Targ
     return plans
 
 
-def _change(write: Write[Any]) -> Change:
+def _change(write: Write[Any], kind: Kind) -> Change:
     return Change(
-        rule=write.name, action=write.action, added=list(write.added), removed=list(write.removed)
+        rule=write.name,
+        action=write.action,
+        added=list(write.added),
+        removed=list(write.removed),
+        details=details_of(kind, write.payload) if write.action == "create" else None,
     )
 
 
@@ -285,11 +289,11 @@ def _apply(
     for index, plan in plans.items():
         report = job.reports[index]
         report.fit = Fit(**plan.fit) if plan.fit else None
-        report.held_back = [_change(w) for w in plan.held_back]
+        report.held_back = [_change(w, job.kind) for w in plan.held_back]
         report.notes = list(plan.notes)
         if plan.refused is not None:
             report.status, report.error = "refused", plan.refused
-            report.changes = [_change(w) for w in plan.writes]
+            report.changes = [_change(w, job.kind) for w in plan.writes]
             continue
         queue.extend((index, write) for write in plan.to_apply)
     queue = make_before_break(queue)
@@ -319,16 +323,18 @@ def _apply(
         except Stale as exc:
             if exc.maybe_written:
                 # The write may have happened: the audit shows it, the re-read decides.
-                _record(report, write, unconfirmed=True)
+                _record(report, write, job.kind, unconfirmed=True)
             raise
         finally:
             report.writes += writer.writes - before
-        _record(report, write)
+        _record(report, write, job.kind)
 
 
-def _record(report: TargetReport, write: Write[Any], *, unconfirmed: bool = False) -> None:
+def _record(
+    report: TargetReport, write: Write[Any], kind: Kind, *, unconfirmed: bool = False
+) -> None:
     """Add a sent write to the report, once, even when a re-plan sends it again."""
-    change = _change(write)
+    change = _change(write, kind)
     change.confirmed = not unconfirmed
     report.changes = [c for c in report.changes if c.rule != write.name]
     report.changes.append(change)
@@ -339,9 +345,9 @@ def _record_plans(job: _Job, plans: dict[int, TargetPlan[Any]]) -> None:
     for index, plan in plans.items():
         report = job.reports[index]
         report.fit = Fit(**plan.fit) if plan.fit else None
-        report.held_back = [_change(w) for w in plan.held_back]
+        report.held_back = [_change(w, job.kind) for w in plan.held_back]
         report.notes = list(plan.notes)
-        report.changes = [_change(w) for w in plan.writes]
+        report.changes = [_change(w, job.kind) for w in plan.writes]
         if plan.refused is not None:
             report.status, report.error = "refused", plan.refused
         elif plan.writes:

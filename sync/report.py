@@ -34,6 +34,9 @@ class Change(BaseModel):
     removed: list[str] = Field(default_factory=list)
     #: False when the write was sent but its answer was lost: it may or may not have happened.
     confirmed: bool = True
+    #: What the entry is beyond its addresses, as the kind describes it (an NSG rule's
+    #: priority, direction, access, protocol, ports, local side); None when it says nothing.
+    details: dict[str, str] | None = None
 
 
 class Fit(BaseModel):

@@ -9,17 +9,19 @@ the environment. Targets stay raw JSON here and are validated one by one by thei
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
 from sync.core.clouds import CLOUDS, Cloud
 from sync.errors import SettingsError
+from sync.feedsettings import FEED_DEFAULTS, PREFIX, check_feed_field
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -64,13 +66,20 @@ def ncrontab_problem(expression: str) -> str | None:
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
+#: Settings whose empty value means "off" rather than "unset" (``IPSYNC_DISCOVER_TAG=``
+#: switches discovery off); every other empty variable is read as unset.
+EMPTY_MEANS_OFF = ("discover_tag",)
+
+
 class Settings(BaseSettings):
     """Everything a run needs; see the README's settings table."""
 
-    model_config = SettingsConfigDict(env_prefix="IPSYNC_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
-    source: str = "download"
-    cloud: Cloud = "Public"
+    source: str = FEED_DEFAULTS.source
+    cloud: Cloud = FEED_DEFAULTS.cloud
     subscription_id: str | None = None
     #: Where discovery looks, beyond ``subscription_id``: subscriptions (a JSON list or
     #: comma-separated GUIDs), or one management group (all its subscriptions).
@@ -87,18 +96,24 @@ class Settings(BaseSettings):
     schedule: str = "0 30 4 * * *"
     dry_run: bool = False
     max_remove_ratio: float = Field(default=0.3, ge=0.0, le=1.0, allow_inf_nan=False)
-    cache_dir: Path | None = None
+    cache_dir: Path | None = FEED_DEFAULTS.cache_dir
     #: The ownership registry of the list kinds (Storage, Key Vault, ACR): a folder, or a blob
     #: container URL; unset: the Functions app's own storage, or ``<cache dir>/state``.
     state: str | None = None
     api_location: str = "westeurope"
-    min_prefixlen_v4: int = Field(default=8, ge=1, le=32)
-    min_prefixlen_v6: int = Field(default=16, ge=1, le=128)
+    min_prefixlen_v4: int = FEED_DEFAULTS.min_prefixlen_v4
+    min_prefixlen_v6: int = FEED_DEFAULTS.min_prefixlen_v6
     time_budget_s: float = Field(default=540.0, gt=0, le=86400, allow_inf_nan=False)
     parallelism: int = Field(default=8, ge=1, le=32)
     #: Seconds between polls of a long-running write when ARM sends no ``Retry-After``
     #: (the SDK reads ``Retry-After: 0`` as "no hint" too).
     poll_interval_s: float = Field(default=10.0, ge=0, le=600, allow_inf_nan=False)
+
+    @field_validator("cloud", "cache_dir", "min_prefixlen_v4", "min_prefixlen_v6", mode="before")
+    @classmethod
+    def _feed(cls, value: Any, info: ValidationInfo) -> Any:
+        """The checks ``prefixes`` and ``tags`` run without this class."""
+        return check_feed_field(str(info.field_name), value)
 
     @field_validator("schedule")
     @classmethod
@@ -118,13 +133,32 @@ class Settings(BaseSettings):
             return [item for item in re.split(r"[\s,;]+", text) if item]
         return value
 
-    @field_validator("subscriptions")
+    @field_validator("subscriptions", "subscription_id")
     @classmethod
-    def _guids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for item in value:
+    def _guids(cls, value: tuple[str, ...] | str | None) -> tuple[str, ...] | str | None:
+        for item in (value,) if isinstance(value, str) else value or ():
             if not GUID.match(item):
                 raise ValueError(f"{item!r} is not a subscription id (a GUID)")
         return value
+
+    @property
+    def nothing_to_sync(self) -> str | None:
+        """Why a run would have no target at all (before any download), or None."""
+        if self.targets or self.discovery_scope is not None:
+            return None
+        if not self.discover_tag and (
+            self.subscription_id or self.subscriptions or self.management_group
+        ):
+            return (
+                "nothing to sync: IPSYNC_TARGETS is empty and discovery is off "
+                "(IPSYNC_DISCOVER_TAG is empty); set IPSYNC_TARGETS, or IPSYNC_DISCOVER_TAG "
+                "to the tag that marks resources (default 'ipsync')"
+            )
+        return (
+            "nothing to sync: set IPSYNC_TARGETS, or IPSYNC_SUBSCRIPTION_ID (or "
+            "IPSYNC_SUBSCRIPTIONS, IPSYNC_MANAGEMENT_GROUP) to discover resources tagged "
+            f"'{self.discover_tag or 'ipsync'}'"
+        )
 
     @property
     def discovery_scope(self) -> tuple[tuple[str, ...], str | None] | None:
@@ -155,6 +189,9 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     Raises :class:`SettingsError` naming the setting (as ``IPSYNC_NAME``) that is wrong.
     """
     values: dict[str, Any] = {}
+    for name in EMPTY_MEANS_OFF:
+        if any(k.upper() == f"{PREFIX}{name.upper()}" and not v for k, v in os.environ.items()):
+            values[name] = ""
     if config is not None:
         values.update(_read_config(config))
     values.update({k: v for k, v in overrides.items() if v is not None})
@@ -177,6 +214,8 @@ def build_settings(cls: type[S], values: dict[str, Any]) -> S:
 
 
 def _read_config(path: Path) -> dict[str, Any]:
+    if path.suffix.lower() not in (".toml", ".json"):
+        raise SettingsError(f"config file {path}: must be a .toml or .json file")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -1,21 +1,65 @@
 """Command line (architecture contract 1): ``python -m sync COMMAND``.
 
-Each command is a few lines over the library; errors print one line to stderr and exit 1.
+Each command is a few lines over the library. Exit codes: 0 done or nothing to change,
+1 error (a usage error too), 2 changes pending (``plan``), 3 refused by a guard. An error is
+one line on stderr; with ``--json`` it is also ``{"ok": false, "error": ...}`` on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn, cast
 
+from sync import __version__
 from sync.core.clouds import CLOUDS
 from sync.core.formats import FORMATS
 from sync.errors import IpsyncError
 
+if TYPE_CHECKING:
+    from sync.settings import Settings
+
 SOURCE_HELP = "download (default), api, a file path (.json/.xml, optionally .gz/.xz) or https URL"
+
+log = logging.getLogger(__name__)
+
+
+class UsageError(Exception):
+    """A command line argparse rejects; exits 1, never 2 (which means changes pending)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _feed_settings(args: argparse.Namespace) -> Settings:
+    """Settings for reading a release: without a config file or the ``api`` source, only the
+    release's own settings are read (no pydantic-settings import, a faster start)."""
+    if args.config is None:
+        from sync.feedsettings import load_feed_settings
+
+        light = load_feed_settings(source=args.source, cloud=args.cloud)
+        if light.source.strip() != "api":
+            # load_release reads only the FeedSettings fields unless the source is "api".
+            return cast("Settings", light)
+    return _settings(args, source=args.source, cloud=args.cloud)
+
+
+def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
+    """All settings, warning of ``IPSYNC_*`` variables that name none."""
+    from sync.feedsettings import unknown_variables
+    from sync.settings import Settings, load_settings
+
+    for warning in unknown_variables(Settings.model_fields):
+        log.warning("%s", warning)
+    return load_settings(args.config, **overrides)
 
 
 def _cmd_prefixes(args: argparse.Namespace) -> int:
@@ -24,11 +68,9 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
     from sync.core.prefixes import FAMILIES, Family
     from sync.core.selection import select
     from sync.errors import SettingsError
-    from sync.settings import load_settings
     from sync.sources.release import load_release
 
-    settings = load_settings(args.config, source=args.source, cloud=args.cloud)
-    release = load_release(settings)
+    release = load_release(_feed_settings(args))
     families: tuple[Family, ...] = FAMILIES if args.family == "both" else (args.family,)
     selection = select(release, args.tags, families=families)
     body = selection.as_dict()
@@ -63,40 +105,53 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
 
 
 def _cmd_tags(args: argparse.Namespace) -> int:
-    from sync.settings import load_settings
     from sync.sources.release import load_release
 
-    settings = load_settings(args.config, source=args.source, cloud=args.cloud)
-    release = load_release(settings)
+    release = load_release(_feed_settings(args))
     needle = (args.match or "").lower()
     region = (args.region or "").lower()
-    print(f"{'tag':<48} {'region':<22} {'change':>6} {'v4':>6} {'v6':>6}")
+    rows = []
     for tag in release.tags.values():
         if needle and needle not in tag.name.lower():
             continue
         if region and tag.region.lower() != region:
             continue
         v4 = sum(1 for p in tag.address_prefixes if ":" not in p)
-        v6 = len(tag.address_prefixes) - v4
-        print(f"{tag.name:<48} {tag.region or '-':<22} {tag.change_number!s:>6} {v4:>6} {v6:>6}")
+        rows.append(
+            {
+                "name": tag.name,
+                "region": tag.region,
+                "system_service": tag.system_service,
+                "change_number": tag.change_number,
+                "v4": v4,
+                "v6": len(tag.address_prefixes) - v4,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'tag':<48} {'region':<22} {'change':>6} {'v4':>6} {'v6':>6}")
+    for row in rows:
+        print(
+            f"{row['name']:<48} {row['region'] or '-':<22} {row['change_number']!s:>6} "
+            f"{row['v4']:>6} {row['v6']:>6}"
+        )
     return 0
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
-
     from sync.app.render import render
     from sync.engine import run
-    from sync.settings import load_settings
 
     dry_run = True if args.command == "plan" else None
-    settings = load_settings(args.config, dry_run=dry_run)
+    settings = _settings(args, dry_run=dry_run, source=args.source, cloud=args.cloud)
     report = run(settings, force=getattr(args, "force", False))
     if args.json:
         print(report.model_dump_json(indent=2))
-    elif report.error is not None and not report.targets:
+    if report.error is not None and (args.json or not report.targets):
         print(f"error: {report.error}", file=sys.stderr)
-    else:
-        print(render(report))
+    elif not args.json:
+        print(render(report, full=args.full))
     return report.exit_code()
 
 
@@ -127,21 +182,25 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m sync",
-        description="Keep Azure NSG allow-lists in step with Microsoft's service-tag ranges.",
+        description="Keep Azure allow-lists in step with Microsoft's service-tag ranges.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument("--version", action="version", version=f"ipsync {__version__}")
+    verbose_help = "more detail on stderr; twice: the Azure SDK's own logs too"
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=verbose_help)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def feed_args(p: argparse.ArgumentParser) -> None:
+    def common(p: argparse.ArgumentParser) -> None:
+        # A subcommand's -v counts apart: argparse would overwrite the one before the command.
+        p.add_argument("-v", "--verbose", action="count", default=0, dest="verbose_sub")
         p.add_argument("--source", help=SOURCE_HELP)
         p.add_argument("--cloud", choices=list(CLOUDS))
         p.add_argument("--config", type=Path, help="TOML or JSON file of settings")
 
     p = sub.add_parser("prefixes", help="aggregated prefixes of service tags")
     p.add_argument("tags", nargs="+", metavar="TAG")
-    feed_args(p)
+    common(p)
     p.add_argument("--family", choices=["v4", "v6", "both"], default="both")
     p.add_argument(
         "--max-entries",
@@ -161,15 +220,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_prefixes)
 
     p = sub.add_parser("tags", help="list the tags of a release")
-    feed_args(p)
+    common(p)
     p.add_argument("--region", help="only tags of this region (exact, any case)")
     p.add_argument("--match", help="only tags whose name contains this text (any case)")
+    p.add_argument("--json", action="store_true", help="print the tags as a JSON list")
     p.set_defaults(handler=_cmd_tags)
 
     for name, text in (("plan", "show what would change, write nothing"), ("apply", "sync")):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--config", type=Path, help="TOML or JSON file of settings")
+        common(p)
         p.add_argument("--json", action="store_true", help="print the report as JSON")
+        p.add_argument("--full", action="store_true", help="list every prefix of each change")
         if name == "apply":
             p.add_argument("--force", action="store_true", help="override the safety guards")
         p.set_defaults(handler=_cmd_sync)
@@ -189,20 +250,74 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _LogFormat(logging.Formatter):
+    """``12:03:04 +1.2s message``: wall clock and seconds since the command started."""
+
+    def __init__(self, began: float, names: bool) -> None:
+        super().__init__(datefmt="%H:%M:%S")
+        self._began = began
+        self._names = names
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
+        name = f"{record.name}: " if self._names else ""
+        stamp = f"{self.formatTime(record, self.datefmt)} +{record.created - self._began:.1f}s"
+        text = f"{stamp} {level}{name}{record.getMessage()}"
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+@contextmanager
+def _logging(verbosity: int, progress: bool) -> Iterator[None]:
+    """Progress of plan/apply at INFO by default, debug with -v. The Azure SDK logs warnings
+    only, and no sign-in warnings (ipsync reports a failed sign-in in one line), unless -v -v.
+    Loggers are left as they were found (``main`` may run inside another program)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LogFormat(time.time(), names=verbosity > 0))
+    default = logging.INFO if progress else logging.WARNING
+    sdk = logging.DEBUG if verbosity >= 2 else None
+    levels = {
+        "": logging.WARNING,
+        "sync": logging.DEBUG if verbosity else default,
+        "azure": sdk or logging.WARNING,
+        "azure.identity": sdk or logging.ERROR,
+    }
+    before = {name: logging.getLogger(name).level for name in levels}
+    root = logging.getLogger()
+    root.addHandler(handler)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        for name, level in before.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _fail(message: str, as_json: bool) -> int:
+    """One line on stderr, and with ``--json`` the error as JSON on stdout; exit 1."""
+    if as_json:
+        print(json.dumps({"ok": False, "error": message}))
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        return _fail(str(exc), "--json" in argv)
+    as_json = bool(getattr(args, "json", False))
+    verbosity = args.verbose + getattr(args, "verbose_sub", 0)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
-        return handler(args)
+        with _logging(verbosity, progress=args.command in ("plan", "apply")):
+            return handler(args)
     except IpsyncError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(str(exc), as_json)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -1,27 +1,40 @@
-"""A readable text form of a report, for the CLI's ``plan``, ``apply`` and ``demo``."""
+"""A readable text form of a report, for the CLI's ``plan``, ``apply`` and ``demo``.
+
+Like ``terraform plan``: each resource, each change with its sign (``+`` create, ``~`` update,
+``-`` delete), a created entry's settings, the prefixes it adds and removes, and a last line
+that counts the changes.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from sync.report import Change, Report
 
-#: Prefixes shown per list before the rest is summarised as "... and N more".
+#: Prefixes shown per list before the rest is summarised as "... and N more" (without --full).
 SHOWN = 6
+SIGNS = {"create": "+", "update": "~", "delete": "-"}
 
 
-def render(report: Report) -> str:
+def render(report: Report, *, full: bool = False) -> str:
+    """The report as text; ``full`` lists every prefix, one a line."""
     lines: list[str] = []
     source = report.source
     if source is not None:
         lines.append(f"source: {source.cloud} release {source.change_number} from {source.origin}")
     if report.error:
         lines.append(f"error: {report.error}")
+    counts: Counter[str] = Counter()
     for target in report.targets:
         name = target.resource.rsplit("/", 1)[-1]
         tags = ", ".join(target.service_tags)
         lines.append(f"{name} [{tags}]: {target.status}, {target.writes} writes")
-        if target.error:
+        if target.resource:
+            lines.append(f"  {target.kind or 'resource'} {target.resource}")
+        if target.status == "refused":
+            lines.append(f"  refused: {target.error}")
+        elif target.error:
             lines.append(f"  ! {target.error}")
         lines.extend(f"  note: {note}" for note in target.notes)
         if target.fit is not None and target.fit.extra_addresses:
@@ -30,31 +43,47 @@ def render(report: Report) -> str:
                 f"  fit: {fit.entries} of {fit.capacity} entries, "
                 f"+{fit.extra_addresses} addresses Microsoft did not publish"
             )
-        lines.extend(_changes(target.changes, "  "))
+        lines.extend(_changes(target.changes, "  ", full))
+        if target.status != "refused":
+            counts.update(change.action for change in target.changes)
         if target.held_back:
             lines.append("  held back by policy add-only:")
-            lines.extend(_changes(target.held_back, "    "))
+            lines.extend(_changes(target.held_back, "    ", full))
     mode = "planned" if report.dry_run else "done"
     lines.append(
         f"{mode}: {len(report.targets)} targets, {report.writes} writes, "
         f"{report.duration_s:.2f} s, {'ok' if report.ok else 'NOT ok'}"
     )
+    create, update, delete = counts["create"], counts["update"], counts["delete"]
+    if report.dry_run:
+        lines.append(f"Plan: {create} to create, {update} to update, {delete} to delete.")
+    else:
+        done = "complete" if report.ok else "incomplete"
+        lines.append(f"Apply {done}: {create} created, {update} updated, {delete} deleted.")
     return "\n".join(lines)
 
 
-def _changes(changes: Sequence[Change], indent: str) -> list[str]:
+def _changes(changes: Sequence[Change], indent: str, full: bool) -> list[str]:
     lines = []
     for change in changes:
+        unconfirmed = "" if change.confirmed else " (sent, answer lost: unconfirmed)"
         lines.append(
-            f"{indent}{change.action} {change.rule}: +{len(change.added)} -{len(change.removed)}"
+            f"{indent}{SIGNS[change.action]} {change.action} {change.rule}: "
+            f"+{len(change.added)} -{len(change.removed)}{unconfirmed}"
         )
+        if change.details:
+            lines.append(f"{indent}    " + ", ".join(f"{k} {v}" for k, v in change.details.items()))
         for sign, prefixes in (("+", change.added), ("-", change.removed)):
-            if prefixes:
-                lines.append(f"{indent}  {sign} {_short(prefixes)}")
+            if not prefixes:
+                continue
+            if full:
+                lines.extend(f"{indent}    {sign} {prefix}" for prefix in prefixes)
+            else:
+                lines.append(f"{indent}    {sign} {_short(prefixes)}")
     return lines
 
 
 def _short(prefixes: Sequence[str]) -> str:
     shown = " ".join(prefixes[:SHOWN])
     rest = len(prefixes) - SHOWN
-    return f"{shown} ... and {rest} more" if rest > 0 else shown
+    return f"{shown} ... and {rest} more (--full lists all)" if rest > 0 else shown

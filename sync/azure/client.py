@@ -7,6 +7,7 @@ that it can honour ``Retry-After`` within its time budget and count every reques
 from __future__ import annotations
 
 import ipaddress
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -58,9 +59,45 @@ def credential_for(settings: Settings) -> TokenCredential:
                 f"IPSYNC_ARM_ENDPOINT, not {settings.arm_base}"
             )
         return StaticTokenCredential()
-    from azure.identity import DefaultAzureCredential
+    return SignInCredential()
 
-    return DefaultAzureCredential()
+
+class SignInCredential:
+    """``DefaultAzureCredential`` whose failure is one line saying what was tried and what to do.
+
+    The SDK's own message lists every credential of the chain over a dozen lines; a failure is
+    also kept, so the run's other requests fail at once instead of probing the chain again.
+    """
+
+    def __init__(self) -> None:
+        from azure.identity import DefaultAzureCredential
+
+        self._chain = DefaultAzureCredential()
+        self._failed: str | None = None
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        if self._failed is None:
+            try:
+                return self._chain.get_token(*scopes, **kwargs)
+            except ClientAuthenticationError as exc:
+                self._failed = sign_in_problem(str(exc.message))
+        raise ClientAuthenticationError(message=self._failed)
+
+
+def sign_in_problem(message: str) -> str:
+    """One line for a failed Azure sign-in (from the SDK's message): the credentials tried,
+    and how to provide one."""
+    tried = re.findall(r"^\s+(\w+Credential): ", message, re.M)
+    if not tried:
+        # One credential was found but refused (a wrong secret, an unknown identity): say so.
+        return f"Azure sign-in failed: {message.strip().splitlines()[0]}"
+    return (
+        f"Azure sign-in failed: no credential worked (tried {', '.join(tried)}); run "
+        "`az login`, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or give "
+        "the host a managed identity"
+    )
 
 
 def make_client(settings: Settings, subscription_id: str | None = None) -> NetworkManagementClient:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -127,3 +127,17 @@ class Kind(Protocol):
         Checks the resource's limits over all plans together, before any write.
         """
         ...
+
+
+@runtime_checkable
+class Describes(Protocol):
+    """A kind whose entries carry more than addresses (an NSG rule's ports, direction, ...)."""
+
+    def describe(self, payload: Any) -> dict[str, str]:
+        """What a report shows of an entry (a write's payload) beside its addresses."""
+        ...
+
+
+def details_of(kind: Kind, payload: Any) -> dict[str, str] | None:
+    """A write's entry as its kind describes it; None for kinds whose entries are addresses."""
+    return kind.describe(payload) if isinstance(kind, Describes) else None

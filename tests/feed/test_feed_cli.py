@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from sync import __version__
 from sync.app.cli import main
 from sync.core.fit import fit, fit_family
 from sync.core.selection import select
@@ -177,15 +179,18 @@ def test_closed_pipe_ends_quietly() -> None:
     assert "Traceback" not in done.stderr
 
 
-def cli(*argv: str) -> subprocess.CompletedProcess[str]:
-    """``python -m sync ARGV --source SOURCE`` in a fresh process."""
+def cli(
+    *argv: str, source: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m sync ARGV --source SOURCE`` in a fresh process (``env`` added to its own)."""
     return subprocess.run(
-        [sys.executable, "-m", "sync", *argv, "--source", SOURCE],
+        [sys.executable, "-m", "sync", *argv, *(["--source", SOURCE] if source else [])],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
         cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -237,3 +242,104 @@ def test_max_entries_too_small_is_one_line() -> None:
     assert done.stderr == (
         "error: --max-entries 1: IPv4 and IPv6 need at least 1 + 1 entries; the capacity is 1\n"
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["plan", "--bogus"], ["plan", "--jsno"], ["plan", "--config"], ["tags", "--cloud", "Mars"]],
+)
+def test_usage_errors_exit_1_not_2(argv: list[str]) -> None:
+    """2 means "changes pending" to a CI job: a typo must not read as that."""
+    done = cli(*argv, source=False)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("error: ")
+    assert "--help" in done.stderr
+
+
+def test_usage_error_with_json_is_json_on_stdout_too() -> None:
+    done = cli("plan", "--json", "--bogus", source=False)
+    assert done.returncode == 1
+    body = json.loads(done.stdout)
+    assert body["ok"] is False
+    assert "--bogus" in body["error"]
+    assert done.stderr == f"error: {body['error']}\n"
+
+
+def test_error_with_json_is_json_on_stdout_too() -> None:
+    done = cli("prefixes", "NoSuchTag", "--json")
+    assert done.returncode == 1
+    body = json.loads(done.stdout)
+    assert (body["ok"], "NoSuchTag" in body["error"]) == (False, True)
+    assert done.stderr == f"error: {body['error']}\n"
+
+
+def test_version() -> None:
+    done = cli("--version", source=False)
+    assert (done.returncode, done.stdout) == (0, f"ipsync {__version__}\n")
+
+
+def test_tags_json_lists_the_selected_tags() -> None:
+    done = cli("tags", "--match", "storage.west", "--json", "-v")
+    assert (done.returncode, done.stderr) == (0, "")
+    rows = json.loads(done.stdout)
+    release = parsed(PUBLIC)
+    assert {row["name"] for row in rows} == {
+        t.name for t in release.tags.values() if "storage.west" in t.name.lower()
+    }
+    row = next(r for r in rows if r["name"] == "Storage.WestEurope")
+    tag = release.tags["Storage.WestEurope"]
+    assert row["v4"] + row["v6"] == len(tag.address_prefixes)
+    assert (row["region"], row["change_number"]) == (tag.region, tag.change_number)
+
+
+def test_config_must_be_toml_or_json(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# not settings\n")
+    done = cli("tags", "--config", str(readme))
+    assert done.returncode == 1
+    assert done.stderr == f"error: config file {readme}: must be a .toml or .json file\n"
+
+
+def test_empty_variables_are_unset() -> None:
+    """Function App settings are often present and empty: read as unset, not as values."""
+    empty = {"IPSYNC_SOURCE": "", "IPSYNC_CLOUD": "", "IPSYNC_MIN_PREFIXLEN_V4": ""}
+    done = cli("prefixes", "AzureMonitor", env=empty)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines() == list(select(parsed(PUBLIC), ["AzureMonitor"]).prefixes)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [("MIN_PREFIXLEN_V6", "129", "129 is outside 1-128"), ("CLOUD", "Mars", "'Mars' is not a")],
+)
+def test_light_settings_validate_like_settings(
+    name: str, value: str, problem: str, tmp_path: Path
+) -> None:
+    """``prefixes`` reads its settings without pydantic, and refuses what Settings refuses."""
+    light = cli("prefixes", "AzureMonitor", env={f"IPSYNC_{name}": value})
+    config = tmp_path / "s.toml"
+    config.write_text(f'{name.lower()} = "{value}"\n')
+    full = cli("prefixes", "AzureMonitor", "--config", str(config))
+    for done in (light, full):
+        assert (done.returncode, done.stdout, done.stderr.count("\n")) == (1, "", 1)
+        assert done.stderr.startswith(f"error: setting IPSYNC_{name}: ")
+        assert problem in done.stderr
+
+
+def test_prefixes_without_config_skip_pydantic() -> None:
+    """Reading a release needs five settings: no pydantic import (a faster, smaller start)."""
+    probe = (
+        "import sys; from sync.app.cli import main; "
+        f"main(['prefixes', 'AzureMonitor', '--source', {SOURCE!r}]); "
+        "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'sync.set'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.stdout.splitlines()[-1] == "[]"

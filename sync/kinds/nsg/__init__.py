@@ -41,6 +41,20 @@ class NsgKind:
         "priority": "priority_range",
     }
 
+    def describe(self, payload: Any) -> dict[str, str]:
+        """A rule's settings beside its remote addresses: the local side is the destination of
+        an inbound rule and the source of an outbound one."""
+        rule = cast("Rule", payload)
+        local = rule.destination_prefixes if rule.direction == "Inbound" else rule.source_prefixes
+        return {
+            "priority": str(rule.priority),
+            "direction": rule.direction,
+            "access": rule.access,
+            "protocol": rule.protocol,
+            "ports": ",".join(sorted(rule.destination_ports)),
+            "local": ",".join(sorted(local)),
+        }
+
     def conflicts(self, targets: Sequence[TargetSpec]) -> dict[int, str]:
         return check_bands(cast(Sequence[NsgTarget], targets))
 
