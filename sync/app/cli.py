@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, cast
+from typing import TYPE_CHECKING, NoReturn
 
 from sync import __version__
 from sync.core.clouds import CLOUDS
@@ -23,6 +23,7 @@ from sync.core.formats import FORMATS
 from sync.errors import IpsyncError
 
 if TYPE_CHECKING:
+    from sync.feedsettings import FeedSettings
     from sync.settings import Settings
 
 SOURCE_HELP = "download (default), api, a file path (.json/.xml, optionally .gz/.xz) or https URL"
@@ -39,7 +40,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def _feed_settings(args: argparse.Namespace) -> Settings:
+def _feed_settings(args: argparse.Namespace) -> Settings | FeedSettings:
     """Settings for reading a release: without a config file or the ``api`` source, only the
     release's own settings are read (no pydantic-settings import, a faster start)."""
     if args.config is None:
@@ -47,8 +48,7 @@ def _feed_settings(args: argparse.Namespace) -> Settings:
 
         light = load_feed_settings(source=args.source, cloud=args.cloud)
         if light.source.strip() != "api":
-            # load_release reads only the FeedSettings fields unless the source is "api".
-            return cast("Settings", light)
+            return light
     return _settings(args, source=args.source, cloud=args.cloud)
 
 

@@ -157,7 +157,18 @@ class RunRequest(BaseModel):
 
 def load_app_settings() -> AppSettings:
     """Read :class:`AppSettings`; raises :class:`SettingsError` naming the setting."""
+    _warn_unknown_variables()
     return build_settings(AppSettings, {})
+
+
+@functools.cache
+def _warn_unknown_variables() -> None:
+    """Once per worker: an ``IPSYNC_*`` app setting that names nothing is likely a typo."""
+    from sync.feedsettings import unknown_variables
+    from sync.settings import Settings
+
+    for warning in unknown_variables({*Settings.model_fields, *AppSettings.model_fields}):
+        log.warning("%s", warning)
 
 
 def blob_service(env: Mapping[str, str], **options: Any) -> BlobServiceClient:

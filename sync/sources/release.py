@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sync.core.feed import Release, parse_release
 from sync.core.redact import mask_url
 from sync.errors import SettingsError
+from sync.feedsettings import FeedSettings
 
 if TYPE_CHECKING:
     from sync.settings import Settings
@@ -29,18 +30,20 @@ MAX_VERDICTS = 32
 _KEY = re.compile(r"[0-9a-f]{64}")
 
 
-def load_release(settings: Settings) -> Release:
+def load_release(settings: Settings | FeedSettings) -> Release:
     """Fetch or read the release named by ``settings.source`` and parse it for ``settings.cloud``.
 
-    ``download`` reads the cloud's download page, ``api`` asks the Discovery API, an
-    ``https://`` URL is fetched as it is, anything else is a local file (JSON or legacy XML,
-    optionally .gz/.xz).
+    ``download`` reads the cloud's download page, ``api`` asks the Discovery API (which needs
+    the full settings: subscription, endpoint, credential), an ``https://`` URL is fetched as
+    it is, anything else is a local file (JSON or legacy XML, optionally .gz/.xz).
     """
     source = settings.source.strip()
     scheme = source.split("://", 1)[0].lower() if "://" in source else ""
     if source == "api":
         from sync.sources.discovery_api import fetch_discovery
 
+        if isinstance(settings, FeedSettings):
+            raise SettingsError("IPSYNC_SOURCE api: needs the full settings (a subscription)")
         return fetch_discovery(settings)
     if source == "download" or scheme == "https":
         from sync.sources import download
@@ -66,7 +69,7 @@ def load_release(settings: Settings) -> Release:
     return release
 
 
-def guards(settings: Settings) -> dict[str, int]:
+def guards(settings: Settings | FeedSettings) -> dict[str, int]:
     """The plausibility bounds every source is parsed with."""
     return {
         "min_prefixlen_v4": settings.min_prefixlen_v4,

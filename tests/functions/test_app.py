@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -139,3 +140,19 @@ def test_import_defers_sdks_and_engine() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_an_unknown_ipsync_setting_is_warned_about_with_a_suggestion(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sync.app import functions
+
+    functions._warn_unknown_variables.cache_clear()
+    monkeypatch.setenv("IPSYNC_TARGTES", "[]")
+    monkeypatch.setenv("IPSYNC_HISTORY_KEEP", "10")
+    with caplog.at_level(logging.WARNING, logger="sync"):
+        functions.load_app_settings()
+    (message,) = [r.getMessage() for r in caplog.records if "IPSYNC_" in r.getMessage()]
+    assert "IPSYNC_TARGTES is not a setting" in message
+    assert "did you mean IPSYNC_TARGETS?" in message
+    functions._warn_unknown_variables.cache_clear()
