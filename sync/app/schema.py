@@ -83,9 +83,6 @@ FALLBACK: dict[tuple[str, str], str] = {
     "rules live in; a rule outside it is never the target's.",
     ("NsgTarget", "rule_prefix"): "Rules named `<rule_prefix>-...` (any case) inside the "
     "band and in the direction belong to this target.",
-    ("IpRuleTarget", "resource"): "Resource id of the resource holding the IP rule list.",
-    ("SqlTarget", "resource"): "Resource id of the SQL logical server.",
-    ("IpGroupTarget", "resource"): "Resource id of the set's first IP Group (it must exist).",
     ("IpGroupTarget", "max_groups"): "IP Groups the selection may spread over: `<name>`, "
     "`<name>-2` ... `<name>-N`, 5,000 entries each.",
 }

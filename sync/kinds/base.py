@@ -8,6 +8,7 @@ guards, make-before-break order, retries, the report) is shared.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
@@ -64,6 +65,57 @@ class TargetSpec(BaseModel):
     def where(self) -> str:
         """How messages name the target: ``target <resource name> (<tags>)``."""
         return f"target {self.resource_id.rsplit('/', 1)[-1]} ({', '.join(self.service_tags)})"
+
+
+def arm_id(provider_type: str, name: str = r"[-\w.]{1,80}") -> re.Pattern[str]:
+    """The ARM id of a resource of ``provider_type`` (``Microsoft.Storage/storageAccounts``)."""
+    return re.compile(
+        r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]{1,90}"
+        rf"/providers/{re.escape(provider_type)}/{name}$",
+        re.IGNORECASE,
+    )
+
+
+class Ipv4ResourceTarget(TargetSpec):
+    """A target whose allow-list lives in one resource named by ``resource`` and holds IPv4
+    only (every kind but NSGs)."""
+
+    #: The ARM id of the resource that holds the allow-list.
+    resource: str
+    #: IPv4 only: these services take no IPv6 entries.
+    families: tuple[Family, ...] = ("v4",)
+    #: The ARM type its resource must be.
+    provider_type: ClassVar[str]
+    #: What the resource is called in messages: ``Storage account``.
+    noun: ClassVar[str]
+    #: What the allow-list holds, for the IPv4-only message: ``IP rules``.
+    holds: ClassVar[str]
+    #: The pattern of a valid resource name.
+    name_pattern: ClassVar[str] = r"[-\w.]{1,80}"
+
+    @field_validator("resource")
+    @classmethod
+    def _resource_is_id(cls, value: str) -> str:
+        if not arm_id(cls.provider_type, cls.name_pattern).match(value):
+            raise ValueError(
+                f"not a {cls.noun} resource id (/subscriptions/<guid>/resourceGroups/<rg>/"
+                f"providers/{cls.provider_type}/<name>)"
+            )
+        return value
+
+    @field_validator("families")
+    @classmethod
+    def _ipv4_only(cls, value: tuple[Family, ...]) -> tuple[Family, ...]:
+        if "v6" in value:
+            raise ValueError(
+                f"a {cls.noun}'s {cls.holds} take IPv4 only, so IPv6 cannot be synced there; "
+                'set families: ["v4"]'
+            )
+        return value
+
+    @property
+    def resource_id(self) -> str:
+        return self.resource
 
 
 @dataclass(frozen=True)

@@ -21,18 +21,15 @@ from __future__ import annotations
 
 import copy
 import ipaddress
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
-
-from pydantic import field_validator
 
 from sync.azure.writes import Stale
 from sync.core.budget import Budget, fit_to_budget
 from sync.core.plan import TargetPlan, Write, add_only, removal_guard
 from sync.core.prefixes import parse_prefix
-from sync.kinds.base import Family, PlanContext, Snapshot, TargetSpec
+from sync.kinds.base import Ipv4ResourceTarget, PlanContext, Snapshot, TargetSpec
 from sync.ownership import Conflict, Record, Registry, StateError
 
 if TYPE_CHECKING:
@@ -59,48 +56,10 @@ NOT_PUBLIC = tuple(
 SAVE_TRIES = 3
 
 
-def arm_id(provider_type: str) -> re.Pattern[str]:
-    """The ARM id of a resource of ``provider_type`` (``Microsoft.Storage/storageAccounts``)."""
-    return re.compile(
-        r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]{1,90}"
-        rf"/providers/{re.escape(provider_type)}/[-\w.]{{1,80}}$",
-        re.IGNORECASE,
-    )
-
-
-class IpRuleTarget(TargetSpec):
+class IpRuleTarget(Ipv4ResourceTarget):
     """A target whose allow-list is a resource's IP rule list (IPv4 only)."""
 
-    resource: str
-    families: tuple[Family, ...] = ("v4",)
-    #: The ARM type its resource must be.
-    provider_type: ClassVar[str]
-    #: What the resource is called in messages: ``Storage account``.
-    noun: ClassVar[str]
-
-    @field_validator("resource")
-    @classmethod
-    def _resource_is_id(cls, value: str) -> str:
-        if not arm_id(cls.provider_type).match(value):
-            raise ValueError(
-                f"not a {cls.noun} resource id (/subscriptions/<guid>/resourceGroups/<rg>/"
-                f"providers/{cls.provider_type}/<name>)"
-            )
-        return value
-
-    @field_validator("families")
-    @classmethod
-    def _ipv4_only(cls, value: tuple[Family, ...]) -> tuple[Family, ...]:
-        if "v6" in value:
-            raise ValueError(
-                f"a {cls.noun}'s IP rules take IPv4 only, so IPv6 cannot be synced there; "
-                'set families: ["v4"]'
-            )
-        return value
-
-    @property
-    def resource_id(self) -> str:
-        return self.resource
+    holds: ClassVar[str] = "IP rules"
 
 
 @dataclass(frozen=True)

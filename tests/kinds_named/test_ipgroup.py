@@ -157,7 +157,7 @@ def test_ipv6_guards_and_two_targets_on_one_group(
 ) -> None:
     make_group(network, "fw", ["198.51.100.7"], MANAGED)
     v6 = run(settings_for(_release(tmp_path, SMALL), [_target(families=["v4", "v6"])]))
-    assert "IP Groups hold IPv4 addresses only" in (v6.targets[0].error or "")
+    assert "IP Group's addresses take IPv4 only" in (v6.targets[0].error or "")
 
     both = run(settings_for(_release(tmp_path, SMALL), [_target(), _target()]))
     assert [t.status for t in both.targets] == ["failed", "failed"]

@@ -152,7 +152,7 @@ def test_ipv6_is_refused_saying_why(
     report = run(settings_for(source, [_target(server, families=["v4", "v6"])]))
     (result,) = report.targets
     assert result.status == "failed"
-    assert "IPv4 ranges only" in (result.error or "")
+    assert "firewall rules take IPv4 only" in (result.error or "")
 
 
 def test_add_only_keeps_what_the_release_drops_and_the_ratio_guard_refuses(
