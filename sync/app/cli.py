@@ -63,7 +63,6 @@ def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
 
 
 def _cmd_prefixes(args: argparse.Namespace) -> int:
-    from sync.core.fit import fit
     from sync.core.formats import Format, render
     from sync.core.prefixes import FAMILIES, Family
     from sync.core.selection import select
@@ -75,6 +74,8 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
     selection = select(release, args.tags, families=families)
     body = selection.as_dict()
     if args.max_entries is not None:
+        from sync.core.fit import fit
+
         try:
             fitted = fit({f: selection.family(f) for f in families}, args.max_entries)
         except ValueError as exc:

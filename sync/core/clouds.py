@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Cloud = Literal["Public", "AzureGovernment", "China", "AzureGermany"]
 
 
-@dataclass(frozen=True)
-class CloudFacts:
+class CloudFacts(NamedTuple):
     #: Its download page: https://www.microsoft.com/download/details.aspx?id=<page_id>.
     page_id: int
     #: Its Azure Resource Manager endpoint.

@@ -3,7 +3,9 @@
 It also keeps the parser's verdicts: checking every prefix of a release is the costly part of
 reading one, and a weekly release is read by every run until the next. The verdict of a
 release is kept by its content key (SHA-256 of the decompressed file and the guards), so a
-changed or tampered file never matches an old verdict and is checked again.
+changed or tampered file never matches an old verdict and is checked again. A release that
+passed whole is also kept parsed (``parsed-<key>``, keyed by the SHA-256 of the bytes as read
+and the guards), so the next read of the same bytes skips decompressing and decoding too.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sync.core.feed import Release, parse_release
+from sync.core.feed import Release, ServiceTag, parse_release
 from sync.core.redact import mask_url
 from sync.errors import SettingsError
 from sync.feedsettings import FeedSettings
@@ -59,14 +61,88 @@ def load_release(settings: Settings | FeedSettings) -> Release:
         raise SettingsError(f"IPSYNC_SOURCE {mask_url(source)}: only https:// URLs are accepted")
     else:
         data, origin = _read_file(Path(source).expanduser()), source
-    verdicts = settings.cache_dir or default_cache_dir()
-    trusted = read_verdicts(verdicts)
+    cache = settings.cache_dir or default_cache_dir()
+    key = _parsed_key(data, settings)
+    kept = read_parsed(cache, key, mask_url(origin))
+    if kept is not None:
+        return kept
+    trusted = read_verdicts(cache)
     release = parse_release(
         data, origin=origin, cloud=settings.cloud, trusted=trusted, **guards(settings)
     )
-    if release.verdict is not None and release.verdict not in trusted:
-        write_verdicts(verdicts, [*trusted, release.verdict])
+    if release.verdict is not None:
+        if release.verdict not in trusted:
+            write_verdicts(cache, [*trusted, release.verdict])
+        if release.kind == "json":  # an XML release's change number comes from its file name
+            write_parsed(cache, key, release)
     return release
+
+
+#: Parsed releases kept in the cache folder (each is a few MB).
+MAX_PARSED = 3
+PARSED_PREFIX = "parsed-"
+#: Bumped whenever the kept form or what the parser checks changes.
+PARSED_VERSION = 1
+
+
+def _parsed_key(data: bytes, settings: Settings | FeedSettings) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(
+        f"ipsync parsed release {PARSED_VERSION}\ncloud={settings.cloud}\n"
+        f"v4={settings.min_prefixlen_v4}\nv6={settings.min_prefixlen_v6}\n".encode()
+    )
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def read_parsed(cache_dir: Path, key: str, origin: str) -> Release | None:
+    """The release kept for ``key``, read from ``origin`` this time; None when there is none,
+    or it is unsafe (:func:`read_private`) or unreadable."""
+    import marshal
+
+    data = read_private(cache_dir / f"{PARSED_PREFIX}{key}")
+    if data is None:
+        return None
+    try:
+        cloud, change_number, kind, verdict, tags = marshal.loads(data)
+        parsed = {t[0]: ServiceTag(*t) for t in tags}
+    except (ValueError, TypeError, EOFError):
+        return None
+    return Release(cloud, change_number, origin, kind, parsed, verdict)
+
+
+def write_parsed(cache_dir: Path, key: str, release: Release) -> None:
+    """Keep a release that passed whole; the oldest kept ones beyond :data:`MAX_PARSED` go."""
+    import marshal
+    import tempfile
+
+    if not private_dir(cache_dir):
+        return
+    body = (
+        release.cloud,
+        release.change_number,
+        release.kind,
+        release.verdict,
+        [tuple(tag) for tag in release.tags.values()],
+    )
+    try:
+        fd, temp = tempfile.mkstemp(dir=cache_dir, prefix=PARSED_PREFIX, suffix=".tmp")  # 0600
+        with os.fdopen(fd, "wb") as file:
+            marshal.dump(body, file)
+        os.replace(temp, cache_dir / f"{PARSED_PREFIX}{key}")
+        kept = sorted(
+            (
+                p
+                for p in cache_dir.glob(f"{PARSED_PREFIX}*")
+                if _KEY.fullmatch(p.name[len(PARSED_PREFIX) :])
+            ),
+            key=lambda p: p.stat().st_mtime,
+        )
+        for old in kept[:-MAX_PARSED]:
+            old.unlink(missing_ok=True)
+    except OSError as error:
+        log.info("could not keep the parsed release in %s: %s", cache_dir, error)
 
 
 def guards(settings: Settings | FeedSettings) -> dict[str, int]:

@@ -15,9 +15,10 @@ from sync.core import feed
 from sync.core.feed import Release, parse_release
 from sync.errors import FeedError
 from sync.settings import load_settings
-from sync.sources.release import VERDICTS_FILE, load_release, read_verdicts
+from sync.sources import release as release_module
+from sync.sources.release import PARSED_PREFIX, VERDICTS_FILE, load_release, read_verdicts
 
-from .conftest import PUBLIC, raw_json, release_bytes
+from .conftest import DATA, PUBLIC, raw_json, release_bytes
 
 
 @pytest.fixture
@@ -135,9 +136,68 @@ def test_a_verdicts_file_others_may_write_is_ignored(
     path.write_bytes(release_bytes(PUBLIC))
     load(path)
     (tmp_path / "cache" / VERDICTS_FILE).chmod(0o666)
+    for kept in (tmp_path / "cache").glob(f"{PARSED_PREFIX}*"):
+        kept.unlink()
     assert read_verdicts(tmp_path / "cache") == []
     load(path)
     assert len(checks) == 2
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Counts the parses of a release's bytes (the real parser runs)."""
+    calls: list[str] = []
+
+    def counted(data: bytes, **options: Any) -> Release:
+        calls.append(options["origin"])
+        return parse_release(data, **options)
+
+    monkeypatch.setattr(release_module, "parse_release", counted)
+    return calls
+
+
+def test_the_same_bytes_are_read_parsed_the_next_time(
+    tmp_path: Path, load: Callable[..., Release], parses: list[str]
+) -> None:
+    first_path = tmp_path / "release.json.xz"
+    first_path.write_bytes((DATA / PUBLIC).read_bytes())
+    first = load(first_path)
+    copy = tmp_path / "copy.json.xz"
+    copy.write_bytes(first_path.read_bytes())
+    second = load(copy)
+    assert parses == [str(first_path)]  # the copy was not decoded again
+    assert second.origin == str(copy)
+    assert (second.cloud, second.change_number, second.kind) == (
+        first.cloud,
+        first.change_number,
+        first.kind,
+    )
+    assert second.tags == first.tags
+    load(copy, min_prefixlen_v4=9)  # other guards: parsed (and checked) again
+    assert len(parses) == 2
+
+
+def test_a_kept_release_others_may_write_is_not_used(
+    tmp_path: Path, load: Callable[..., Release], parses: list[str]
+) -> None:
+    path = tmp_path / "release.json.xz"
+    path.write_bytes((DATA / PUBLIC).read_bytes())
+    load(path)
+    (kept,) = (tmp_path / "cache").glob(f"{PARSED_PREFIX}*")
+    kept.chmod(0o666)
+    load(path)
+    assert len(parses) == 2
+
+
+def test_a_changed_byte_is_parsed_again(
+    tmp_path: Path, load: Callable[..., Release], parses: list[str]
+) -> None:
+    payload = raw_json(PUBLIC)
+    load(write(tmp_path / "release.json", payload))
+    payload["values"][0]["properties"]["addressPrefixes"].append("198.51.100.0/24")
+    changed = load(write(tmp_path / "release.json", payload))
+    assert len(parses) == 2
+    assert "198.51.100.0/24" in changed.tags[payload["values"][0]["name"]].address_prefixes
 
 
 def test_core_trusts_only_the_key_of_the_same_bytes_and_guards(checks: list[int]) -> None:
