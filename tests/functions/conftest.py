@@ -1,7 +1,7 @@
 """Azurite (the real storage emulator: blob and queue) for the Functions app's tests.
 
-Uses the Azurite services listening on ``IPSYNC_TEST_AZURITE_BLOB_PORT`` and
-``IPSYNC_TEST_AZURITE_QUEUE_PORT`` (default 10000 and 10001), or else starts them there (on free
+Uses the Azurite services listening on ``AZURITE_TEST_BLOB_PORT`` and
+``AZURITE_TEST_QUEUE_PORT`` (default 10000 and 10001), or else starts them there (on free
 loopback ports when unset) for the session, installing Azurite from npm into ``.azurite/`` on
 first use. Without Node.js the tests that need Azurite are skipped, all for one stated reason
 (under CI they fail instead).
@@ -39,8 +39,8 @@ AZURITE_BIN = AZURITE_DIR / "node_modules" / ".bin"
 DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 #: service: (the variable naming its port, Azurite's default port)
 SERVICES = {
-    "blob": ("IPSYNC_TEST_AZURITE_BLOB_PORT", 10000),
-    "queue": ("IPSYNC_TEST_AZURITE_QUEUE_PORT", 10001),
+    "blob": ("AZURITE_TEST_BLOB_PORT", 10000),
+    "queue": ("AZURITE_TEST_QUEUE_PORT", 10001),
 }
 QUEUES = ("ipsync-runs", "ipsync-runs-poison")
 
@@ -77,7 +77,7 @@ def _cannot_start() -> str | None:
     """Why Azurite cannot be started here, or None."""
     advice = (
         "install Node.js 18+ with npm, or start Azurite (blob and queue) and set "
-        "IPSYNC_TEST_AZURITE_BLOB_PORT and IPSYNC_TEST_AZURITE_QUEUE_PORT"
+        "AZURITE_TEST_BLOB_PORT and AZURITE_TEST_QUEUE_PORT"
     )
     if shutil.which("node") is None:
         return f"Azurite is not running and cannot be started: no node on PATH; {advice}"
@@ -195,9 +195,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests see only the settings they set: no IPSYNC_* or storage settings from outside."""
     for var in list(os.environ):
-        if var.startswith(("IPSYNC_", "AzureWebJobsStorage", "APPLICATIONINSIGHTS_")) and (
-            not var.startswith("IPSYNC_TEST_")
-        ):
+        if var.startswith(("IPSYNC_", "AzureWebJobsStorage", "APPLICATIONINSIGHTS_")):
             monkeypatch.delenv(var)
 
 

@@ -152,7 +152,7 @@ def test_an_unknown_ipsync_setting_is_warned_about_with_a_suggestion(
     monkeypatch.setenv("IPSYNC_HISTORY_KEEP", "10")
     with caplog.at_level(logging.WARNING, logger="sync"):
         functions.load_app_settings()
-    (message,) = [r.getMessage() for r in caplog.records if "IPSYNC_" in r.getMessage()]
+    (message,) = [r.getMessage() for r in caplog.records if "TARGTES" in r.getMessage()]
     assert "IPSYNC_TARGTES is not a setting" in message
     assert "did you mean IPSYNC_TARGETS?" in message
     functions._warn_unknown_variables.cache_clear()

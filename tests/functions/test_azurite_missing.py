@@ -21,8 +21,8 @@ def _unused_port() -> int:
 def test_without_node_the_azurite_tests_skip_with_one_reason(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "CI" and not k.startswith("IPSYNC_")}
     env["PATH"] = str(tmp_path)  # neither node nor npm
-    env["IPSYNC_TEST_AZURITE_BLOB_PORT"] = str(_unused_port())
-    env["IPSYNC_TEST_AZURITE_QUEUE_PORT"] = str(_unused_port())
+    env["AZURITE_TEST_BLOB_PORT"] = str(_unused_port())
+    env["AZURITE_TEST_QUEUE_PORT"] = str(_unused_port())
     tests = [
         "tests/functions/test_history.py::test_save_stores_report_and_moves_latest",
         "tests/functions/test_history.py::test_prune_keeps_the_newest",

@@ -164,7 +164,7 @@ Make = Callable[..., Resource]
 def _no_ipsync_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         ours = key.upper().startswith("IPSYNC_") or key.startswith("AzureWebJobsStorage")
-        if ours and key != "IPSYNC_TEST_AZURITE_BLOB_PORT":
+        if ours:
             monkeypatch.delenv(key)
 
 
