@@ -28,7 +28,7 @@ from pathlib import Path
 from bench.common import CURRENT, ROOT, Figure, Section, ms, ratio
 from sync.core.feed import parse_release
 from sync.core.selection import select
-from sync.sources.release import VERDICTS_FILE
+from sync.sources.release import PARSED_PREFIX, VERDICTS_FILE
 
 COMMAND = ".venv/bin/python -m bench.feed_speed"
 NAIVE = ROOT / "bench" / "naive_prefixes.py"
@@ -92,9 +92,10 @@ def measure(runs: int, release: str = str(CURRENT)) -> Section:
         f"Whole process, median of {repeats} runs each: `python -m sync prefixes TAG --source "
         f"{Path(release).relative_to(ROOT) if Path(release).is_relative_to(ROOT) else release}` "
         "against `python bench/naive_prefixes.py RELEASE TAG` (json.loads + "
-        "`ipaddress.collapse_addresses`), all six taking turns. *First run*: no verdict kept, "
-        "so every prefix of the release is checked; *later run*: the same release again, its "
-        "verdict kept by content hash in a fresh cache directory. Wall and CPU time (user + "
+        "`ipaddress.collapse_addresses`), all six taking turns. *First run*: nothing kept, so "
+        "the release is decoded and every prefix of it checked; *later run*: the same release "
+        "again, kept parsed (with its verdict) by content hash in a fresh cache directory. "
+        "Wall and CPU time (user + "
         "system) of the child, peak RSS = its `ru_maxrss`. Bytecode is cached (one untimed run "
         "of each command first), as in an installed package. Load averages (1 / 5 / 15 min) "
         "are read before and after.",
@@ -124,6 +125,8 @@ def measure(runs: int, release: str = str(CURRENT)) -> Section:
         for _ in range(repeats):
             for tag, (ipsync, naive) in commands.items():
                 verdicts.unlink(missing_ok=True)
+                for parsed in verdicts.parent.glob(f"{PARSED_PREFIX}*"):
+                    parsed.unlink()
                 runs_of[tag, "first run"].append(run(ipsync, env))
                 if not verdicts.is_file():
                     section.problems.append(f"{tag}: the first run kept no verdict")

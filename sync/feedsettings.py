@@ -8,12 +8,10 @@ Settings` takes its defaults from :data:`FEED_DEFAULTS` and checks these fields 
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sync.core.clouds import CLOUDS, Cloud
 from sync.errors import SettingsError
@@ -24,8 +22,7 @@ PREFIX = "IPSYNC_"
 PREFIXLEN_RANGES = {"min_prefixlen_v4": (1, 32), "min_prefixlen_v6": (1, 128)}
 
 
-@dataclass(frozen=True)
-class FeedSettings:
+class FeedSettings(NamedTuple):
     """Where the release comes from and how strictly it is read."""
 
     source: str = "download"
@@ -36,7 +33,7 @@ class FeedSettings:
 
 
 FEED_DEFAULTS = FeedSettings()
-FEED_FIELDS = tuple(f.name for f in fields(FeedSettings))
+FEED_FIELDS = FeedSettings._fields
 
 
 def check_feed_field(name: str, value: Any) -> Any:
@@ -84,6 +81,8 @@ def unknown_variables(
         upper = key.upper()
         if not upper.startswith(PREFIX) or upper in names:
             continue
+        import difflib  # only a stray variable needs it
+
         close = difflib.get_close_matches(upper, names, n=1, cutoff=0.75)
         hint = f"; did you mean {close[0]}?" if close else ""
         warnings.append(f"{key} is not a setting and is ignored{hint}")
