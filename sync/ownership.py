@@ -236,6 +236,18 @@ class BlobRegistry:
         raise StateError(f"ownership record {name}: cannot create container {self.location}")
 
 
+def note_release(registry: Registry, resource_id: str, release: str, tries: int = 3) -> None:
+    """Record the release a resource was last written from, keeping what the record owns."""
+    for _ in range(tries):
+        record = registry.load(resource_id)
+        try:
+            registry.save(resource_id, record.owned, record.etag, release)
+            return
+        except Conflict:
+            continue
+    raise StateError(f"{resource_id}: the record in {registry.location} kept changing")
+
+
 def open_registry(settings: Settings, env: Mapping[str, str] | None = None) -> Registry:
     """The registry ``IPSYNC_STATE`` names.
 

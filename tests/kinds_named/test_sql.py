@@ -15,6 +15,7 @@ from sync.core.plan import Write
 from sync.engine import run
 from sync.kinds.sql.gateway import SqlGateway
 from sync.kinds.sql.plan import FirewallRule, RuleChange
+from sync.ownership import FolderRegistry
 
 from .conftest import (
     AZURE_SWITCH,
@@ -201,7 +202,8 @@ def test_a_rule_changed_since_the_read_is_not_written(
 ) -> None:
     """No etag on SQL rules: the gateway re-reads the rule and re-plans when it moved."""
     writer = ArmWriter(server, Deadline(60), 0)
-    gateway = SqlGateway(sql_client, RG, "sql1", writer)
+    registry = FolderRegistry(tmp_path / "state")
+    gateway = SqlGateway(sql_client, RG, "sql1", writer, registry, server)
     snapshot = gateway.read()
     office = next(r for r in snapshot.state if r.name == "office")
     put_rule(sql_client, "office", "20.1.2.3", "20.1.2.200")  # someone else, after the read
@@ -214,3 +216,22 @@ def test_a_rule_changed_since_the_read_is_not_written(
     with pytest.raises(Stale):
         gateway.send(Write("create", new.name, RuleChange(new, None)), None)
     assert writer.writes == 0
+
+
+def test_an_older_release_is_refused_as_a_rollback(
+    emulator: Emulator, sql_client: Any, server: str, settings_for: SettingsFor, tmp_path: Path
+) -> None:
+    """SQL rules carry no description: the release they hold is kept in the ownership record."""
+    goal = [_target(server)]
+    newer = write_release(tmp_path / "new.json", {"Sql.WestEurope": V2}, 376)
+    assert run(settings_for(newer, goal)).ok
+    before = rules(sql_client)
+    old = write_release(tmp_path / "old.json", {"Sql.WestEurope": V1}, 373)
+    older = settings_for(old, goal, max_remove_ratio=1)
+    report = run(older)
+    (result,) = report.targets
+    assert result.status == "refused"
+    assert "release 373 is older than release 376" in (result.error or "")
+    assert rules(sql_client) == before
+    assert run(older, force=True).ok
+    assert set(_owned(sql_client).values()) == ranges_of(V1)

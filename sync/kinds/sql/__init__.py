@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sync.core.plan import TargetPlan
 from sync.kinds.base import PlanContext, Snapshot, TargetSpec
-from sync.kinds.sql.plan import check_limits, check_prefixes, plan_target
+from sync.kinds.sql.plan import RuleChange, check_limits, check_prefixes, plan_target
 from sync.kinds.sql.target import SqlTarget
 
 if TYPE_CHECKING:
@@ -31,8 +32,11 @@ class SqlKind:
         from azure.mgmt.sql import SqlManagementClient
 
         from sync.kinds.sql.gateway import SqlGateway
+        from sync.ownership import open_registry
 
-        return SqlGateway(*clients.for_resource(SqlManagementClient, resource_id), writer)
+        client, group, name = clients.for_resource(SqlManagementClient, resource_id)
+        registry = open_registry(clients.settings)
+        return SqlGateway(client, group, name, writer, registry, resource_id)
 
     def plan(
         self,
@@ -50,11 +54,18 @@ class SqlKind:
             )
             for target, selection in items
         ]
+        # Each write carries the release, which the gateway records once the write succeeded.
+        results = [r if isinstance(r, str) else _stamped(r, context.release) for r in results]
         planned = [(i, p) for i, p in enumerate(results) if not isinstance(p, str)]
         for position, reason in check_limits(snapshot.state, [p for _, p in planned]).items():
             index, plan = planned[position]
             results[index] = plan.refuse(reason)
         return results
+
+
+def _stamped(plan: TargetPlan[RuleChange], release: str) -> TargetPlan[RuleChange]:
+    writes = tuple(replace(w, payload=replace(w.payload, release=release)) for w in plan.writes)
+    return replace(plan, writes=writes)
 
 
 KIND = SqlKind()

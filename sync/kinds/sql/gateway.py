@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 from sync.azure.writes import Stale
 from sync.kinds.base import Snapshot
 from sync.kinds.sql.plan import FirewallRule, RuleChange
+from sync.ownership import note_release
 
 if TYPE_CHECKING:
     from azure.mgmt.sql import SqlManagementClient
 
     from sync.azure.writes import ArmWriter
     from sync.core.plan import Write
+    from sync.ownership import Registry
 
 
 def _raw(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
@@ -35,12 +37,20 @@ class SqlGateway:
     """Reads and writes the firewall rules of one SQL server."""
 
     def __init__(
-        self, client: SqlManagementClient, resource_group: str, name: str, writer: ArmWriter
+        self,
+        client: SqlManagementClient,
+        resource_group: str,
+        name: str,
+        writer: ArmWriter,
+        registry: Registry,
+        resource_id: str,
     ) -> None:
         self._client = client
         self._rg = resource_group
         self._name = name
         self._writer = writer
+        self._registry = registry
+        self._id = resource_id
 
     def read(self) -> Snapshot:
         """Every firewall rule of the server, foreign ones and the Azure-services rule too."""
@@ -48,7 +58,9 @@ class SqlGateway:
             "list its firewall rules",
             lambda: list(self._client.firewall_rules.list_by_server(self._rg, self._name)),
         )
-        return Snapshot(etag=None, state=tuple(_rule(r) for r in rules))
+        held = self._registry.load(self._id).release
+        rules_read = tuple(_rule(r) for r in rules)
+        return Snapshot(etag=None, state=rules_read, releases=(held,) if held else ())
 
     def _now(self, name: str) -> FirewallRule | None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -93,4 +105,6 @@ class SqlGateway:
 
             what = f"PUT rule {write.name} {change.rule.start}-{change.rule.end}"
         self._writer.write(what, send, etag, client)
+        if change.release:
+            note_release(self._registry, self._id, change.release)
         return None

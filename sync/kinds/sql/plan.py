@@ -65,6 +65,8 @@ class RuleChange:
 
     rule: FirewallRule
     read: FirewallRule | None
+    #: The release (its mark) the rule is written from, recorded once the write succeeded.
+    release: str = ""
 
 
 def is_owned(rule: FirewallRule, target: SqlTarget) -> bool:
