@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,8 +89,10 @@ PARSED_VERSION = 1
 def _parsed_key(data: bytes, settings: Settings | FeedSettings) -> str:
     import hashlib
 
+    # marshal's format belongs to the Python version that wrote it.
     digest = hashlib.sha256(
-        f"ipsync parsed release {PARSED_VERSION}\ncloud={settings.cloud}\n"
+        f"ipsync parsed release {PARSED_VERSION} python {sys.version_info[:2]}\n"
+        f"cloud={settings.cloud}\n"
         f"v4={settings.min_prefixlen_v4}\nv6={settings.min_prefixlen_v6}\n".encode()
     )
     digest.update(data)
