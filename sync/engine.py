@@ -19,11 +19,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sync.azure.writes import ArmWriter, Deadline, OutOfTime, Stale
-from sync.core.plan import TargetPlan, Write, make_before_break, release_mark, rollback_guard
+from sync.core.plan import (
+    TargetPlan,
+    Write,
+    erosion_guard,
+    make_before_break,
+    release_mark,
+    rollback_guard,
+)
 from sync.core.selection import Selection, empty_tags, select
 from sync.errors import ArmError, IpsyncError, TargetError
 from sync.kinds import KIND_NAMES, get_kind
 from sync.kinds.base import Gateway, Kind, PlanContext, Snapshot, TargetSpec, details_of
+from sync.peaks import PeakBook, sizes
 from sync.report import Change, Fit, Report, SourceInfo, TargetReport, new_run_id
 from sync.targets import check_breadth, check_overrides, discovered_targets, explicit_targets
 
@@ -213,13 +221,14 @@ def _sync(
     for index, (target, _) in enumerate(job.items):
         job.reports[index] = _report(target, "unchanged")
     writer = ArmWriter(job.resource_id, deadline, settings.poll_interval_s)
+    book = PeakBook(settings)
     try:
         gateway = job.kind.gateway(clients, job.resource_id, writer)
         name = job.resource_id.rsplit("/", 1)[-1]
         for _ in range(MAX_REPLANS):
             snapshot = gateway.read()
             log.info("%s %s: read", job.kind.name, name)
-            plans = _plan(job, snapshot, context)
+            plans = _plan(job, snapshot, context, book)
             log.info("%s: %d changes planned", name, sum(len(p.to_apply) for p in plans.values()))
             if settings.dry_run:
                 _record_plans(job, plans)
@@ -227,6 +236,10 @@ def _sync(
             try:
                 _apply(job, plans, gateway, writer, snapshot.etag)
                 log.info("%s: written (%d requests)", name, writer.writes)
+                for index in plans:
+                    if job.reports[index].status == "applied":
+                        target, selection = job.items[index]
+                        book.record(target, sizes(target, selection), reset=context.force)
                 return list(job.reports.values())
             except Stale as exc:
                 log.info("%s: %s; re-reading and re-planning", job.resource_id, exc)
@@ -241,7 +254,9 @@ def _sync(
         return list(job.reports.values())
 
 
-def _plan(job: _Job, snapshot: Snapshot, context: PlanContext) -> dict[int, TargetPlan[Any]]:
+def _plan(
+    job: _Job, snapshot: Snapshot, context: PlanContext, book: PeakBook
+) -> dict[int, TargetPlan[Any]]:
     """Plans of the resource's targets still in play; one that cannot be planned fails alone."""
     live = [i for i in range(len(job.items)) if job.reports[i].status != "failed"]
     results = job.kind.plan([job.items[i] for i in live], snapshot, context)
@@ -253,9 +268,16 @@ def _plan(job: _Job, snapshot: Snapshot, context: PlanContext) -> dict[int, Targ
         plans[index] = result
         if context.force or result.refused is not None or not result.writes:
             continue
-        target = job.items[index][0]
-        reason = job.refusals.get(index) or rollback_guard(
-            target.where, snapshot.releases, context.release
+        target, selection = job.items[index]
+        reason = (
+            job.refusals.get(index)
+            or rollback_guard(target.where, snapshot.releases, context.release)
+            or erosion_guard(
+                target.where,
+                book.peaks(target),
+                sizes(target, selection),
+                context.max_remove_ratio,
+            )
         )
         if reason:
             plans[index] = result.refuse(reason)

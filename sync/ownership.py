@@ -21,7 +21,7 @@ import json
 import os
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -57,6 +57,9 @@ class Record:
     etag: str | None = None
     #: The release (its mark) the list was last written from, so an older one is refused.
     release: str | None = None
+    #: Addresses per family a target's selection held at its largest (the erosion guard's
+    #: reference; kept in a record of its own per target).
+    peaks: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def exists(self) -> bool:
@@ -72,7 +75,12 @@ class Registry(Protocol):
     def load(self, resource_id: str) -> Record: ...
 
     def save(
-        self, resource_id: str, owned: frozenset[str], etag: str | None, release: str | None = None
+        self,
+        resource_id: str,
+        owned: frozenset[str],
+        etag: str | None,
+        release: str | None = None,
+        peaks: Mapping[str, int] | None = None,
     ) -> str:
         """Store ``owned`` if the record is still at ``etag`` (None: if there is none yet).
 
@@ -88,11 +96,17 @@ def record_name(resource_id: str) -> str:
     return f"{name[:60]}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
 
 
-def _document(resource_id: str, owned: frozenset[str], release: str | None) -> bytes:
+def _document(
+    resource_id: str,
+    owned: frozenset[str],
+    release: str | None,
+    peaks: Mapping[str, int] | None = None,
+) -> bytes:
     body = {
         "resource": resource_id,
         "owned": sorted(owned),
         "release": release,
+        "peaks": dict(peaks or {}),
         "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return json.dumps(body, indent=1).encode()
@@ -103,9 +117,10 @@ def _record(data: bytes, where: str, etag: str) -> Record:
         body = json.loads(data)
         owned = frozenset(str(v) for v in body["owned"])
         release = body.get("release")
+        peaks = {str(k): int(v) for k, v in (body.get("peaks") or {}).items()}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StateError(f"ownership record {where} is not readable: {exc}") from None
-    return Record(owned, etag, str(release) if release is not None else None)
+    return Record(owned, etag, str(release) if release is not None else None, peaks)
 
 
 class FolderRegistry:
@@ -129,10 +144,15 @@ class FolderRegistry:
         return _record(data, str(path), _etag(data))
 
     def save(
-        self, resource_id: str, owned: frozenset[str], etag: str | None, release: str | None = None
+        self,
+        resource_id: str,
+        owned: frozenset[str],
+        etag: str | None,
+        release: str | None = None,
+        peaks: Mapping[str, int] | None = None,
     ) -> str:
         path = self._path(resource_id)
-        data = _document(resource_id, owned, release)
+        data = _document(resource_id, owned, release, peaks)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             with self._locked(path):
@@ -199,7 +219,12 @@ class BlobRegistry:
         return _record(data, name, str(download.properties.etag))
 
     def save(
-        self, resource_id: str, owned: frozenset[str], etag: str | None, release: str | None = None
+        self,
+        resource_id: str,
+        owned: frozenset[str],
+        etag: str | None,
+        release: str | None = None,
+        peaks: Mapping[str, int] | None = None,
     ) -> str:
         from azure.core import MatchConditions
         from azure.core.exceptions import (
@@ -211,7 +236,7 @@ class BlobRegistry:
         from azure.storage.blob import ContentSettings
 
         name = self._prefix + record_name(resource_id)
-        data = _document(resource_id, owned, release)
+        data = _document(resource_id, owned, release, peaks)
         condition: dict[str, Any] = (
             {"etag": etag, "match_condition": MatchConditions.IfNotModified}
             if etag is not None

@@ -7,7 +7,7 @@ in) is the same for every allow-list, so it lives here. Pure: no I/O, no Azure S
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Generic, Literal, TypeVar
@@ -173,6 +173,27 @@ def removal_guard(
                 f"{where}: would remove {len(gone)} of {len(owned)} {what} "
                 f"({ratio:.0%} > max_remove_ratio {max_remove_ratio:.0%}); refused "
                 "(use --force to apply)"
+            )
+    return None
+
+
+def erosion_guard(
+    where: str, peaks: Mapping[str, int], now: Mapping[str, int], max_remove_ratio: float
+) -> str | None:
+    """Why a selection that shrank too far below its largest is refused.
+
+    The remove-ratio guard bounds one run; releases that each take a little (four of 25%)
+    would still erode an allow-list unnoticed. Measured in addresses, so a release that only
+    merges prefixes never counts; ``--force`` accepts the smaller list as the new reference.
+    """
+    for family, peak in sorted(peaks.items()):
+        held = now.get(family, 0)
+        if peak and held < (1 - max_remove_ratio) * peak:
+            return (
+                f"{where}: the published {family_name(family)} ranges now hold {held} "
+                f"addresses, {1 - held / peak:.0%} fewer than the {peak} this target held at "
+                f"its largest (> max_remove_ratio {max_remove_ratio:.0%} over several "
+                "releases); refused (use --force to accept them as the new reference)"
             )
     return None
 

@@ -117,3 +117,12 @@ def empty_tags(release: Release, names: Sequence[str], families: Sequence[str]) 
         for name in names
         if not any(family_of(p) in wanted for p in release.find(name).address_prefixes)
     ]
+
+
+def addresses(prefixes: Sequence[str]) -> int:
+    """How many addresses aggregated (non-overlapping) prefixes hold."""
+    total = 0
+    for prefix in prefixes:
+        length = int(prefix.rsplit("/", 1)[1])
+        total += 1 << ((128 if ":" in prefix else 32) - length)
+    return total

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sync.core.plan import Write, add_only, make_before_break, removal_guard
+from sync.core.plan import Write, add_only, erosion_guard, make_before_break, removal_guard
 
 
 class TestMakeBeforeBreak:
@@ -49,3 +49,13 @@ def test_removal_guard_refuses_an_empty_list() -> None:
     refusal = removal_guard("t", ["10.0.0.0/24"], [], max_remove_ratio=1.0, families=["v4"])
     assert refusal is not None
     assert "no prefixes" in refusal
+
+
+def test_erosion_is_measured_against_the_largest_selection_per_family() -> None:
+    peaks = {"v4": 1000, "v6": 2**80}
+    assert erosion_guard("t", peaks, {"v4": 700, "v6": 2**80}, 0.3) is None
+    refusal = erosion_guard("t", peaks, {"v4": 699, "v6": 2**80}, 0.3)
+    assert refusal is not None
+    assert "IPv4 ranges now hold 699 addresses, 30% fewer than the 1000" in refusal
+    assert erosion_guard("t", peaks, {"v4": 1000, "v6": 2**79}, 0.3) is not None
+    assert erosion_guard("t", {}, {"v4": 1}, 0.3) is None  # no reference yet

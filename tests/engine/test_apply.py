@@ -496,3 +496,27 @@ def test_a_run_id_is_the_one_format_the_history_keeps(
     assert report.run_id is not None
     assert RUN_ID.match(report.run_id)
     assert run(settings_for(feed, [target(nsg, ["Alpha"])]), run_id="given").run_id == "given"
+
+
+def test_releases_that_each_remove_a_little_cannot_erode_a_list_unnoticed(
+    emulator: Emulator, network_client: Any, settings_for: SettingsFor, tmp_path: Path
+) -> None:
+    """Four releases each dropping a quarter of the ranges: every step is under the 30 % guard
+    of one run, but the second drop already leaves 56 % of what the target held."""
+    nsg = make_nsg(network_client, "n1")
+    targets = [target(nsg, ["Alpha"], families=["v4"])]
+    ranges = [f"10.{2 * i}.0.0/16" for i in range(16)]  # apart: nothing aggregates
+    steps = [ranges, ranges[:12], ranges[:9], ranges[:7]]
+    first = run(settings_for(write_release(tmp_path / "r0.json", {"Alpha": steps[0]}, 1), targets))
+    assert first.ok, first
+    second = run(settings_for(write_release(tmp_path / "r1.json", {"Alpha": steps[1]}, 2), targets))
+    assert second.ok, second
+    feed = write_release(tmp_path / "r2.json", {"Alpha": steps[2]}, 3)
+    third = run(settings_for(feed, targets))
+    (result,) = third.targets
+    assert result.status == "refused"
+    assert "44% fewer than the 1048576 this target held at its largest" in (result.error or "")
+    assert third.exit_code() == 3
+    assert run(settings_for(feed, targets), force=True).ok  # the smaller list is the reference
+    fourth = write_release(tmp_path / "r3.json", {"Alpha": steps[3]}, 4)
+    assert run(settings_for(fourth, targets)).ok  # 7 of 9: 22 % below the new reference
