@@ -216,6 +216,12 @@ class ArmWriter:
         self._deadline.sleep(wait)
 
 
+def raw(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
+    """``cls=`` for an SDK operation: hand back the pipeline response, which :meth:`ArmWriter.
+    write` needs to poll a long-running operation itself."""
+    return pipeline_response
+
+
 def _sender(client: Any) -> Callable[[Any], Any]:
     """The client's own pipeline: ``send_request`` in newer SDKs, ``_send_request`` in older."""
     send = getattr(client, "send_request", None) or client._send_request

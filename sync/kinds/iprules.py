@@ -108,11 +108,6 @@ class ListApi(Protocol):
         ...
 
 
-def raw(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
-    """An SDK ``cls`` that returns the pipeline response, for :meth:`ArmWriter.write`."""
-    return pipeline_response
-
-
 def rules_copy(rules: Any, factory: Any) -> Any:
     """A copy of a read SDK rule set to modify, or a new one when the resource had none."""
     return copy.deepcopy(rules) if rules is not None else factory()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sync.azure.writes import raw
 from sync.kinds.base import Snapshot
 from sync.kinds.ipgroup.plan import Group, GroupWrite, held_releases
 
@@ -18,10 +19,6 @@ if TYPE_CHECKING:
 
     from sync.azure.writes import ArmWriter
     from sync.core.plan import Write
-
-
-def _raw(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
-    return pipeline_response
 
 
 class IpGroupGateway:
@@ -66,7 +63,7 @@ class IpGroupGateway:
 
         def send(headers: dict[str, str]) -> Any:
             return client.ip_groups.begin_create_or_update(
-                self._rg, write.name, body, headers=headers, polling=False, cls=_raw
+                self._rg, write.name, body, headers=headers, polling=False, cls=raw
             ).result()
 
         what = f"PUT IP Group {write.name} ({len(change.entries)} entries)"

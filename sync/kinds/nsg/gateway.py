@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sync.azure.writes import raw
 from sync.kinds.base import Snapshot
 from sync.kinds.nsg.plan import held_releases
 from sync.kinds.nsg.rules import Rule, rule_from_sdk, rule_to_sdk
@@ -17,10 +18,6 @@ if TYPE_CHECKING:
 
     from sync.azure.writes import ArmWriter
     from sync.core.plan import Write
-
-
-def _raw(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
-    return pipeline_response
 
 
 class NsgGateway:
@@ -53,7 +50,7 @@ class NsgGateway:
 
             def send(headers: dict[str, str]) -> Any:
                 return client.security_rules.begin_delete(
-                    self._rg, self._name, write.name, headers=headers, polling=False, cls=_raw
+                    self._rg, self._name, write.name, headers=headers, polling=False, cls=raw
                 ).result()
 
             what = f"DELETE rule {write.name}"
@@ -67,7 +64,7 @@ class NsgGateway:
                     rule_to_sdk(write.payload),
                     headers=headers,
                     polling=False,
-                    cls=_raw,
+                    cls=raw,
                 ).result()
 
             what = f"PUT rule {write.name}"

@@ -72,19 +72,6 @@ class NsgTarget(TargetSpec):
     def resource_id(self) -> str:
         return self.nsg
 
-    def _part(self, name: str) -> str:
-        match = NSG_ID.match(self.nsg)
-        assert match is not None  # checked by the validator
-        return match[name]
-
-    @property
-    def subscription_id(self) -> str:
-        return self._part("sub")
-
-    @property
-    def resource_group(self) -> str:
-        return self._part("rg")
-
     @property
     def nsg_name(self) -> str:
-        return self._part("name")
+        return self.nsg.rsplit("/", 1)[-1]

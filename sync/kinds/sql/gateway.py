@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sync.azure.writes import Stale
+from sync.azure.writes import Stale, raw
 from sync.kinds.base import Snapshot
 from sync.kinds.sql.plan import FirewallRule, RuleChange
 from sync.ownership import note_release
@@ -23,10 +23,6 @@ if TYPE_CHECKING:
     from sync.azure.writes import ArmWriter
     from sync.core.plan import Write
     from sync.ownership import Registry
-
-
-def _raw(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
-    return pipeline_response
 
 
 def _rule(sdk: Any) -> FirewallRule:
@@ -87,7 +83,7 @@ class SqlGateway:
 
             def send(headers: dict[str, str]) -> Any:
                 return client.firewall_rules.delete(
-                    self._rg, self._name, write.name, headers=headers, cls=_raw
+                    self._rg, self._name, write.name, headers=headers, cls=raw
                 )
 
             what = f"DELETE rule {write.name}"
@@ -100,7 +96,7 @@ class SqlGateway:
 
             def send(headers: dict[str, str]) -> Any:
                 return client.firewall_rules.create_or_update(
-                    self._rg, self._name, write.name, body, headers=headers, cls=_raw
+                    self._rg, self._name, write.name, body, headers=headers, cls=raw
                 )
 
             what = f"PUT rule {write.name} {change.rule.start}-{change.rule.end}"

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from sync.azure.writes import raw
 from sync.kinds.base import TargetSpec
-from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed, raw, rules_copy
+from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed, rules_copy
 
 if TYPE_CHECKING:
     from azure.mgmt.storage import StorageManagementClient
