@@ -87,6 +87,12 @@ def route_not_found(path: str) -> ArmErrorReply:
     )
 
 
+def method_not_allowed(method: str) -> ArmErrorReply:
+    return ArmErrorReply(
+        405, "MethodNotAllowed", f"The requested resource does not support http method '{method}'."
+    )
+
+
 def precondition_failed(resource_id: str) -> ArmErrorReply:
     # unverified wording; the status and code are what cloud-provider-azure handles
     return ArmErrorReply(

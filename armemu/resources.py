@@ -99,11 +99,12 @@ class Resource:
     def render_child(self, name: str) -> dict[str, Any]:
         child = self.spec.child
         assert child is not None
+        stored = self.children.get(name)
         return {
             "id": f"{self.id}/{child.collection}/{name}",
             "name": name,
-            "type": f"{self.type}/{child.collection}",
-            "properties": dict(self.children[name]),
+            "type": child.type or f"{self.type}/{child.collection}",
+            "properties": copy.deepcopy(stored if stored is not None else child.blank(self)),
         }
 
     def history_entry(self) -> Any:
@@ -127,11 +128,19 @@ class Resource:
 
 @dataclass(frozen=True)
 class Child:
-    """Named child rules of a resource (SQL ``firewallRules``), written synchronously."""
+    """Named child rules of a resource: SQL ``firewallRules`` (``sync``), flexible servers'
+    ``firewallRules`` (``accepted``: 202 and an operation per rule, see armemu.children) or a
+    singleton such as Event Hubs' ``networkRuleSets/default`` (``blank`` set: its value before
+    any write; PUT answers 200 and replaces it, there is no DELETE)."""
 
     collection: str
     validate: Callable[[str, Any], dict[str, Any]]
     check: Callable[[Resource], None]
+    style: str = "sync"
+    #: ARM's ``type`` of a child when it is not ``{parent type}/{collection}``
+    type: str | None = None
+    blank: Callable[[Resource], dict[str, Any]] = lambda res: {}
+    singleton: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,13 @@ class Kind:
     #: provisioningState while a create / an update runs
     busy: tuple[str, str] = ("Creating", "Updating")
     child: Child | None = None
+    #: status of a create answered at once (Cosmos DB answers 200)
+    create_status: int = 201
+    #: ``async`` answers carry ``Location`` too; the segment of their ``Azure-AsyncOperation``
+    location: bool = False
+    poll: str = "operations"
+    #: the refusal of a write while another runs, when not ARM's 409
+    busy_error: Callable[[Resource], ArmErrorReply] | None = None
 
     @property
     def namespace(self) -> str:
@@ -235,9 +251,7 @@ def _storage_acls(acls: Any, res: Resource) -> dict[str, Any]:
         "ipRules": ip_rules,
     }
     if acls.get("ipv6Rules") is not None:
-        out["ipv6Rules"] = [
-            {"value": _storage_v6(rule), "action": "Allow"} for rule in acls["ipv6Rules"]
-        ]
+        out["ipv6Rules"] = _storage_v6(acls["ipv6Rules"], res)
     if acls.get("resourceAccessRules") is not None:
         out["resourceAccessRules"] = copy.deepcopy(acls["resourceAccessRules"])
     out["defaultAction"] = default
@@ -256,17 +270,22 @@ def _storage_value(rule: Any) -> str:
     return value
 
 
-def _storage_v6(rule: Any) -> str:
-    import ipaddress
-
-    value = str((rule or {}).get("value") or "") if isinstance(rule, dict) else ""
-    try:
-        net = ipaddress.IPv6Network(value, strict=True)
-    except ValueError:
-        raise errors.storage_invalid("networkAcls.ipv6Rules[*].value") from None
-    if not net.is_global:
+def _storage_v6(rules: Any, res: Resource) -> list[dict[str, Any]]:
+    """``ipv6Rules`` where the account publishes IPv6 endpoints; a public IPv6 address or a
+    CIDR of /126 or wider, at most 400 (syntax and limit are the IPv4 rules' by analogy:
+    unconfirmed, see armemu/README.md)."""
+    if not isinstance(rules, list) or len(rules) > STORAGE_IP_RULES:
+        raise errors.storage_invalid("networkAcls.ipv6Rules[]")
+    if (
+        rules
+        and (res.properties.get("dualStackEndpointPreference") or {}).get("publishIpv6Endpoint")
+        is not True
+    ):
+        raise errors.storage_invalid("networkAcls.ipv6Rules")
+    values = [str(rule.get("value") or "") if isinstance(rule, dict) else "" for rule in rules]
+    if any(addresses.public_ipv6(value) is None for value in values):
         raise errors.storage_invalid("networkAcls.ipv6Rules[*].value")
-    return value
+    return [{"value": value, "action": "Allow"} for value in values]
 
 
 def _storage_build(old: Resource | None, body: dict[str, Any], new: Resource) -> None:
@@ -285,10 +304,15 @@ def _storage_build(old: Resource | None, body: dict[str, Any], new: Resource) ->
 
 
 def _storage_render(res: Resource) -> dict[str, Any]:
-    endpoints = {
+    endpoints: dict[str, Any] = {
         service: f"https://{res.name}.{service}.core.windows.net/"
         for service in ("blob", "queue", "table", "file", "web", "dfs")
     }
+    if (res.properties.get("dualStackEndpointPreference") or {}).get("publishIpv6Endpoint"):
+        endpoints["ipv6Endpoints"] = {
+            service: url.replace(f"//{res.name}.", f"//{res.name}-ipv6.")
+            for service, url in endpoints.items()
+        }
     return {
         "provisioningState": res.state,
         "creationTime": res.created,
@@ -494,7 +518,8 @@ def _firewall_limit(res: Resource) -> None:
         )
 
 
-def _sql_entries(res: Resource) -> dict[str, str]:
+def rule_ranges(res: Resource) -> dict[str, str]:
+    """Named start-end rules as the history records them (SQL and flexible servers)."""
     return {n: f"{p['startIpAddress']}-{p['endIpAddress']}" for n, p in res.children.items()}
 
 
@@ -541,7 +566,7 @@ KINDS: dict[str, Kind] = {
         Kind("Microsoft.ContainerRegistry/registries", _registry_build,
              _merge_patch("networkRuleSet", _rule_set), _registry_render, _registry_entries,
              create="async", update="async", patch_style="async"),
-        Kind("Microsoft.Sql/servers", _sql_build, _sql_patch, _sql_render, _sql_entries,
+        Kind("Microsoft.Sql/servers", _sql_build, _sql_patch, _sql_render, rule_ranges,
              create="location", update="sync",
              child=Child("firewallRules", _firewall_rule, _firewall_limit)),
         Kind("Microsoft.Network/ipGroups", _ip_group_build, _tags_only, _ip_group_render,
