@@ -10,7 +10,8 @@ one until its operation ends; a failed operation (fault ``lro``) puts the rule b
 A singleton (Event Hubs' ``networkRuleSets/default``) always exists: GET shows its blank value
 until the first PUT, which answers 200 and replaces it; it has no DELETE.
 
-Each completed child write records the parent's allow-list in the history.
+Each completed child write records the parent's allow-list in the history as it is in force:
+rules whose own writes still run count as they were before, so a gap between two writes shows.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ class _Store(Protocol):
     resources: dict[Key, Stored]
     operations: dict[str, Operation]
     retry_after: int
+    history: dict[str, list[Any]]
 
     def _resource(self, kind: Kind, sub: str, rg: str, name: str) -> Resource: ...
     def _check_idle(self, key: Key, resource_id: str) -> None: ...
     def _commit(self, done: Stored) -> None: ...
     def _lro_headers(self, op: Operation, *, location: bool = False) -> dict[str, str]: ...
     def _op_url(self, op: Operation, kind: str) -> str: ...
+    def _save(self) -> None: ...
     def _start(self, name: str, key: Key, before: Stored | None, after: Stored | None,
                write: Write, style: str = "async", child: ChildChange | None = None,
                ) -> Operation: ...  # fmt: skip
@@ -128,8 +131,11 @@ class ChildStore:
             done.children[name] = value
         if op.failure is not None:
             self.resources[op.key] = done
-        else:
-            self._commit(done.settled())
+            return
+        done = done.settled()
+        self.resources[op.key] = done
+        self.history[done.id].append(_effective(self, done).history_entry())
+        self._save()
 
 
 def child_result(res: Resource, op: Operation) -> dict[str, Any] | None:
@@ -137,6 +143,19 @@ def child_result(res: Resource, op: Operation) -> dict[str, Any] | None:
     if op.child is None or op.child[2] is None or res.find_child(op.child[0]) is None:
         return None
     return res.render_child(op.child[0])
+
+
+def _effective(store: _Store, res: Resource) -> Resource:
+    """The parent as it is in force: rules still being written count as they were before."""
+    effective = res.copy()
+    for op in store.operations.values():
+        if op.key == res.key and op.status == "InProgress" and op.child is not None:
+            name, before, _ = op.child
+            if before is None:
+                effective.children.pop(name, None)
+            else:
+                effective.children[name] = before
+    return effective
 
 
 def _spec(kind: Kind) -> Child:

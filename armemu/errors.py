@@ -298,6 +298,11 @@ def storage_invalid(parameter: str) -> ArmErrorReply:
     )
 
 
+def bad_request(message: str) -> ArmErrorReply:
+    """400 ``BadRequest``: the emulator's choice where a spec documents no code (unconfirmed)."""
+    return ArmErrorReply(400, "BadRequest", message)
+
+
 def keyvault_bad_request(message: str) -> ArmErrorReply:
     return ArmErrorReply(400, "BadRequest", message)
 

@@ -194,7 +194,7 @@ def _user_props(props: dict[str, Any], *own: str) -> dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in props.items() if k not in skip}
 
 
-def _enum(value: Any, allowed: tuple[str, ...], error: ArmErrorReply) -> str:
+def enum_value(value: Any, allowed: tuple[str, ...], error: ArmErrorReply) -> str:
     for option in allowed:
         if isinstance(value, str) and value.lower() == option.lower():
             return option
@@ -205,7 +205,7 @@ def _tags_only(res: Resource, body: dict[str, Any]) -> None:
     """A PATCH that only updates tags (the handler has applied them already)."""
 
 
-def _merge_patch(
+def merge_patch(
     handled: str, normalise: Callable[[Any, Resource], Any]
 ) -> Callable[[Resource, dict[str, Any]], None]:
     """PATCH semantics of Storage, Key Vault and ACR: given properties replace stored ones."""
@@ -237,7 +237,7 @@ def _storage_acls(acls: Any, res: Resource) -> dict[str, Any]:
     """``networkAcls`` as Storage stores it; any bad part is the one 400 Storage answers."""
     if not isinstance(acls, dict):
         raise errors.storage_invalid("networkAcls")
-    default = _enum(acls.get("defaultAction"), ACTIONS,
+    default = enum_value(acls.get("defaultAction"), ACTIONS,
                     errors.storage_invalid("networkAcls.defaultAction"))  # fmt: skip
     rules = acls.get("ipRules") or []
     if not isinstance(rules, list):
@@ -345,7 +345,7 @@ def _vault_acls(acls: Any, res: Resource) -> dict[str, Any]:
     )
     return {
         "bypass": str(acls.get("bypass") or "AzureServices"),
-        "defaultAction": _enum(acls.get("defaultAction") or "Allow", ACTIONS, bad_default),
+        "defaultAction": enum_value(acls.get("defaultAction") or "Allow", ACTIONS, bad_default),
         "ipRules": [{"value": _vault_value(i, rule)} for i, rule in enumerate(rules)],
         "virtualNetworkRules": copy.deepcopy(acls.get("virtualNetworkRules") or []),
     }
@@ -397,7 +397,7 @@ ACTIONS = ("Allow", "Deny")
 
 
 def _registry_sku(sku: Any) -> dict[str, Any]:
-    name = _enum((sku or {}).get("name") if isinstance(sku, dict) else None, REGISTRY_SKUS,
+    name = enum_value((sku or {}).get("name") if isinstance(sku, dict) else None, REGISTRY_SKUS,
                  errors.missing_property("sku.name"))  # fmt: skip
     return {"name": name, "tier": name}
 
@@ -405,7 +405,7 @@ def _registry_sku(sku: Any) -> dict[str, Any]:
 def _rule_set(rules: Any, res: Resource) -> dict[str, Any]:
     if not isinstance(rules, dict):
         raise errors.registry_error("InvalidNetworkRuleSet", "networkRuleSet must be an object.")
-    default = _enum(rules.get("defaultAction"), ACTIONS, errors.registry_error(
+    default = enum_value(rules.get("defaultAction"), ACTIONS, errors.registry_error(
         "InvalidNetworkRuleSet", "networkRuleSet.defaultAction is required."))  # fmt: skip
     ip_rules = rules.get("ipRules") or []
     sku = (res.sku or {}).get("name", "")
@@ -558,13 +558,13 @@ KINDS: dict[str, Kind] = {
     kind.type.lower(): kind
     for kind in (
         Kind("Microsoft.Storage/storageAccounts", _storage_build,
-             _merge_patch("networkAcls", _storage_acls), _storage_render, _storage_entries,
+             merge_patch("networkAcls", _storage_acls), _storage_render, _storage_entries,
              create="location", update="sync", busy=("Creating", "Succeeded")),
         Kind("Microsoft.KeyVault/vaults", _vault_build,
-             _merge_patch("networkAcls", _vault_acls), _vault_render, _vault_entries,
+             merge_patch("networkAcls", _vault_acls), _vault_render, _vault_entries,
              create="body", update="sync", busy=("RegisteringDns", "Succeeded")),
         Kind("Microsoft.ContainerRegistry/registries", _registry_build,
-             _merge_patch("networkRuleSet", _rule_set), _registry_render, _registry_entries,
+             merge_patch("networkRuleSet", _rule_set), _registry_render, _registry_entries,
              create="async", update="async", patch_style="async"),
         Kind("Microsoft.Sql/servers", _sql_build, _sql_patch, _sql_render, rule_ranges,
              create="location", update="sync",
@@ -579,3 +579,10 @@ SKUS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "microsoft.storage/storageaccounts": _storage_sku,
     "microsoft.containerregistry/registries": _registry_sku,
 }
+
+# The types of armemu.databases, .cosmos, .cognitive and .messaging (they build on this module).
+from armemu import cognitive, cosmos, databases, messaging  # noqa: E402
+
+KINDS.update(
+    {k.type.lower(): k for m in (databases, cosmos, cognitive, messaging) for k in m.KINDS}
+)
