@@ -5,6 +5,11 @@ and the version the installed Python SDK sends by default (azure-mgmt-network 33
 -storage 25: 2026-09-01, -keyvault 14: 2026-05-15, -containerregistry 15: 2025-11-01, -sql 4:
 2025-01-01, -resourcegraph 8: 2021-03-01). Network also keeps 2019-07-01, the version of a
 recorded real session the tests replay.
+
+The data, AI and messaging providers list every version, stable and preview, from 2021 on that
+their specs' readme tags name (private previews left out), and their SDKs' defaults:
+-postgresqlflexibleservers 3: 2026-10-01, -mysqlflexibleservers 1: 2024-12-30, -cosmosdb 10:
+2026-03-15, -cognitiveservices 14.1: 2025-09-01, -eventhub 12 and -servicebus 10: 2026-01-01.
 """
 
 from __future__ import annotations
@@ -35,6 +40,46 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
     ),
     "microsoft.sql": ("2021-11-01", "2023-08-01", "2025-01-01"),
     "microsoft.resourcegraph": ("2021-03-01", "2022-10-01", "2024-04-01"),
+    "microsoft.dbforpostgresql": (
+        "2021-06-01", "2021-06-01-preview", "2022-01-20-preview", "2022-03-08-preview",
+        "2022-12-01", "2023-03-01-preview", "2023-06-01-preview", "2023-12-01-preview",
+        "2024-03-01-preview", "2024-08-01", "2024-11-01-preview", "2025-01-01-preview",
+        "2025-06-01-preview", "2025-08-01", "2026-01-01-preview", "2026-10-01",
+    ),
+    "microsoft.dbformysql": (
+        "2021-05-01", "2021-05-01-preview", "2021-12-01-preview", "2022-01-01",
+        "2022-09-30-preview", "2023-06-01-preview", "2023-06-30", "2023-10-01-preview",
+        "2023-12-01-preview", "2023-12-30", "2024-02-01-preview", "2024-06-01-preview",
+        "2024-10-01-preview", "2024-12-01-preview", "2024-12-30", "2025-06-01-preview",
+        "2025-12-01-preview",
+    ),
+    "microsoft.documentdb": (
+        "2021-01-15", "2021-03-01-preview", "2021-03-15", "2021-04-01-preview", "2021-04-15",
+        "2021-05-15", "2021-06-15", "2021-07-01-preview", "2021-10-15", "2021-10-15-preview",
+        "2021-11-15-preview", "2022-02-15-preview", "2022-05-15", "2022-05-15-preview",
+        "2022-08-15", "2022-08-15-preview", "2022-11-15", "2022-11-15-preview",
+        "2023-03-01-preview", "2023-03-15", "2023-03-15-preview", "2023-04-15", "2023-09-15",
+        "2023-09-15-preview", "2023-11-15", "2023-11-15-preview", "2024-02-15-preview",
+        "2024-05-15", "2024-05-15-preview", "2024-08-15", "2024-09-01-preview", "2024-11-15",
+        "2024-12-01-preview", "2025-04-15", "2025-05-01-preview", "2025-10-15",
+        "2025-11-01-preview", "2026-03-15", "2026-04-01-preview", "2026-07-15",
+    ),
+    "microsoft.cognitiveservices": (
+        "2021-04-30", "2021-10-01", "2022-03-01", "2022-10-01", "2022-12-01", "2023-05-01",
+        "2023-06-01-preview", "2023-10-01-preview", "2024-04-01-preview", "2024-06-01-preview",
+        "2024-10-01", "2025-04-01-preview", "2025-06-01", "2025-07-01-preview", "2025-09-01",
+        "2025-10-01-preview", "2026-09-01", "2026-09-15-preview",
+    ),
+    "microsoft.eventhub": (
+        "2021-01-01-preview", "2021-06-01-preview", "2021-11-01", "2022-01-01-preview",
+        "2022-10-01-preview", "2023-01-01-preview", "2024-01-01", "2024-05-01-preview",
+        "2025-05-01-preview", "2026-01-01",
+    ),
+    "microsoft.servicebus": (
+        "2021-01-01-preview", "2021-06-01-preview", "2021-11-01", "2022-01-01-preview",
+        "2022-10-01-preview", "2023-01-01-preview", "2024-01-01", "2025-05-01-preview",
+        "2026-01-01",
+    ),
 }  # fmt: skip
 WELL_FORMED = re.compile(r"^\d{4}-\d{2}-\d{2}(-[a-z]+)?$", re.IGNORECASE)
 

@@ -87,6 +87,12 @@ def route_not_found(path: str) -> ArmErrorReply:
     )
 
 
+def method_not_allowed(method: str) -> ArmErrorReply:
+    return ArmErrorReply(
+        405, "MethodNotAllowed", f"The requested resource does not support http method '{method}'."
+    )
+
+
 def precondition_failed(resource_id: str) -> ArmErrorReply:
     # unverified wording; the status and code are what cloud-provider-azure handles
     return ArmErrorReply(
@@ -290,6 +296,11 @@ def storage_invalid(parameter: str) -> ArmErrorReply:
         f"Values for request parameters are invalid: {parameter}. For more information, see - "
         "https://aka.ms/storagenetworkruleset",
     )
+
+
+def bad_request(message: str) -> ArmErrorReply:
+    """400 ``BadRequest``: the emulator's choice where a spec documents no code (unconfirmed)."""
+    return ArmErrorReply(400, "BadRequest", message)
 
 
 def keyvault_bad_request(message: str) -> ArmErrorReply:

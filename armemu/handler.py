@@ -24,6 +24,8 @@ _RG = _SUB + r"/resourceGroups/(?P<rg>[^/]+)"
 _NSGS = _RG + r"/providers/Microsoft\.Network/networkSecurityGroups"
 _NSG = _NSGS + r"/(?P<nsg>[^/]+)"
 _LOC = _SUB + r"/providers/(?P<ns>[^/]+)/locations/(?P<loc>[^/]+)"
+#: the segments providers poll operations under (flexible servers, Cosmos DB, the rest)
+_POLL = r"/(?:operations|azureAsyncOperation|operationsStatus)"
 NETWORK = "Microsoft.Network"
 
 
@@ -79,7 +81,7 @@ ROUTES: list[Route] = [
     _route("service_tags", _LOC + "/serviceTags", NETWORK, "locations/serviceTags"),
     _route("service_tag_details", _LOC + "/serviceTagDetails", NETWORK,
            "locations/serviceTagDetails"),
-    _route("operation", _LOC + r"/operations/(?P<op>[^/]+)", NETWORK, "locations/operations"),
+    _route("operation", _LOC + _POLL + r"/(?P<op>[^/]+)", NETWORK, "locations/operations"),
     _route("operation_result", _LOC + r"/operationResults/(?P<op>[^/]+)", NETWORK,
            "locations/operationResults"),
     _route("graph", r"^/providers/Microsoft\.ResourceGraph/resources", "Microsoft.ResourceGraph",
@@ -92,6 +94,8 @@ LONG_RUNNING = {("PUT", "nsg"), ("DELETE", "nsg"), ("PUT", "rule"), ("DELETE", "
 def long_running(method: str, route: Route) -> bool:
     """Whether the write can answer with an operation (fault ``lro`` applies to it)."""
     kind = route.kind
+    if kind is not None and kind.child is not None and route.name == "child":
+        return method in ("PUT", "DELETE") and kind.child.style != "sync"
     if kind is None or route.name != "item":
         return (method, route.name) in LONG_RUNNING
     style = {"PUT": kind.create, "PATCH": kind.patch_style, "DELETE": kind.delete}.get(method)
@@ -230,7 +234,7 @@ class Handler(BaseHTTPRequestHandler):
                 ("PUT", "child"): lambda: s.put_child(kind, m["sub"], m["rg"], m["name"],
                                                       m["child"], body, write),
                 ("DELETE", "child"): lambda: s.delete_child(kind, m["sub"], m["rg"], m["name"],
-                                                            m["child"]),
+                                                            m["child"], write),
             }  # fmt: skip
         else:
             table = {
@@ -262,11 +266,7 @@ class Handler(BaseHTTPRequestHandler):
             }
         action = table.get((method, route.name))
         if action is None:
-            raise ArmErrorReply(
-                405,
-                "MethodNotAllowed",
-                f"The requested resource does not support http method '{method}'.",
-            )
+            raise errors.method_not_allowed(method)
         return action()
 
     def _graph_rows(self) -> list[graph.Row]:

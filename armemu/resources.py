@@ -99,11 +99,12 @@ class Resource:
     def render_child(self, name: str) -> dict[str, Any]:
         child = self.spec.child
         assert child is not None
+        stored = self.children.get(name)
         return {
             "id": f"{self.id}/{child.collection}/{name}",
             "name": name,
-            "type": f"{self.type}/{child.collection}",
-            "properties": dict(self.children[name]),
+            "type": child.type or f"{self.type}/{child.collection}",
+            "properties": copy.deepcopy(stored if stored is not None else child.blank(self)),
         }
 
     def history_entry(self) -> Any:
@@ -127,11 +128,19 @@ class Resource:
 
 @dataclass(frozen=True)
 class Child:
-    """Named child rules of a resource (SQL ``firewallRules``), written synchronously."""
+    """Named child rules of a resource: SQL ``firewallRules`` (``sync``), flexible servers'
+    ``firewallRules`` (``accepted``: 202 and an operation per rule, see armemu.children) or a
+    singleton such as Event Hubs' ``networkRuleSets/default`` (``blank`` set: its value before
+    any write; PUT answers 200 and replaces it, there is no DELETE)."""
 
     collection: str
     validate: Callable[[str, Any], dict[str, Any]]
     check: Callable[[Resource], None]
+    style: str = "sync"
+    #: ARM's ``type`` of a child when it is not ``{parent type}/{collection}``
+    type: str | None = None
+    blank: Callable[[Resource], dict[str, Any]] = lambda res: {}
+    singleton: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,13 @@ class Kind:
     #: provisioningState while a create / an update runs
     busy: tuple[str, str] = ("Creating", "Updating")
     child: Child | None = None
+    #: status of a create answered at once (Cosmos DB answers 200)
+    create_status: int = 201
+    #: ``async`` answers carry ``Location`` too; the segment of their ``Azure-AsyncOperation``
+    location: bool = False
+    poll: str = "operations"
+    #: the refusal of a write while another runs, when not ARM's 409
+    busy_error: Callable[[Resource], ArmErrorReply] | None = None
 
     @property
     def namespace(self) -> str:
@@ -178,7 +194,7 @@ def _user_props(props: dict[str, Any], *own: str) -> dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in props.items() if k not in skip}
 
 
-def _enum(value: Any, allowed: tuple[str, ...], error: ArmErrorReply) -> str:
+def enum_value(value: Any, allowed: tuple[str, ...], error: ArmErrorReply) -> str:
     for option in allowed:
         if isinstance(value, str) and value.lower() == option.lower():
             return option
@@ -189,7 +205,7 @@ def _tags_only(res: Resource, body: dict[str, Any]) -> None:
     """A PATCH that only updates tags (the handler has applied them already)."""
 
 
-def _merge_patch(
+def merge_patch(
     handled: str, normalise: Callable[[Any, Resource], Any]
 ) -> Callable[[Resource, dict[str, Any]], None]:
     """PATCH semantics of Storage, Key Vault and ACR: given properties replace stored ones."""
@@ -221,7 +237,7 @@ def _storage_acls(acls: Any, res: Resource) -> dict[str, Any]:
     """``networkAcls`` as Storage stores it; any bad part is the one 400 Storage answers."""
     if not isinstance(acls, dict):
         raise errors.storage_invalid("networkAcls")
-    default = _enum(acls.get("defaultAction"), ACTIONS,
+    default = enum_value(acls.get("defaultAction"), ACTIONS,
                     errors.storage_invalid("networkAcls.defaultAction"))  # fmt: skip
     rules = acls.get("ipRules") or []
     if not isinstance(rules, list):
@@ -235,9 +251,7 @@ def _storage_acls(acls: Any, res: Resource) -> dict[str, Any]:
         "ipRules": ip_rules,
     }
     if acls.get("ipv6Rules") is not None:
-        out["ipv6Rules"] = [
-            {"value": _storage_v6(rule), "action": "Allow"} for rule in acls["ipv6Rules"]
-        ]
+        out["ipv6Rules"] = _storage_v6(acls["ipv6Rules"], res)
     if acls.get("resourceAccessRules") is not None:
         out["resourceAccessRules"] = copy.deepcopy(acls["resourceAccessRules"])
     out["defaultAction"] = default
@@ -256,17 +270,22 @@ def _storage_value(rule: Any) -> str:
     return value
 
 
-def _storage_v6(rule: Any) -> str:
-    import ipaddress
-
-    value = str((rule or {}).get("value") or "") if isinstance(rule, dict) else ""
-    try:
-        net = ipaddress.IPv6Network(value, strict=True)
-    except ValueError:
-        raise errors.storage_invalid("networkAcls.ipv6Rules[*].value") from None
-    if not net.is_global:
+def _storage_v6(rules: Any, res: Resource) -> list[dict[str, Any]]:
+    """``ipv6Rules`` where the account publishes IPv6 endpoints; a public IPv6 address or a
+    CIDR of /126 or wider, at most 400 (syntax and limit are the IPv4 rules' by analogy:
+    unconfirmed, see armemu/README.md)."""
+    if not isinstance(rules, list) or len(rules) > STORAGE_IP_RULES:
+        raise errors.storage_invalid("networkAcls.ipv6Rules[]")
+    if (
+        rules
+        and (res.properties.get("dualStackEndpointPreference") or {}).get("publishIpv6Endpoint")
+        is not True
+    ):
+        raise errors.storage_invalid("networkAcls.ipv6Rules")
+    values = [str(rule.get("value") or "") if isinstance(rule, dict) else "" for rule in rules]
+    if any(addresses.public_ipv6(value) is None for value in values):
         raise errors.storage_invalid("networkAcls.ipv6Rules[*].value")
-    return value
+    return [{"value": value, "action": "Allow"} for value in values]
 
 
 def _storage_build(old: Resource | None, body: dict[str, Any], new: Resource) -> None:
@@ -285,10 +304,15 @@ def _storage_build(old: Resource | None, body: dict[str, Any], new: Resource) ->
 
 
 def _storage_render(res: Resource) -> dict[str, Any]:
-    endpoints = {
+    endpoints: dict[str, Any] = {
         service: f"https://{res.name}.{service}.core.windows.net/"
         for service in ("blob", "queue", "table", "file", "web", "dfs")
     }
+    if (res.properties.get("dualStackEndpointPreference") or {}).get("publishIpv6Endpoint"):
+        endpoints["ipv6Endpoints"] = {
+            service: url.replace(f"//{res.name}.", f"//{res.name}-ipv6.")
+            for service, url in endpoints.items()
+        }
     return {
         "provisioningState": res.state,
         "creationTime": res.created,
@@ -321,7 +345,7 @@ def _vault_acls(acls: Any, res: Resource) -> dict[str, Any]:
     )
     return {
         "bypass": str(acls.get("bypass") or "AzureServices"),
-        "defaultAction": _enum(acls.get("defaultAction") or "Allow", ACTIONS, bad_default),
+        "defaultAction": enum_value(acls.get("defaultAction") or "Allow", ACTIONS, bad_default),
         "ipRules": [{"value": _vault_value(i, rule)} for i, rule in enumerate(rules)],
         "virtualNetworkRules": copy.deepcopy(acls.get("virtualNetworkRules") or []),
     }
@@ -373,7 +397,7 @@ ACTIONS = ("Allow", "Deny")
 
 
 def _registry_sku(sku: Any) -> dict[str, Any]:
-    name = _enum((sku or {}).get("name") if isinstance(sku, dict) else None, REGISTRY_SKUS,
+    name = enum_value((sku or {}).get("name") if isinstance(sku, dict) else None, REGISTRY_SKUS,
                  errors.missing_property("sku.name"))  # fmt: skip
     return {"name": name, "tier": name}
 
@@ -381,7 +405,7 @@ def _registry_sku(sku: Any) -> dict[str, Any]:
 def _rule_set(rules: Any, res: Resource) -> dict[str, Any]:
     if not isinstance(rules, dict):
         raise errors.registry_error("InvalidNetworkRuleSet", "networkRuleSet must be an object.")
-    default = _enum(rules.get("defaultAction"), ACTIONS, errors.registry_error(
+    default = enum_value(rules.get("defaultAction"), ACTIONS, errors.registry_error(
         "InvalidNetworkRuleSet", "networkRuleSet.defaultAction is required."))  # fmt: skip
     ip_rules = rules.get("ipRules") or []
     sku = (res.sku or {}).get("name", "")
@@ -494,7 +518,8 @@ def _firewall_limit(res: Resource) -> None:
         )
 
 
-def _sql_entries(res: Resource) -> dict[str, str]:
+def rule_ranges(res: Resource) -> dict[str, str]:
+    """Named start-end rules as the history records them (SQL and flexible servers)."""
     return {n: f"{p['startIpAddress']}-{p['endIpAddress']}" for n, p in res.children.items()}
 
 
@@ -533,15 +558,15 @@ KINDS: dict[str, Kind] = {
     kind.type.lower(): kind
     for kind in (
         Kind("Microsoft.Storage/storageAccounts", _storage_build,
-             _merge_patch("networkAcls", _storage_acls), _storage_render, _storage_entries,
+             merge_patch("networkAcls", _storage_acls), _storage_render, _storage_entries,
              create="location", update="sync", busy=("Creating", "Succeeded")),
         Kind("Microsoft.KeyVault/vaults", _vault_build,
-             _merge_patch("networkAcls", _vault_acls), _vault_render, _vault_entries,
+             merge_patch("networkAcls", _vault_acls), _vault_render, _vault_entries,
              create="body", update="sync", busy=("RegisteringDns", "Succeeded")),
         Kind("Microsoft.ContainerRegistry/registries", _registry_build,
-             _merge_patch("networkRuleSet", _rule_set), _registry_render, _registry_entries,
+             merge_patch("networkRuleSet", _rule_set), _registry_render, _registry_entries,
              create="async", update="async", patch_style="async"),
-        Kind("Microsoft.Sql/servers", _sql_build, _sql_patch, _sql_render, _sql_entries,
+        Kind("Microsoft.Sql/servers", _sql_build, _sql_patch, _sql_render, rule_ranges,
              create="location", update="sync",
              child=Child("firewallRules", _firewall_rule, _firewall_limit)),
         Kind("Microsoft.Network/ipGroups", _ip_group_build, _tags_only, _ip_group_render,
@@ -554,3 +579,10 @@ SKUS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "microsoft.storage/storageaccounts": _storage_sku,
     "microsoft.containerregistry/registries": _registry_sku,
 }
+
+# The types of armemu.databases, .cosmos, .cognitive and .messaging (they build on this module).
+from armemu import cognitive, cosmos, databases, messaging  # noqa: E402
+
+KINDS.update(
+    {k.type.lower(): k for m in (databases, cosmos, cognitive, messaging) for k in m.KINDS}
+)

@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from armemu import errors, validation
+from armemu.children import ChildChange, ChildStore, child_result
 from armemu.errors import ArmErrorReply
 from armemu.faults import Fault
 from armemu.model import NSG_TYPE, Nsg, new_etag, nsg_key
-from armemu.resources import Key, Kind, Resource, resource_key
+from armemu.resources import KINDS, Key, Kind, Resource, resource_key
 
 LOCK_FLOOR_S = 0.5
 Stored = Nsg | Resource
@@ -69,9 +70,13 @@ class Operation:
     style: str = "async"
     failure: tuple[str, str] | None = None
     status: str = "InProgress"
+    #: the ``Azure-AsyncOperation`` URL's segment (``azureAsyncOperation`` for flexible servers)
+    segment: str = "operations"
+    #: a child rule's change (armemu.children), which completes on the parent as it stands then
+    child: ChildChange | None = None
 
 
-class ResourceStore:
+class ResourceStore(ChildStore):
     """All emulated state behind one lock; every public method is one ARM request."""
 
     def __init__(
@@ -353,45 +358,6 @@ class ResourceStore:
             op = self._start(f"Delete{kind.collection}Operation", key, old, None, write, "async")
             return Reply(202, None, self._lro_headers(op, location=True))
 
-    def get_child(self, kind: Kind, sub: str, rg: str, parent: str, name: str) -> Reply:
-        with self.lock:
-            res = self._resource(kind, sub, rg, parent)
-            stored = res.find_child(name)
-            if stored is None:
-                raise errors.child_not_found(f"{res.id}/{kind.child.collection}/{name}")  # type: ignore[union-attr]
-            return Reply(200, res.render_child(stored))
-
-    def list_children(self, kind: Kind, sub: str, rg: str, parent: str) -> Reply:
-        with self.lock:
-            res = self._resource(kind, sub, rg, parent)
-            return Reply(200, {"value": [res.render_child(n) for n in res.children]})
-
-    def put_child(self, kind: Kind, sub: str, rg: str, parent: str, name: str, body: Any,
-                  write: Write) -> Reply:  # fmt: skip
-        """A child rule is written synchronously: 201 when new, 200 when replaced."""
-        assert kind.child is not None
-        with self.lock:
-            old = self._resource(kind, sub, rg, parent)
-            self._check_idle(old.key, old.id)
-            stored = old.find_child(name) or name
-            new = old.copy()
-            new.children[stored] = kind.child.validate(stored, body)
-            kind.child.check(new)
-            self._commit(new.settled())
-            return Reply(201 if old.find_child(name) is None else 200, new.render_child(stored))
-
-    def delete_child(self, kind: Kind, sub: str, rg: str, parent: str, name: str) -> Reply:
-        with self.lock:
-            old = self._resource(kind, sub, rg, parent)
-            stored = old.find_child(name)
-            if stored is None:
-                return Reply(204)
-            self._check_idle(old.key, old.id)
-            new = old.copy()
-            del new.children[stored]
-            self._commit(new.settled())
-            return Reply(200)
-
     # ----- operations ----------------------------------------------------------------------
     def poll(self, op_id: str) -> Reply:
         with self.lock:
@@ -418,7 +384,10 @@ class ResourceStore:
             if op.failure:
                 raise ArmErrorReply(500, op.failure[0], op.failure[1], details=[])
             current = self.resources.get(op.key)
-            if op.style == "location" and op.after is not None and current is not None:
+            result = child_result(current, op) if isinstance(current, Resource) else None
+            if result is not None:
+                return Reply(200, result)
+            if op.style in ("location", "accepted") and op.after is not None and current:
                 return Reply(200, current.render())
             return Reply(204)
 
@@ -454,7 +423,11 @@ class ResourceStore:
 
     def _running(self, key: Key) -> Operation | None:
         return next(
-            (op for op in self.operations.values() if op.key == key and op.status == "InProgress"),
+            (
+                op
+                for op in self.operations.values()
+                if op.key == key and op.status == "InProgress" and op.child is None
+            ),
             None,
         )
 
@@ -479,12 +452,15 @@ class ResourceStore:
         retry = max(self.retry_after, 1.0)
         if key[0] == NSG_TYPE.lower():
             raise errors.another_operation(op.name, op.id, resource_id, retry)
-        raise errors.another_operation_in_progress(self._op_url(op, "operations"), retry)
+        kind, current = KINDS.get(key[0]), self.resources.get(key)
+        if kind is not None and kind.busy_error is not None and isinstance(current, Resource):
+            raise kind.busy_error(current)
+        raise errors.another_operation_in_progress(self._op_url(op, op.segment), retry)
 
     def _write(self, kind: Kind, old: Resource | None, new: Resource, style: str,
                write: Write) -> Reply:  # fmt: skip
         """ResourceStore a new version and answer as ``style`` says (see armemu.resources)."""
-        status = 201 if old is None else 200
+        status = kind.create_status if old is None else 200
         if style == "sync":
             done = new.settled()
             self._commit(done)
@@ -496,7 +472,9 @@ class ResourceStore:
         if style == "location":
             return Reply(202, None, {"Location": self._op_url(op, "operationResults"),
                                      **self._retry_after()})  # fmt: skip
-        headers = self._lro_headers(op) if style == "async" else {}
+        if style == "accepted":
+            return Reply(202, None, self._lro_headers(op, location=True))
+        headers = self._lro_headers(op, location=kind.location) if style == "async" else {}
         if kind.etag:
             headers["ETag"] = new.etag
         return Reply(status, new.render(), headers)
@@ -508,9 +486,11 @@ class ResourceStore:
         self._save()
 
     def _start(self, name: str, key: Key, before: Stored | None, after: Stored | None,
-               write: Write, style: str = "async") -> Operation:  # fmt: skip
+               write: Write, style: str = "async", child: ChildChange | None = None,
+               ) -> Operation:  # fmt: skip
         current = after or before or self.resources[key]
         polls = self.slow.get(key[0].split("/")[1], self.lro_polls)
+        kind = KINDS.get(key[0])
         op = Operation(
             id=str(uuid.uuid4()),
             name=name,
@@ -523,6 +503,8 @@ class ResourceStore:
             before=before,
             after=after,
             style=style,
+            segment=kind.poll if kind is not None else "operations",
+            child=child,
         )
         fail = write.fail
         if fail is not None:
@@ -545,6 +527,10 @@ class ResourceStore:
                 self._complete(op)
 
     def _complete(self, op: Operation) -> None:
+        if op.child is not None:
+            op.status = "Failed" if op.failure is not None else "Succeeded"
+            self._end_child(op)
+            return
         if op.failure is not None:
             op.status = "Failed"
             if op.before is None:
@@ -560,7 +546,7 @@ class ResourceStore:
             self._commit(op.after.settled())
 
     def _lro_headers(self, op: Operation, *, location: bool = False) -> dict[str, str]:
-        headers = {"Azure-AsyncOperation": self._op_url(op, "operations"), **self._retry_after()}
+        headers = {"Azure-AsyncOperation": self._op_url(op, op.segment), **self._retry_after()}
         if location:
             headers["Location"] = self._op_url(op, "operationResults")
         return headers
