@@ -212,3 +212,70 @@ def to_cidrs(spans: Iterable[Span], family: Family) -> list[str]:
             result.append(f"{inet_ntop(socket_family, packed)}/{bits - log2}")
             first += 1 << log2
     return result
+
+
+#: Address space no public feed may publish, with what it is: private, shared, loopback,
+#: link-local, multicast and reserved space (an allow-list holding it would open internal
+#: networks, or addresses no service has); for IPv6 everything outside global unicast
+#: 2000::/3. AWS once briefly published 252.0.0.0/10. Documentation and benchmarking ranges
+#: (192.0.2.0/24, 198.18.0.0/15, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) reach no
+#: network and are not listed.
+RESERVED: tuple[tuple[str, str], ...] = (
+    ("0.0.0.0/8", "this network"),
+    ("10.0.0.0/8", "private"),
+    ("100.64.0.0/10", "shared address space"),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link-local"),
+    ("172.16.0.0/12", "private"),
+    ("192.0.0.0/24", "IETF protocol assignments"),
+    ("192.168.0.0/16", "private"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved"),
+    ("::/8", "loopback, unspecified and IPv4-mapped"),
+    ("fc00::/7", "unique local"),
+    ("fe80::/10", "link-local"),
+    ("ff00::/8", "multicast"),
+    ("::/3", "outside global unicast 2000::/3"),
+    ("4000::/2", "outside global unicast 2000::/3"),
+    ("8000::/1", "outside global unicast 2000::/3"),
+)
+
+
+def _reserved_spans() -> dict[Family, list[tuple[Span, str, str]]]:
+    spans: dict[Family, list[tuple[Span, str, str]]] = {"v4": [], "v6": []}
+    for block, what in RESERVED:
+        family = family_of(block)
+        spans[family].append((_spans([block], family)[0], block, what))
+    return spans
+
+
+_RESERVED_SPANS = _reserved_spans()
+
+
+def overlaps_reserved(canonical: Collection[str]) -> bool:
+    """True when any of these canonical prefixes overlaps :data:`RESERVED` space.
+
+    Bulk: the prefixes are merged once and each reserved block is looked up by bisection;
+    :func:`reserved_block` then names the block of one prefix.
+    """
+    from bisect import bisect_right
+
+    by_family = _by_family(canonical)
+    for family, reserved in _RESERVED_SPANS.items():
+        merged = merge(_spans(by_family[family], family))
+        firsts = [first for first, _ in merged]
+        for (low, high), _, _ in reserved:
+            index = bisect_right(firsts, high) - 1
+            if index >= 0 and merged[index][1] >= low:
+                return True
+    return False
+
+
+def reserved_block(canonical: str) -> tuple[str, str] | None:
+    """The reserved block one canonical prefix overlaps, and what it is; None when public."""
+    family = family_of(canonical)
+    ((first, last),) = _spans([canonical], family)
+    for (low, high), block, what in _RESERVED_SPANS[family]:
+        if first <= high and last >= low:
+            return block, what
+    return None
