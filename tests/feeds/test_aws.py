@@ -77,7 +77,8 @@ def test_a_release_with_reserved_space_is_refused_naming_the_range(
     message = str(caught.value)
     assert "aws selector 'AMAZON'" in message
     assert "prefix 252.0.0.0/10 overlaps reserved 240.0.0.0/4 (reserved)" in message
-    assert message.startswith(str(path)) and "\n" not in message
+    assert message.startswith(str(path))
+    assert "\n" not in message
 
 
 @pytest.mark.parametrize("token", [1783099625, "1783099625 ", "", None, "17830e9"])

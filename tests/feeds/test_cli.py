@@ -17,13 +17,15 @@ def test_prefixes_of_an_aws_selector(capsys: pytest.CaptureFixture[str]) -> None
         main(["prefixes", "--feed", "aws", "--source", str(AWS_OLD), "S3.eu-west-1", "--json"]) == 0
     )
     body = json.loads(capsys.readouterr().out)
-    assert body["tags"] == ["S3.eu-west-1"] and "52.218.0.0/17" in body["v4"]
+    assert body["tags"] == ["S3.eu-west-1"]
+    assert "52.218.0.0/17" in body["v4"]
 
 
 def test_tags_of_the_github_feed(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tags", "--feed", "github", "--source", str(GITHUB), "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
-    assert rows["actions"]["v4"] == 5953 and rows["actions"]["v6"] == 1641
+    assert rows["actions"]["v4"] == 5953
+    assert rows["actions"]["v6"] == 1641
     assert rows["hooks"]["v4"] == 4
 
 

@@ -32,12 +32,12 @@ def test_the_keys_are_the_selectors(settings: FeedSettings) -> None:
     assert {"actions", "hooks", "web", "api", "git", "packages", "pages", "importer"} <= set(
         release.tags
     )
-    assert (
-        "domains" not in release.tags and "verifiable_password_authentication" not in release.tags
-    )
+    assert "domains" not in release.tags
+    assert "verifiable_password_authentication" not in release.tags
     assert len(release.tags["actions"].address_prefixes) == 5953 + 1641
     assert release.mark == f"github-{int(GITHUB.stat().st_mtime)}"
-    assert release.digest is not None and len(release.digest) == 64
+    assert release.digest is not None
+    assert len(release.digest) == 64
 
 
 def test_a_malformed_address_is_refused_naming_key_and_entry(
@@ -95,9 +95,12 @@ def test_the_token_is_sent_and_never_shown(
         with pytest.raises(DownloadError) as caught:
             load_release(settings, "github")
     assert route.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
-    assert TOKEN not in str(caught.value) and "401" in str(caught.value)
-    assert TOKEN not in caplog.text and "api.github.com" in caplog.text
-    assert TOKEN not in repr(settings) and TOKEN not in str(settings.github_token)
+    assert TOKEN not in str(caught.value)
+    assert "401" in str(caught.value)
+    assert TOKEN not in caplog.text
+    assert "api.github.com" in caplog.text
+    assert TOKEN not in repr(settings)
+    assert TOKEN not in str(settings.github_token)
     cached = "".join(p.read_bytes().decode("latin-1") for p in settings.cache_dir.iterdir())
     assert TOKEN not in cached
 
@@ -118,5 +121,6 @@ def test_an_enterprise_server_is_asked_at_its_own_meta(
     base = "https://github.example.com"
     route = router.get(f"{base}/api/v3/meta").mock(return_value=httpx.Response(200, content=body))
     release = load_release(settings._replace(github_url=base), "github")
-    assert route.called and release.cloud == "github.example.com"
+    assert route.called
+    assert release.cloud == "github.example.com"
     assert meta_url(None) == "https://api.github.com/meta"

@@ -35,7 +35,8 @@ def test_google_fetches_both_files_and_marks_with_the_older_token(
 
 def test_google_reads_either_file_offline(settings: FeedSettings, tmp_path: Path) -> None:
     only_cloud = load_release(settings, "google", source=str(write(tmp_path / "c.json", cloud())))
-    assert "goog" not in only_cloud.tags and "cloud.africa-south1" in only_cloud.tags
+    assert "goog" not in only_cloud.tags
+    assert "cloud.africa-south1" in only_cloud.tags
     only_goog = load_release(settings, "google", source=str(write(tmp_path / "g.json", goog())))
     assert set(only_goog.tags) == {"goog"}
 
@@ -64,9 +65,11 @@ def test_cloudflare_reads_both_lists_and_keeps_its_mark_while_unchanged(
     router.get(CLOUDFLARE[1]).mock(return_value=httpx.Response(200, text=CLOUDFLARE_V6))
     first = load_release(settings, "cloudflare")
     assert list(first.tags) == ["ips"]
-    assert len(select(first, ["ips"]).v4) == 15 and len(select(first, ["ips"]).v6) == 7
+    assert len(select(first, ["ips"]).v4) == 15
+    assert len(select(first, ["ips"]).v6) == 7
     second = load_release(settings, "cloudflare")
-    assert second.mark == first.mark and second.digest == first.digest
+    assert second.mark == first.mark
+    assert second.digest == first.digest
     assert v4.call_count == 2
 
 

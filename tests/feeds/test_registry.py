@@ -19,7 +19,8 @@ def test_every_sub_package_is_a_feed_named_after_its_folder() -> None:
     for name in feed_names():
         feed, instance = get_feed(name)
         assert (feed.name, instance) == (name, "")
-        assert feed.title and feed.selectors
+        assert feed.title
+        assert feed.selectors
         assert feed.plausible_step("" if name == "azure" else name) > 0
 
 

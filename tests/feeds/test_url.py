@@ -82,7 +82,8 @@ def test_json_feeds_pick_their_prefixes_with_jmespath(
     router.get(FEEDS[0]["url"]).mock(return_value=httpx.Response(200, json=ATLASSIAN))
     router.get(FEEDS[1]["url"]).mock(return_value=httpx.Response(200, json=OKTA))
     atlassian = load_release(configured, "url:atlassian")
-    assert atlassian.mark.startswith("url:atlassian-") and atlassian.feed == "url"
+    assert atlassian.mark.startswith("url:atlassian-")
+    assert atlassian.feed == "url"
     assert select(atlassian, ["all"]).prefixes == (
         "13.52.5.0/25",
         "104.192.136.0/21",
@@ -100,7 +101,8 @@ def test_a_plain_list_and_its_secret_query(
     )
     release = load_release(configured, "url:office")
     assert select(release, ["all"]).prefixes == ("198.51.100.7/32", "2001:db8:7::/48")
-    assert "sig=***" in release.origin and "abc" not in release.origin
+    assert "sig=***" in release.origin
+    assert "abc" not in release.origin
 
 
 def test_a_select_that_gives_no_list_is_refused(configured: FeedSettings, tmp_path: Path) -> None:
