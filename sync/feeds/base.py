@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeAlias
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from sync.core.feed import (
     Bounds,
@@ -41,8 +41,10 @@ if TYPE_CHECKING:
 TWO_YEARS_S = 731 * 24 * 3600
 
 
-class Feed(Protocol):
-    """One published feed; its sub-package exposes it as ``FEED``."""
+class Feed:
+    """One published feed; its sub-package exposes it as ``FEED``. What a feed does not
+    override is what most share: one plausible step for every series, no implicit selection,
+    no instances; each says how it reads its release (:meth:`read`)."""
 
     #: Its name in settings and on the command line: the sub-package's name.
     name: str
@@ -50,10 +52,16 @@ class Feed(Protocol):
     title: str
     #: The forms a selector takes (for help and messages).
     selectors: str
+    #: How far a new mark may jump ahead of the held one, for every series.
+    step: int
 
     def plausible_step(self, series: str) -> int:
         """How far a new mark of ``series`` may jump ahead of the one a target holds."""
-        ...
+        return self.step
+
+    def implicit(self, release: Release) -> tuple[str, ...]:
+        """The selection when none is named (a ``url`` feed's one list); empty for most."""
+        return ()
 
     def load(
         self,
@@ -63,15 +71,17 @@ class Feed(Protocol):
         instance: str = "",
         client: httpx.Client | None = None,
     ) -> Release:
-        """The current release: from ``source`` (a local file) when given, else fetched.
+        if instance:
+            raise SettingsError(
+                f"feed {self.name}:{instance}: the {self.name} feed takes no ':<name>'"
+            )
+        return self.read(settings, source, client)
 
-        ``instance`` names one of several feeds of this kind (``url:<instance>``).
-        """
-        ...
-
-    def implicit(self, release: Release) -> tuple[str, ...]:
-        """The selection when none is named (a ``url`` feed's one list); empty for most."""
-        ...
+    def read(
+        self, settings: AnySettings, source: str | None, client: httpx.Client | None
+    ) -> Release:
+        """The release: from the local file ``source`` when given, else fetched."""
+        raise NotImplementedError
 
 
 def prefix_bounds(settings: AnySettings, origin: str, noun: str) -> Bounds:
@@ -105,12 +115,6 @@ def load_document(
     with client_scope(client) as http:
         fetched = fetch(http)
     return fetched.data, fetched.origin, fetched.seen
-
-
-def no_instance(feed: str, instance: str) -> None:
-    """Refuse ``feed:instance`` for a feed that has one instance only."""
-    if instance:
-        raise SettingsError(f"feed {feed}:{instance}: the {feed} feed takes no ':<name>'")
 
 
 class Group(NamedTuple):

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import respx
 
@@ -146,36 +147,42 @@ def m365_sets() -> list[dict[str, Any]]:
     ]
 
 
+def _google(token: str, prefixes: list[dict[str, str]]) -> dict[str, Any]:
+    return {"syncToken": token, "creationTime": "2025-08-25T11:00:00.123456", "prefixes": prefixes}
+
+
+def _entry(prefix: str, scope: str | None = None) -> dict[str, str]:
+    entry = {"ipv6Prefix" if ":" in prefix else "ipv4Prefix": prefix}
+    return entry | ({"service": "Google Cloud", "scope": scope} if scope else {})
+
+
 def goog(token: str = "1756119600000") -> dict[str, Any]:
     """``goog.json`` as Google publishes it: no service, no scope."""
-    return {
-        "syncToken": token,
-        "creationTime": "2025-08-25T11:00:00.123456",
-        "prefixes": [
-            {"ipv4Prefix": "8.8.4.0/24"},
-            {"ipv4Prefix": "8.8.8.0/24"},
-            {"ipv4Prefix": "8.34.208.0/20"},
-            {"ipv6Prefix": "2001:4860::/32"},
-        ],
-    }
+    return _google(
+        token, [_entry(p) for p in ("8.8.4.0/24", "8.8.8.0/24", "8.34.208.0/20", "2001:4860::/32")]
+    )
 
 
 def cloud(token: str = "1756119600000") -> dict[str, Any]:
     """``cloud.json`` as Google publishes it: a service and a scope per prefix."""
-    return {
-        "syncToken": token,
-        "creationTime": "2025-08-25T11:00:00.123456",
-        "prefixes": [
-            {"ipv4Prefix": "34.1.208.0/20", "service": "Google Cloud", "scope": "africa-south1"},
-            {"ipv4Prefix": "34.76.0.0/14", "service": "Google Cloud", "scope": "europe-west1"},
-            {
-                "ipv6Prefix": "2600:1900:4010::/44",
-                "service": "Google Cloud",
-                "scope": "europe-west1",
-            },
-            {"ipv4Prefix": "34.64.0.0/11", "service": "Google Cloud", "scope": "global"},
-        ],
-    }
+    scoped = [
+        ("34.1.208.0/20", "africa-south1"),
+        ("34.76.0.0/14", "europe-west1"),
+        ("2600:1900:4010::/44", "europe-west1"),
+        ("34.64.0.0/11", "global"),
+    ]
+    return _google(token, [_entry(p, scope) for p, scope in scoped])
+
+
+def revalidating(body: bytes, etag: str) -> Any:
+    """A server that answers 304 to its ETag and the body with it otherwise."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("If-None-Match") == etag:
+            return httpx.Response(304)
+        return httpx.Response(200, content=body, headers={"ETag": etag})
+
+    return answer
 
 
 CLOUDFLARE_V4 = (

@@ -6,7 +6,6 @@ import json
 import lzma
 from pathlib import Path
 
-import httpx
 import pytest
 import respx
 
@@ -16,7 +15,7 @@ from sync.feeds import load_release
 from sync.feeds.aws import URL
 from sync.feedsettings import FeedSettings
 
-from .conftest import AWS_NEW, AWS_OLD, raw, write
+from .conftest import AWS_NEW, AWS_OLD, raw, revalidating, write
 
 
 def test_both_real_releases_pass_with_their_sync_tokens(settings: FeedSettings) -> None:
@@ -111,13 +110,7 @@ def test_an_entry_without_its_fields_is_named(settings: FeedSettings, tmp_path: 
 def test_fetched_with_a_conditional_get(settings: FeedSettings, router: respx.MockRouter) -> None:
     body = lzma.decompress(AWS_OLD.read_bytes())
     etag = '"5a6b0c3d1e2f"'
-    route = router.get(URL).mock(
-        side_effect=lambda request: (
-            httpx.Response(304)
-            if request.headers.get("If-None-Match") == etag
-            else httpx.Response(200, content=body, headers={"ETag": etag})
-        )
-    )
+    route = router.get(URL).mock(side_effect=revalidating(body, etag))
     first = load_release(settings, "aws")
     second = load_release(settings, "aws")
     assert first.mark == second.mark == "aws-1783099625"

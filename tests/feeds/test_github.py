@@ -16,7 +16,7 @@ from sync.feeds import load_release
 from sync.feeds.github import URL, meta_url
 from sync.feedsettings import FeedSettings, Secret
 
-from .conftest import GITHUB, raw, write
+from .conftest import GITHUB, raw, revalidating, write
 
 TOKEN = "ghp_0123456789abcdefSECRETabcdef0123456789"
 ETAG = 'W/"8e6d1f3a2b"'
@@ -63,13 +63,7 @@ def test_reserved_space_is_refused(settings: FeedSettings, tmp_path: Path) -> No
 def test_an_unchanged_document_keeps_its_mark_through_a_304(
     settings: FeedSettings, router: respx.MockRouter, body: bytes
 ) -> None:
-    route = router.get(URL).mock(
-        side_effect=lambda request: (
-            httpx.Response(304)
-            if request.headers.get("If-None-Match") == ETAG
-            else httpx.Response(200, content=body, headers={"ETag": ETAG})
-        )
-    )
+    route = router.get(URL).mock(side_effect=revalidating(body, ETAG))
     first = load_release(settings, "github")
     second = load_release(settings, "github")
     assert first.mark == second.mark

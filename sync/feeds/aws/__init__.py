@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sync.core.feed import Release, decode_json, decompress, digits
 from sync.core.redact import mask_url
 from sync.errors import FeedError
-from sync.feeds.base import TWO_YEARS_S, Group, build_release, load_document, no_instance
+from sync.feeds.base import TWO_YEARS_S, Feed, Group, build_release, load_document
 
 if TYPE_CHECKING:
     import httpx
@@ -31,28 +31,18 @@ _CREATED = re.compile(r"\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}")
 _FIELDS = {"prefixes": "ip_prefix", "ipv6_prefixes": "ipv6_prefix"}
 
 
-class AwsFeed:
+class AwsFeed(Feed):
     name = "aws"
     title = "AWS IP address ranges (ip-ranges.json)"
     selectors = "SERVICE (S3, AMAZON), SERVICE.REGION (S3.eu-west-1), SERVICE@BORDER_GROUP"
 
-    def plausible_step(self, series: str) -> int:
-        return PLAUSIBLE_STEP
+    step = PLAUSIBLE_STEP
 
-    def implicit(self, release: Release) -> tuple[str, ...]:
-        return ()
-
-    def load(
-        self,
-        settings: AnySettings,
-        *,
-        source: str | None = None,
-        instance: str = "",
-        client: httpx.Client | None = None,
+    def read(
+        self, settings: AnySettings, source: str | None, client: httpx.Client | None
     ) -> Release:
         from sync.feeds.fetch import fetch_cached
 
-        no_instance(self.name, instance)
         data, origin, _ = load_document(
             settings, source, client, lambda http: fetch_cached(http, URL, settings.cache_dir)
         )

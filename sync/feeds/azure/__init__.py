@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sync.core.feed import Release
 from sync.core.redact import mask_url
 from sync.errors import SettingsError
-from sync.feeds.base import no_instance, read_source
+from sync.feeds.base import Feed, read_source
 from sync.feeds.cache import default_cache_dir
 from sync.feedsettings import FeedSettings
 
@@ -31,24 +31,17 @@ log = logging.getLogger(__name__)
 PLAUSIBLE_STEPS = {"": 100, "api": 100, "xml": 20_000}
 
 
-class AzureFeed:
+class AzureFeed(Feed):
     name = "azure"
     title = "Azure IP Ranges and Service Tags (Microsoft)"
     selectors = "a service tag: AzureCloud, Storage.WestEurope, ..."
+    step = PLAUSIBLE_STEPS[""]
 
     def plausible_step(self, series: str) -> int:
         return PLAUSIBLE_STEPS[series]
 
-    def implicit(self, release: Release) -> tuple[str, ...]:
-        return ()
-
-    def load(
-        self,
-        settings: AnySettings,
-        *,
-        source: str | None = None,
-        instance: str = "",
-        client: httpx.Client | None = None,
+    def read(
+        self, settings: AnySettings, source: str | None, client: httpx.Client | None
     ) -> Release:
         """The release named by ``source`` (default ``settings.source``) for ``settings.cloud``.
 
@@ -57,7 +50,6 @@ class AzureFeed:
         fetched as it is, anything else is a local file (JSON or legacy XML, optionally
         .gz/.xz).
         """
-        no_instance(self.name, instance)
         source = (source or settings.source).strip()
         scheme = source.split("://", 1)[0].lower() if "://" in source else ""
         if source == "api":

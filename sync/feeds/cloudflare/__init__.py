@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sync.core.feed import Release, decompress, lines_of
 from sync.core.redact import mask_url
-from sync.feeds.base import TWO_YEARS_S, Group, build_release, no_instance, read_source
+from sync.feeds.base import TWO_YEARS_S, Feed, Group, build_release, read_source
 
 if TYPE_CHECKING:
     import httpx
@@ -25,26 +25,16 @@ URLS = ("https://www.cloudflare.com/ips-v4", "https://www.cloudflare.com/ips-v6"
 PLAUSIBLE_STEP = TWO_YEARS_S
 
 
-class CloudflareFeed:
+class CloudflareFeed(Feed):
     name = "cloudflare"
     title = "Cloudflare's IP ranges (ips-v4, ips-v6)"
     selectors = "ips (every range, both families)"
 
-    def plausible_step(self, series: str) -> int:
-        return PLAUSIBLE_STEP
+    step = PLAUSIBLE_STEP
 
-    def implicit(self, release: Release) -> tuple[str, ...]:
-        return ()
-
-    def load(
-        self,
-        settings: AnySettings,
-        *,
-        source: str | None = None,
-        instance: str = "",
-        client: httpx.Client | None = None,
+    def read(
+        self, settings: AnySettings, source: str | None, client: httpx.Client | None
     ) -> Release:
-        no_instance(self.name, instance)
         if source:
             data, origin, seen = read_source(source)
             documents = [(decompress(data, origin), origin)]

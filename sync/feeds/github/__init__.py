@@ -20,7 +20,7 @@ from sync.core.feed import Release, decode_json, decompress
 from sync.core.prefixes import parse_prefix
 from sync.core.redact import mask_url
 from sync.errors import FeedError
-from sync.feeds.base import TWO_YEARS_S, Group, build_release, load_document, no_instance
+from sync.feeds.base import TWO_YEARS_S, Feed, Group, build_release, load_document
 
 if TYPE_CHECKING:
     import httpx
@@ -54,28 +54,18 @@ PLAUSIBLE_STEP = TWO_YEARS_S
 API_VERSION = "2022-11-28"
 
 
-class GithubFeed:
+class GithubFeed(Feed):
     name = "github"
     title = "GitHub's meta API (github.com or a GitHub Enterprise Server)"
     selectors = "a key of the meta API: actions, hooks, web, api, git, packages, pages, ..."
 
-    def plausible_step(self, series: str) -> int:
-        return PLAUSIBLE_STEP
+    step = PLAUSIBLE_STEP
 
-    def implicit(self, release: Release) -> tuple[str, ...]:
-        return ()
-
-    def load(
-        self,
-        settings: AnySettings,
-        *,
-        source: str | None = None,
-        instance: str = "",
-        client: httpx.Client | None = None,
+    def read(
+        self, settings: AnySettings, source: str | None, client: httpx.Client | None
     ) -> Release:
         from sync.feeds.fetch import fetch_cached
 
-        no_instance(self.name, instance)
         url = meta_url(settings.github_url)
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
         if settings.github_token is not None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sync.core.feed import Release, decode_json, decompress, digits
 from sync.core.redact import mask_url
 from sync.errors import FeedError
-from sync.feeds.base import TWO_YEARS_S, Group, build_release, no_instance, read_source
+from sync.feeds.base import TWO_YEARS_S, Feed, Group, build_release, read_source
 
 if TYPE_CHECKING:
     import httpx
@@ -31,26 +31,16 @@ URLS = {
 PLAUSIBLE_STEP = TWO_YEARS_S * 1000
 
 
-class GoogleFeed:
+class GoogleFeed(Feed):
     name = "google"
     title = "Google's IP ranges (goog.json) and Google Cloud's (cloud.json)"
     selectors = "goog, cloud, cloud.SCOPE (cloud.europe-west1, cloud.global)"
 
-    def plausible_step(self, series: str) -> int:
-        return PLAUSIBLE_STEP
+    step = PLAUSIBLE_STEP
 
-    def implicit(self, release: Release) -> tuple[str, ...]:
-        return ()
-
-    def load(
-        self,
-        settings: AnySettings,
-        *,
-        source: str | None = None,
-        instance: str = "",
-        client: httpx.Client | None = None,
+    def read(
+        self, settings: AnySettings, source: str | None, client: httpx.Client | None
     ) -> Release:
-        no_instance(self.name, instance)
         if source:
             data, origin, _ = read_source(source)
             documents = [(data, origin)]

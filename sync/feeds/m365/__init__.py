@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sync.core.feed import Release, decode_json, decompress
 from sync.core.redact import mask_url
 from sync.errors import FeedError
-from sync.feeds.base import Group, build_release, no_instance, read_source
+from sync.feeds.base import Feed, Group, build_release, read_source
 from sync.feeds.m365.select import EndpointSet, endpoint_set, resolver
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ _VERSION = re.compile(r"(\d{8})(\d{2})")
 MIN_SETS = 5
 
 
-class M365Feed:
+class M365Feed(Feed):
     name = "m365"
     title = "Microsoft 365 IP address and URL web service (IPs only)"
     selectors = (
@@ -58,21 +58,11 @@ class M365Feed:
         "each with +required, +tcp:PORTS, +udp:PORTS"
     )
 
-    def plausible_step(self, series: str) -> int:
-        return PLAUSIBLE_STEP
+    step = PLAUSIBLE_STEP
 
-    def implicit(self, release: Release) -> tuple[str, ...]:
-        return ()
-
-    def load(
-        self,
-        settings: AnySettings,
-        *,
-        source: str | None = None,
-        instance: str = "",
-        client: httpx.Client | None = None,
+    def read(
+        self, settings: AnySettings, source: str | None, client: httpx.Client | None
     ) -> Release:
-        no_instance(self.name, instance)
         if source:
             data, origin, _ = read_source(source)
             found = _VERSION.search(origin.rsplit("/", 1)[-1])

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sync.core.feed import Release, decode_json, decompress, lines_of
 from sync.core.redact import mask_url
 from sync.errors import FeedError, SettingsError
-from sync.feeds.base import TWO_YEARS_S, Group, build_release, load_document
+from sync.feeds.base import TWO_YEARS_S, Feed, Group, build_release, load_document
 
 if TYPE_CHECKING:
     import httpx
@@ -27,13 +27,11 @@ PLAUSIBLE_STEP = TWO_YEARS_S
 RECORD = "all"
 
 
-class UrlFeed:
+class UrlFeed(Feed):
     name = "url"
     title = "any HTTPS URL serving a plain list, or JSON with a JMESPath selector"
     selectors = "none: IPSYNC_URL_FEEDS holds each url feed's URL, format and selector"
-
-    def plausible_step(self, series: str) -> int:
-        return PLAUSIBLE_STEP
+    step = PLAUSIBLE_STEP
 
     def implicit(self, release: Release) -> tuple[str, ...]:
         return (RECORD,)
