@@ -302,11 +302,9 @@ def _normalise_prefixes(tags: list[ServiceTag], bounds: Bounds) -> bool:
     """
     distinct = set().union(*(tag.address_prefixes for tag in tags))
     v4_min, v6_min = bounds.min_prefixlen_v4, bounds.min_prefixlen_v6
-    if all_canonical(distinct, min_prefixlen_v4=v4_min, min_prefixlen_v6=v6_min):
-        if overlaps_reserved(distinct):
-            _raise_first_bad(tags, bounds)
+    if all_canonical(distinct, min_prefixlen_v4=v4_min, min_prefixlen_v6=v6_min, public=True):
         return True
-    try:
+    try:  # one is odd (a rewrite is due) or refused: which, and why
         parsed = {raw: parse_prefix(raw) for raw in distinct}
     except ValueError:
         _raise_first_bad(tags, bounds)

@@ -63,16 +63,22 @@ def parse_prefix(text: str) -> ParsedPrefix:
 
 
 def all_canonical(
-    prefixes: Collection[str], *, min_prefixlen_v4: int, min_prefixlen_v6: int
+    prefixes: Collection[str],
+    *,
+    min_prefixlen_v4: int,
+    min_prefixlen_v6: int,
+    public: bool = False,
 ) -> bool:
-    """True if every prefix is valid, canonical, free of host bits and not too broad.
+    """True if every prefix is valid, canonical, free of host bits and not too broad, and
+    with ``public`` outside :data:`RESERVED` space.
 
-    Exact but silent: when it says False, :func:`parse_prefix` tells which and why.
+    Exact but silent: when it says False, :func:`parse_prefix` and :func:`reserved_block`
+    tell which and why.
     """
     v6 = list(filter(_HAS_COLON, prefixes))
     v4 = list(filterfalse(_HAS_COLON, prefixes))
-    return _family_canonical(v4, AF_INET, 32, min_prefixlen_v4) and _family_canonical(
-        v6, AF_INET6, 128, min_prefixlen_v6
+    return _family_canonical(v4, "v4", min_prefixlen_v4, public) and _family_canonical(
+        v6, "v6", min_prefixlen_v6, public
     )
 
 
@@ -90,9 +96,10 @@ _LINES = {
 }
 
 
-def _family_canonical(prefixes: list[str], family: int, bits: int, minimum: int) -> bool:
+def _family_canonical(prefixes: list[str], name: Family, minimum: int, public: bool) -> bool:
     if not prefixes:
         return True
+    family, bits = _WIDTH[name]
     text = "\n".join(prefixes) + "\n"
     if not re.fullmatch(_LINES[family], text):
         return False
@@ -105,8 +112,12 @@ def _family_canonical(prefixes: list[str], family: int, bits: int, minimum: int)
     prefixlens = cast(list[int], list(map(_LENGTHS.__getitem__, lengths)))
     if min(prefixlens) < minimum:
         return False
-    hostmasks = map(_HOSTMASKS[bits].__getitem__, prefixlens)
-    if any(map(and_, map(int.from_bytes, packed), hostmasks)):
+    hostmasks = list(map(_HOSTMASKS[bits].__getitem__, prefixlens))
+    firsts = list(map(int.from_bytes, packed))
+    if any(map(and_, firsts, hostmasks)):
+        return False
+    ends = map(add, firsts, hostmasks)
+    if public and _touches_reserved(list(zip(firsts, ends, strict=True)), name):
         return False
     return family == AF_INET or list(map(inet_ntop, repeat(family), packed)) == addresses
 
@@ -253,21 +264,26 @@ _RESERVED_SPANS = _reserved_spans()
 
 
 def overlaps_reserved(canonical: Collection[str]) -> bool:
-    """True when any of these canonical prefixes overlaps :data:`RESERVED` space.
-
-    Bulk: the prefixes are merged once and each reserved block is looked up by bisection;
-    :func:`reserved_block` then names the block of one prefix.
-    """
-    from bisect import bisect_right
-
+    """True when any of these canonical prefixes overlaps :data:`RESERVED` space;
+    :func:`reserved_block` then names the block of one prefix."""
     by_family = _by_family(canonical)
-    for family, reserved in _RESERVED_SPANS.items():
-        merged = merge(_spans(by_family[family], family))
-        firsts = [first for first, _ in merged]
-        for (low, high), _, _ in reserved:
-            index = bisect_right(firsts, high) - 1
-            if index >= 0 and merged[index][1] >= low:
-                return True
+    return any(_touches_reserved(_spans(by_family[f], f), f) for f in FAMILIES)
+
+
+def _touches_reserved(spans: list[Span], family: Family) -> bool:
+    """Bulk, without a loop per prefix: the spans sorted by start, the running maximum of
+    their ends, and each reserved block looked up by bisection (a span overlaps it when it
+    starts before the block's end and ends after its start)."""
+    from bisect import bisect_right
+    from itertools import accumulate
+
+    spans = sorted(spans)
+    firsts = list(map(itemgetter(0), spans))
+    reach = list(accumulate(map(itemgetter(1), spans), max))
+    for (low, high), _, _ in _RESERVED_SPANS[family]:
+        index = bisect_right(firsts, high) - 1
+        if index >= 0 and reach[index] >= low:
+            return True
     return False
 
 
