@@ -101,6 +101,24 @@ def read_source(source: str, option: str = "--source") -> tuple[bytes, str, int]
     return data, source, seen
 
 
+def fetcher(
+    url: str,
+    settings: AnySettings,
+    *,
+    headers: Mapping[str, str] | None = None,
+    remember: bool = False,
+) -> Callable[[httpx.Client], Fetched]:
+    """A conditional GET of ``url`` through the cache, for :func:`load_document`; the fetcher
+    (and httpx) is imported only when it runs, so reading a local file stays light."""
+
+    def fetch(http: httpx.Client) -> Fetched:
+        from sync.feeds.fetch import fetch_cached
+
+        return fetch_cached(http, url, settings.cache_dir, headers=headers, remember=remember)
+
+    return fetch
+
+
 def load_document(
     settings: AnySettings,
     source: str | None,

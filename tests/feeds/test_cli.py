@@ -50,3 +50,23 @@ def test_errors_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path)
     )
     assert main(["prefixes", "--feed", "aws", "--source", str(tmp_path / "no.json"), "S3"]) == 1
     assert "--source" in capsys.readouterr().err
+
+
+def test_an_offline_feed_imports_neither_pydantic_nor_httpx() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from sync.app.cli import main;"
+        f"main(['prefixes', '--feed', 'aws', '--source', {str(AWS_OLD)!r}, 'S3']);"
+        "print(sorted(m for m in ('pydantic', 'httpx', 'jmespath') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.splitlines()[-1] == "[]"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sync.core.feed import Release, decode_json, decompress, digits
 from sync.core.redact import mask_url
 from sync.errors import FeedError
-from sync.feeds.base import TWO_YEARS_S, Feed, Group, build_release, load_document
+from sync.feeds.base import TWO_YEARS_S, Feed, Group, build_release, fetcher, load_document
 
 if TYPE_CHECKING:
     import httpx
@@ -41,11 +41,7 @@ class AwsFeed(Feed):
     def read(
         self, settings: AnySettings, source: str | None, client: httpx.Client | None
     ) -> Release:
-        from sync.feeds.fetch import fetch_cached
-
-        data, origin, _ = load_document(
-            settings, source, client, lambda http: fetch_cached(http, URL, settings.cache_dir)
-        )
+        data, origin, _ = load_document(settings, source, client, fetcher(URL, settings))
         return parse(data, origin, settings)
 
 

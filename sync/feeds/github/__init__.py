@@ -20,7 +20,7 @@ from sync.core.feed import Release, decode_json, decompress
 from sync.core.prefixes import parse_prefix
 from sync.core.redact import mask_url
 from sync.errors import FeedError
-from sync.feeds.base import TWO_YEARS_S, Feed, Group, build_release, load_document
+from sync.feeds.base import TWO_YEARS_S, Feed, Group, build_release, fetcher, load_document
 
 if TYPE_CHECKING:
     import httpx
@@ -64,20 +64,12 @@ class GithubFeed(Feed):
     def read(
         self, settings: AnySettings, source: str | None, client: httpx.Client | None
     ) -> Release:
-        from sync.feeds.fetch import fetch_cached
-
         url = meta_url(settings.github_url)
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
         if settings.github_token is not None:
             headers["Authorization"] = f"Bearer {settings.github_token.get_secret_value()}"
-        data, origin, seen = load_document(
-            settings,
-            source,
-            client,
-            lambda http: fetch_cached(
-                http, url, settings.cache_dir, headers=headers, remember=True
-            ),
-        )
+        fetch = fetcher(url, settings, headers=headers, remember=True)
+        data, origin, seen = load_document(settings, source, client, fetch)
         return parse(data, origin, seen, settings)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sync.core.feed import Release, decode_json, decompress, lines_of
 from sync.core.redact import mask_url
 from sync.errors import FeedError, SettingsError
-from sync.feeds.base import TWO_YEARS_S, Feed, Group, build_release, load_document
+from sync.feeds.base import TWO_YEARS_S, Feed, Group, build_release, fetcher, load_document
 
 if TYPE_CHECKING:
     import httpx
@@ -44,15 +44,9 @@ class UrlFeed(Feed):
         instance: str = "",
         client: httpx.Client | None = None,
     ) -> Release:
-        from sync.feeds.fetch import fetch_cached
-
         spec = _spec(settings, instance)
-        data, origin, seen = load_document(
-            settings,
-            source,
-            client,
-            lambda http: fetch_cached(http, spec["url"], settings.cache_dir, remember=True),
-        )
+        fetch = fetcher(spec["url"], settings, remember=True)
+        data, origin, seen = load_document(settings, source, client, fetch)
         return parse(data, origin, seen, spec, settings)
 
 
