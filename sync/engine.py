@@ -24,7 +24,6 @@ from sync.core.plan import (
     Write,
     erosion_guard,
     make_before_break,
-    release_mark,
     rollback_guard,
 )
 from sync.core.selection import Selection, empty_tags, select
@@ -71,7 +70,7 @@ def run(
     lock is lost); what is left is reported and waits for the next run.
     """
     from sync.azure.client import Clients
-    from sync.sources.release import load_release
+    from sync.feeds import load_release
 
     began = time.monotonic()
     report = Report(
@@ -89,8 +88,7 @@ def run(
         jobs, failed = _resolve(settings, release, clients, deadline)
         report.targets.extend(failed)
         report.source = _source_info(release, jobs)
-        mark = release_mark(release.kind, release.change_number)
-        context = PlanContext(mark, settings.max_remove_ratio, force)
+        context = PlanContext(release.mark, settings.max_remove_ratio, force)
         with ThreadPoolExecutor(max_workers=min(settings.parallelism, max(len(jobs), 1))) as pool:
             done = pool.map(lambda job: _sync(job, clients, settings, context, deadline), jobs)
             for reports in done:

@@ -286,7 +286,7 @@ def open_registry(settings: Settings, env: Mapping[str, str] | None = None) -> R
     if not state:
         if any(key.startswith("AzureWebJobsStorage") and env[key] for key in env):
             return _app_registry(_storage_env(env), env.get("IPSYNC_CONTAINER") or "ipsync")
-        from sync.sources.release import default_cache_dir
+        from sync.feeds.cache import default_cache_dir
 
         return FolderRegistry((settings.cache_dir or default_cache_dir()) / "state")
     if "://" not in state:

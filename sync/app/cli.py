@@ -23,10 +23,16 @@ from sync.core.formats import FORMATS
 from sync.errors import IpsyncError
 
 if TYPE_CHECKING:
+    from sync.core.feed import Release
     from sync.feedsettings import FeedSettings
     from sync.settings import Settings
 
 SOURCE_HELP = "download (default), api, a file path (.json/.xml, optionally .gz/.xz) or https URL"
+FEED_HELP = (
+    "the published feed to read (default azure): azure, github, m365, aws, google, "
+    "cloudflare, or url:<name> (a url feed of IPSYNC_URL_FEEDS); with --source, a local file "
+    "of that feed's document"
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +46,42 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def _feed_settings(args: argparse.Namespace) -> Settings | FeedSettings:
-    """Settings for reading a release: without a config file or the ``api`` source, only the
-    release's own settings are read (no pydantic-settings import, a faster start)."""
+def _release(args: argparse.Namespace) -> Release:
+    """The release ``prefixes`` and ``tags`` read: of ``--feed`` (azure by default), from
+    ``--source`` when given. Without a config file or the ``api`` source only the feeds' own
+    settings are read (no pydantic-settings import, a faster start)."""
+    from sync.feeds import DEFAULT_FEED, load_release
+
+    feed = args.feed or DEFAULT_FEED
+    azure = feed == DEFAULT_FEED
+    source = None if azure else args.source  # the azure feed's source is a setting
+    overrides = {"source": args.source if azure else None, "cloud": args.cloud}
+    settings: Settings | FeedSettings
     if args.config is None:
         from sync.feedsettings import load_feed_settings
 
-        light = load_feed_settings(source=args.source, cloud=args.cloud)
-        if light.source.strip() != "api":
-            return light
-    return _settings(args, source=args.source, cloud=args.cloud)
+        settings = load_feed_settings(**overrides)
+        if azure and settings.source.strip() == "api":
+            settings = _settings(args, **overrides)
+    else:
+        settings = _settings(args, **overrides)
+    return load_release(settings, feed, source=source)
+
+
+def _selectors(args: argparse.Namespace, release: Release) -> list[str]:
+    """The selectors named, or the feed's own selection when it has one (a url feed)."""
+    if args.tags:
+        return list(args.tags)
+    from sync.errors import SettingsError
+    from sync.feeds import DEFAULT_FEED, get_feed
+
+    feed, _ = get_feed(args.feed or DEFAULT_FEED)
+    implicit = feed.implicit(release)
+    if not implicit:
+        raise SettingsError(
+            f"name at least one SELECTOR of the {feed.name} feed ({feed.selectors})"
+        )
+    return list(implicit)
 
 
 def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
@@ -67,11 +99,10 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
     from sync.core.prefixes import FAMILIES, Family
     from sync.core.selection import select
     from sync.errors import SettingsError
-    from sync.sources.release import load_release
 
-    release = load_release(_feed_settings(args))
+    release = _release(args)
     families: tuple[Family, ...] = FAMILIES if args.family == "both" else (args.family,)
-    selection = select(release, args.tags, families=families)
+    selection = select(release, _selectors(args, release), families=families)
     body = selection.as_dict()
     if args.max_entries is not None:
         from sync.core.fit import fit
@@ -106,9 +137,7 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
 
 
 def _cmd_tags(args: argparse.Namespace) -> int:
-    from sync.sources.release import load_release
-
-    release = load_release(_feed_settings(args))
+    release = _release(args)
     needle = (args.match or "").lower()
     region = (args.region or "").lower()
     rows = []
@@ -199,9 +228,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--cloud", choices=list(CLOUDS))
         p.add_argument("--config", type=Path, help="TOML or JSON file of settings")
 
-    p = sub.add_parser("prefixes", help="aggregated prefixes of service tags")
-    p.add_argument("tags", nargs="+", metavar="TAG")
+    p = sub.add_parser("prefixes", help="aggregated prefixes of service tags or feed selectors")
+    p.add_argument(
+        "tags",
+        nargs="*",
+        metavar="SELECTOR",
+        help="service tags (azure), or the selectors of --feed (a url feed needs none)",
+    )
     common(p)
+    p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
     p.add_argument("--family", choices=["v4", "v6", "both"], default="both")
     p.add_argument(
         "--max-entries",
@@ -220,8 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="same as --format json")
     p.set_defaults(handler=_cmd_prefixes)
 
-    p = sub.add_parser("tags", help="list the tags of a release")
+    p = sub.add_parser("tags", help="list the tags (or a feed's selectors) of a release")
     common(p)
+    p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
     p.add_argument("--region", help="only tags of this region (exact, any case)")
     p.add_argument("--match", help="only tags whose name contains this text (any case)")
     p.add_argument("--json", action="store_true", help="print the tags as a JSON list")

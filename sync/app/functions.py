@@ -337,7 +337,7 @@ def _publish(
     The release is read again (its download is cached, so this costs a conditional GET); a
     release that cannot be read fails every list and leaves the published ones as they are.
     """
-    from sync.sources.release import load_release
+    from sync.feeds import load_release
 
     release: Release | IpsyncError
     try:

@@ -505,7 +505,7 @@ def test_releases_that_each_remove_a_little_cannot_erode_a_list_unnoticed(
     of one run, but the second drop already leaves 56 % of what the target held."""
     nsg = make_nsg(network_client, "n1")
     targets = [target(nsg, ["Alpha"], families=["v4"])]
-    ranges = [f"10.{2 * i}.0.0/16" for i in range(16)]  # apart: nothing aggregates
+    ranges = [f"11.{2 * i}.0.0/16" for i in range(16)]  # apart: nothing aggregates
     steps = [ranges, ranges[:12], ranges[:9], ranges[:7]]
     first = run(settings_for(write_release(tmp_path / "r0.json", {"Alpha": steps[0]}, 1), targets))
     assert first.ok, first

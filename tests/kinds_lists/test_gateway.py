@@ -12,10 +12,10 @@ from armemu import Emulator
 from sync.azure.client import Clients
 from sync.azure.writes import ArmWriter, Deadline, Stale
 from sync.core.selection import select
+from sync.feeds import load_release
 from sync.kinds import get_kind, parse_target
 from sync.kinds.base import PlanContext
 from sync.settings import Settings
-from sync.sources.release import load_release
 
 from .conftest import Make, release, target
 
