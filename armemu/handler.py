@@ -13,10 +13,11 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from armemu import apiversions, errors, graph, service_tags
+from armemu.catalog import KINDS
 from armemu.errors import ArmErrorReply
 from armemu.faults import Fault, parse_faults
 from armemu.model import NSG_TYPE
-from armemu.resources import KINDS, Kind
+from armemu.resources import Kind
 from armemu.state import Reply, ResourceStore, Write
 
 _SUB = r"^/subscriptions/(?P<sub>[^/]+)"

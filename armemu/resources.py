@@ -10,7 +10,9 @@ its fields make the allow-list the history records, and how each write completes
 ``location``  202 with an empty body and ``Location``, which answers 202 until the operation
               ends and then 200 with the resource;
 ``body``      200/201 with a non-final ``provisioningState`` that later GETs of the resource
-              advance (Key Vault's ``RegisteringDns``).
+              advance (Key Vault's ``RegisteringDns``);
+``accepted``  202 with an empty body, ``Azure-AsyncOperation`` and ``Location``; the client
+              then reads the resource (Container Apps PATCH).
 
 Shapes follow the examples in Microsoft's REST API specs (Storage 2025-06-01 StorageAccountCreate
 and StorageAccountUpdate, Key Vault, Container Registry, SQL firewall rules, IP Groups).
@@ -82,7 +84,7 @@ class Resource:
         spec = self.spec
         body: dict[str, Any] = {"id": self.id, "name": self.name, "type": self.type}
         if spec.etag:
-            body["etag"] = self.etag
+            body[spec.etag_key] = self.etag
         body["location"] = self.location
         if self.tags:
             body["tags"] = dict(self.tags)
@@ -152,6 +154,9 @@ class Kind:
     #: provisioningState while a create / an update runs
     busy: tuple[str, str] = ("Creating", "Updating")
     child: Child | None = None
+    etag_key: str = "etag"
+    #: the 409 a write meets while an operation runs (AKS), given the operation id
+    conflict: Callable[[str], ArmErrorReply] | None = None
 
     @property
     def namespace(self) -> str:

@@ -31,7 +31,7 @@ from armemu import errors, validation
 from armemu.errors import ArmErrorReply
 from armemu.faults import Fault
 from armemu.model import NSG_TYPE, Nsg, new_etag, nsg_key
-from armemu.resources import Key, Kind, Resource, resource_key
+from armemu.resources import KINDS, Key, Kind, Resource, resource_key
 
 LOCK_FLOOR_S = 0.5
 Stored = Nsg | Resource
@@ -65,7 +65,7 @@ class Operation:
     deadline: float
     before: Stored | None
     after: Stored | None
-    #: how clients follow it: "async", "location" or "body" (see armemu.resources)
+    #: how clients follow it: "async", "location", "accepted" or "body"
     style: str = "async"
     failure: tuple[str, str] | None = None
     status: str = "InProgress"
@@ -477,6 +477,9 @@ class ResourceStore:
         if op is None:
             return
         retry = max(self.retry_after, 1.0)
+        conflict = KINDS[key[0]].conflict if key[0] in KINDS else None
+        if conflict is not None:
+            raise conflict(op.id)
         if key[0] == NSG_TYPE.lower():
             raise errors.another_operation(op.name, op.id, resource_id, retry)
         raise errors.another_operation_in_progress(self._op_url(op, "operations"), retry)
@@ -493,9 +496,10 @@ class ResourceStore:
         self.resources[new.key] = new
         verb = "Create" if old is None else "Update"
         op = self._start(f"{verb}{kind.collection}Operation", new.key, old, new, write, style)
-        if style == "location":
-            return Reply(202, None, {"Location": self._op_url(op, "operationResults"),
-                                     **self._retry_after()})  # fmt: skip
+        located = {"Location": self._op_url(op, "operationResults"), **self._retry_after()}
+        if style in ("location", "accepted"):
+            via = located if style == "location" else self._lro_headers(op, location=True)
+            return Reply(202, None, via)
         headers = self._lro_headers(op) if style == "async" else {}
         if kind.etag:
             headers["ETag"] = new.etag
