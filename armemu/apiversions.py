@@ -6,8 +6,9 @@ and the version the installed Python SDK sends by default (azure-mgmt-network 33
 2025-01-01, -resourcegraph 8: 2021-03-01). Network also keeps 2019-07-01, the version of a
 recorded real session the tests replay. The app platform lists hold every version, preview
 included, of the spec folders (from 2021 on) that carry the type: Microsoft.App (containerApps;
--appcontainers 5: 2026-07-01) and Microsoft.ContainerService (managedClusters;
--containerservice 41: 2026-08-01).
+-appcontainers 5: 2026-07-01), Microsoft.ContainerService (managedClusters; -containerservice 41:
+2026-08-01) and the Front Door WAF policies, whose versions are not the network provider's
+(-frontdoor 2: 2025-10-01).
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
         "2025-10-02-preview", "2026-01-01", "2026-01-02-preview", "2026-02-01",
         "2026-02-02-preview", "2026-03-02-preview", "2026-04-01", "2026-05-01", "2026-07-01",
         "2026-07-02-preview", "2026-08-01",
+    ),
+    "microsoft.network/frontdoorwebapplicationfirewallpolicies": (
+        "2021-06-01", "2022-05-01", "2024-02-01", "2025-03-01", "2025-10-01", "2025-11-01",
     ),
 }  # fmt: skip
 WELL_FORMED = re.compile(r"^\d{4}-\d{2}-\d{2}(-[a-z]+)?$", re.IGNORECASE)

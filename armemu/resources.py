@@ -11,6 +11,7 @@ its fields make the allow-list the history records, and how each write completes
               ends and then 200 with the resource;
 ``body``      200/201 with a non-final ``provisioningState`` that later GETs of the resource
               advance (Key Vault's ``RegisteringDns``);
+``located``   200/201 with the resource and a ``Location`` that ends as ``location`` does;
 ``accepted``  202 with an empty body, ``Azure-AsyncOperation`` and ``Location``; the client
               then reads the resource (Container Apps PATCH).
 
@@ -82,7 +83,7 @@ class Resource:
 
     def render(self) -> dict[str, Any]:
         spec = self.spec
-        body: dict[str, Any] = {"id": self.id, "name": self.name, "type": self.type}
+        body: dict[str, Any] = {"id": self.id, "name": self.name, "type": spec.label or self.type}
         if spec.etag:
             body[spec.etag_key] = self.etag
         body["location"] = self.location
@@ -154,6 +155,8 @@ class Kind:
     #: provisioningState while a create / an update runs
     busy: tuple[str, str] = ("Creating", "Updating")
     child: Child | None = None
+    #: ``type`` as rendered when it differs (Front Door WAF answers in lower case)
+    label: str | None = None
     etag_key: str = "etag"
     #: the 409 a write meets while an operation runs (AKS), given the operation id
     conflict: Callable[[str], ArmErrorReply] | None = None

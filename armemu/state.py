@@ -65,7 +65,7 @@ class Operation:
     deadline: float
     before: Stored | None
     after: Stored | None
-    #: how clients follow it: "async", "location", "accepted" or "body"
+    #: how clients follow it: "async", "location", "located", "accepted" or "body"
     style: str = "async"
     failure: tuple[str, str] | None = None
     status: str = "InProgress"
@@ -418,7 +418,7 @@ class ResourceStore:
             if op.failure:
                 raise ArmErrorReply(500, op.failure[0], op.failure[1], details=[])
             current = self.resources.get(op.key)
-            if op.style == "location" and op.after is not None and current is not None:
+            if op.style in ("location", "located") and op.after is not None and current is not None:
                 return Reply(200, current.render())
             return Reply(204)
 
@@ -500,7 +500,7 @@ class ResourceStore:
         if style in ("location", "accepted"):
             via = located if style == "location" else self._lro_headers(op, location=True)
             return Reply(202, None, via)
-        headers = self._lro_headers(op) if style == "async" else {}
+        headers = {"async": self._lro_headers(op), "located": located}.get(style, {})
         if kind.etag:
             headers["ETag"] = new.etag
         return Reply(status, new.render(), headers)
