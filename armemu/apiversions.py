@@ -5,10 +5,10 @@ and the version the installed Python SDK sends by default (azure-mgmt-network 33
 -storage 25: 2026-09-01, -keyvault 14: 2026-05-15, -containerregistry 15: 2025-11-01, -sql 4:
 2025-01-01, -resourcegraph 8: 2021-03-01). Network also keeps 2019-07-01, the version of a
 recorded real session the tests replay. The app platform lists hold every version, preview
-included, of the spec folders (from 2021 on) that carry the type: Microsoft.App (containerApps;
--appcontainers 5: 2026-07-01), Microsoft.ContainerService (managedClusters; -containerservice 41:
-2026-08-01) and the Front Door WAF policies, whose versions are not the network provider's
-(-frontdoor 2: 2025-10-01).
+included, of the spec folders (from 2021 on) that carry the type: Microsoft.Web (sites; SDK
+azure-mgmt-web 11: 2025-05-01), Microsoft.App (containerApps; -appcontainers 5: 2026-07-01),
+Microsoft.ContainerService (managedClusters; -containerservice 41: 2026-08-01) and the Front
+Door WAF policies, whose versions are not the network provider's (-frontdoor 2: 2025-10-01).
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
     ),
     "microsoft.sql": ("2021-11-01", "2023-08-01", "2025-01-01"),
     "microsoft.resourcegraph": ("2021-03-01", "2022-10-01", "2024-04-01"),
+    "microsoft.web": (
+        "2021-01-01", "2021-01-15", "2021-02-01", "2021-03-01", "2022-03-01", "2022-09-01",
+        "2023-01-01", "2023-12-01", "2024-04-01", "2024-11-01", "2025-03-01", "2025-05-01",
+        "2026-03-01-preview", "2026-03-15", "2026-07-15", "2026-09-01",
+    ),
     "microsoft.app": (
         "2022-01-01-preview", "2022-03-01", "2022-06-01-preview", "2022-10-01",
         "2022-11-01-preview", "2023-04-01-preview", "2023-05-01", "2023-05-02-preview",

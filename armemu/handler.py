@@ -46,9 +46,17 @@ def _route(name: str, pattern: str, namespace: str, type_name: str,
 
 
 def _kind_routes(kind: Kind) -> list[Route]:
+    """A nested type (``sites/slots``) has no routes of its own: its parent's extras serve it."""
+    if kind.type.count("/") > 1:
+        return []
     ns, coll = re.escape(kind.namespace), re.escape(kind.collection)
     base = _RG + rf"/providers/{ns}/{coll}"
     routes = [
+        _route(f"extra:{extra.name}", base + r"/(?P<name>[^/]+)" + extra.pattern, kind.namespace,
+               extra.type_name, kind)
+        for extra in kind.extras
+    ]  # fmt: skip
+    routes += [
         _route("list", base, kind.namespace, kind.collection, kind),
         _route("item", base + r"/(?P<name>[^/]+)", kind.namespace, kind.collection, kind),
         _route("list_all", _SUB + rf"/providers/{ns}/{coll}", kind.namespace, kind.collection,
@@ -216,6 +224,11 @@ class Handler(BaseHTTPRequestHandler):
         s = self.store
         kind = route.kind
         table: dict[tuple[str, str], Callable[[], Reply]]
+        extras = kind.extras if kind is not None else ()
+        extra = next((e for e in extras if f"extra:{e.name}" == route.name), None)
+        if extra is not None:
+            reply: Reply = extra.serve(s, method, m, body, write)
+            return reply
         if kind is not None:
             table = {
                 ("GET", "list"): lambda: s.list(kind, m["sub"], m["rg"]),

@@ -68,9 +68,12 @@ class Resource:
 
     @property
     def id(self) -> str:
+        """A nested type's segments interleave with its name's (``sites/app/slots/staging``)."""
+        namespace, *collections = self.type.split("/")
+        path = "/".join(f"{c}/{n}" for c, n in zip(collections, self.name.split("/"), strict=True))
         return (
             f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
-            f"/providers/{self.type}/{self.name}"
+            f"/providers/{namespace}/{path}"
         )
 
     @property
@@ -138,6 +141,18 @@ class Child:
 
 
 @dataclass(frozen=True)
+class Extra:
+    """A route below ``.../{collection}/{name}``: ``pattern`` continues the path, ``serve``
+    answers ``(store, method, match, body, write)``."""
+
+    name: str
+    pattern: str
+    #: the type ARM names in an api-version error (``sites/config``)
+    type_name: str
+    serve: Callable[[Any, str, dict[str, str], Any, Any], Any]
+
+
+@dataclass(frozen=True)
 class Kind:
     type: str
     #: fill a new version from a PUT body (the old one, or None on create), or raise ArmErrorReply
@@ -158,8 +173,12 @@ class Kind:
     #: ``type`` as rendered when it differs (Front Door WAF answers in lower case)
     label: str | None = None
     etag_key: str = "etag"
+    #: status of a create that is answered at once (App Service: 200)
+    created: int = 201
     #: the 409 a write meets while an operation runs (AKS), given the operation id
     conflict: Callable[[str], ArmErrorReply] | None = None
+    #: routes below an item that the kind's module serves itself (App Service config, slots)
+    extras: tuple[Extra, ...] = ()
 
     @property
     def namespace(self) -> str:

@@ -487,7 +487,7 @@ class ResourceStore:
     def _write(self, kind: Kind, old: Resource | None, new: Resource, style: str,
                write: Write) -> Reply:  # fmt: skip
         """ResourceStore a new version and answer as ``style`` says (see armemu.resources)."""
-        status = 201 if old is None else 200
+        status = kind.created if old is None else 200
         if style == "sync":
             done = new.settled()
             self._commit(done)
