@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from armemu import apiversions, errors, graph, service_tags
+from armemu import apiversions, errors, graph, msgraph, service_tags
 from armemu.catalog import KINDS
 from armemu.errors import ArmErrorReply
 from armemu.faults import Fault, parse_faults
@@ -147,6 +147,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "ipsync-arm-emulator"
     store: ResourceStore
     feed: Feed
+    directory: msgraph.Directory
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -176,6 +177,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.store.count(method, path)
         self.store.settle()
+        if msgraph.serves(path):
+            self._graph(method, path, body)
+            return
         fault: Fault | None = None
         try:
             self._check_auth()
@@ -283,6 +287,15 @@ class Handler(BaseHTTPRequestHandler):
             )
         return action()
 
+    def _graph(self, method: str, path: str, body: bytes) -> None:
+        """A Microsoft Graph request (armemu.msgraph); faults apply as to ARM."""
+        fault = self.store.take_fault(method, path, long_running=False)
+        reply = self.directory.serve(method, path, self.headers.get("Authorization"), body, fault)
+        if fault is not None and fault.lose_response:
+            self.close_connection = True
+            return
+        self._send(reply)
+
     def _graph_rows(self) -> list[graph.Row]:
         return [
             graph.row(item.render(), item.subscription, item.resource_group)
@@ -311,6 +324,7 @@ class Handler(BaseHTTPRequestHandler):
                 return Reply(200, dict(s.history))
         if (method, path) == ("POST", "/_emulator/reset"):
             s.reset()
+            self.directory.reset()
             return Reply(200, {"reset": True})
         if (method, path) == ("DELETE", "/_emulator/faults"):
             with s.lock:
