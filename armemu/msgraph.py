@@ -18,7 +18,6 @@ import copy
 import datetime
 import ipaddress
 import json
-import time
 import uuid
 from typing import Any
 
@@ -81,15 +80,8 @@ class Directory:
         request_id = str(uuid.uuid4())
         try:
             _check_token(authorization)
-            if fault is not None and fault.delay_s:
-                time.sleep(fault.delay_s)
-            if fault is not None and fault.status is not None:
-                raise GraphError(
-                    fault.status,
-                    fault.code or "generalException",
-                    fault.message or "An injected error occurred.",
-                    fault.retry_after,
-                )
+            if fault is not None and (injected := fault.injected("generalException")):
+                raise GraphError(*injected, fault.retry_after)
             with self.store.lock:
                 reply = self._dispatch(method, path[len(PREFIX) :].strip("/"), _json(raw))
         except GraphError as exc:
