@@ -53,7 +53,7 @@ def _entry(index: int, rule: Any) -> str:
     return value
 
 
-def busy(res: Resource) -> ArmErrorReply:
+def busy(res: Resource, operation_id: str) -> ArmErrorReply:
     """Cosmos DB's answer to a write while another runs (seen verbatim in public issue threads,
     there for another write to the account)."""
     return ArmErrorReply(
@@ -89,5 +89,5 @@ KINDS = (
     Kind("Microsoft.DocumentDB/databaseAccounts", _build, merge_patch("ipRules", ip_rules),
          _render, lambda res: [r["ipAddressOrRange"] for r in res.properties["ipRules"]],
          create="async", update="async", patch_style="async", delete="async",
-         create_status=200, location=True, poll="operationsStatus", busy_error=busy),
+         created=200, location=True, poll="operationsStatus", conflict=busy),
 )  # fmt: skip

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from armemu import apiversions, errors, graph, service_tags
+from armemu import apiversions, errors, graph, msgraph, service_tags
+from armemu.catalog import KINDS
 from armemu.errors import ArmErrorReply
 from armemu.faults import Fault, parse_faults
 from armemu.model import NSG_TYPE
-from armemu.resources import KINDS, Kind
+from armemu.resources import Kind
 from armemu.state import Reply, ResourceStore, Write
 
 _SUB = r"^/subscriptions/(?P<sub>[^/]+)"
@@ -47,9 +48,17 @@ def _route(name: str, pattern: str, namespace: str, type_name: str,
 
 
 def _kind_routes(kind: Kind) -> list[Route]:
+    """A nested type (``sites/slots``) has no routes of its own: its parent's extras serve it."""
+    if kind.type.count("/") > 1:
+        return []
     ns, coll = re.escape(kind.namespace), re.escape(kind.collection)
     base = _RG + rf"/providers/{ns}/{coll}"
     routes = [
+        _route(f"extra:{extra.name}", base + r"/(?P<name>[^/]+)" + extra.pattern, kind.namespace,
+               extra.type_name, kind)
+        for extra in kind.extras
+    ]  # fmt: skip
+    routes += [
         _route("list", base, kind.namespace, kind.collection, kind),
         _route("item", base + r"/(?P<name>[^/]+)", kind.namespace, kind.collection, kind),
         _route("list_all", _SUB + rf"/providers/{ns}/{coll}", kind.namespace, kind.collection,
@@ -142,6 +151,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "ipsync-arm-emulator"
     store: ResourceStore
     feed: Feed
+    directory: msgraph.Directory
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -171,6 +181,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.store.count(method, path)
         self.store.settle()
+        if msgraph.serves(path):
+            self._graph(method, path, body)
+            return
         fault: Fault | None = None
         try:
             self._check_auth()
@@ -219,6 +232,11 @@ class Handler(BaseHTTPRequestHandler):
         s = self.store
         kind = route.kind
         table: dict[tuple[str, str], Callable[[], Reply]]
+        extras = kind.extras if kind is not None else ()
+        extra = next((e for e in extras if f"extra:{e.name}" == route.name), None)
+        if extra is not None:
+            reply: Reply = extra.serve(s, method, m, body, write)
+            return reply
         if kind is not None:
             table = {
                 ("GET", "list"): lambda: s.list(kind, m["sub"], m["rg"]),
@@ -269,6 +287,15 @@ class Handler(BaseHTTPRequestHandler):
             raise errors.method_not_allowed(method)
         return action()
 
+    def _graph(self, method: str, path: str, body: bytes) -> None:
+        """A Microsoft Graph request (armemu.msgraph); faults apply as to ARM."""
+        fault = self.store.take_fault(method, path, long_running=False)
+        reply = self.directory.serve(method, path, self.headers.get("Authorization"), body, fault)
+        if fault is not None and fault.lose_response:
+            self.close_connection = True
+            return
+        self._send(reply)
+
     def _graph_rows(self) -> list[graph.Row]:
         return [
             graph.row(item.render(), item.subscription, item.resource_group)
@@ -297,6 +324,7 @@ class Handler(BaseHTTPRequestHandler):
                 return Reply(200, dict(s.history))
         if (method, path) == ("POST", "/_emulator/reset"):
             s.reset()
+            self.directory.reset()
             return Reply(200, {"reset": True})
         if (method, path) == ("DELETE", "/_emulator/faults"):
             with s.lock:

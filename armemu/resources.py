@@ -10,10 +10,13 @@ its fields make the allow-list the history records, and how each write completes
 ``location``  202 with an empty body and ``Location``, which answers 202 until the operation
               ends and then 200 with the resource;
 ``body``      200/201 with a non-final ``provisioningState`` that later GETs of the resource
-              advance (Key Vault's ``RegisteringDns``).
+              advance (Key Vault's ``RegisteringDns``);
+``located``   200/201 with the resource and a ``Location`` that ends as ``location`` does;
+``accepted``  202 with an empty body, ``Azure-AsyncOperation`` and ``Location``; the client
+              then reads the resource (Container Apps PATCH).
 
 Shapes follow the examples in Microsoft's REST API specs (Storage 2025-06-01 StorageAccountCreate
-and StorageAccountUpdate, Key Vault, Container Registry, SQL firewall rules, IP Groups).
+and StorageAccountUpdate, Key Vault, Container Registry, SQL firewall rules).
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ STORAGE_IP_RULES = 400
 KEYVAULT_IP_RULES = 1000
 REGISTRY_IP_RULES = 100
 SQL_FIREWALL_RULES = 256
-IP_GROUP_ADDRESSES = 5000
 #: characters a SQL firewall rule name may not hold (besides a trailing dot or space)
 SQL_NAME_FORBIDDEN = set("<>*%&:\\/?#")
 
@@ -65,9 +67,12 @@ class Resource:
 
     @property
     def id(self) -> str:
+        """A nested type's segments interleave with its name's (``sites/app/slots/staging``)."""
+        namespace, *collections = self.type.split("/")
+        path = "/".join(f"{c}/{n}" for c, n in zip(collections, self.name.split("/"), strict=True))
         return (
             f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
-            f"/providers/{self.type}/{self.name}"
+            f"/providers/{namespace}/{path}"
         )
 
     @property
@@ -80,9 +85,9 @@ class Resource:
 
     def render(self) -> dict[str, Any]:
         spec = self.spec
-        body: dict[str, Any] = {"id": self.id, "name": self.name, "type": self.type}
+        body: dict[str, Any] = {"id": self.id, "name": self.name, "type": spec.label or self.type}
         if spec.etag:
-            body["etag"] = self.etag
+            body[spec.etag_key] = self.etag
         body["location"] = self.location
         if self.tags:
             body["tags"] = dict(self.tags)
@@ -144,6 +149,18 @@ class Child:
 
 
 @dataclass(frozen=True)
+class Extra:
+    """A route below ``.../{collection}/{name}``: ``pattern`` continues the path, ``serve``
+    answers ``(store, method, match, body, write)``."""
+
+    name: str
+    pattern: str
+    #: the type ARM names in an api-version error (``sites/config``)
+    type_name: str
+    serve: Callable[[Any, str, dict[str, str], Any, Any], Any]
+
+
+@dataclass(frozen=True)
 class Kind:
     type: str
     #: fill a new version from a PUT body (the old one, or None on create), or raise ArmErrorReply
@@ -161,13 +178,19 @@ class Kind:
     #: provisioningState while a create / an update runs
     busy: tuple[str, str] = ("Creating", "Updating")
     child: Child | None = None
-    #: status of a create answered at once (Cosmos DB answers 200)
-    create_status: int = 201
+    #: ``type`` as rendered when it differs (Front Door WAF answers in lower case)
+    label: str | None = None
+    etag_key: str = "etag"
+    #: status of a create that is answered at once (App Service and Cosmos DB: 200)
+    created: int = 201
     #: ``async`` answers carry ``Location`` too; the segment of their ``Azure-AsyncOperation``
     location: bool = False
     poll: str = "operations"
-    #: the refusal of a write while another runs, when not ARM's 409
-    busy_error: Callable[[Resource], ArmErrorReply] | None = None
+    #: the refusal of a write while an operation runs when it is not ARM's 409 (AKS, Cosmos
+    #: DB), given the resource and the running operation's id
+    conflict: Callable[[Resource, str], ArmErrorReply] | None = None
+    #: routes below an item that the kind's module serves itself (App Service config, slots)
+    extras: tuple[Extra, ...] = ()
 
     @property
     def namespace(self) -> str:
@@ -523,37 +546,6 @@ def rule_ranges(res: Resource) -> dict[str, str]:
     return {n: f"{p['startIpAddress']}-{p['endIpAddress']}" for n, p in res.children.items()}
 
 
-# ----- IP Groups -----------------------------------------------------------------------------
-def _ip_group_build(old: Resource | None, body: dict[str, Any], new: Resource) -> None:
-    entries = _props(body).get("ipAddresses") or []
-    if not isinstance(entries, list):
-        raise errors.bad_request_format("'properties.ipAddresses' must be an array.")
-    if len(entries) > IP_GROUP_ADDRESSES:
-        raise errors.ip_group_error(
-            "IpGroupIpAddressesLimitReached",
-            f"IP Group {new.id} has {len(entries)} IP addresses; the limit is "
-            f"{IP_GROUP_ADDRESSES}.",
-        )
-    for entry in entries:
-        text = str(entry)
-        if addresses.ipv4_network(text) is None and not addresses.ipv4_range(text):
-            raise errors.ip_group_error(
-                "InvalidIpAddressInIpGroup",
-                f"IP Group {new.id} has an invalid IP address, range or prefix: {text}. Only "
-                "IPv4 addresses, CIDR prefixes and a-b ranges are allowed.",
-            )
-    new.properties = {"ipAddresses": [str(e) for e in entries]}
-
-
-def _ip_group_render(res: Resource) -> dict[str, Any]:
-    return {
-        "provisioningState": res.state,
-        "ipAddresses": list(res.properties["ipAddresses"]),
-        "firewalls": [],
-        "firewallPolicies": [],
-    }
-
-
 KINDS: dict[str, Kind] = {
     kind.type.lower(): kind
     for kind in (
@@ -569,20 +561,9 @@ KINDS: dict[str, Kind] = {
         Kind("Microsoft.Sql/servers", _sql_build, _sql_patch, _sql_render, rule_ranges,
              create="location", update="sync",
              child=Child("firewallRules", _firewall_rule, _firewall_limit)),
-        Kind("Microsoft.Network/ipGroups", _ip_group_build, _tags_only, _ip_group_render,
-             lambda res: list(res.properties["ipAddresses"]),
-             create="async", update="async", delete="async", etag=True,
-             busy=("Updating", "Updating")),
     )
 }  # fmt: skip
 SKUS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "microsoft.storage/storageaccounts": _storage_sku,
     "microsoft.containerregistry/registries": _registry_sku,
 }
-
-# The types of armemu.databases, .cosmos, .cognitive and .messaging (they build on this module).
-from armemu import cognitive, cosmos, databases, messaging  # noqa: E402
-
-KINDS.update(
-    {k.type.lower(): k for m in (databases, cosmos, cognitive, messaging) for k in m.KINDS}
-)

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from armemu.handler import Feed, Handler
+from armemu.msgraph import Directory
 from armemu.state import ResourceStore
 from armemu.tls import server_context
 
@@ -29,8 +30,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class Emulator:
-    """A local ARM (NSGs, service tags, the firewalls of armemu.resources, Resource Graph);
-    ``endpoint`` and ``ca_bundle`` are for clients."""
+    """A local ARM (NSGs, service tags, the firewalls of armemu.catalog, Resource Graph) and
+    Microsoft Graph's named locations; ``endpoint`` and ``ca_bundle`` are for clients."""
 
     def __init__(
         self,
@@ -49,6 +50,8 @@ class Emulator:
             lro_polls=lro_polls, retry_after=retry_after, state_file=state_file, slow=slow
         )
         self.feed = Feed(Path(feed) if feed is not None else None)
+        #: Microsoft Graph's named locations, served at ``{endpoint}/v1.0/...``
+        self.directory = Directory(self.store)
         self.endpoint = ""
         self.ca_bundle = Path()
         self._server: _Server | None = None
@@ -58,7 +61,8 @@ class Emulator:
     def start(self) -> Emulator:
         self._dir = Path(tempfile.mkdtemp(prefix="ipsync-emulator-"))
         context, self.ca_bundle = server_context(self._dir)
-        handler = type("BoundHandler", (Handler,), {"store": self.store, "feed": self.feed})
+        bound = {"store": self.store, "feed": self.feed, "directory": self.directory}
+        handler = type("BoundHandler", (Handler,), bound)
         server = _Server(("127.0.0.1", self.port), handler)
         server.socket = context.wrap_socket(
             server.socket, server_side=True, do_handshake_on_connect=False

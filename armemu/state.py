@@ -66,7 +66,7 @@ class Operation:
     deadline: float
     before: Stored | None
     after: Stored | None
-    #: how clients follow it: "async", "location" or "body" (see armemu.resources)
+    #: how clients follow it: "async", "location", "located", "accepted" or "body"
     style: str = "async"
     failure: tuple[str, str] | None = None
     status: str = "InProgress"
@@ -387,7 +387,8 @@ class ResourceStore(ChildStore):
             result = child_result(current, op) if isinstance(current, Resource) else None
             if result is not None:
                 return Reply(200, result)
-            if op.style in ("location", "accepted") and op.after is not None and current:
+            done = op.style in ("location", "located", "accepted") and op.after is not None
+            if done and current is not None:
                 return Reply(200, current.render())
             return Reply(204)
 
@@ -450,17 +451,17 @@ class ResourceStore(ChildStore):
         if op is None:
             return
         retry = max(self.retry_after, 1.0)
+        kind, current = KINDS.get(key[0]), self.resources.get(key)
+        if kind is not None and kind.conflict is not None and isinstance(current, Resource):
+            raise kind.conflict(current, op.id)
         if key[0] == NSG_TYPE.lower():
             raise errors.another_operation(op.name, op.id, resource_id, retry)
-        kind, current = KINDS.get(key[0]), self.resources.get(key)
-        if kind is not None and kind.busy_error is not None and isinstance(current, Resource):
-            raise kind.busy_error(current)
         raise errors.another_operation_in_progress(self._op_url(op, op.segment), retry)
 
     def _write(self, kind: Kind, old: Resource | None, new: Resource, style: str,
                write: Write) -> Reply:  # fmt: skip
         """ResourceStore a new version and answer as ``style`` says (see armemu.resources)."""
-        status = kind.create_status if old is None else 200
+        status = kind.created if old is None else 200
         if style == "sync":
             done = new.settled()
             self._commit(done)
@@ -469,12 +470,13 @@ class ResourceStore(ChildStore):
         self.resources[new.key] = new
         verb = "Create" if old is None else "Update"
         op = self._start(f"{verb}{kind.collection}Operation", new.key, old, new, write, style)
-        if style == "location":
-            return Reply(202, None, {"Location": self._op_url(op, "operationResults"),
-                                     **self._retry_after()})  # fmt: skip
-        if style == "accepted":
-            return Reply(202, None, self._lro_headers(op, location=True))
-        headers = self._lro_headers(op, location=kind.location) if style == "async" else {}
+        located = {"Location": self._op_url(op, "operationResults"), **self._retry_after()}
+        if style in ("location", "accepted"):
+            via = located if style == "location" else self._lro_headers(op, location=True)
+            return Reply(202, None, via)
+        headers = {"async": self._lro_headers(op, location=kind.location), "located": located}.get(
+            style, {}
+        )
         if kind.etag:
             headers["ETag"] = new.etag
         return Reply(status, new.render(), headers)
