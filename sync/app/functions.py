@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import azure.functions as func
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
@@ -34,49 +34,26 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sync.app import notify, telemetry
 from sync.app.history import History
 from sync.app.runlock import RunBusy, RunLock
+from sync.azure.storage import STORAGE, cached_service, storage_env
 from sync.errors import IpsyncError, SettingsError
 from sync.lists import ListSpec, ListStore, Outcome, check_names, publish_all
 from sync.report import RUN_ID, Report, SourceInfo, new_run_id
 from sync.settings import build_settings
 
 if TYPE_CHECKING:
-    from azure.storage.blob import BlobServiceClient
-    from azure.storage.queue import QueueClient, QueueServiceClient
+    from azure.storage.queue import QueueClient
 
     from sync.core.feed import Release
     from sync.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Azurite's well-known development account (public, documented; not a secret).
-DEV_STORAGE = (
-    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
-    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
-    "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
-)
-STORAGE = "AzureWebJobsStorage"
 #: Set by the platform to the app's default host name: the base of links to stored reports.
 HOSTNAME = "WEBSITE_HOSTNAME"
 #: The queue of manual runs; ``function_app.py`` names it in the queue trigger too.
 QUEUE = "ipsync-runs"
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off", ""}
-Service = Literal["blob", "queue"]
 
-#: Storage client options by use. The SDK's defaults retry for over a minute with 20 s connect
-#: and 60 s read timeouts; HTTP answers need a verdict within seconds, and a run's calls (its
-#: lease renewals among them) must each end well inside a 60 s lease.
-PROFILES: dict[str, dict[str, Any]] = {
-    "quick": {"retry_total": 0, "connection_timeout": 2, "read_timeout": 3},
-    "run": {
-        "retry_total": 2,
-        "initial_backoff": 1,
-        "increment_base": 2,
-        "random_jitter_range": 1,
-        "connection_timeout": 3,
-        "read_timeout": 6,
-    },
-}
 #: ``/api/health`` answers within this, whatever storage does.
 HEALTH_BUDGET_S = 5.0
 #: Progress states after which a queued run is never started.
@@ -171,80 +148,6 @@ def _warn_unknown_variables() -> None:
         log.warning("%s", warning)
 
 
-def blob_service(env: Mapping[str, str], **options: Any) -> BlobServiceClient:
-    """The blob client of ``AzureWebJobsStorage`` (see :func:`_storage_client`)."""
-    client: BlobServiceClient = _storage_client("blob", env, options)
-    return client
-
-
-def queue_service(env: Mapping[str, str], **options: Any) -> QueueServiceClient:
-    """The queue client of ``AzureWebJobsStorage`` (see :func:`_storage_client`)."""
-    client: QueueServiceClient = _storage_client("queue", env, options)
-    return client
-
-
-def _storage_client(kind: Service, env: Mapping[str, str], options: Mapping[str, Any]) -> Any:
-    """A storage client of ``AzureWebJobsStorage``: a connection string or an identity.
-
-    Identity-based (no keys, as on Flex Consumption): ``AzureWebJobsStorage__blobServiceUri``
-    and ``__queueServiceUri``, or ``__accountName``, with ``__credential=managedidentity`` and
-    ``__clientId`` for a user-assigned identity; otherwise ``DefaultAzureCredential``.
-    """
-    from azure.storage.blob import BlobServiceClient
-    from azure.storage.queue import QueueServiceClient
-
-    client_type: Any = BlobServiceClient if kind == "blob" else QueueServiceClient
-
-    connection = env.get(STORAGE, "").strip()
-    if connection:
-        if connection.replace(" ", "").lower().rstrip(";") == "usedevelopmentstorage=true":
-            connection = DEV_STORAGE
-        try:
-            return client_type.from_connection_string(connection, **options)
-        except ValueError as exc:
-            raise SettingsError(
-                f"setting {STORAGE}: not a valid connection string: {exc}"
-            ) from None
-    uri = (
-        env.get(f"{STORAGE}__blobServiceUri", "")
-        if kind == "blob"
-        else env.get(f"{STORAGE}__queueServiceUri", "")
-    ).strip()
-    account = env.get(f"{STORAGE}__accountName", "").strip()
-    if not uri and account:
-        uri = f"https://{account}.{kind}.core.windows.net"
-    if not uri:
-        raise SettingsError(
-            f"setting {STORAGE}: missing; set a connection string, or "
-            f"{STORAGE}__{kind}ServiceUri / {STORAGE}__accountName for a managed identity"
-        )
-    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
-
-    client_id = env.get(f"{STORAGE}__clientId", "").strip() or None
-    credential: Any
-    if env.get(f"{STORAGE}__credential", "").strip().lower() == "managedidentity":
-        credential = ManagedIdentityCredential(client_id=client_id)
-    else:
-        credential = DefaultAzureCredential(managed_identity_client_id=client_id)
-    return client_type(uri, credential=credential, **options)
-
-
-_STORAGE_KEYS = (
-    STORAGE,
-    f"{STORAGE}__blobServiceUri",
-    f"{STORAGE}__queueServiceUri",
-    f"{STORAGE}__accountName",
-    f"{STORAGE}__credential",
-    f"{STORAGE}__clientId",
-)
-
-
-@functools.lru_cache(maxsize=8)
-def _cached_service(kind: Service, values: tuple[tuple[str, str], ...], profile: str) -> Any:
-    """One client (and connection pool, and token cache) per storage configuration and use."""
-    return _storage_client(kind, dict(values), PROFILES[profile])
-
-
 @dataclass
 class Store:
     """The lock and the history in the app settings' container, and the queue of manual runs."""
@@ -262,10 +165,10 @@ class Store:
         from azure.storage.queue import TextBase64EncodePolicy
 
         env = os.environ if env is None else env
-        values = tuple((k, env.get(k, "")) for k in _STORAGE_KEYS)
+        values = storage_env(env)
         profile = "quick" if quick else "run"
-        container = _cached_service("blob", values, profile).get_container_client(app.container)
-        queue = _cached_service("queue", values, profile).get_queue_client(
+        container = cached_service("blob", values, profile).get_container_client(app.container)
+        queue = cached_service("queue", values, profile).get_queue_client(
             QUEUE, message_encode_policy=TextBase64EncodePolicy()
         )
         return cls(
