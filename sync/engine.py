@@ -31,8 +31,9 @@ from sync.core.selection import Selection, empty_tags, select
 from sync.errors import ArmError, IpsyncError, TargetError
 from sync.kinds import KIND_NAMES, get_kind
 from sync.kinds.base import Gateway, Kind, PlanContext, Snapshot, TargetSpec, details_of
-from sync.peaks import PeakBook, sizes
 from sync.report import Change, Fit, Report, SourceInfo, TargetReport, new_run_id
+from sync.state import State
+from sync.state.peaks import PeakBook, sizes
 from sync.targets import check_breadth, check_overrides, discovered_targets, explicit_targets
 
 if TYPE_CHECKING:
@@ -91,8 +92,11 @@ def run(
         report.source = _source_info(release, jobs)
         mark = release_mark(release.kind, release.change_number)
         context = PlanContext(mark, settings.max_remove_ratio, force)
+        state = State.open(settings)
         with ThreadPoolExecutor(max_workers=min(settings.parallelism, max(len(jobs), 1))) as pool:
-            done = pool.map(lambda job: _sync(job, clients, settings, context, deadline), jobs)
+            done = pool.map(
+                lambda job: _sync(job, clients, settings, state, context, deadline), jobs
+            )
             for reports in done:
                 report.targets.extend(reports)
     except IpsyncError as exc:
@@ -215,15 +219,20 @@ def _report_error(error: TargetError) -> TargetReport:
 
 
 def _sync(
-    job: _Job, clients: Clients, settings: Settings, context: PlanContext, deadline: Deadline
+    job: _Job,
+    clients: Clients,
+    settings: Settings,
+    state: State,
+    context: PlanContext,
+    deadline: Deadline,
 ) -> list[TargetReport]:
     """Plan and apply every target of one resource; re-read and re-plan when it moved."""
     for index, (target, _) in enumerate(job.items):
         job.reports[index] = _report(target, "unchanged")
     writer = ArmWriter(job.resource_id, deadline, settings.poll_interval_s)
-    book = PeakBook(settings)
+    book = state.peaks
     try:
-        gateway = job.kind.gateway(clients, job.resource_id, writer)
+        gateway = job.kind.gateway(clients, job.resource_id, writer, state)
         name = job.resource_id.rsplit("/", 1)[-1]
         for _ in range(MAX_REPLANS):
             snapshot = gateway.read()
