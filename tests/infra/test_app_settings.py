@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from sync.app.functions import AppSettings, load_app_settings
+from sync.app.app_settings import AppSettings, load_app_settings
 from sync.azure.storage import blob_service
 from sync.settings import Settings, load_settings
 
