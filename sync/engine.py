@@ -326,7 +326,7 @@ def _apply(
     queue: list[tuple[_Item, Write[Any]]] = []
     for item, plan in plans:
         report = item.report
-        report.fit = Fit(**plan.fit) if plan.fit else None
+        report.fit = Fit.of(plan.fit) if plan.fit is not None else None
         report.held_back = [_change(w, job.kind) for w in plan.held_back]
         report.notes = list(plan.notes)
         if plan.refused is not None:
@@ -382,7 +382,7 @@ def _record(
 def _record_plans(job: _Job, plans: Planned) -> None:
     for item, plan in plans:
         report = item.report
-        report.fit = Fit(**plan.fit) if plan.fit else None
+        report.fit = Fit.of(plan.fit) if plan.fit is not None else None
         report.held_back = [_change(w, job.kind) for w in plan.held_back]
         report.notes = list(plan.notes)
         report.changes = [_change(w, job.kind) for w in plan.writes]
