@@ -6,16 +6,54 @@ from __future__ import annotations
 import fnmatch
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE = ROOT / "tests" / "data" / "ServiceTags_Public_20251017.json.xz"
 PIP_WHEEL = (sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation")
 #: Top-level folders that are test or demo machinery, never product.
 MACHINERY = ("tests", "bench", "armemu")
+
+
+def lower_bounds(requirements: list[str]) -> set[tuple[str, str]]:
+    """``(name, lowest version allowed)`` of each requirement (``""`` when it has none)."""
+    found = set()
+    for text in requirements:
+        requirement = Requirement(text)
+        low = [s.version for s in requirement.specifier if s.operator in (">=", ">", "==", "~=")]
+        found.add((canonicalize_name(requirement.name), ",".join(sorted(low))))
+    return found
+
+
+def requirements_txt(path: Path) -> list[str]:
+    """The requirements of a pip requirements file, without comments and ``-r`` includes."""
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("-")]
+
+
+def test_the_package_and_the_function_app_need_the_same_runtime() -> None:
+    """``pip install ipsync`` and the Function App's requirements.txt install the same SDKs, at
+    the same lowest versions: a kind whose SDK one of them lacks fails only where it runs."""
+    app = lower_bounds(requirements_txt(ROOT / "requirements.txt"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    package = lower_bounds(project["dependencies"])
+    assert len(app) >= 10
+    assert not app - package, f"in requirements.txt, not in pyproject.toml: {sorted(app - package)}"
+    assert not package - app, f"in pyproject.toml, not in requirements.txt: {sorted(package - app)}"
+
+
+def test_lower_bounds_tell_a_missing_or_older_requirement() -> None:
+    assert lower_bounds(["Azure_Mgmt-SQL>=4.0", "httpx>=0.28,<1"]) == {
+        ("azure-mgmt-sql", "4.0"),
+        ("httpx", "0.28"),
+    }
+    assert lower_bounds(["netaddr>=1.3"]) != lower_bounds(["netaddr>=1.2"])
 
 
 @pytest.fixture(scope="module")
