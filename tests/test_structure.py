@@ -144,6 +144,20 @@ def test_no_import_circles_between_product_modules() -> None:
     assert not found, "import circles: " + "; ".join(" -> ".join(a_circle(graph, g)) for g in found)
 
 
+def test_only_entry_points_import_the_app() -> None:
+    """The app (CLI, Functions adapter) sits on top: the engine, the kinds, the state and the
+    clients never reach up into it; ``python -m sync`` is an entry point into the CLI."""
+    graph = import_graph()
+    entry_points = {"sync.__main__"}
+    upward = {
+        module: sorted(t for t in targets if t == "sync.app" or t.startswith("sync.app."))
+        for module, targets in graph.items()
+        if not module.startswith("sync.app") and module not in entry_points
+    }
+    found = {m: t for m, t in upward.items() if t}
+    assert not found, f"modules that import the app: {found}"
+
+
 def test_no_module_is_longer_than_the_limit() -> None:
     files = [ROOT / "function_app.py"]
     for top in ("sync", "armemu", "bench"):
