@@ -127,7 +127,7 @@ def settings_block() -> list[str]:
 
 
 def app_settings_block() -> list[str]:
-    from sync.app.functions import AppSettings
+    from sync.app.app_settings import AppSettings
 
     return field_table(
         AppSettings, list(AppSettings.model_fields), lambda n: f"`IPSYNC_{n.upper()}`"

@@ -14,8 +14,8 @@ from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
 from azure.mgmt.postgresqlflexibleservers import models as pg
 
 from armemu import Emulator
-from armemu.databases import MYSQL_FIREWALL_RULES, POSTGRESQL_FIREWALL_RULES
 from armemu.catalog import KINDS
+from armemu.databases import MYSQL_FIREWALL_RULES, POSTGRESQL_FIREWALL_RULES
 from armemu.state import Write
 
 from .helpers import SUB, Recorder, raw, sdk_client

@@ -19,7 +19,7 @@ from azure.functions.timer import TimerRequest
 from azure.storage.blob import ContainerClient
 
 import function_app
-from sync.app.functions import RunFailed
+from sync.app.triggers import RunFailed
 from sync.core.formats import render
 from sync.core.selection import select
 from sync.feeds.azure.parse import parse_release
