@@ -94,7 +94,7 @@ WELL_FORMED = re.compile(r"^\d{4}-\d{2}-\d{2}(-[a-z]+)?$", re.IGNORECASE)
 
 def versions(namespace: str, type_name: str) -> tuple[str, ...]:
     """The versions of one resource type (``ipGroups``, ``networkSecurityGroups/securityRules``)."""
-    first = type_name.split("/")[0].lower()
+    first = type_name.split("/", maxsplit=1)[0].lower()
     key = f"{namespace.lower()}/{first}"
     return SUPPORTED.get(key) or SUPPORTED[namespace.lower()]
 

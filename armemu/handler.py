@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from armemu import apiversions, errors, graph, service_tags
+from armemu import apiversions, errors, graph, service_tags, versioned
 from armemu.errors import ArmErrorReply
 from armemu.faults import Fault, parse_faults
 from armemu.model import NSG_TYPE
@@ -160,7 +160,8 @@ class Handler(BaseHTTPRequestHandler):
     # -----------------------------------------------------------------------------------
     def _handle(self, method: str) -> None:
         url = urlsplit(self.path)
-        path = unquote(url.path)
+        # ARM reads an empty segment (``providers/Microsoft.KeyVault//vaults``) as none
+        path = re.sub(r"/{2,}", "/", unquote(url.path))
         body = self._read_body()
         if path.startswith("/_emulator/"):
             self._send(self._admin(method, path, body))
@@ -200,6 +201,7 @@ class Handler(BaseHTTPRequestHandler):
                 fail=fault if fault is not None and fault.lro else None,
             )
             reply = self._dispatch(method, route, match, payload, write, query)
+            reply.body = versioned.shape(route.name, write.api_version, reply.body)
         except ArmErrorReply as exc:
             reply = Reply(exc.status, exc.body(), exc.headers)
         except Exception as exc:  # an emulator bug must still answer like ARM would

@@ -156,8 +156,12 @@ def test_nsg_default_rules_and_flush_connection(emulator: Emulator, network_clie
     _, _, body = raw(emulator, "GET", f"/subscriptions/{SUB}/resourceGroups/rg/providers/"
                           "Microsoft.Network/networkSecurityGroups/m?api-version=2024-05-01",
                           headers=AUTH)  # fmt: skip
-    assert "flushConnection" not in body["properties"]  # ARM omits it when never set
-    assert plain.flush_connection is None
+    assert body["properties"]["flushConnection"] is False  # ARM reads false when never set
+    assert plain.flush_connection is False
+    old = raw(emulator, "GET", f"/subscriptions/{SUB}/resourceGroups/rg/providers/"
+              "Microsoft.Network/networkSecurityGroups/m?api-version=2021-08-01",
+              headers=AUTH)[2]  # fmt: skip
+    assert "flushConnection" not in old["properties"]  # a version that predates the field
 
 
 def test_service_tag_details(network_client: Any) -> None:
