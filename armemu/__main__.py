@@ -40,6 +40,13 @@ def build_parser(prog: str = "python -m armemu") -> argparse.ArgumentParser:
     parser.add_argument(
         "--seed", action="store_true", help="create sample resources to plan and apply against"
     )
+    parser.add_argument(
+        "--subscription",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a subscription GET /subscriptions lists while it is empty (repeatable)",
+    )
     return parser
 
 
@@ -63,6 +70,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m armemu") -> i
         lro_polls=args.lro_polls,
         retry_after=args.retry_after,
         slow=_slow(args.slow, parser),
+        subscriptions=tuple(args.subscription),
     ).start()
     if args.seed:
         created = seed.seed(emulator.store)

@@ -43,6 +43,11 @@ _RESOURCES = (
     "2022-09-01", "2023-07-01", "2024-03-01", "2024-07-01", "2024-11-01", "2025-03-01",
     "2025-04-01",
 )  # fmt: skip
+#: subscriptions.json: the subscription and tenant lists
+_SUBSCRIPTIONS = (
+    "2015-11-01", "2016-06-01", "2018-06-01", "2019-06-01", "2019-11-01", "2020-01-01",
+    "2021-01-01", "2022-12-01",
+)  # fmt: skip
 SUPPORTED: dict[str, tuple[str, ...]] = {
     "microsoft.network": _NETWORK,
     "microsoft.network/ipgroups": _NETWORK[_NETWORK.index("2019-09-01"):],
@@ -84,10 +89,8 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
     ),
     "microsoft.resources": _RESOURCES,
     #: subscriptions.json: the subscription and tenant lists
-    "microsoft.resources/subscriptions": (
-        "2015-11-01", "2016-06-01", "2018-06-01", "2019-06-01",
-        "2019-11-01", "2020-01-01", "2021-01-01", "2022-12-01",
-    ),
+    "microsoft.resources/subscriptions": _SUBSCRIPTIONS,
+    "microsoft.resources/tenants": _SUBSCRIPTIONS,
 }  # fmt: skip
 WELL_FORMED = re.compile(r"^\d{4}-\d{2}-\d{2}(-[a-z]+)?$", re.IGNORECASE)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from armemu import apiversions, errors, graph, service_tags, versioned
+from armemu import apiversions, errors, graph, groups, names, service_tags, signin, versioned
 from armemu.errors import ArmErrorReply
 from armemu.faults import Fault, parse_faults
 from armemu.model import NSG_TYPE
@@ -25,6 +25,7 @@ _NSGS = _RG + r"/providers/Microsoft\.Network/networkSecurityGroups"
 _NSG = _NSGS + r"/(?P<nsg>[^/]+)"
 _LOC = _SUB + r"/providers/(?P<ns>[^/]+)/locations/(?P<loc>[^/]+)"
 NETWORK = "Microsoft.Network"
+RESOURCES = "Microsoft.Resources"
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,18 @@ ROUTES: list[Route] = [
     _route("graph", r"^/providers/Microsoft\.ResourceGraph/resources", "Microsoft.ResourceGraph",
            "resources"),
     *[route for kind in KINDS.values() for route in _kind_routes(kind)],
+    _route("subscriptions", r"^/subscriptions", RESOURCES, "subscriptions"),
+    _route("subscription", _SUB, RESOURCES, "subscriptions"),
+    _route("tenants", r"^/tenants", RESOURCES, "tenants"),
+    _route("groups", _SUB + "/resourceGroups", RESOURCES, "resourceGroups"),
+    _route("group", _RG, RESOURCES, "resourceGroups"),
+    _route("group_resources", _RG + "/resources", RESOURCES, "resources"),
+    _route("resources", _SUB + "/resources", RESOURCES, "resources"),
+    _route("group_operation", _SUB + r"/operationresults/(?P<op>[^/]+)", RESOURCES,
+           "operationresults"),
+    _route("provider", _SUB + r"/providers/(?P<provider>[^/]+)", RESOURCES, "providers"),
+    _route("storage_names", _SUB + r"/providers/Microsoft\.Storage/checkNameAvailability",
+           "Microsoft.Storage", "checkNameAvailability"),
 ]  # fmt: skip
 LONG_RUNNING = {("PUT", "nsg"), ("DELETE", "nsg"), ("PUT", "rule"), ("DELETE", "rule")}
 
@@ -154,6 +167,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle("POST")
 
+    def do_HEAD(self) -> None:
+        self._handle("HEAD")
+
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the stats route tells what happened."""
 
@@ -165,6 +181,10 @@ class Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         if path.startswith("/_emulator/"):
             self._send(self._admin(method, path, body))
+            return
+        signed = signin.answer(method, path, url.query, self.store.endpoint, body)
+        if signed is not None:
+            self._send(signed)
             return
         self.store.count(method, path)
         self.store.settle()
@@ -261,6 +281,24 @@ class Handler(BaseHTTPRequestHandler):
                 ("GET", "operation"): lambda: s.poll(m["op"]),
                 ("GET", "operation_result"): lambda: s.operation_result(m["op"]),
                 ("POST", "graph"): lambda: Reply(200, graph.query(body, self._graph_rows())),
+                ("GET", "subscriptions"): lambda: groups.list_subscriptions(s),
+                ("GET", "subscription"): lambda: groups.get_subscription(s, m["sub"]),
+                ("GET", "tenants"): groups.list_tenants,
+                ("GET", "groups"): lambda: groups.list_groups(s, m["sub"]),
+                ("PUT", "group"): lambda: groups.put(s, m["sub"], m["rg"], body),
+                ("GET", "group"): lambda: groups.get(s, m["sub"], m["rg"]),
+                ("HEAD", "group"): lambda: groups.head(s, m["sub"], m["rg"]),
+                ("PATCH", "group"): lambda: groups.patch(s, m["sub"], m["rg"], body),
+                ("DELETE", "group"): lambda: groups.delete(s, m["sub"], m["rg"], write.api_version),
+                ("GET", "group_operation"): lambda: groups.operation_result(s, m["op"]),
+                ("GET", "group_resources"): lambda: groups.list_resources(
+                    s, m["sub"], m["rg"], query
+                ),
+                ("GET", "resources"): lambda: groups.list_resources(s, m["sub"], None, query),
+                ("GET", "provider"): lambda: groups.provider(
+                    m["sub"], m["provider"], [(r.namespace, r.type_name) for r in ROUTES]
+                ),
+                ("POST", "storage_names"): lambda: names.check_storage(s, body),
             }
         action = table.get((method, route.name))
         if action is None:
@@ -345,6 +383,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, reply: Reply) -> None:
         payload = b"" if reply.body is None else json.dumps(reply.body).encode("utf-8")
+        if self.command == "HEAD":  # the status says it all; a HEAD answer has no body
+            payload = b""
         self.send_response(reply.status)
         if reply.body is not None:
             self.send_header("Content-Type", "application/json; charset=utf-8")

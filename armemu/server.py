@@ -41,13 +41,16 @@ class Emulator:
         lro_polls: int = 1,
         retry_after: int = 0,
         slow: dict[str, int] | None = None,
+        subscriptions: tuple[str, ...] = (),
     ) -> None:
         """``slow`` maps a resource type's last segment to its operations' InProgress polls
-        (``{"ipGroups": 20}``: IP Group writes wait for their firewall policy)."""
+        (``{"ipGroups": 20}``: IP Group writes wait for their firewall policy);
+        ``subscriptions`` are listed (``GET /subscriptions``) even while they hold nothing."""
         self.port = port
         self.store = ResourceStore(
-            lro_polls=lro_polls, retry_after=retry_after, state_file=state_file, slow=slow
-        )
+            lro_polls=lro_polls, retry_after=retry_after, state_file=state_file, slow=slow,
+            subscriptions=subscriptions,
+        )  # fmt: skip
         self.feed = Feed(Path(feed) if feed is not None else None)
         self.endpoint = ""
         self.ca_bundle = Path()

@@ -82,6 +82,7 @@ class ResourceStore:
         retry_after: int = 0,
         state_file: Path | None = None,
         slow: dict[str, int] | None = None,
+        subscriptions: tuple[str, ...] = (),
     ) -> None:
         self.lro_polls = lro_polls
         self.retry_after = retry_after
@@ -94,11 +95,17 @@ class ResourceStore:
         self.history: dict[str, list[Any]] = defaultdict(list)
         self.faults: list[Fault] = []
         self.requests = Stats()
+        #: armemu.groups: created groups by (subscription, group), finished deletions, and
+        #: subscriptions listed even while empty
+        self.groups: dict[tuple[str, str], dict[str, Any]] = {}
+        self.finished: set[str] = set()
+        self.subscriptions = subscriptions
         if state_file is not None and state_file.is_file():
             data = json.loads(state_file.read_text(encoding="utf-8"))
             loaded: list[Stored] = [Nsg.from_json(raw) for raw in data.get("nsgs", [])]
             loaded += [Resource.from_json(raw) for raw in data.get("resources", [])]
             self.resources = {item.key: item for item in loaded}
+            self.groups = {(g["sub"], g["name"].lower()): g for g in data.get("groups", [])}
 
     # ----- bookkeeping -------------------------------------------------------------------
     def reset(self) -> None:
@@ -108,7 +115,8 @@ class ResourceStore:
             self.history.clear()
             self.faults.clear()
             self.requests.clear()
-            self._save()
+            self.groups.clear()
+            self.save()
 
     def count(self, method: str, path: str) -> None:
         with self.lock:
@@ -198,7 +206,7 @@ class ResourceStore:
             if isinstance(body, dict) and isinstance(body.get("tags"), dict):
                 nsg.tags = {str(k): str(v) for k, v in body["tags"].items()}
             nsg.etag = new_etag()
-            self._save()
+            self.save()
             return Reply(200, nsg.render(), {"ETag": nsg.etag})
 
     def delete_nsg(self, sub: str, rg: str, name: str, write: Write) -> Reply:
@@ -333,7 +341,7 @@ class ResourceStore:
             self._check_idle(key, old.id)
             if kind.delete == "sync":
                 del self.resources[key]
-                self._save()
+                self.save()
                 return Reply(200)
             deleting = old.copy()
             deleting.state = "Deleting"
@@ -493,7 +501,7 @@ class ResourceStore:
         """A completed write: store it, record its allow-list, save."""
         self.resources[done.key] = done
         self.history[done.id].append(done.history_entry())
-        self._save()
+        self.save()
 
     def _start(self, name: str, key: Key, before: Stored | None, after: Stored | None,
                write: Write, style: str = "async") -> Operation:  # fmt: skip
@@ -543,7 +551,7 @@ class ResourceStore:
         op.status = "Succeeded"
         if op.after is None:
             self.resources.pop(op.key, None)
-            self._save()
+            self.save()
         else:
             self._commit(op.after.settled())
 
@@ -562,12 +570,13 @@ class ResourceStore:
     def _retry_after(self) -> dict[str, str]:
         return {"Retry-After": f"{self.retry_after:g}"}
 
-    def _save(self) -> None:
+    def save(self) -> None:
         if self.state_file is None:
             return
         data = {
             "nsgs": [r.to_json() for r in self.resources.values() if isinstance(r, Nsg)],
             "resources": [r.to_json() for r in self.resources.values() if isinstance(r, Resource)],
+            "groups": [{**g, "sub": sub} for (sub, _), g in self.groups.items()],
         }
         tmp = self.state_file.with_name(self.state_file.name + ".tmp")
         tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
