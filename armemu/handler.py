@@ -18,6 +18,7 @@ from armemu.faults import Fault, parse_faults
 from armemu.model import NSG_TYPE
 from armemu.resources import KINDS, Kind
 from armemu.state import Reply, ResourceStore, Write
+from armemu.throttle import Throttle
 
 _SUB = r"^/subscriptions/(?P<sub>[^/]+)"
 _RG = _SUB + r"/resourceGroups/(?P<rg>[^/]+)"
@@ -151,6 +152,8 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "ipsync-arm-emulator"
     store: ResourceStore
     feed: Feed
+    #: ARM's token buckets, when the emulator emulates them
+    throttle: Throttle | None = None
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -189,8 +192,11 @@ class Handler(BaseHTTPRequestHandler):
         self.store.count(method, path)
         self.store.settle()
         fault: Fault | None = None
+        limits: dict[str, str] = {}
         try:
             self._check_auth()
+            if self.throttle is not None:
+                limits = self.throttle.take(method, path, self.headers.get("Authorization", ""))
             query = parse_qs(url.query)
             if not query.get("api-version"):
                 raise errors.missing_api_version()
@@ -226,6 +232,7 @@ class Handler(BaseHTTPRequestHandler):
             reply = Reply(exc.status, exc.body(), exc.headers)
         except Exception as exc:  # an emulator bug must still answer like ARM would
             reply = Reply(500, ArmErrorReply(500, "InternalServerError", repr(exc)).body())
+        reply.headers = {**limits, **reply.headers}
         if fault is not None and fault.lose_response:
             self.store.complete_now(reply.headers)
             self.close_connection = True
