@@ -116,7 +116,7 @@ class ResourceStore:
             self.faults.clear()
             self.requests.clear()
             self.groups.clear()
-            self.save()
+            self._save()
 
     def count(self, method: str, path: str) -> None:
         with self.lock:
@@ -206,7 +206,7 @@ class ResourceStore:
             if isinstance(body, dict) and isinstance(body.get("tags"), dict):
                 nsg.tags = {str(k): str(v) for k, v in body["tags"].items()}
             nsg.etag = new_etag()
-            self.save()
+            self._save()
             return Reply(200, nsg.render(), {"ETag": nsg.etag})
 
     def delete_nsg(self, sub: str, rg: str, name: str, write: Write) -> Reply:
@@ -341,7 +341,7 @@ class ResourceStore:
             self._check_idle(key, old.id)
             if kind.delete == "sync":
                 del self.resources[key]
-                self.save()
+                self._save()
                 return Reply(200)
             deleting = old.copy()
             deleting.state = "Deleting"
@@ -501,7 +501,7 @@ class ResourceStore:
         """A completed write: store it, record its allow-list, save."""
         self.resources[done.key] = done
         self.history[done.id].append(done.history_entry())
-        self.save()
+        self._save()
 
     def _start(self, name: str, key: Key, before: Stored | None, after: Stored | None,
                write: Write, style: str = "async") -> Operation:  # fmt: skip
@@ -551,7 +551,7 @@ class ResourceStore:
         op.status = "Succeeded"
         if op.after is None:
             self.resources.pop(op.key, None)
-            self.save()
+            self._save()
         else:
             self._commit(op.after.settled())
 
@@ -571,6 +571,10 @@ class ResourceStore:
         return {"Retry-After": f"{self.retry_after:g}"}
 
     def save(self) -> None:
+        """Write the state file now (armemu.groups changes groups under the lock)."""
+        self._save()
+
+    def _save(self) -> None:
         if self.state_file is None:
             return
         data = {
