@@ -264,6 +264,30 @@ def resource_not_found(type_name: str, resource_group: str, name: str) -> ArmErr
     )
 
 
+def resource_group_not_found(name: str) -> ArmErrorReply:
+    return ArmErrorReply(
+        404, "ResourceGroupNotFound", f"Resource group '{name}' could not be found."
+    )
+
+
+def group_location_conflict(asked: str, existing: str) -> ArmErrorReply:
+    return ArmErrorReply(
+        409,
+        "InvalidResourceGroupLocation",
+        f"Invalid resource group location '{asked}'. The Resource group already exists in "
+        f"location '{existing}'.",
+    )
+
+
+def invalid_filter(text: str) -> ArmErrorReply:
+    # unverified wording; the emulator reads resourceType, name, tagName and tagValue only
+    return ArmErrorReply(
+        400,
+        "InvalidFilterInQueryString",
+        f"Invalid $filter '{text}' specified in the query string.",
+    )
+
+
 def another_operation_in_progress(poll_url: str, retry: float) -> ArmErrorReply:
     """409 of a provider that refuses a write while the resource's last one runs."""
     return ArmErrorReply(

@@ -61,6 +61,8 @@ class Resource:
     sku: dict[str, Any] | None = None
     kind: str | None = None
     children: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ``extendedLocation`` (an Edge Zone) as created; ARM keeps and returns it
+    extended_location: dict[str, Any] | None = None
     etag: str = field(default_factory=new_etag)
     state: str = "Succeeded"
     created: str = field(default_factory=_now)
@@ -89,7 +91,9 @@ class Resource:
         if spec.etag:
             body[spec.etag_key] = self.etag
         body["location"] = self.location
-        if self.tags:
+        if self.extended_location is not None:
+            body["extendedLocation"] = dict(self.extended_location)
+        if self.tags or spec.empty_tags:
             body["tags"] = dict(self.tags)
         if self.sku is not None:
             body["sku"] = dict(self.sku)
@@ -191,6 +195,8 @@ class Kind:
     conflict: Callable[[Resource, str], ArmErrorReply] | None = None
     #: routes below an item that the kind's module serves itself (App Service config, slots)
     extras: tuple[Extra, ...] = ()
+    #: answers ``tags: {}`` for a resource without tags (Key Vault) instead of leaving it out
+    empty_tags: bool = False
 
     @property
     def namespace(self) -> str:
@@ -554,7 +560,8 @@ KINDS: dict[str, Kind] = {
              create="location", update="sync", busy=("Creating", "Succeeded")),
         Kind("Microsoft.KeyVault/vaults", _vault_build,
              merge_patch("networkAcls", _vault_acls), _vault_render, _vault_entries,
-             create="body", update="sync", busy=("RegisteringDns", "Succeeded")),
+             create="body", update="sync", busy=("RegisteringDns", "Succeeded"),
+             empty_tags=True),
         Kind("Microsoft.ContainerRegistry/registries", _registry_build,
              merge_patch("networkRuleSet", _rule_set), _registry_render, _registry_entries,
              create="async", update="async", patch_style="async"),

@@ -21,7 +21,7 @@ import os
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +33,7 @@ from armemu.errors import ArmErrorReply
 from armemu.faults import Fault
 from armemu.model import NSG_TYPE, Nsg, new_etag, nsg_key
 from armemu.resources import KINDS, Key, Kind, Resource, resource_key
+from armemu.stats import Stats
 
 LOCK_FLOOR_S = 0.5
 Stored = Nsg | Resource
@@ -86,6 +87,7 @@ class ResourceStore(ChildStore):
         retry_after: int = 0,
         state_file: Path | None = None,
         slow: dict[str, int] | None = None,
+        subscriptions: tuple[str, ...] = (),
     ) -> None:
         self.lro_polls = lro_polls
         self.retry_after = retry_after
@@ -97,14 +99,18 @@ class ResourceStore(ChildStore):
         self.operations: dict[str, Operation] = {}
         self.history: dict[str, list[Any]] = defaultdict(list)
         self.faults: list[Fault] = []
-        self.counts: Counter[str] = Counter()
-        self.by_resource: dict[str, Counter[str]] = defaultdict(Counter)
-        self.writes_by_resource: Counter[str] = Counter()
+        self.requests = Stats()
+        #: armemu.groups: created groups by (subscription, group), finished deletions, and
+        #: subscriptions listed even while empty
+        self.groups: dict[tuple[str, str], dict[str, Any]] = {}
+        self.finished: set[str] = set()
+        self.subscriptions = subscriptions
         if state_file is not None and state_file.is_file():
             data = json.loads(state_file.read_text(encoding="utf-8"))
             loaded: list[Stored] = [Nsg.from_json(raw) for raw in data.get("nsgs", [])]
             loaded += [Resource.from_json(raw) for raw in data.get("resources", [])]
             self.resources = {item.key: item for item in loaded}
+            self.groups = {(g["sub"], g["name"].lower()): g for g in data.get("groups", [])}
 
     # ----- bookkeeping -------------------------------------------------------------------
     def reset(self) -> None:
@@ -113,31 +119,17 @@ class ResourceStore(ChildStore):
             self.operations.clear()
             self.history.clear()
             self.faults.clear()
-            self.counts.clear()
-            self.by_resource.clear()
-            self.writes_by_resource.clear()
+            self.requests.clear()
+            self.groups.clear()
             self._save()
 
     def count(self, method: str, path: str) -> None:
         with self.lock:
-            self.counts["requests"] += 1
-            if method in ("PUT", "DELETE", "PATCH"):
-                self.counts["writes"] += 1
-                self.counts[{"PUT": "puts", "DELETE": "deletes", "PATCH": "patches"}[method]] += 1
-                self.writes_by_resource[owning_resource(path)] += 1
-            self.by_resource[path.lower()][method] += 1
+            self.requests.count(method, path)
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
-            return {
-                "requests": self.counts["requests"],
-                "writes": self.counts["writes"],
-                "puts": self.counts["puts"],
-                "deletes": self.counts["deletes"],
-                "patches": self.counts["patches"],
-                "by_resource": {k: dict(v) for k, v in self.by_resource.items()},
-                "writes_by_resource": dict(self.writes_by_resource),
-            }
+            return self.requests.as_dict()
 
     def take_fault(self, method: str, path: str, long_running: bool) -> Fault | None:
         with self.lock:
@@ -194,7 +186,7 @@ class ResourceStore(ChildStore):
             new = old.copy() if old else Nsg(sub, rg, name, str(body["location"]))
             new.tags = {str(k): str(v) for k, v in (body.get("tags") or {}).items()}
             flush = (body.get("properties") or {}).get("flushConnection")
-            new.flush_connection = None if flush is None else bool(flush)
+            new.flush_connection = bool(flush)
             raw_rules = (body.get("properties") or {}).get("securityRules") or []
             new.rules = {}
             for raw in raw_rules:
@@ -305,10 +297,12 @@ class ResourceStore(ChildStore):
         with self.lock:
             res = self._resource(kind, sub, rg, name)
             op = self._running(res.key)
+            headers = {}
             if op is not None and op.style == "body":
                 self._advance(op)
                 res = self._resource(kind, sub, rg, name)
-            return Reply(200, res.render(), {"ETag": res.etag} if kind.etag else {})
+                headers = self._retry_after() if op.status == "InProgress" else {}
+            return Reply(200, res.render(), {"ETag": res.etag, **headers} if kind.etag else headers)
 
     def list(self, kind: Kind, sub: str, rg: str | None) -> Reply:
         return self._list(kind.type, sub, rg)
@@ -323,6 +317,8 @@ class ResourceStore(ChildStore):
             self._check_if_match(old, write.if_match, f"/subscriptions/{sub}/resourceGroups/{rg}")
             new = old.copy() if old else Resource(kind.type, sub, rg, name, str(body["location"]))
             new.tags = {str(k): str(v) for k, v in (body.get("tags") or {}).items()}
+            if old is None and isinstance(body.get("extendedLocation"), dict):
+                new.extended_location = dict(body["extendedLocation"])
             kind.build(old, body, new)
             self._check_idle(key, new.id)
             style = kind.create if old is None else kind.update
@@ -474,9 +470,8 @@ class ResourceStore(ChildStore):
         if style in ("location", "accepted"):
             via = located if style == "location" else self._lro_headers(op, location=True)
             return Reply(202, None, via)
-        headers = {"async": self._lro_headers(op, location=kind.location), "located": located}.get(
-            style, {}
-        )
+        lro = {"async": self._lro_headers(op, location=kind.location), "located": located}
+        headers = lro.get(style, self._retry_after())
         if kind.etag:
             headers["ETag"] = new.etag
         return Reply(status, new.render(), headers)
@@ -562,23 +557,18 @@ class ResourceStore(ChildStore):
     def _retry_after(self) -> dict[str, str]:
         return {"Retry-After": f"{self.retry_after:g}"}
 
+    def save(self) -> None:
+        """Write the state file now (armemu.groups changes groups under the lock)."""
+        self._save()
+
     def _save(self) -> None:
         if self.state_file is None:
             return
         data = {
             "nsgs": [r.to_json() for r in self.resources.values() if isinstance(r, Nsg)],
             "resources": [r.to_json() for r in self.resources.values() if isinstance(r, Resource)],
+            "groups": [{**g, "sub": sub} for (sub, _), g in self.groups.items()],
         }
         tmp = self.state_file.with_name(self.state_file.name + ".tmp")
         tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
         os.replace(tmp, self.state_file)
-
-
-def owning_resource(path: str) -> str:
-    """The top-level resource id a request path writes to (a rule's NSG, a rule's server)."""
-    parts = path.rstrip("/").split("/")
-    lowered = [p.lower() for p in parts]
-    if "providers" not in lowered:
-        return path.lower()
-    at = lowered.index("providers")
-    return "/".join(parts[: at + 4]).lower()

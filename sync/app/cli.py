@@ -341,10 +341,24 @@ def _fail(message: str, as_json: bool) -> int:
     return 1
 
 
+def _emulator_args(argv: list[str]) -> list[str]:
+    """Everything after ``emulator`` (armemu's own options, ``--help`` included): argparse
+    would read the options itself."""
+    for at, arg in enumerate(argv):
+        if arg == "emulator":
+            return argv[at + 1 :]
+        if not arg.startswith("-"):
+            return []
+    return []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = build_parser().parse_args(argv)
+        passed_on = _emulator_args(argv)
+        args = build_parser().parse_args(argv[: len(argv) - len(passed_on)])
+        if args.command == "emulator":
+            args.emulator_args = passed_on
     except UsageError as exc:
         return _fail(str(exc), "--json" in argv)
     as_json = bool(getattr(args, "json", False))
