@@ -41,6 +41,9 @@ param dryRun bool = false
 @description('Refuse a run that removes more than this share of a target\'s owned prefixes.')
 param maxRemoveRatio string = '0.3'
 
+@description('Refuse a release that adds more than this share of the addresses a target holds (per family; at least 65,536 IPv4 addresses may always be added).')
+param maxAddRatio string = '1.0'
+
 @description('Region used for the Service Tag Discovery API (source "api").')
 param apiLocation string = location
 
@@ -156,6 +159,7 @@ var ipsyncSettings = {
   IPSYNC_DISCOVER_TAG: discoverTag
   IPSYNC_DRY_RUN: dryRun ? 'true' : 'false'
   IPSYNC_MAX_REMOVE_RATIO: maxRemoveRatio
+  IPSYNC_MAX_ADD_RATIO: maxAddRatio
   IPSYNC_API_LOCATION: apiLocation
   IPSYNC_ALLOW_FORCE: allowForce ? 'true' : 'false'
   IPSYNC_CONTAINER: historyContainerName

@@ -19,20 +19,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sync.azure.writes import ArmWriter, Deadline, OutOfTime, Stale
-from sync.core.plan import (
-    TargetPlan,
-    Write,
-    erosion_guard,
-    make_before_break,
-    rollback_guard,
-)
+from sync.core.guards import Proposal, Thresholds, judge, split_mark, trusted
+from sync.core.plan import TargetPlan, Write, add_only, make_before_break
 from sync.core.selection import Selection, empty_tags, select
 from sync.errors import ArmError, IpsyncError, TargetError
 from sync.kinds import KIND_NAMES, get_kind
 from sync.kinds.base import Gateway, Kind, PlanContext, Snapshot, TargetSpec, details_of
 from sync.report import Change, Fit, Report, SourceInfo, TargetReport, new_run_id
 from sync.state import State
-from sync.state.peaks import PeakBook, sizes
+from sync.state.ownership import Record
+from sync.state.records import TargetRecords, sizes
 from sync.targets import check_breadth, check_overrides, discovered_targets, explicit_targets
 
 if TYPE_CHECKING:
@@ -53,8 +49,20 @@ class _Item:
     target: TargetSpec
     selection: Selection
     report: TargetReport
-    #: Why the target is refused whatever its plan (a selected tag gone empty), unless forced.
-    refusal: str | None = None
+    #: Selected tags that came out empty in this release (the guard stage refuses them).
+    empty: tuple[str, ...] = ()
+    #: The target's own record, read once it has something to write (or keeps everything).
+    record: Record | None = None
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every resource's sync shares: the release's mark, the guards, the records."""
+
+    context: PlanContext
+    thresholds: Thresholds
+    force: bool
+    records: TargetRecords
 
 
 @dataclass
@@ -97,11 +105,13 @@ def run(
         jobs, failed = _resolve(settings, release, clients, deadline)
         report.targets.extend(failed)
         report.source = _source_info(release, jobs)
-        context = PlanContext(release.mark, settings.max_remove_ratio, force)
         state = State.open(settings)
+        shared = _Run(
+            PlanContext(release.mark), _thresholds(settings, release), force, state.records
+        )
         with ThreadPoolExecutor(max_workers=min(settings.parallelism, max(len(jobs), 1))) as pool:
             done = pool.map(
-                lambda job: _sync(job, clients, settings, state, context, deadline), jobs
+                lambda job: _sync(job, clients, settings, state, shared, deadline), jobs
             )
             for reports in done:
                 report.targets.extend(reports)
@@ -181,15 +191,8 @@ def _resolve(
             continue
         key = candidate.resource_id.lower()
         job = groups.setdefault(key, _Job(get_kind(candidate.kind), candidate.resource_id))
-        item = _Item(candidate, selection, _report(candidate, "unchanged"))
-        empty = empty_tags(release, candidate.service_tags, candidate.families)
-        if empty:
-            item.refusal = (
-                f"{candidate.where}: service tag {', '.join(empty)} has no "
-                f"{'/'.join(candidate.families)} prefix in this release; refused "
-                "(use --force to apply)"
-            )
-        job.items.append(item)
+        empty = tuple(empty_tags(release, candidate.service_tags, candidate.families))
+        job.items.append(_Item(candidate, selection, _report(candidate, "unchanged"), empty))
     if not candidates:
         raise TargetError(
             f"nothing to sync: IPSYNC_TARGETS is empty and no resource carries the tag "
@@ -223,25 +226,39 @@ def _report_error(error: TargetError) -> TargetReport:
     )
 
 
+def _thresholds(settings: Settings, release: Release) -> Thresholds:
+    """The guard stage's settings: the operator's ratios and bounds, and how far the release's
+    feed ever steps its marks."""
+    from sync.feeds import get_feed
+
+    parts = split_mark(release.mark)
+    series = parts[0] if parts is not None else ""
+    return Thresholds(
+        max_remove_ratio=settings.max_remove_ratio,
+        max_add_ratio=settings.max_add_ratio,
+        broadest={"v4": settings.min_prefixlen_v4, "v6": settings.min_prefixlen_v6},
+        steps={series: get_feed(release.feed)[0].plausible_step(series)},
+    )
+
+
 def _sync(
     job: _Job,
     clients: Clients,
     settings: Settings,
     state: State,
-    context: PlanContext,
+    run: _Run,
     deadline: Deadline,
 ) -> list[TargetReport]:
     """Plan and apply every target of one resource; re-read and re-plan when it moved."""
     reports = [item.report for item in job.items]
     writer = ArmWriter(job.resource_id, deadline, settings.poll_interval_s)
-    book = state.peaks
     try:
         gateway = job.kind.gateway(clients, job.resource_id, writer, state)
         name = job.resource_id.rsplit("/", 1)[-1]
         for _ in range(MAX_REPLANS):
             snapshot = gateway.read()
             log.info("%s %s: read", job.kind.name, name)
-            plans = _plan(job, snapshot, context, book)
+            plans = _plan(job, snapshot, run)
             log.info("%s: %d changes planned", name, sum(len(p.to_apply) for _, p in plans))
             if settings.dry_run:
                 _record_plans(job, plans)
@@ -249,10 +266,7 @@ def _sync(
             try:
                 _apply(job, plans, gateway, writer, snapshot.etag)
                 log.info("%s: written (%d requests)", name, writer.writes)
-                for item, _ in plans:
-                    if item.report.status == "applied":
-                        now = sizes(item.target, item.selection)
-                        book.record(item.target, now, reset=context.force)
+                _remember(plans, run)
                 return reports
             except Stale as exc:
                 log.info("%s: %s; re-reading and re-planning", job.resource_id, exc)
@@ -270,32 +284,96 @@ def _sync(
 Planned = list[tuple[_Item, TargetPlan[Any]]]
 
 
-def _plan(job: _Job, snapshot: Snapshot, context: PlanContext, book: PeakBook) -> Planned:
-    """Plans of the resource's targets still in play; one that cannot be planned fails alone."""
+def _plan(job: _Job, snapshot: Snapshot, run: _Run) -> Planned:
+    """Plans of the resource's targets still in play, each through the one guard stage; a
+    target that cannot be planned fails alone.
+
+    ``policy: add-only`` is applied here, once, for every kind: what the target holds (as
+    ipsync wrote it) joins the selection before the kind plans, so nothing leaves.
+    """
     live = [item for item in job.items if item.report.status != "failed"]
-    results = job.kind.plan([(i.target, i.selection) for i in live], snapshot, context)
+    wanted = [(item.target, _wanted(item, job.kind, snapshot, run)) for item in live]
+    results = job.kind.plan(wanted, snapshot, run.context)
     plans: Planned = []
     for item, result in zip(live, results, strict=True):
         if isinstance(result, str):
             item.report.status, item.report.error = "failed", result
             continue
-        plans.append((item, result))
-        if context.force or result.refused is not None or not result.writes:
-            continue
-        target = item.target
-        reason = (
-            item.refusal
-            or rollback_guard(target.where, snapshot.releases, context.release)
-            or erosion_guard(
-                target.where,
-                book.peaks(target),
-                sizes(target, item.selection),
-                context.max_remove_ratio,
-            )
-        )
-        if reason:
-            plans[-1] = (item, result.refuse(reason))
+        reason = None
+        if result.refused is None and result.writes:
+            proposal = _proposal(item, job.kind, snapshot, result, run)
+            reason = judge(proposal, run.thresholds, force=run.force)
+        plans.append((item, result.refuse(reason) if reason else result))
     return plans
+
+
+def _record(item: _Item, records: TargetRecords) -> Record:
+    if item.record is None:
+        item.record = records.load(item.target)
+    return item.record
+
+
+def _wanted(item: _Item, kind: Kind, snapshot: Snapshot, run: _Run) -> Selection:
+    """The selection the kind should plan for: with add-only, what the target holds joins it
+    (kept back from removal and reported as held back)."""
+    item.report.held_back = []
+    if item.target.policy != "add-only":
+        return item.selection
+    record = _record(item, run.records)
+    holds = trusted(kind.owned(item.target, snapshot), run.records.written(item.target, record))
+    grown, kept = add_only(frozenset(item.selection.prefixes), holds)
+    if not kept:
+        return item.selection
+    item.report.held_back = [
+        Change(rule=item.target.resource_id.rsplit("/", 1)[-1], action="update",
+               removed=sorted(kept))
+    ]  # fmt: skip
+    v4 = tuple(sorted(p for p in grown if ":" not in p))
+    v6 = tuple(sorted(p for p in grown if ":" in p))
+    return item.selection._replace(v4=v4, v6=v6)
+
+
+def _proposal(
+    item: _Item, kind: Kind, snapshot: Snapshot, plan: TargetPlan[Any], run: _Run
+) -> Proposal:
+    """What the guard stage judges of one target's plan."""
+    target, selection = item.target, item.selection
+    record = _record(item, run.records)
+    return Proposal(
+        where=target.where,
+        families=target.families,
+        before=kind.owned(target, snapshot),
+        after=plan.after,
+        published={f: selection.family(f) for f in target.families},
+        written=run.records.written(target, record),
+        empty=item.empty,
+        held=(*snapshot.releases, *record.marks),
+        incoming=(run.context.release,),
+        peaks=record.peaks,
+        fit=plan.fit,
+        max_extra_ratio=target.max_extra_ratio,
+    )
+
+
+def _remember(plans: Planned, run: _Run) -> None:
+    """After the writes: each target that wrote keeps what it wrote, from which release, and
+    its largest selection. One whose writes stopped part-way counts what it held too, so an
+    entry it may have written is never mistaken for one widened by hand."""
+    for item, plan in plans:
+        report = item.report
+        if report.status == "refused" or not any(c.confirmed for c in report.changes):
+            continue
+        written = plan.after
+        if report.status != "applied":
+            record = _record(item, run.records)
+            written = written | (record.written or frozenset())
+        run.records.record(
+            item.target,
+            written=written,
+            marks=(run.context.release,),
+            now=sizes(item.target, item.selection),
+            reset=run.force,
+        )
 
 
 def _change(write: Write[Any], kind: Kind) -> Change:
@@ -325,7 +403,6 @@ def _apply(
     for item, plan in plans:
         report = item.report
         report.fit = Fit.of(plan.fit) if plan.fit is not None else None
-        report.held_back = [_change(w, job.kind) for w in plan.held_back]
         report.notes = list(plan.notes)
         if plan.refused is not None:
             report.status, report.error = "refused", plan.refused
@@ -359,14 +436,14 @@ def _apply(
         except Stale as exc:
             if exc.maybe_written:
                 # The write may have happened: the audit shows it, the re-read decides.
-                _record(report, write, job.kind, unconfirmed=True)
+                _sent(report, write, job.kind, unconfirmed=True)
             raise
         finally:
             report.writes += writer.writes - before
-        _record(report, write, job.kind)
+        _sent(report, write, job.kind)
 
 
-def _record(
+def _sent(
     report: TargetReport, write: Write[Any], kind: Kind, *, unconfirmed: bool = False
 ) -> None:
     """Add a sent write to the report, once, even when a re-plan sends it again."""
@@ -381,7 +458,6 @@ def _record_plans(job: _Job, plans: Planned) -> None:
     for item, plan in plans:
         report = item.report
         report.fit = Fit.of(plan.fit) if plan.fit is not None else None
-        report.held_back = [_change(w, job.kind) for w in plan.held_back]
         report.notes = list(plan.notes)
         report.changes = [_change(w, job.kind) for w in plan.writes]
         if plan.refused is not None:

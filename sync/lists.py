@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sync.core.fit import fit
 from sync.core.formats import FORMATS, MEDIA_TYPES, Format, extension, render
-from sync.core.plan import removal_guard
+from sync.core.guards import removal_guard
 from sync.core.prefixes import FAMILIES, Family
 from sync.core.selection import empty_tags, select
 from sync.errors import IpsyncError

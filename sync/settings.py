@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     schedule: str = "0 30 4 * * *"
     dry_run: bool = False
     max_remove_ratio: float = Field(default=0.3, ge=0.0, le=1.0, allow_inf_nan=False)
+    #: Addresses a release may add to a target, per family, as a share of what it holds (at
+    #: least 65,536 IPv4 or a /32's worth of IPv6 addresses, so small lists may grow).
+    max_add_ratio: float = Field(default=1.0, ge=0.0, le=1000.0, allow_inf_nan=False)
     cache_dir: Path | None = FEED_DEFAULTS.cache_dir
     #: The ownership registry of the list kinds (Storage, Key Vault, ACR): a folder, or a blob
     #: container URL; unset: the Functions app's own storage, or ``<cache dir>/state``.

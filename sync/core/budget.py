@@ -2,9 +2,9 @@
 
 Every kind has a limit (4,000 addresses per NSG side, 400 Storage IP rules, 256 SQL rules...)
 of which entries ipsync does not own take their share. ``fit: exact`` refuses a selection
-that does not fit, with the numbers; ``fit: cover`` writes the cover with the fewest extra
-addresses (:mod:`sync.core.fit`) and refuses it when the extra addresses exceed
-``max_extra_ratio`` of the published ones in any family. Pure.
+that does not fit, with the numbers; ``fit: cover`` computes the cover with the fewest extra
+addresses (:mod:`sync.core.fit`), and its account says how many per family, for the guard
+stage to hold against the target's ``max_extra_ratio`` (:mod:`sync.core.guards`). Pure.
 """
 
 from __future__ import annotations
@@ -45,11 +45,15 @@ class FitAccount:
     published: Mapping[str, int]
     #: Family -> addresses the entries allow beyond the published ones (0 for an exact list).
     extra: Mapping[str, int]
+    #: How the capacity came about, for messages (``limit 400 IP rules, 12 held by others``).
+    why: str = ""
 
     @classmethod
-    def exact(cls, entries: int, capacity: int, published: Mapping[str, int]) -> FitAccount:
+    def exact(
+        cls, entries: int, capacity: int, published: Mapping[str, int], why: str = ""
+    ) -> FitAccount:
         """The account of entries that hold the selection itself: nothing extra."""
-        return cls(entries, capacity, 0, dict(published), dict.fromkeys(published, 0))
+        return cls(entries, capacity, 0, dict(published), dict.fromkeys(published, 0), why)
 
     def extra_ratio(self, family: str) -> Fraction:
         """Extra addresses of ``family`` per published one (0 when it publishes none)."""
@@ -85,7 +89,6 @@ def fit_to_budget(
     *,
     mode: FitMode,
     max_entries: int | None,
-    max_extra_ratio: float,
     where: str,
     prefer: Collection[str] = (),
 ) -> Fitted:
@@ -93,7 +96,8 @@ def fit_to_budget(
     capacity, why = _capacity(budget, max_entries)
     exact = {f: tuple(p) for f, p in by_family.items()}
     needed = sum(entries(p, budget.forbidden_lengths.get(f, ())) for f, p in exact.items())
-    account = FitAccount.exact(needed, capacity, {f: addresses(p) for f, p in exact.items()})
+    published = {f: addresses(p) for f, p in exact.items()}
+    account = FitAccount.exact(needed, capacity, published, why)
     if needed <= capacity:
         return Fitted(exact, account)
     if mode == "exact":
@@ -114,20 +118,9 @@ def fit_to_budget(
         sum(f.extra_addresses for f in fitted.values()),
         {name: f.published for name, f in fitted.items()},
         {name: f.extra_addresses for name, f in fitted.items()},
+        why,
     )
-    blocks = {name: f.blocks for name, f in fitted.items()}
-    for name in fitted:
-        ratio = account.extra_ratio(name)
-        if ratio > max_extra_ratio:
-            return Fitted(
-                blocks,
-                account,
-                f"{where}: fitting {needed} -> {used} entries ({why}) allows "
-                f"{account.extra[name]} {name} addresses Microsoft did not publish "
-                f"({float(ratio):.2%} of {account.published[name]} > max_extra_ratio "
-                f"{max_extra_ratio:.0%}); refused (raise max_extra_ratio or the capacity)",
-            )
-    return Fitted(blocks, account)
+    return Fitted({name: f.blocks for name, f in fitted.items()}, account)
 
 
 def fit_ranges_to_budget(
@@ -136,7 +129,6 @@ def fit_ranges_to_budget(
     *,
     mode: FitMode,
     max_entries: int | None,
-    max_extra_ratio: float,
     where: str,
 ) -> tuple[tuple[tuple[str, str], ...], FitAccount, str | None]:
     """For range kinds (IPv4): the inclusive (first, last) ranges to hold, the account, a
@@ -144,7 +136,7 @@ def fit_ranges_to_budget(
     capacity, why = _capacity(budget, max_entries)
     exact = fit_ranges(prefixes, len(prefixes) or 1)
     needed = len(exact.ranges)
-    account = FitAccount.exact(needed, capacity, {"v4": exact.published})
+    account = FitAccount.exact(needed, capacity, {"v4": exact.published}, why)
     if needed <= capacity:
         return exact.ranges, account, None
     if mode == "exact":
@@ -161,14 +153,6 @@ def fit_ranges_to_budget(
         fitted.extra_addresses,
         {"v4": fitted.published},
         {"v4": fitted.extra_addresses},
+        why,
     )
-    ratio = account.extra_ratio("v4")
-    if ratio > max_extra_ratio:
-        return (
-            fitted.ranges,
-            account,
-            f"{where}: fitting {needed} -> {len(fitted.ranges)} ranges ({why}) allows "
-            f"{fitted.extra_addresses} addresses Microsoft did not publish ({float(ratio):.2%} of "
-            f"{fitted.published} > max_extra_ratio {max_extra_ratio:.0%}); refused",
-        )
     return fitted.ranges, account, None

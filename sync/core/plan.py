@@ -1,13 +1,14 @@
-"""Kind-neutral plan machinery: writes, plans, the removal guards and make-before-break order.
+"""Kind-neutral plan machinery: writes, plans, add-only and make-before-break order.
 
 Every kind turns desired and current state into :class:`Write`s; what happens to them next
-(refusal by a guard, add-only as a transform of the desired state, the order they are sent
-in) is the same for every allow-list, so it lives here. Pure: no I/O, no Azure SDK.
+(refusal by the guard stage, :mod:`sync.core.guards`; add-only as a transform of the desired
+state; the order they are sent in) is the same for every allow-list, so it lives here and in
+the guard stage. Pure: no I/O, no Azure SDK.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -52,7 +53,9 @@ class TargetPlan(Generic[P]):
 
     target: Any
     writes: tuple[Write[P], ...] = ()
-    held_back: tuple[Write[P], ...] = ()
+    #: The CIDRs the target's entries allow once the writes are done (what the guard stage
+    #: compares with what they allow now).
+    after: frozenset[str] = frozenset()
     refused: str | None = None
     fit: FitAccount | None = None
     #: What the report should tell beyond the writes (e.g. entries kept because ipsync
@@ -129,111 +132,6 @@ def add_only(desired: frozenset[str], held: Iterable[str]) -> tuple[frozenset[st
     if not kept:
         return desired, kept
     return outermost(desired | kept), kept
-
-
-def removal_guard(
-    where: str,
-    before: Collection[str],
-    after: Collection[str],
-    *,
-    max_remove_ratio: float,
-    families: Sequence[str],
-) -> str | None:
-    """Why a change from ``before`` to ``after`` (the target's owned entries) is refused.
-
-    An allow-list left empty is refused outright, and so is a family left empty (every IPv6
-    prefix gone is no small change, whatever the IPv4 side does). The share of owned entries
-    whose addresses would no longer be allowed must stay within ``max_remove_ratio`` for the
-    whole list and for each family, so a family cannot erode behind a larger one.
-    """
-    if not after:
-        return (
-            f"{where}: would be left with no prefixes ({'/'.join(families)}); "
-            "refused (use --force to remove all its entries)"
-        )
-    if not before:
-        return None
-    removed = lost(before, after)
-    if not removed:
-        return None
-    scopes: list[tuple[str, list[str], Collection[str]]] = [
-        ("owned prefixes", list(before), removed)
-    ]
-    for family in families:
-        mine = [p for p in before if cidr_family(p) == family]
-        if mine and not any(cidr_family(p) == family for p in after):
-            return (
-                f"{where}: would remove every {family_name(family)} prefix ({len(mine)}); "
-                "refused (use --force to apply)"
-            )
-        scopes.append(
-            (f"{family_name(family)} prefixes", mine, {p for p in removed if p in set(mine)})
-        )
-    for what, owned, gone in scopes:
-        ratio = len(gone) / len(owned) if owned else 0.0
-        if ratio > max_remove_ratio:
-            return (
-                f"{where}: would remove {len(gone)} of {len(owned)} {what} "
-                f"({ratio:.0%} > max_remove_ratio {max_remove_ratio:.0%}); refused "
-                "(use --force to apply)"
-            )
-    return None
-
-
-def erosion_guard(
-    where: str, peaks: Mapping[str, int], now: Mapping[str, int], max_remove_ratio: float
-) -> str | None:
-    """Why a selection that shrank too far below its largest is refused.
-
-    The remove-ratio guard bounds one run; releases that each take a little (four of 25%)
-    would still erode an allow-list unnoticed. Measured in addresses, so a release that only
-    merges prefixes never counts; ``--force`` accepts the smaller list as the new reference.
-    """
-    for family, peak in sorted(peaks.items()):
-        held = now.get(family, 0)
-        if peak and held < (1 - max_remove_ratio) * peak:
-            return (
-                f"{where}: the published {family_name(family)} ranges now hold {held} "
-                f"addresses, {1 - held / peak:.0%} fewer than the {peak} this target held at "
-                f"its largest (> max_remove_ratio {max_remove_ratio:.0%} over several "
-                "releases); refused (use --force to accept them as the new reference)"
-            )
-    return None
-
-
-def release_mark(kind: str, change_number: int | str) -> str:
-    """How a target records the release it holds: ``373`` for the published file, ``api-95``
-    or ``xml-20200824`` for the other series (their numbers are not comparable)."""
-    return str(change_number) if kind == "json" else f"{kind}-{change_number}"
-
-
-def rollback_guard(where: str, held: Iterable[str], incoming: str) -> str | None:
-    """Why writing release ``incoming`` over a target that holds a newer one is refused.
-
-    Only marks of the same series are compared. An older release would take published
-    ranges away and bring retired ones back; a concurrent older run re-reads after its 412
-    and is refused here too, so the newer run wins.
-    """
-    series, _, number = incoming.rpartition("-")
-    if not number.isdigit():
-        return None
-    newer = [
-        mark
-        for mark in held
-        if mark.rpartition("-")[0] == series
-        and mark.rpartition("-")[2].isdigit()
-        and int(mark.rpartition("-")[2]) > int(number)
-    ]
-    if not newer:
-        return None
-    return (
-        f"{where}: release {incoming} is older than release {max(newer, key=_number)} that it "
-        "holds; refused as a rollback (use --force to apply)"
-    )
-
-
-def _number(mark: str) -> int:
-    return int(mark.rpartition("-")[2])
 
 
 def make_before_break(writes: Sequence[tuple[K, Write[Any]]]) -> list[tuple[K, Write[Any]]]:

@@ -131,12 +131,15 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class PlanContext:
-    """What a plan needs beyond the targets and the resource: the run's own settings."""
+    """What a plan needs beyond the targets and the resource.
 
-    #: The release being applied, as :func:`sync.core.plan.release_mark` writes it.
+    No guard setting and no ``force``: every guard runs after the plan, in the engine's one
+    guard stage (:mod:`sync.core.guards`).
+    """
+
+    #: The release being applied, as its feed marks it (``373``, ``api-95``, ``aws-...``):
+    #: kinds that keep it on the resource write it there.
     release: str
-    max_remove_ratio: float
-    force: bool
 
 
 class Gateway(Protocol):
@@ -174,6 +177,11 @@ class Kind(Protocol):
         whose entries do not say who wrote them."""
         ...
 
+    def owned(self, target: TargetSpec, snapshot: Snapshot) -> frozenset[str]:
+        """The CIDRs the target's own entries allow now (what the guard stage and add-only
+        measure against)."""
+        ...
+
     def plan(
         self,
         items: Sequence[tuple[TargetSpec, Selection]],
@@ -182,7 +190,9 @@ class Kind(Protocol):
     ) -> list[TargetPlan[Any] | str]:
         """A plan per item (in order), or the reason that item cannot be planned.
 
-        Checks the resource's limits over all plans together, before any write.
+        Each plan says what the target's entries allow once written (``after``). The kind
+        checks the resource's own limits over all plans together, before any write; it
+        applies no guard (:mod:`sync.core.guards` does, for every kind).
         """
         ...
 

@@ -22,12 +22,12 @@ from __future__ import annotations
 import copy
 import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from sync.azure.writes import Stale
 from sync.core.budget import Budget, fit_to_budget
-from sync.core.plan import TargetPlan, Write, add_only, removal_guard
+from sync.core.plan import TargetPlan, Write
 from sync.core.prefixes import parse_prefix
 from sync.kinds.base import Ipv4ResourceTarget, PlanContext, Snapshot, TargetSpec
 from sync.state.ownership import Conflict, Record, Registry, StateError
@@ -190,7 +190,7 @@ class ListGateway:
         for _ in range(SAVE_TRIES):
             owned = (record.owned & payload.entries) | payload.claimed
             try:
-                self._registry.save(self._id, owned, record.etag, payload.release)
+                self._registry.save(self._id, replace(record, owned=owned, release=payload.release))
                 return
             except Conflict:
                 record = self._registry.load(self._id)
@@ -253,6 +253,11 @@ class IpRuleKind:
         """The value written: a single address without its mask (Storage refuses ``/32``)."""
         return entry.removesuffix("/32")
 
+    def owned(self, target: TargetSpec, snapshot: Snapshot) -> frozenset[str]:
+        """The entries the ownership record holds that the list still has."""
+        state: ListState = snapshot.state
+        return state.record.owned & frozenset(state.entries)
+
     def plan(
         self,
         items: Sequence[tuple[TargetSpec, Selection]],
@@ -291,7 +296,6 @@ class IpRuleKind:
             budget,
             mode=target.fit,
             max_entries=target.max_entries,
-            max_extra_ratio=target.max_extra_ratio,
             where=target.where,
             prefer=owned,
         )
@@ -304,13 +308,6 @@ class IpRuleKind:
                 f"{target.where}: {private[0]} is not a public address range and "
                 f"{self.field} refuses it (check extra_prefixes)"
             )
-        held: tuple[Write[Any], ...] = ()
-        if target.policy == "add-only":
-            wanted, kept = add_only(wanted, owned)
-            if kept:
-                held = (
-                    Write("update", self.field, None, (), tuple(sorted(kept, key=_address_key))),
-                )
         theirs = wanted & foreign
         if record.exists and theirs:
             notes.append(
@@ -320,7 +317,7 @@ class IpRuleKind:
         plan = TargetPlan(
             target,
             self._writes(state, foreign | wanted, context.release),
-            held,
+            wanted,
             fit=fitted.account,
             notes=(*notes,),
         )
@@ -330,16 +327,7 @@ class IpRuleKind:
                 f"{target.where}: {self.field} would hold {total} IP rules (limit {self.limit});"
                 " refused before any write"
             )
-        if context.force:
-            return plan
-        reason = removal_guard(
-            target.where,
-            owned,
-            wanted,
-            max_remove_ratio=context.max_remove_ratio,
-            families=target.families,
-        )
-        return plan.refuse(reason) if reason else plan
+        return plan
 
     def _writes(
         self, state: ListState, final: frozenset[str], release: str

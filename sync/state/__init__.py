@@ -1,4 +1,4 @@
-"""What ipsync keeps beside the allow-lists: ownership records and largest-selection records.
+"""What ipsync keeps beside the allow-lists: ownership records and each target's record.
 
 Both live in one registry (:mod:`sync.state.ownership`): a folder for the command line, the
 Functions app's storage in Azure, or the place ``IPSYNC_STATE`` names. The engine opens one
@@ -13,21 +13,21 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sync.state.ownership import Registry, open_registry
-from sync.state.peaks import PeakBook
+from sync.state.records import TargetRecords
 
 if TYPE_CHECKING:
     from sync.settings import Settings
 
 
 class State:
-    """One run's registry, opened once on first use, and the peak records kept in it."""
+    """One run's registry, opened once on first use, and the targets' records kept in it."""
 
     def __init__(self, opener: Callable[[], Registry]) -> None:
         self._opener = opener
         self._registry: Registry | None = None
         self._lock = threading.Lock()  # resources are synced in parallel
-        #: The largest selection of each target, in the same registry.
-        self.peaks = PeakBook(lambda: self.registry)
+        #: Each target's own record, in the same registry.
+        self.records = TargetRecords(lambda: self.registry)
 
     @classmethod
     def open(cls, settings: Settings) -> State:

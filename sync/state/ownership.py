@@ -3,9 +3,10 @@
 Storage, Key Vault and Container Registry IP rules are bare values, so nothing on the
 resource says who added one. ipsync records, per resource, the entries it added itself, and
 only ever removes an entry that the record holds. Each record is one small JSON document
-(``{"resource", "owned", "release", "updated_at"}``) with an etag: :meth:`Registry.save`
+(``{"resource", "owned", "release", "updated_at", ...}``) with an etag: :meth:`Registry.save`
 succeeds only over the version :meth:`Registry.load` returned, so two writers never lose each
-other's update silently.
+other's update silently. The same registry keeps each target's own record (what ipsync last
+wrote into it, from which releases, and its largest selection: :mod:`sync.state.records`).
 
 Two backends: a folder (one JSON file per resource, replaced atomically; the CLI's default,
 ``<cache dir>/state``) and an Azure Blob container (the Functions app's default: its own
@@ -51,16 +52,26 @@ class Conflict(StateError):
 
 @dataclass(frozen=True)
 class Record:
-    """The entries ipsync wrote into one resource, and the version they were read at."""
+    """The entries ipsync wrote into one resource, and the version they were read at.
+
+    A target's own record (:mod:`sync.state.records`) uses the fields after ``release``.
+    """
 
     owned: frozenset[str] = frozenset()
-    #: None when there is no record (first run, or the registry was lost).
+    #: None when there is no record (first run, or the registry was lost); a save succeeds
+    #: only over this version.
     etag: str | None = None
     #: The release (its mark) the list was last written from, so an older one is refused.
     release: str | None = None
     #: Addresses per family a target's selection held at its largest (the erosion guard's
-    #: reference; kept in a record of its own per target).
+    #: reference).
     peaks: Mapping[str, int] = field(default_factory=dict)
+    #: The CIDRs ipsync last wrote into the target (None: unknown).
+    written: frozenset[str] | None = None
+    #: The release marks the target was last written from.
+    marks: tuple[str, ...] = ()
+    #: The target's address settings those writes were made for.
+    fingerprint: str | None = None
 
     @property
     def exists(self) -> bool:
@@ -75,18 +86,9 @@ class Registry(Protocol):
 
     def load(self, resource_id: str) -> Record: ...
 
-    def save(
-        self,
-        resource_id: str,
-        owned: frozenset[str],
-        etag: str | None,
-        release: str | None = None,
-        peaks: Mapping[str, int] | None = None,
-    ) -> str:
-        """Store ``owned`` if the record is still at ``etag`` (None: if there is none yet).
-
-        Returns the new etag; raises :class:`Conflict` when the record moved.
-        """
+    def save(self, resource_id: str, record: Record) -> str:
+        """Store ``record`` if the stored one is still at ``record.etag`` (None: if there is
+        none yet). Returns the new etag; raises :class:`Conflict` when the record moved."""
         ...
 
 
@@ -97,19 +99,20 @@ def record_name(resource_id: str) -> str:
     return f"{name[:60]}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
 
 
-def _document(
-    resource_id: str,
-    owned: frozenset[str],
-    release: str | None,
-    peaks: Mapping[str, int] | None = None,
-) -> bytes:
-    body = {
+def _document(resource_id: str, record: Record) -> bytes:
+    body: dict[str, Any] = {
         "resource": resource_id,
-        "owned": sorted(owned),
-        "release": release,
-        "peaks": dict(peaks or {}),
-        "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "owned": sorted(record.owned),
+        "release": record.release,
+        "peaks": dict(record.peaks),
     }
+    if record.written is not None:
+        body["written"] = sorted(record.written)
+    if record.marks:
+        body["marks"] = list(record.marks)
+    if record.fingerprint is not None:
+        body["fingerprint"] = record.fingerprint
+    body["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return json.dumps(body, indent=1).encode()
 
 
@@ -119,9 +122,20 @@ def _record(data: bytes, where: str, etag: str) -> Record:
         owned = frozenset(str(v) for v in body["owned"])
         release = body.get("release")
         peaks = {str(k): int(v) for k, v in (body.get("peaks") or {}).items()}
+        written = body.get("written")
+        marks = tuple(str(m) for m in body.get("marks") or ())
+        fingerprint = body.get("fingerprint")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StateError(f"ownership record {where} is not readable: {exc}") from None
-    return Record(owned, etag, str(release) if release is not None else None, peaks)
+    return Record(
+        owned,
+        etag,
+        str(release) if release is not None else None,
+        peaks,
+        frozenset(str(c) for c in written) if written is not None else None,
+        marks,
+        str(fingerprint) if fingerprint is not None else None,
+    )
 
 
 class FolderRegistry:
@@ -144,16 +158,9 @@ class FolderRegistry:
             raise StateError(f"ownership record {path}: {exc.strerror}") from None
         return _record(data, str(path), _etag(data))
 
-    def save(
-        self,
-        resource_id: str,
-        owned: frozenset[str],
-        etag: str | None,
-        release: str | None = None,
-        peaks: Mapping[str, int] | None = None,
-    ) -> str:
+    def save(self, resource_id: str, record: Record) -> str:
         path = self._path(resource_id)
-        data = _document(resource_id, owned, release, peaks)
+        data, etag = _document(resource_id, record), record.etag
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             with self._locked(path):
@@ -219,14 +226,7 @@ class BlobRegistry:
             raise StateError(f"ownership record {name} in {self.location}: {exc}") from None
         return _record(data, name, str(download.properties.etag))
 
-    def save(
-        self,
-        resource_id: str,
-        owned: frozenset[str],
-        etag: str | None,
-        release: str | None = None,
-        peaks: Mapping[str, int] | None = None,
-    ) -> str:
+    def save(self, resource_id: str, record: Record) -> str:
         from azure.core import MatchConditions
         from azure.core.exceptions import (
             AzureError,
@@ -237,7 +237,7 @@ class BlobRegistry:
         from azure.storage.blob import ContentSettings
 
         name = self._prefix + record_name(resource_id)
-        data = _document(resource_id, owned, release, peaks)
+        data, etag = _document(resource_id, record), record.etag
         condition: dict[str, Any] = (
             {"etag": etag, "match_condition": MatchConditions.IfNotModified}
             if etag is not None
@@ -260,18 +260,6 @@ class BlobRegistry:
             except AzureError as exc:
                 raise StateError(f"ownership record {name} in {self.location}: {exc}") from None
         raise StateError(f"ownership record {name}: cannot create container {self.location}")
-
-
-def note_release(registry: Registry, resource_id: str, release: str, tries: int = 3) -> None:
-    """Record the release a resource was last written from, keeping what the record owns."""
-    for _ in range(tries):
-        record = registry.load(resource_id)
-        try:
-            registry.save(resource_id, record.owned, record.etag, release)
-            return
-        except Conflict:
-            continue
-    raise StateError(f"{resource_id}: the record in {registry.location} kept changing")
 
 
 def open_registry(settings: Settings, env: Mapping[str, str] | None = None) -> Registry:

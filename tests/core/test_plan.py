@@ -1,8 +1,8 @@
-"""The kind-neutral plan machinery: make-before-break order, add-only, the removal guard."""
+"""The kind-neutral plan machinery: make-before-break order and add-only."""
 
 from __future__ import annotations
 
-from sync.core.plan import Write, add_only, erosion_guard, make_before_break, removal_guard
+from sync.core.plan import Write, add_only, make_before_break
 
 
 class TestMakeBeforeBreak:
@@ -34,28 +34,3 @@ def test_add_only_drops_an_entry_inside_another() -> None:
     held, kept = add_only(frozenset({"10.0.0.0/24"}), ["10.0.0.0/16"])
     assert kept == {"10.0.0.0/16"}
     assert held == {"10.0.0.0/16"}
-
-
-def test_removal_guard_counts_only_addresses_that_leave() -> None:
-    before = ["10.0.0.0/25", "10.0.0.128/25", "10.1.0.0/24"]
-    merged = ["10.0.0.0/24", "10.1.0.0/24"]
-    assert removal_guard("t", before, merged, max_remove_ratio=0.0, families=["v4"]) is None
-    refusal = removal_guard("t", before, ["10.0.0.0/24"], max_remove_ratio=0.3, families=["v4"])
-    assert refusal is not None
-    assert "1 of 3" in refusal
-
-
-def test_removal_guard_refuses_an_empty_list() -> None:
-    refusal = removal_guard("t", ["10.0.0.0/24"], [], max_remove_ratio=1.0, families=["v4"])
-    assert refusal is not None
-    assert "no prefixes" in refusal
-
-
-def test_erosion_is_measured_against_the_largest_selection_per_family() -> None:
-    peaks = {"v4": 1000, "v6": 2**80}
-    assert erosion_guard("t", peaks, {"v4": 700, "v6": 2**80}, 0.3) is None
-    refusal = erosion_guard("t", peaks, {"v4": 699, "v6": 2**80}, 0.3)
-    assert refusal is not None
-    assert "IPv4 ranges now hold 699 addresses, 30% fewer than the 1000" in refusal
-    assert erosion_guard("t", peaks, {"v4": 1000, "v6": 2**79}, 0.3) is not None
-    assert erosion_guard("t", {}, {"v4": 1}, 0.3) is None  # no reference yet

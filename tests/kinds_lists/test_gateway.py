@@ -31,7 +31,7 @@ def _plan(settings: Settings, raw: dict[str, Any]) -> tuple[Any, Any]:
     writer = ArmWriter(spec.resource_id, Deadline(60), 0)
     gateway = kind.gateway(Clients(settings), spec.resource_id, writer, State.open(settings))
     snapshot = gateway.read()
-    (plan,) = kind.plan([(spec, selection)], snapshot, PlanContext(1, 0.3, False))
+    (plan,) = kind.plan([(spec, selection)], snapshot, PlanContext("1"))
     return gateway, plan
 
 

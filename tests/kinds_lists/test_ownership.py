@@ -18,6 +18,7 @@ from sync.state.ownership import (
     BlobRegistry,
     Conflict,
     FolderRegistry,
+    Record,
     Registry,
     StateError,
     open_registry,
@@ -55,36 +56,36 @@ def test_no_record_then_create_then_update_over_its_etag(registry: Registry) -> 
     empty = registry.load(ID)
     assert not empty.exists
     assert empty.owned == frozenset()
-    first = registry.save(ID, frozenset({"20.1.0.0/24"}), None)
+    first = registry.save(ID, Record(frozenset({"20.1.0.0/24"}), None))
     loaded = registry.load(ID.upper())  # ARM ids match in any case
     assert (loaded.owned, loaded.etag) == (frozenset({"20.1.0.0/24"}), first)
-    second = registry.save(ID, frozenset({"20.2.0.0/24"}), first)
+    second = registry.save(ID, Record(frozenset({"20.2.0.0/24"}), first))
     assert second != first
     assert registry.load(ID).owned == frozenset({"20.2.0.0/24"})
 
 
 def test_a_save_over_a_stale_etag_or_a_second_create_conflicts(registry: Registry) -> None:
-    first = registry.save(ID, frozenset({"20.1.0.0/24"}), None)
-    registry.save(ID, frozenset({"20.3.0.0/24"}), first)
+    first = registry.save(ID, Record(frozenset({"20.1.0.0/24"}), None))
+    registry.save(ID, Record(frozenset({"20.3.0.0/24"}), first))
     with pytest.raises(Conflict):
-        registry.save(ID, frozenset({"20.9.0.0/24"}), first)
+        registry.save(ID, Record(frozenset({"20.9.0.0/24"}), first))
     with pytest.raises(Conflict):
-        registry.save(ID, frozenset({"20.9.0.0/24"}), None)
+        registry.save(ID, Record(frozenset({"20.9.0.0/24"}), None))
     assert registry.load(ID).owned == frozenset({"20.3.0.0/24"})
 
 
 def test_records_of_two_resources_are_apart(registry: Registry) -> None:
     other = ID.replace("sto1", "sto2")
-    registry.save(ID, frozenset({"20.1.0.0/24"}), None)
+    registry.save(ID, Record(frozenset({"20.1.0.0/24"}), None))
     assert not registry.load(other).exists
-    registry.save(other, frozenset(), None)
+    registry.save(other, Record(frozenset(), None))
     assert registry.load(other).exists
     assert registry.load(ID).owned == frozenset({"20.1.0.0/24"})
 
 
 def test_folder_records_are_readable_json_with_no_leftovers(tmp_path: Path) -> None:
     folder = FolderRegistry(tmp_path / "state")
-    folder.save(ID, frozenset({"20.1.0.0/24", "20.0.0.0/24"}), None)
+    folder.save(ID, Record(frozenset({"20.1.0.0/24", "20.0.0.0/24"}), None))
     (path,) = (tmp_path / "state").iterdir()
     assert path.name == record_name(ID)
     assert path.name.startswith("sto1-")
@@ -106,7 +107,7 @@ def test_a_held_folder_lock_makes_the_save_conflict(
     folder = FolderRegistry(tmp_path)
     (tmp_path / record_name(ID)).with_suffix(".lock").touch()
     with pytest.raises(Conflict, match="locked by another run"):
-        folder.save(ID, frozenset(), None)
+        folder.save(ID, Record(frozenset(), None))
     assert not folder.load(ID).exists
 
 
@@ -130,7 +131,7 @@ def test_a_container_url_uses_the_apps_storage_connection(
     env = {"AzureWebJobsStorage": azurite}
     registry = open_registry(load_settings(state=url), env=env)
     assert isinstance(registry, BlobRegistry)
-    registry.save(ID, frozenset({"20.1.0.0/24"}), None)
+    registry.save(ID, Record(frozenset({"20.1.0.0/24"}), None))
     container = BlobServiceClient.from_connection_string(azurite).get_container_client(
         container_name
     )
@@ -139,7 +140,7 @@ def test_a_container_url_uses_the_apps_storage_connection(
     app = open_registry(load_settings(), env={**env, "IPSYNC_CONTAINER": container_name})
     assert isinstance(app, BlobRegistry)
     assert not app.load(ID).exists
-    app.save(ID, frozenset(), None)
+    app.save(ID, Record(frozenset(), None))
     assert sorted(b.name for b in container.list_blobs()) == [
         f"ownership/{record_name(ID)}",
         f"records/{record_name(ID)}",

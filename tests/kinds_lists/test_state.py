@@ -16,7 +16,7 @@ from sync.kinds import parse_target
 from sync.settings import Settings
 from sync.state import State
 from sync.state.ownership import FolderRegistry, Registry
-from sync.state.peaks import PeakBook
+from sync.state.records import TargetRecords
 from tests.engine.conftest import make_nsg, nsg_id
 
 from .conftest import Make, release, target
@@ -55,8 +55,11 @@ def test_the_registry_is_opened_once_on_first_use_whatever_the_threads(tmp_path:
     assert len(calls) == 1
     assert seen == {id(calls[0])}
     spec = parse_target({"nsg": nsg_id("n"), "service_tags": ["Alpha"]}, "t")
-    state.peaks.record(spec, {"v4": 256}, reset=False)
-    assert calls[0].load(PeakBook.key(spec)).peaks == {"v4": 256}  # beside ownership records
+    state.records.record(
+        spec, written={"192.0.2.0/24"}, marks=("373",), now={"v4": 256}, reset=False
+    )
+    stored = calls[0].load(TargetRecords.key(spec))  # beside ownership records
+    assert (stored.peaks, stored.written, stored.marks) == ({"v4": 256}, {"192.0.2.0/24"}, ("373",))
 
 
 def test_one_run_opens_one_registry_for_every_resource_and_the_peaks(

@@ -39,7 +39,7 @@ def _plan(
     target: NsgTarget, prefixes: Mapping[str, Sequence[str]], current: Sequence[Rule]
 ) -> TargetPlan:
     desired = desired_rules(target, prefixes, current, change_number=1)
-    return plan_target(target, desired, current, max_remove_ratio=1.0)
+    return plan_target(target, desired, current)
 
 
 def test_rule_count_over_the_limit_is_refused_with_numbers() -> None:

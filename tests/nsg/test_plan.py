@@ -1,4 +1,5 @@
-"""plan_target: diff, make-before-break order, guards and policies."""
+"""plan_target: diff, make-before-break order, and what the guard stage and add-only make of
+an NSG target's plan."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from collections.abc import Mapping, Sequence
 
 from azure.mgmt.network.models import SecurityRule, SecurityRulePropertiesFormat
 
-from sync.core.plan import TargetPlan
-from sync.kinds.nsg.plan import desired_rules, plan_target
+from sync.core.guards import Proposal, Thresholds, judge
+from sync.core.plan import TargetPlan, add_only
+from sync.kinds.nsg.plan import desired_rules, owned_prefixes, plan_target
 from sync.kinds.nsg.rules import Rule, rule_from_sdk
 from sync.kinds.nsg.target import NsgTarget
 
@@ -26,9 +28,26 @@ def _plan(
     ratio: float = 0.3,
     force: bool = False,
     change_number: int = 1,
-) -> TargetPlan:
-    desired = desired_rules(target, prefixes, current, change_number=change_number)
-    return plan_target(target, desired, current, max_remove_ratio=ratio, force=force)
+) -> TargetPlan[Rule]:
+    """The kind's plan as the engine's guard stage leaves it (add-only applied first)."""
+    wanted = {f: tuple(p) for f, p in prefixes.items()}
+    if target.policy == "add-only":
+        grown, _ = add_only(frozenset(p for ps in wanted.values() for p in ps),
+                            owned_prefixes(target, current))  # fmt: skip
+        wanted = {f: tuple(p for p in grown if (":" in p) == (f == "v6")) for f in ("v4", "v6")}
+    desired = desired_rules(target, wanted, current, change_number=change_number)
+    plan = plan_target(target, desired, current)
+    if not plan.writes:
+        return plan
+    proposal = Proposal(
+        where=target.where,
+        families=target.families,
+        before=owned_prefixes(target, current),
+        after=plan.after,
+        published={f: tuple(prefixes.get(f, ())) for f in target.families},
+    )
+    reason = judge(proposal, Thresholds(max_remove_ratio=ratio), force=force)
+    return plan.refuse(reason) if reason else plan
 
 
 def _arm_rule(name: str, priority: int, destinations: list[str], description: str) -> Rule:
@@ -171,14 +190,11 @@ class TestAddOnly:
         wanted = {"20.60.0.0/16", "20.61.0.0/16", "20.70.0.0/16"}
         assert write.payload.destination_prefixes == wanted
         assert (write.added, write.removed) == (("20.70.0.0/16",), ())
-        (held,) = plan.held_back
-        assert (held.action, held.removed) == ("update", ("20.61.0.0/16",))
 
     def test_never_deletes_rules(self) -> None:
         current = [make_rule(V4, 200, ["20.60.0.0/16"]), make_rule(V6, 201, ["2603::/16"])]
         plan = _plan(self.target, {"v4": ["20.60.0.0/16"]}, current)
         assert plan.writes == ()
-        assert [(h.action, h.payload.name) for h in plan.held_back] == [("delete", V6)]
         assert plan.refused is None
 
     def test_only_removals_means_no_write(self) -> None:
@@ -186,9 +202,6 @@ class TestAddOnly:
         plan = _plan(self.target, {"v4": TEN[:2]}, current)
         assert plan.writes == ()
         assert plan.refused is None  # nothing is removed, so no guard applies
-        assert plan.held_back[0].removed == tuple(
-            sorted(TEN[2:], key=lambda p: int(p.split(".")[1]))
-        )
 
 
 class TestAddOnlyOverlap:

@@ -8,8 +8,8 @@ import netaddr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.core.plan import TargetPlan
-from sync.kinds.nsg.plan import desired_rules, plan_target
+from sync.core.plan import TargetPlan, add_only
+from sync.kinds.nsg.plan import desired_rules, owned_prefixes, plan_target
 from sync.kinds.nsg.rules import Rule, is_owned, rule_name
 from sync.kinds.nsg.target import NsgTarget
 
@@ -100,7 +100,7 @@ def test_sync_plan_is_exact_minimal_and_make_before_break(
 ) -> None:
     target, prefixes, current = scenario
     desired = desired_rules(target, prefixes, current, change_number=2)
-    plan = plan_target(target, desired, current, max_remove_ratio=0.0, force=True)
+    plan = plan_target(target, desired, current)
     states = _apply(current, plan)
     final = list(states[-1].values())
 
@@ -122,7 +122,7 @@ def test_sync_plan_is_exact_minimal_and_make_before_break(
         assert _priorities_unique(state.values())
 
     again = desired_rules(target, prefixes, final, change_number=3)
-    assert plan_target(target, again, final, max_remove_ratio=0.0).writes == ()
+    assert plan_target(target, again, final).writes == ()
 
 
 @settings(max_examples=200, deadline=None)
@@ -131,9 +131,12 @@ def test_add_only_never_loses_an_address(
     scenario: tuple[NsgTarget, dict[str, list[str]], list[Rule]],
 ) -> None:
     target, prefixes, current = scenario
-    desired = desired_rules(target, prefixes, current, change_number=2)
-    plan = plan_target(target, desired, current, max_remove_ratio=0.0)
-    assert all(w.action != "delete" for w in plan.writes)
+    grown, _ = add_only(
+        frozenset(p for ps in prefixes.values() for p in ps), owned_prefixes(target, current)
+    )
+    wanted = {f: [p for p in grown if (":" in p) == (f == "v6")] for f in ("v4", "v6")}
+    desired = desired_rules(target, wanted, current, change_number=2)
+    plan = plan_target(target, desired, current)
     states = _apply(current, plan)
     before = _allowed(current, target)
     for state in states:

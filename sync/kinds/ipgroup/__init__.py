@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sync.core.plan import TargetPlan
 from sync.kinds.base import PlanContext, Snapshot, TargetSpec
-from sync.kinds.ipgroup.plan import plan_target
+from sync.kinds.ipgroup.plan import held_cidrs, plan_target
 from sync.kinds.ipgroup.target import IpGroupTarget
 
 if TYPE_CHECKING:
@@ -47,6 +47,9 @@ class IpGroupKind:
         client, group, _ = clients.for_resource(NetworkManagementClient, resource_id)
         return IpGroupGateway(client, group, writer)
 
+    def owned(self, target: TargetSpec, snapshot: Snapshot) -> frozenset[str]:
+        return held_cidrs(cast(IpGroupTarget, target), snapshot.state)
+
     def plan(
         self,
         items: Sequence[tuple[TargetSpec, Selection]],
@@ -54,14 +57,7 @@ class IpGroupKind:
         context: PlanContext,
     ) -> list[TargetPlan[Any] | str]:
         return [
-            plan_target(
-                cast(IpGroupTarget, target),
-                selection.v4,
-                snapshot.state,
-                max_remove_ratio=context.max_remove_ratio,
-                force=context.force,
-                release=context.release,
-            )
+            plan_target(cast(IpGroupTarget, target), selection.v4, snapshot.state, context.release)
             for target, selection in items
         ]
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sync.core.budget import Budget, fit_to_budget
-from sync.core.plan import TargetPlan, Write, add_only, removal_guard
+from sync.core.plan import TargetPlan, Write
 from sync.core.prefixes import parse_prefix
 from sync.kinds.ipgroup.target import IpGroupTarget
 
@@ -129,27 +129,44 @@ def _write(
     )
 
 
+def _members(target: IpGroupTarget, groups: Iterable[Group]) -> dict[int, Group]:
+    """The target's set by number: group 1 is the named group, then ``<name>-2``, ..."""
+    members: dict[int, Group] = {}
+    for group in groups:
+        number = _number(target, group.name)
+        if number is not None:
+            members[number] = group
+    return members
+
+
+def _beyond(target: IpGroupTarget, members: Mapping[int, Group]) -> list[int]:
+    """Managed groups of the set past ``max_groups`` (the target was lowered): emptied."""
+    base = target.group_name.lower()
+    return sorted(
+        number
+        for number, group in members.items()
+        if number > target.max_groups and (group.managed_by or "").lower() == base
+    )
+
+
+def held_cidrs(target: IpGroupTarget, groups: Iterable[Group]) -> frozenset[str]:
+    """What the target's groups hold now."""
+    members = _members(target, groups)
+    numbers = [*range(1, target.max_groups + 1), *_beyond(target, members)]
+    return frozenset().union(*(members[n].cidrs for n in numbers if n in members))
+
+
 def plan_target(
-    target: IpGroupTarget,
-    prefixes: Sequence[str],
-    groups: Sequence[Group],
-    *,
-    max_remove_ratio: float,
-    force: bool = False,
-    release: str = "",
+    target: IpGroupTarget, prefixes: Sequence[str], groups: Sequence[Group], release: str
 ) -> TargetPlan[GroupWrite] | str:
-    """The target's group writes, or a refusal (ownership, fit, guards), or why it cannot be.
+    """The target's group writes, or a refusal (ownership, fit), or why it cannot be.
 
     Groups 1..max_groups hold the selection; a group of the set beyond ``max_groups`` (the
     target was lowered) is emptied, never deleted: a firewall rule may still name it, and a
     group in use cannot be deleted.
     """
     base = target.group_name
-    members: dict[int, Group] = {}
-    for group in groups:
-        number = _number(target, group.name)
-        if number is not None:
-            members[number] = group
+    members = _members(target, groups)
     if 1 not in members:
         return (
             f"{target.where}: IP Group {base} does not exist; create it (with the tag "
@@ -164,28 +181,19 @@ def plan_target(
                     "so ipsync will not replace its addresses; tag it to hand it over"
                 ),
             )
-    extra = sorted(
-        number
-        for number, group in members.items()
-        if number > target.max_groups and (group.managed_by or "").lower() == base.lower()
-    )
+    extra = _beyond(target, members)
     slots = range(1, target.max_groups + 1)
-    held = frozenset().union(*(members[n].cidrs for n in [*slots, *extra] if n in members))
-    wanted, kept = frozenset(prefixes), frozenset[str]()
-    if target.policy == "add-only":
-        wanted, kept = add_only(wanted, held)
     budget = Budget(
         MAX_ENTRIES * target.max_groups,
         f"limit {MAX_ENTRIES} entries per IP Group, max_groups {target.max_groups}",
     )
     fitted = fit_to_budget(
-        {"v4": _sorted(wanted)},
+        {"v4": _sorted(prefixes)},
         budget,
         mode=target.fit,
         max_entries=target.max_entries,
-        max_extra_ratio=target.max_extra_ratio,
         where=target.where,
-        prefer=held,
+        prefer=held_cidrs(target, groups),
     )
     if fitted.refused is not None:
         return TargetPlan(target, refused=fitted.refused, fit=fitted.account)
@@ -204,22 +212,7 @@ def plan_target(
             writes.append(
                 _write(members[number].name, members[number], frozenset(), location, base, release)
             )
-    held_back = (
-        (Write("update", base, GroupWrite(location, (), (), None), (), _sorted(kept)),)
-        if kept
-        else ()
-    )
-    plan: TargetPlan[GroupWrite] = TargetPlan(target, tuple(writes), held_back, fit=fitted.account)
-    if force:
-        return plan
-    reason = removal_guard(
-        target.where,
-        held,
-        frozenset(desired),
-        max_remove_ratio=max_remove_ratio,
-        families=target.families,
-    )
-    return plan.refuse(reason) if reason else plan
+    return TargetPlan(target, tuple(writes), frozenset(desired), fit=fitted.account)
 
 
 def held_releases(groups: Iterable[Group]) -> tuple[str, ...]:

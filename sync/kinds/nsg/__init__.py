@@ -14,6 +14,7 @@ from sync.kinds.nsg.plan import (
     check_bands,
     check_limits,
     desired_rules,
+    owned_prefixes,
     plan_target,
     remote_budget,
 )
@@ -68,6 +69,9 @@ class NsgKind:
 
         return NsgGateway(*clients.for_resource(NetworkManagementClient, resource_id), writer)
 
+    def owned(self, target: TargetSpec, snapshot: Snapshot) -> frozenset[str]:
+        return owned_prefixes(cast(NsgTarget, target), snapshot.state)
+
     def plan(
         self,
         items: Sequence[tuple[TargetSpec, Selection]],
@@ -84,7 +88,6 @@ class NsgKind:
                 budget,
                 mode=target.fit,
                 max_entries=target.max_entries,
-                max_extra_ratio=target.max_extra_ratio,
                 where=target.where,
                 prefer=held,
             )
@@ -100,14 +103,7 @@ class NsgKind:
             except TargetError as exc:
                 results.append(str(exc))
                 continue
-            plan = plan_target(
-                target,
-                desired,
-                current,
-                max_remove_ratio=context.max_remove_ratio,
-                force=context.force,
-            )
-            results.append(replace(plan, fit=fitted.account))
+            results.append(replace(plan_target(target, desired, current), fit=fitted.account))
         planned = [(i, p) for i, p in enumerate(results) if not isinstance(p, str)]
         refusals = check_limits(current, [p for _, p in planned])
         for position, reason in refusals.items():

@@ -10,18 +10,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 
 from sync.core.budget import Budget
-from sync.core.plan import (
-    Action,
-    TargetPlan,
-    Write,
-    add_only,
-    cidr_family,
-    family_name,
-    removal_guard,
-)
+from sync.core.plan import Action, TargetPlan, Write, cidr_family, family_name
 from sync.errors import TargetError
 from sync.kinds.nsg.rules import Rule, is_owned, normalise_prefix, rule_name, sorted_prefixes
 from sync.kinds.nsg.target import NsgTarget
@@ -174,12 +165,6 @@ def _delta(old: Rule | None, new: Rule | None) -> tuple[tuple[str, ...], tuple[s
     return tuple(sorted_prefixes(added)), tuple(sorted_prefixes(removed))
 
 
-def _with_remote(rule: Rule, remote: frozenset[str]) -> Rule:
-    if rule.direction == "Inbound":
-        return replace(rule, source_prefixes=remote)
-    return replace(rule, destination_prefixes=remote)
-
-
 def _write(action: Action, old: Rule | None, new: Rule | None) -> Write[Rule]:
     rule = new or old
     assert rule is not None
@@ -187,61 +172,31 @@ def _write(action: Action, old: Rule | None, new: Rule | None) -> Write[Rule]:
 
 
 def plan_target(
-    target: NsgTarget,
-    desired: Sequence[Rule],
-    current: Sequence[Rule],
-    *,
-    max_remove_ratio: float,
-    force: bool = False,
+    target: NsgTarget, desired: Sequence[Rule], current: Sequence[Rule]
 ) -> TargetPlan[Rule]:
     """Diff desired rules against the owned current ones; foreign rules are never touched.
 
     Descriptions are not compared: a release whose change number moved but whose ranges did
-    not gives no write. With ``policy: add-only`` no address leaves the allow-list: prefixes
-    the new rule no longer covers are kept in it, and rules that would be deleted stay; both
-    are listed in ``held_back``.
+    not gives no write.
     """
     owned = {rule.name.lower(): rule for rule in current if is_owned(rule, target)}
     wanted = {rule.name.lower(): rule for rule in desired}
-    keep_all = target.policy == "add-only"
     creates: list[Write[Rule]] = []
     updates: list[Write[Rule]] = []
-    deletes: list[Write[Rule]] = []
-    held: list[Write[Rule]] = []
-    final: list[Rule] = []
-    for key, target_rule in wanted.items():
+    for key, rule in wanted.items():
         old = owned.get(key)
-        rule = target_rule
-        if old is not None and keep_all:
-            remote, kept = add_only(target_rule.remote_prefixes, old.remote_prefixes)
-            if kept:
-                held.append(
-                    Write("update", rule.name, target_rule, (), tuple(sorted_prefixes(kept)))
-                )
-                rule = _with_remote(target_rule, remote)
-        final.append(rule)
         if old is None:
             creates.append(_write("create", None, rule))
         elif old.content != rule.content:
             updates.append(_write("update", old, rule))
-    for key in sorted(owned.keys() - wanted.keys()):
-        old = owned[key]
-        if keep_all:
-            held.append(_write("delete", old, None))
-            final.append(old)
-        else:
-            deletes.append(_write("delete", old, None))
-    plan: TargetPlan[Rule] = TargetPlan(target, (*creates, *updates, *deletes), tuple(held))
-    if force or not plan.writes:
-        return plan
-    reason = removal_guard(
-        target.where,
-        frozenset().union(*(r.remote_prefixes for r in owned.values())),
-        frozenset().union(*(r.remote_prefixes for r in final)),
-        max_remove_ratio=max_remove_ratio,
-        families=target.families,
-    )
-    return plan.refuse(reason) if reason else plan
+    deletes = [_write("delete", owned[key], None) for key in sorted(owned.keys() - wanted.keys())]
+    after = frozenset().union(*(rule.remote_prefixes for rule in desired))
+    return TargetPlan(target, (*creates, *updates, *deletes), after)
+
+
+def owned_prefixes(target: NsgTarget, current: Iterable[Rule]) -> frozenset[str]:
+    """The remote prefixes of the target's own rules."""
+    return frozenset().union(*(r.remote_prefixes for r in current if is_owned(r, target)))
 
 
 def held_releases(rules: Iterable[Rule]) -> tuple[str, ...]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sync.core.plan import TargetPlan
 from sync.kinds.base import PlanContext, Snapshot, TargetSpec
-from sync.kinds.sql.plan import RuleChange, check_limits, check_prefixes, plan_target
+from sync.kinds.sql.plan import check_limits, check_prefixes, owned_cidrs, plan_target
 from sync.kinds.sql.target import SqlTarget
 
 if TYPE_CHECKING:
@@ -36,8 +35,10 @@ class SqlKind:
 
         from sync.kinds.sql.gateway import SqlGateway
 
-        client, group, name = clients.for_resource(SqlManagementClient, resource_id)
-        return SqlGateway(client, group, name, writer, state.registry, resource_id)
+        return SqlGateway(*clients.for_resource(SqlManagementClient, resource_id), writer)
+
+    def owned(self, target: TargetSpec, snapshot: Snapshot) -> frozenset[str]:
+        return owned_cidrs(cast(SqlTarget, target), snapshot.state)
 
     def plan(
         self,
@@ -46,27 +47,14 @@ class SqlKind:
         context: PlanContext,
     ) -> list[TargetPlan[Any] | str]:
         results: list[TargetPlan[Any] | str] = [
-            plan_target(
-                cast(SqlTarget, target),
-                selection.v4,
-                snapshot.state,
-                max_remove_ratio=context.max_remove_ratio,
-                force=context.force,
-            )
+            plan_target(cast(SqlTarget, target), selection.v4, snapshot.state)
             for target, selection in items
         ]
-        # Each write carries the release, which the gateway records once the write succeeded.
-        results = [r if isinstance(r, str) else _stamped(r, context.release) for r in results]
         planned = [(i, p) for i, p in enumerate(results) if not isinstance(p, str)]
         for position, reason in check_limits(snapshot.state, [p for _, p in planned]).items():
             index, plan = planned[position]
             results[index] = plan.refuse(reason)
         return results
-
-
-def _stamped(plan: TargetPlan[RuleChange], release: str) -> TargetPlan[RuleChange]:
-    writes = tuple(replace(w, payload=replace(w.payload, release=release)) for w in plan.writes)
-    return replace(plan, writes=writes)
 
 
 KIND = SqlKind()

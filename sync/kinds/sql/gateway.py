@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING, Any
 from sync.azure.writes import Stale, raw
 from sync.kinds.base import Snapshot
 from sync.kinds.sql.plan import FirewallRule, RuleChange
-from sync.state.ownership import note_release
 
 if TYPE_CHECKING:
     from azure.mgmt.sql import SqlManagementClient
 
     from sync.azure.writes import ArmWriter
     from sync.core.plan import Write
-    from sync.state.ownership import Registry
 
 
 def _rule(sdk: Any) -> FirewallRule:
@@ -38,15 +36,11 @@ class SqlGateway:
         resource_group: str,
         name: str,
         writer: ArmWriter,
-        registry: Registry,
-        resource_id: str,
     ) -> None:
         self._client = client
         self._rg = resource_group
         self._name = name
         self._writer = writer
-        self._registry = registry
-        self._id = resource_id
 
     def read(self) -> Snapshot:
         """Every firewall rule of the server, foreign ones and the Azure-services rule too."""
@@ -54,9 +48,7 @@ class SqlGateway:
             "list its firewall rules",
             lambda: list(self._client.firewall_rules.list_by_server(self._rg, self._name)),
         )
-        held = self._registry.load(self._id).release
-        rules_read = tuple(_rule(r) for r in rules)
-        return Snapshot(etag=None, state=rules_read, releases=(held,) if held else ())
+        return Snapshot(etag=None, state=tuple(_rule(r) for r in rules))
 
     def _now(self, name: str) -> FirewallRule | None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -101,6 +93,4 @@ class SqlGateway:
 
             what = f"PUT rule {write.name} {change.rule.start}-{change.rule.end}"
         self._writer.write(what, send, etag, client)
-        if change.release:
-            note_release(self._registry, self._id, change.release)
         return None

@@ -16,7 +16,7 @@ from itertools import combinations
 import netaddr
 
 from sync.core.budget import Budget, fit_ranges_to_budget
-from sync.core.plan import TargetPlan, Write, add_only, removal_guard
+from sync.core.plan import TargetPlan, Write
 from sync.kinds.naming import entry_name
 from sync.kinds.sql.target import SqlTarget
 
@@ -65,8 +65,6 @@ class RuleChange:
 
     rule: FirewallRule
     read: FirewallRule | None
-    #: The release (its mark) the rule is written from, recorded once the write succeeded.
-    release: str = ""
 
 
 def is_owned(rule: FirewallRule, target: SqlTarget) -> bool:
@@ -188,30 +186,15 @@ def diff(
 
 
 def plan_target(
-    target: SqlTarget,
-    prefixes: Sequence[str],
-    current: Sequence[FirewallRule],
-    *,
-    max_remove_ratio: float,
-    force: bool = False,
+    target: SqlTarget, prefixes: Sequence[str], current: Sequence[FirewallRule]
 ) -> TargetPlan[RuleChange] | str:
-    """The target's writes, or a refusal (fit, guards), or why it cannot be planned.
-
-    With ``policy: add-only`` the addresses its rules allow now are added to the selection
-    before the fit, so nothing leaves and the union still fits the 256 rules.
-    """
+    """The target's writes, or a refusal of the fit, or why it cannot be planned."""
     budget, owned = remote_budget(target, current)
-    held = _cidrs(owned)
-    wanted, kept = tuple(prefixes), frozenset[str]()
-    if target.policy == "add-only":
-        grown, kept = add_only(frozenset(wanted), held)
-        wanted = tuple(grown)
     ranges, account, refused = fit_ranges_to_budget(
-        wanted,
+        prefixes,
         budget,
         mode=target.fit,
         max_entries=target.max_entries,
-        max_extra_ratio=target.max_extra_ratio,
         where=target.where,
     )
     if refused is not None:
@@ -221,20 +204,14 @@ def plan_target(
             f"{target.where}: the selection holds the single address 0.0.0.0, which a SQL "
             "server reads as 'allow Azure services'; remove it from extra_prefixes"
         )
-    held_back = tuple(
-        Write("update", rule.name, RuleChange(rule, rule), (), tuple(sorted(mine)))
-        for rule in owned
-        if (mine := kept & frozenset(rule.cidrs))
-    )
     writes = diff(target, ranges, owned, current)
-    plan: TargetPlan[RuleChange] = TargetPlan(target, tuple(writes), held_back, fit=account)
-    if force:
-        return plan
     after = _cidrs(FirewallRule("", start, end) for start, end in ranges)
-    reason = removal_guard(
-        target.where, held, after, max_remove_ratio=max_remove_ratio, families=target.families
-    )
-    return plan.refuse(reason) if reason else plan
+    return TargetPlan(target, tuple(writes), after, fit=account)
+
+
+def owned_cidrs(target: SqlTarget, current: Sequence[FirewallRule]) -> frozenset[str]:
+    """The CIDRs of the target's own rules."""
+    return _cidrs(rule for rule in current if is_owned(rule, target))
 
 
 def check_limits(
