@@ -107,7 +107,10 @@ def run(
         report.source = _source_info(release, jobs)
         state = State.open(settings)
         shared = _Run(
-            PlanContext(release.mark), _thresholds(settings, release), force, state.records
+            PlanContext(release.mark, release.cloud),
+            _thresholds(settings, release),
+            force,
+            state.records,
         )
         with ThreadPoolExecutor(max_workers=min(settings.parallelism, max(len(jobs), 1))) as pool:
             done = pool.map(
@@ -137,10 +140,10 @@ def _candidates(
 
     check_overrides(settings, KIND_NAMES)
     subscriptions, management_group = scope
-    kinds = {get_kind(name).arm_type: name for name in KIND_NAMES}
+    kinds = {get_kind(n).arm_type: n for n in KIND_NAMES if get_kind(n).arm_type}
     taken = {t.resource_id.lower() for t in candidates if isinstance(t, TargetSpec)}
     reader = ArmWriter("discovery", deadline, settings.poll_interval_s)
-    found: dict[str, list[tuple[str, dict[str, str]]]] = {name: [] for name in KIND_NAMES}
+    found: dict[str, list[tuple[str, dict[str, str]]]] = {name: [] for name in kinds.values()}
     rows = opted_in(
         clients.graph(),
         reader,

@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     ca_bundle: Path | None = None
     credential: Literal["default", "emulator"] = "default"
     targets: list[dict[str, Any]] = Field(default_factory=list)
+    #: Published lists (a JSON object: name -> the list's fields), each a target of the
+    #: ``list`` kind, served by the Functions app at ``/api/lists/<name>``.
+    lists: Annotated[dict[str, dict[str, Any]], NoDecode] = Field(default_factory=dict)
     discover_tag: str = "ipsync"
     #: What an Azure tag on a resource may set beyond service tags, families, fit and
     #: add-only (comma-separated tag suffixes, e.g. ``ports,priority``).
@@ -158,6 +161,19 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a 6-field NCRONTAB expression: {problem}")
         return value
 
+    @field_validator("lists", mode="before")
+    @classmethod
+    def _lists_json(cls, value: Any) -> Any:
+        """A JSON object of objects; empty text is no lists (as an unset setting)."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except ValueError as exc:
+                raise ValueError(
+                    f'not JSON like {{"name": {{"service_tags": [...]}}}}: {exc}'
+                ) from None
+        return value
+
     @field_validator("subscriptions", "tag_overrides", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
@@ -179,7 +195,7 @@ class Settings(BaseSettings):
     @property
     def nothing_to_sync(self) -> str | None:
         """Why a run would have no target at all (before any download), or None."""
-        if self.targets or self.discovery_scope is not None:
+        if self.targets or self.lists or self.discovery_scope is not None:
             return None
         if not self.discover_tag and (
             self.subscription_id or self.subscriptions or self.management_group

@@ -40,11 +40,17 @@ _SPLIT = re.compile(r"[\s,;]+")
 
 
 def explicit_targets(settings: Settings) -> list[TargetSpec | TargetError]:
-    """The targets of ``IPSYNC_TARGETS``, each validated on its own."""
+    """The targets of ``IPSYNC_TARGETS`` and the lists of ``IPSYNC_LISTS``, each validated
+    on its own."""
     found: list[TargetSpec | TargetError] = []
+    raws: list[tuple[Any, str]] = []
     for index, raw in enumerate(settings.targets):
         named = raw.get("resource") or raw.get("nsg") if isinstance(raw, dict) else None
-        label = str(named or f"#{index + 1} of IPSYNC_TARGETS")
+        raws.append((raw, str(named or f"#{index + 1} of IPSYNC_TARGETS")))
+    for name, fields in settings.lists.items():
+        raw = {"kind": "list", **fields, "name": name} if isinstance(fields, dict) else fields
+        raws.append((raw, f"list {name} of IPSYNC_LISTS"))
+    for raw, label in raws:
         try:
             found.append(parse_target(raw, label))
         except TargetError as exc:

@@ -1,21 +1,19 @@
 """Settings of the Functions app itself, and the manual run request it queues.
 
-The run's own settings are :class:`sync.settings.Settings`; these say how the app keeps its
-runs (lock, history, HTTP wait, force) and what it publishes (lists, notifications).
+The run's own settings are :class:`sync.settings.Settings` (published lists among them); these
+say how the app keeps its runs (lock, history, HTTP wait, force) and whom it notifies.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import logging
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sync.app import notify
-from sync.lists import ListSpec, check_names
 from sync.report import RUN_ID
 from sync.settings import build_settings
 
@@ -39,40 +37,15 @@ class AppSettings(BaseSettings):
     lease_s: int = Field(default=60, ge=15, le=60)
     #: ``/api/health`` reports unhealthy when the last run is older than this.
     health_max_age_h: float = Field(default=48.0, gt=0)
-    #: Published lists (JSON object: name -> list), served at ``/api/lists/<name>``.
-    lists: Annotated[dict[str, ListSpec], NoDecode] = Field(default_factory=dict)
     #: Webhook for run notifications (a secret: never logged); empty or an unresolved Key
     #: Vault reference turns them off.
     notify_url: SecretStr | None = None
-
-    @field_validator("lists", mode="before")
-    @classmethod
-    def _lists_json(cls, value: Any) -> Any:
-        """A JSON object; empty text is no lists (as an unset setting)."""
-        if isinstance(value, str):
-            try:
-                return json.loads(value) if value.strip() else {}
-            except ValueError as exc:
-                raise ValueError(
-                    f'not JSON like {{"name": {{"service_tags": [...]}}}}: {exc}'
-                ) from None
-        return value
-
-    @field_validator("lists")
-    @classmethod
-    def _list_names(cls, value: dict[str, ListSpec]) -> dict[str, ListSpec]:
-        check_names(value)
-        return value
 
     @field_validator("notify_url")
     @classmethod
     def _webhook(cls, value: SecretStr | None) -> SecretStr | None:
         url = notify.webhook(value.get_secret_value() if value is not None else None)
         return None if url is None else SecretStr(url)
-
-    def list_named(self, name: str) -> tuple[str, ListSpec] | None:
-        """The configured list of that name (any case) and its own spelling, or None."""
-        return next(((n, s) for n, s in self.lists.items() if n.lower() == name.lower()), None)
 
 
 class RunRequest(BaseModel):

@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -24,6 +24,7 @@ from sync.errors import IpsyncError
 
 if TYPE_CHECKING:
     from sync.core.feed import Release
+    from sync.core.fit import FamilyFit
     from sync.feedsettings import FeedSettings
     from sync.settings import Settings
 
@@ -111,6 +112,10 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
             fitted = fit({f: selection.family(f) for f in families}, args.max_entries)
         except ValueError as exc:
             raise SettingsError(f"--max-entries {args.max_entries}: {exc}") from None
+        refusal = _overfit(selection.tags, fitted, args)
+        if refusal:
+            print(f"refused: {refusal}", file=sys.stderr)
+            return 3
         body.update({f: list(result.blocks) for f, result in fitted.items()})
         body["fit"] = {
             f: {
@@ -134,6 +139,27 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
     return 0
+
+
+def _overfit(
+    tags: Sequence[str], fitted: Mapping[str, FamilyFit], args: argparse.Namespace
+) -> str | None:
+    """Why a fit that allows too many unpublished addresses is refused (``--max-extra-ratio``,
+    as a target's ``max_extra_ratio``: a firewall pulling the list must not allow the world)."""
+    from sync.core.budget import FitAccount
+    from sync.core.guards import fit_guard
+
+    account = FitAccount(
+        sum(len(r.blocks) for r in fitted.values()),
+        args.max_entries,
+        sum(r.extra_addresses for r in fitted.values()),
+        {f: r.published for f, r in fitted.items()},
+        {f: r.extra_addresses for f, r in fitted.items()},
+        f"--max-entries {args.max_entries}",
+    )
+    return fit_guard(
+        f"prefixes {'+'.join(tags)}", account, args.max_extra_ratio, "raise --max-extra-ratio"
+    )
 
 
 def _cmd_tags(args: argparse.Namespace) -> int:
@@ -244,6 +270,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="at most N blocks (shared by the families) covering every address with the "
         "fewest extra ones; the extra is reported on stderr",
+    )
+    p.add_argument(
+        "--max-extra-ratio",
+        type=float,
+        default=0.1,
+        metavar="R",
+        help="with --max-entries: refuse (exit 3) a fit that allows more unpublished "
+        "addresses than R times the published ones, in any family (default 0.1)",
     )
     p.add_argument(
         "--format",

@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -23,11 +23,11 @@ import azure.functions as func
 from azure.core.exceptions import AzureError
 
 from sync.app import telemetry
-from sync.app.app_settings import AppSettings, RunRequest, load_app_settings
+from sync.app.app_settings import RunRequest, load_app_settings
 from sync.app.runlock import RunBusy, RunLock
 from sync.app.runs import SETTLED, Store, describe
 from sync.azure.storage import STORAGE
-from sync.errors import SettingsError
+from sync.errors import SettingsError, TargetError
 from sync.report import Report, new_run_id
 
 log = logging.getLogger(__name__)
@@ -232,7 +232,7 @@ def http_health(req: func.HttpRequest) -> func.HttpResponse:
     checks: dict[str, Any] = {"settings": "ok", "storage": "ok", "last_run": None, "running": None}
     healthy = True
     try:
-        load_settings()
+        settings = load_settings()
         app = load_app_settings()
         store = Store.from_env(app, quick=True)
     except SettingsError as exc:
@@ -245,7 +245,7 @@ def http_health(req: func.HttpRequest) -> func.HttpResponse:
         lambda: (
             store.lock.holder(),
             store.history.latest_pointer(),
-            store.lists.status() if app.lists else {},
+            store.lists.status() if settings.lists else {},
         )
     )
     pool.shutdown(wait=False)
@@ -272,16 +272,16 @@ def http_health(req: func.HttpRequest) -> func.HttpResponse:
             checks["last_run"]["problem"] = (
                 f"older than IPSYNC_HEALTH_MAX_AGE_H={app.health_max_age_h:g} h"
             )
-    if app.lists:
-        checks["lists"] = _list_health(app, lists)
+    if settings.lists:
+        checks["lists"] = _list_health(settings.lists, lists)
         healthy = healthy and all(v["problem"] is None for v in checks["lists"].values())
     return _json(200 if healthy else 503, {"healthy": healthy, **checks})
 
 
-def _list_health(app: AppSettings, status: Mapping[str, Any]) -> dict[str, Any]:
+def _list_health(names: Iterable[str], status: Mapping[str, Any]) -> dict[str, Any]:
     """Each configured list's last outcome; ``problem`` says why its last good copy is served."""
     result: dict[str, Any] = {}
-    for name in app.lists:
+    for name in names:
         last = status.get(name)
         if last is None:
             result[name] = {"status": "not published yet", "problem": None}
@@ -299,18 +299,21 @@ def http_list(req: func.HttpRequest) -> func.HttpResponse:
     with ``Retry-After``: an empty ``200`` would tell a firewall to allow nothing.
     """
     from sync.core.formats import MEDIA_TYPES, render, split_name
+    from sync.kinds.list import configured
+    from sync.settings import load_settings
 
     asked, fmt = split_name(req.route_params.get("name", ""))
     try:
+        settings = load_settings()
         app = load_app_settings()
-    except SettingsError as exc:
+        spec = configured(settings.lists, asked)
+    except (SettingsError, TargetError) as exc:
         log.error("%s", exc)
         return _error(500, str(exc))
-    found = app.list_named(asked)
-    if found is None:
-        known = ", ".join(sorted(app.lists)) or "none (set IPSYNC_LISTS)"
+    if spec is None:
+        known = ", ".join(sorted(settings.lists)) or "none (set IPSYNC_LISTS)"
         return _error(404, f"unknown list {asked!r}; published lists: {known}")
-    name, spec = found
+    name = spec.name
     try:
         stored = Store.from_env(app, quick=True).lists.document(name)
     except SettingsError as exc:
@@ -330,7 +333,7 @@ def http_list(req: func.HttpRequest) -> func.HttpResponse:
             mimetype="application/json",
             headers={"Retry-After": "300"},
         )
-    document, written = stored
+    document, written = stored.document, stored.modified
     fmt = fmt or spec.format
     body = render(fmt, name, document)
     modified = _published_at(document, written)

@@ -1,4 +1,4 @@
-"""Performing a run in the Functions app: the run store, the lock, the lists, the notice.
+"""Performing a run in the Functions app: the run store, the lock, the notice.
 
 Every run holds the blob lease and runs inside a Functions invocation the host tracks: the
 timer's own, or, for a manual run, the invocation of a queue-triggered function
@@ -11,14 +11,13 @@ the poison queue, whose function marks it failed.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 
@@ -28,13 +27,12 @@ from sync.app.history import History
 from sync.app.runlock import RunLock
 from sync.azure.storage import cached_service, storage_env
 from sync.errors import IpsyncError
-from sync.lists import ListStore, Outcome, publish_all
-from sync.report import Report, SourceInfo
+from sync.report import Report
+from sync.state.lists import BlobLists
 
 if TYPE_CHECKING:
     from azure.storage.queue import QueueClient
 
-    from sync.core.feed import Release
     from sync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +52,8 @@ class Store:
     lock: RunLock
     history: History
     queue: QueueClient
-    lists: ListStore
+    #: The published lists, as the app serves them, and the last run's outcome of each.
+    lists: BlobLists
 
     @classmethod
     def from_env(
@@ -74,7 +73,7 @@ class Store:
             RunLock(container, duration_s=app.lease_s),
             History(container, keep=app.history_keep),
             queue,
-            ListStore(container),
+            BlobLists(container),
         )
 
     def enqueue(self, request: RunRequest) -> None:
@@ -99,11 +98,11 @@ def perform(
 ) -> Report:
     """Run under the lock (or raise :class:`RunBusy`) in this invocation; store the report.
 
-    The run syncs the targets, then publishes the lists; their outcomes are part of its
-    report. The report is stored before the lock is released, so a released lock whose run
-    has no report means its worker died. If the lease is lost, the engine starts no further
-    write, no list is published, and the report says why the run stopped. After the lock is
-    released, a run that did something is notified.
+    The run syncs the targets and publishes the lists (targets of the ``list`` kind); the
+    outcome of each list is kept for ``/api/health``. The report is stored before the lock is
+    released, so a released lock whose run has no report means its worker died. If the lease
+    is lost, the engine starts no further write and the report says why the run stopped.
+    After the lock is released, a run that did something is notified.
     """
     lease = store.lock.acquire(run_id)
     with lease:
@@ -116,9 +115,9 @@ def perform(
         )
         if on_start is not None:
             on_start()
-        report = _execute(settings, force, run_id, lease.lost, lists_only=bool(app.lists))
-        if app.lists and not lease.lost.is_set():
-            report = _publish(store.lists, app, settings, report, force)
+        report = _execute(settings, force, run_id, lease.lost)
+        if settings.lists and not settings.dry_run:
+            _record_lists(store.lists, settings, report)
         if lease.lost.is_set():
             report = _stopped(report, lease.lost_reason or "lease lost")
         telemetry.log_report(report)
@@ -131,56 +130,26 @@ def perform(
     return report
 
 
-def _publish(
-    lists: ListStore, app: AppSettings, settings: Settings, report: Report, force: bool
-) -> Report:
-    """The report with the outcome of every published list among its targets.
-
-    The release is read again (its download is cached, so this costs a conditional GET); a
-    release that cannot be read fails every list and leaves the published ones as they are.
-    """
-    from sync.feeds import load_release
-
-    release: Release | IpsyncError
+def _record_lists(lists: BlobLists, settings: Settings, report: Report) -> None:
+    """Keep each configured list's outcome: ``/api/health`` says why a last good copy is
+    served. A storage failure here only logs; the lists themselves are published already."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    rows = {t.resource.removeprefix("lists/"): t for t in report.targets if t.kind == "list"}
+    status: dict[str, Any] = {}
+    for name in settings.lists:
+        row = rows.get(name)
+        problem = row.error if row is not None else report.error or "the run reached no list"
+        status[name] = {
+            "status": row.status if row is not None else "failed",
+            "problem": f"{problem}; the last good list stays published" if problem else None,
+            "run_id": report.run_id,
+            "release": report.source.change_number if report.source else None,
+            "checked_at": now,
+        }
     try:
-        release = load_release(settings)
-    except IpsyncError as exc:
-        release = exc
-    except Exception as exc:
-        log.exception("run %s: reading the release for the lists crashed", report.run_id)
-        release = IpsyncError(f"internal error: {exc!r}")
-    try:
-        outcomes = publish_all(
-            lists,
-            app.lists,
-            release,
-            max_remove_ratio=settings.max_remove_ratio,
-            force=force,
-            dry_run=settings.dry_run,
-            run_id=report.run_id,
-        )
+        lists.record(status)
     except AzureError as exc:
-        return report.model_copy(
-            update={"ok": False, "error": f"lists not published: storage: {describe(exc)}"}
-        )
-    return _with_lists(report, outcomes, None if isinstance(release, IpsyncError) else release)
-
-
-def _with_lists(report: Report, outcomes: list[Outcome], release: Release | None) -> Report:
-    targets = [*report.targets, *(o.report for o in outcomes)]
-    source = report.source
-    if source is None and release is not None:
-        fingerprints = "".join(
-            sorted(str(o.document.get("sha256")) for o in outcomes if o.document)
-        )
-        source = SourceInfo(
-            cloud=release.cloud,
-            change_number=release.change_number,
-            origin=release.origin,
-            sha256=hashlib.sha256(fingerprints.encode()).hexdigest(),
-        )
-    ok = report.error is None and all(t.status not in ("failed", "refused") for t in targets)
-    return report.model_copy(update={"targets": targets, "ok": ok, "source": source})
+        log.warning("run %s: could not keep the lists' status: %s", report.run_id, describe(exc))
 
 
 def _notify(app: AppSettings, report: Report) -> None:
@@ -194,21 +163,12 @@ def _notify(app: AppSettings, report: Report) -> None:
         notify.post(app.notify_url.get_secret_value(), body)
 
 
-def _execute(
-    settings: Settings, force: bool, run_id: str, stop: threading.Event, *, lists_only: bool
-) -> Report:
-    """The engine's report under our run id; an unexpected crash becomes a failed report.
-
-    With ``lists_only`` and no target or discovery configured, the engine is not run: the
-    run only publishes the lists.
-    """
+def _execute(settings: Settings, force: bool, run_id: str, stop: threading.Event) -> Report:
+    """The engine's report under our run id; an unexpected crash becomes a failed report."""
     try:
         from sync import engine
 
-        if lists_only and not settings.targets and settings.discovery_scope is None:
-            report = Report(ok=True, dry_run=settings.dry_run)
-        else:
-            report = engine.run(settings, force=force, stop=stop, run_id=run_id)
+        report = engine.run(settings, force=force, stop=stop, run_id=run_id)
     except IpsyncError as exc:
         report = Report(ok=False, dry_run=settings.dry_run, error=str(exc))
     except Exception as exc:

@@ -155,6 +155,17 @@ def _splits_strings(name: str) -> bool:
     return any(v.info.mode == "before" and name in v.info.fields for v in validators)
 
 
+def _list_fields(defs: dict[str, Any]) -> dict[str, Any]:
+    """A value of ``lists``: a list target's fields but its name (the key) and kind."""
+    model = get_kind("list").target
+    fields = dict(defs[model.__name__])
+    fields["properties"] = {
+        k: v for k, v in fields["properties"].items() if k not in ("kind", "name")
+    }
+    fields["required"] = [r for r in fields.get("required", []) if r not in ("kind", "name")]
+    return fields
+
+
 def config_schema() -> dict[str, Any]:
     """The JSON Schema of a config file: the settings, with ``targets`` checked per kind."""
     schema = _model_schema(Settings)
@@ -168,6 +179,7 @@ def config_schema() -> dict[str, Any]:
         choices.append({"$ref": f"#/$defs/{model.__name__}"})
     properties = schema["properties"]
     properties["targets"]["items"] = {"oneOf": choices}
+    properties["lists"]["additionalProperties"] = _list_fields(defs)
     for name, prop in properties.items():
         if _splits_strings(name):
             properties[name] = {

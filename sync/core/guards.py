@@ -189,7 +189,12 @@ def reference(p: Proposal) -> frozenset[str]:
 # ----- the guards --------------------------------------------------------------------------
 
 
-def fit_guard(where: str, fit: FitAccount | None, max_ratio: float) -> str | None:
+def fit_guard(
+    where: str,
+    fit: FitAccount | None,
+    max_ratio: float,
+    hint: str = "raise max_extra_ratio or the capacity",
+) -> str | None:
     """A cover fit may allow at most ``max_ratio`` unpublished addresses per family."""
     for family in sorted(fit.published if fit is not None else ()):
         assert fit is not None
@@ -199,7 +204,7 @@ def fit_guard(where: str, fit: FitAccount | None, max_ratio: float) -> str | Non
                 f"{where}: fitting into {fit.entries} entries ({fit.why or fit.capacity}) allows "
                 f"{fit.extra[family]} {family} addresses the feed did not publish "
                 f"({float(ratio):.2%} of {fit.published[family]} > max_extra_ratio "
-                f"{max_ratio:.0%}); refused (raise max_extra_ratio or the capacity)"
+                f"{max_ratio:.0%}); refused ({hint})"
             )
     return None
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 #: Every kind ipsync can sync, by the ``kind`` value of a target: ``sync.kinds.<name>``
 #: exposes it as ``KIND`` and is imported on first use.
-KIND_NAMES = ("nsg", "storage", "keyvault", "acr", "sql", "ipgroup")
+KIND_NAMES = ("nsg", "storage", "keyvault", "acr", "sql", "ipgroup", "list")
 
 
 def get_kind(name: str) -> Kind:
@@ -42,6 +42,8 @@ def resource_of(raw: Any) -> str:
     """The resource id a raw target names, for messages about a target that does not parse."""
     if not isinstance(raw, dict):
         return ""
+    if raw.get("kind") == "list":
+        return f"lists/{raw.get('name', '')}"
     return str(raw.get("resource") or raw.get("nsg") or "")
 
 

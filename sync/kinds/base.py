@@ -140,6 +140,8 @@ class PlanContext:
     #: The release being applied, as its feed marks it (``373``, ``api-95``, ``aws-...``):
     #: kinds that keep it on the resource write it there.
     release: str
+    #: What the release is of, for documents that say where they come from (``Public``).
+    cloud: str = ""
 
 
 class Gateway(Protocol):

@@ -16,7 +16,6 @@ storage account; or any container URL in ``IPSYNC_STATE``).
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import os
@@ -26,18 +25,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
 
-from sync.azure.storage import StorageEnv, blob_service, storage_env
-from sync.errors import IpsyncError, SettingsError
+from sync.errors import IpsyncError
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
 
-    from sync.settings import Settings
-
-#: Blob name prefix of the records in the Functions app's own container.
-BLOB_PREFIX = "ownership/"
 #: A folder lock older than this was left by a process that died: it is broken.
 STALE_LOCK_S = 300.0
 
@@ -260,57 +253,3 @@ class BlobRegistry:
             except AzureError as exc:
                 raise StateError(f"ownership record {name} in {self.location}: {exc}") from None
         raise StateError(f"ownership record {name}: cannot create container {self.location}")
-
-
-def open_registry(settings: Settings, env: Mapping[str, str] | None = None) -> Registry:
-    """The registry ``IPSYNC_STATE`` names.
-
-    Unset: the Functions app's own storage (``AzureWebJobsStorage``, container
-    ``IPSYNC_CONTAINER``, blobs under ``ownership/``) when it runs there, else the folder
-    ``<cache dir>/state``. A URL: that blob container (``https://<account>.blob.../<container>
-    [/<prefix>]``; plain http only on loopback, e.g. Azurite). Anything else: a folder.
-    """
-    env = os.environ if env is None else env
-    state = (settings.state or "").strip()
-    if not state:
-        if any(value for _, value in storage_env(env)):
-            return _app_registry(storage_env(env), env.get("IPSYNC_CONTAINER") or "ipsync")
-        from sync.feeds.cache import default_cache_dir
-
-        return FolderRegistry((settings.cache_dir or default_cache_dir()) / "state")
-    if "://" not in state:
-        return FolderRegistry(Path(state).expanduser())
-    return _url_registry(state, storage_env(env))
-
-
-@functools.lru_cache(maxsize=8)
-def _app_registry(storage: StorageEnv, container: str) -> Registry:
-    service = blob_service(dict(storage))
-    return BlobRegistry(service.get_container_client(container), BLOB_PREFIX)
-
-
-@functools.lru_cache(maxsize=8)
-def _url_registry(url: str, storage: StorageEnv) -> Registry:
-    """A container URL; the app's own storage connection is used when it is that account."""
-    from sync.azure.client import is_loopback
-
-    parts = urlsplit(url)
-    if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(url)):
-        raise SettingsError(f"setting IPSYNC_STATE: must be https:// (or a folder), not {url}")
-    segments = [s for s in parts.path.split("/") if s]
-    account = f"{parts.scheme}://{parts.netloc}"
-    if is_loopback(url) and segments:  # Azurite puts the account name in the path
-        account, segments = f"{account}/{segments[0]}", segments[1:]
-    if not segments:
-        raise SettingsError(f"setting IPSYNC_STATE: {url} names no container")
-    container, prefix = segments[0], "/".join(segments[1:])
-    prefix = f"{prefix}/" if prefix else ""
-    if storage:
-        service = blob_service(dict(storage))
-        if service.url.rstrip("/").lower() == account.lower():
-            return BlobRegistry(service.get_container_client(container), prefix)
-    from azure.identity import DefaultAzureCredential
-    from azure.storage.blob import ContainerClient
-
-    client = ContainerClient(account, container, credential=DefaultAzureCredential())
-    return BlobRegistry(client, prefix)

@@ -20,10 +20,8 @@ from azure.storage.blob import ContainerClient
 
 import function_app
 from sync.app.triggers import RunFailed
-from sync.core.formats import render
 from sync.core.selection import select
 from sync.feeds.azure.parse import parse_release
-from sync.lists import ListSpec, decide
 
 from ._app import FEED, App, target
 from ._http import call
@@ -45,11 +43,14 @@ def get(name: str, **headers: str) -> func.HttpResponse:
 
 
 def doctored(tmp_path: Path, keep: int) -> Path:
-    """The release with Storage.WestEurope cut to its first ``keep`` prefixes (a bad release)."""
+    """The release with Storage.WestEurope cut to its first ``keep`` IPv4 prefixes (a bad
+    release when ``keep`` is small; IPv6 stays, so only the IPv4 side shrinks)."""
     data = json.loads(lzma.decompress(FEED.read_bytes()))
     for value in data["values"]:
         if value["name"] == "Storage.WestEurope":
-            value["properties"]["addressPrefixes"] = value["properties"]["addressPrefixes"][:keep]
+            prefixes = value["properties"]["addressPrefixes"]
+            v4 = [p for p in prefixes if ":" not in p]
+            value["properties"]["addressPrefixes"] = v4[:keep] + [p for p in prefixes if ":" in p]
     path = tmp_path / f"ServiceTags_Public_cut{keep}.json"
     path.write_text(json.dumps(data))
     return path
@@ -178,10 +179,10 @@ def test_unknown_unpublished_and_bad_settings(
     assert "edl" in json.loads(unknown.get_body())["error"]
     waiting = get("edl")
     assert (waiting.status_code, waiting.headers["Retry-After"]) == (503, "300")
-    monkeypatch.setenv("IPSYNC_LISTS", json.dumps({"bad/name": {"service_tags": TAGS}}))
+    monkeypatch.setenv("IPSYNC_LISTS", json.dumps({"edl": {"service_tags": TAGS, "format": "x"}}))
     broken = get("edl")
     assert broken.status_code == 500
-    assert "IPSYNC_LISTS" in json.loads(broken.get_body())["error"]
+    assert "list edl of IPSYNC_LISTS: format" in json.loads(broken.get_body())["error"]
 
 
 def test_lists_ride_along_with_targets_and_a_dry_run_publishes_nothing(
@@ -203,68 +204,3 @@ def test_lists_ride_along_with_targets_and_a_dry_run_publishes_nothing(
     function_app.sync_timer(TimerRequest())
     assert get("edl").status_code == 200
     assert app.arm_writes() > 0
-
-
-# --- the decision, without storage ---------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def release() -> Any:
-    return parse_release(FEED.read_bytes(), origin=str(FEED))
-
-
-def test_decide_first_publication_then_unchanged(release: Any) -> None:
-    spec = ListSpec(service_tags=("AzureMonitor",))
-    new, report = decide("m", spec, release, None, max_remove_ratio=0.3, force=False)
-    assert new is not None
-    assert report.status == "applied"
-    assert new["release"] == "373"
-    assert new["cloud"] == "Public"
-    again, report = decide("m", spec, release, new, max_remove_ratio=0.3, force=False)
-    assert (again, report.status, report.changes) == (None, "unchanged", [])
-
-
-def test_decide_refuses_an_emptied_family_unless_forced(release: Any) -> None:
-    spec = ListSpec(service_tags=("AzureMonitor",))
-    good, _ = decide("m", spec, release, None, max_remove_ratio=0.3, force=False)
-    assert good is not None
-    assert good["v6"]
-    data = json.loads(lzma.decompress(FEED.read_bytes()))
-    for value in data["values"]:
-        if value["name"] == "AzureMonitor":
-            props = value["properties"]
-            props["addressPrefixes"] = [p for p in props["addressPrefixes"] if ":" not in p]
-    v4_only = parse_release(json.dumps(data).encode(), origin="cut")
-    doc, report = decide("m", spec, v4_only, good, max_remove_ratio=1.0, force=False)
-    assert doc is None
-    assert report.status == "refused"
-    assert "every IPv6 prefix" in (report.error or "")
-    assert report.changes[0].removed == good["v6"]
-    doc, report = decide("m", spec, v4_only, good, max_remove_ratio=1.0, force=True)
-    assert doc is not None
-    assert report.status == "applied"
-    assert doc["v6"] == []
-
-
-def test_decide_fits_max_entries_and_reports_a_missing_tag(release: Any) -> None:
-    spec = ListSpec(service_tags=("AzureCloud.westeurope",), families=("v4",), max_entries=50)
-    doc, report = decide("w", spec, release, None, max_remove_ratio=0.3, force=False)
-    assert doc is not None
-    assert (
-        len(doc["v4"]) <= 50 < len(select(release, ["AzureCloud.westeurope"], families=["v4"]).v4)
-    )
-    assert doc["fit"]["v4"]["extra_addresses"] > 0
-    missing = ListSpec(service_tags=("NoSuchTag",))
-    doc, report = decide(
-        "x", missing, release, {"v4": ["10.0.0.0/8"]}, max_remove_ratio=0.3, force=False
-    )
-    assert doc is None
-    assert report.status == "failed"
-    assert "NoSuchTag" in (report.error or "")
-
-
-def test_rendered_body_is_what_the_store_holds(release: Any) -> None:
-    spec = ListSpec(service_tags=("AzureMonitor",))
-    new, _ = decide("m", spec, release, None, max_remove_ratio=0.3, force=False)
-    assert new is not None
-    assert render("plain", "m", new).decode().split() == new["v4"] + new["v6"]

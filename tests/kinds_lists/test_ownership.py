@@ -13,7 +13,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
 from sync.errors import SettingsError
-from sync.settings import load_settings
+from sync.settings import Settings, load_settings
+from sync.state import State
 from sync.state.ownership import (
     BlobRegistry,
     Conflict,
@@ -21,9 +22,9 @@ from sync.state.ownership import (
     Record,
     Registry,
     StateError,
-    open_registry,
     record_name,
 )
+from sync.state.place import open_place
 
 ID = (
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"
@@ -109,6 +110,11 @@ def test_a_held_folder_lock_makes_the_save_conflict(
     with pytest.raises(Conflict, match="locked by another run"):
         folder.save(ID, Record(frozenset(), None))
     assert not folder.load(ID).exists
+
+
+def open_registry(settings: Settings, env: dict[str, str]) -> Registry:
+    """The registry a run opens for these settings and this environment."""
+    return State(lambda: open_place(settings, env)).registry
 
 
 def test_state_setting_picks_the_backend(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""The run's state: one registry per run, opened on first use, shared by every gateway and the
-peak records; a run with nothing to write never opens it."""
+"""The run's state: one place per run, opened on first use, shared by every gateway and the
+targets' records; a run with nothing to write never opens it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from sync.engine import run
 from sync.kinds import parse_target
 from sync.settings import Settings
 from sync.state import State
-from sync.state.ownership import FolderRegistry, Registry
+from sync.state.ownership import FolderRegistry
+from sync.state.place import Place
 from sync.state.records import TargetRecords
 from tests.engine.conftest import make_nsg, nsg_id
 
@@ -26,26 +27,26 @@ ALPHA = ["20.10.0.0/24", "40.1.1.1/32"]
 
 
 @pytest.fixture
-def opened(monkeypatch: pytest.MonkeyPatch) -> list[Registry]:
-    """Every registry a run opens, in order."""
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[Place]:
+    """Every place a run opens, in order."""
     from sync import state
 
-    found: list[Registry] = []
-    real = state.open_registry
+    found: list[Place] = []
+    real = state.open_place
 
-    def counting(settings: Settings) -> Registry:
+    def counting(settings: Settings) -> Place:
         found.append(real(settings))
         return found[-1]
 
-    monkeypatch.setattr(state, "open_registry", counting)
+    monkeypatch.setattr(state, "open_place", counting)
     return found
 
 
 def test_the_registry_is_opened_once_on_first_use_whatever_the_threads(tmp_path: Path) -> None:
-    calls: list[Registry] = []
+    calls: list[Place] = []
 
-    def opener() -> Registry:
-        calls.append(FolderRegistry(tmp_path / "state"))
+    def opener() -> Place:
+        calls.append(Place(folder=tmp_path / "state"))
         return calls[-1]
 
     state = State(opener)
@@ -53,12 +54,12 @@ def test_the_registry_is_opened_once_on_first_use_whatever_the_threads(tmp_path:
     with ThreadPoolExecutor(max_workers=8) as pool:
         seen = set(map(id, pool.map(lambda _: state.registry, range(64))))
     assert len(calls) == 1
-    assert seen == {id(calls[0])}
+    assert len(seen) == 1
     spec = parse_target({"nsg": nsg_id("n"), "service_tags": ["Alpha"]}, "t")
     state.records.record(
         spec, written={"192.0.2.0/24"}, marks=("373",), now={"v4": 256}, reset=False
     )
-    stored = calls[0].load(TargetRecords.key(spec))  # beside ownership records
+    stored = FolderRegistry(tmp_path / "state").load(TargetRecords.key(spec))  # beside them
     assert (stored.peaks, stored.written, stored.marks) == ({"v4": 256}, {"192.0.2.0/24"}, ("373",))
 
 
@@ -71,7 +72,9 @@ def test_one_run_opens_one_registry_for_every_resource_and_the_peaks(
     assert report.ok, report.model_dump_json(indent=1)
     assert [t.status for t in report.targets] == ["applied"] * 3
     assert len(opened) == 1
-    (registry,) = opened
+    (place,) = opened
+    assert place.folder is not None
+    registry = FolderRegistry(place.folder)
     for resource in resources:
         assert registry.load(resource.id).owned  # ownership records, in the run's registry
 
