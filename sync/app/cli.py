@@ -1,7 +1,8 @@
 """Command line (architecture contract 1): ``python -m sync COMMAND``.
 
 Each command is a few lines over the library. Exit codes: 0 done or nothing to change,
-1 error (a usage error too), 2 changes pending (``plan``), 3 refused by a guard. An error is
+1 error (a usage error too), 2 changes pending (``plan``) or found (``diff``), 3 refused by a
+guard. An error is
 one line on stderr; with ``--json`` it is also ``{"ok": false, "error": ...}`` on stdout.
 """
 
@@ -23,6 +24,7 @@ from sync.core.formats import FORMATS
 from sync.errors import IpsyncError
 
 if TYPE_CHECKING:
+    from sync.core.feed import Release
     from sync.feedsettings import FeedSettings
     from sync.settings import Settings
 
@@ -140,6 +142,70 @@ def _cmd_tags(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from sync.app.render import render_diff
+    from sync.core.diff import diff_releases
+
+    old, new = _diff_sides(args)
+    diff = diff_releases(old, new, tags=args.tag or (), match=args.match, region=args.region)
+    if args.json:
+        print(json.dumps(diff.as_json(), indent=2))
+    else:
+        print(render_diff(diff))
+    return 2 if diff.changed else 0
+
+
+#: The words ``diff`` takes for a side besides a file: the source's current release, and the
+#: newest kept one with other content.
+LATEST, PREVIOUS = "latest", "previous"
+
+
+def _diff_sides(args: argparse.Namespace) -> tuple[Release, Release]:
+    """OLD and NEW: files, or the source's current release (kept on the way) and the one
+    before it among the kept releases."""
+    from sync.errors import SettingsError
+    from sync.feedsettings import FeedSettings
+    from sync.kept import KeptFolder, kept_folder
+    from sync.sources.release import default_cache_dir, load_release
+
+    settings = _feed_settings(args)
+    for word in (args.old, args.new):
+        if word not in (LATEST, PREVIOUS) and not Path(word).expanduser().is_file():
+            raise SettingsError(
+                f"diff: {word}: no such release file (or say {LATEST} or {PREVIOUS})"
+            )
+    folder = KeptFolder(kept_folder(settings.cache_dir or default_cache_dir()))
+    latest: Release | None = None
+    if {args.old, args.new} & {LATEST, PREVIOUS}:
+        latest = load_release(settings)
+        folder.keep(latest)
+
+    def side(word: str) -> Release:
+        if word == LATEST and latest is not None:
+            return latest
+        if word == PREVIOUS and latest is not None:
+            entry = folder.before(latest)
+            if entry is None:
+                raise IpsyncError(
+                    f"diff: no release before {latest.change_number} is kept in "
+                    f"{folder.folder}: the download page links only the newest, so the one "
+                    f"before must have been read here (each 'diff {LATEST}' keeps what it "
+                    "reads); give the older release as a file"
+                )
+            return folder.load(entry)
+        return load_release(
+            FeedSettings(
+                word,
+                settings.cloud,
+                settings.cache_dir,
+                settings.min_prefixlen_v4,
+                settings.min_prefixlen_v6,
+            )
+        )
+
+    return side(args.old), side(args.new)
+
+
 def _cmd_sync(args: argparse.Namespace) -> int:
     from sync.app.render import render
     from sync.engine import run
@@ -226,6 +292,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--match", help="only tags whose name contains this text (any case)")
     p.add_argument("--json", action="store_true", help="print the tags as a JSON list")
     p.set_defaults(handler=_cmd_tags)
+
+    p = sub.add_parser("diff", help="addresses added and removed per tag between two releases")
+    side = "a release file, or 'latest' (the source's current release) or 'previous' (the one "
+    p.add_argument("old", metavar="OLD", help=side + "before it, kept when it was read)")
+    p.add_argument("new", metavar="NEW", help="as OLD")
+    common(p)
+    p.add_argument(
+        "--tag",
+        action="append",
+        metavar="TAG",
+        help="only this tag (exact name, any case); repeat for more",
+    )
+    p.add_argument("--match", help="only tags whose name contains this text (any case)")
+    p.add_argument("--region", help="only tags of this region (exact, any case)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"old": mark, "new": mark, "tags": {name: {"added": [...], "removed": [...]}}}',
+    )
+    p.set_defaults(handler=_cmd_diff)
 
     for name, text in (("plan", "show what would change, write nothing"), ("apply", "sync")):
         p = sub.add_parser(name, help=text)
