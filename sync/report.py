@@ -45,6 +45,11 @@ class Fit(BaseModel):
     entries: int
     capacity: int
     extra_addresses: int
+    #: The largest share, over the families, of addresses the cover allows that Microsoft did
+    #: not publish; unset when not told.
+    extra_ratio: float | None = None
+    #: The target's ``max_extra_ratio``, beyond which a cover is refused; unset when not told.
+    max_extra_ratio: float | None = None
 
 
 class TargetReport(BaseModel):
