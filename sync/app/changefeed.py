@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
 from sync.app.render import amounts
-from sync.changes import ChangeEntry
+from sync.changes import ChangeEntry, TagDelta
 from sync.core.prefixes import FAMILIES
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -85,16 +85,21 @@ def summary(change: ChangeEntry) -> str:
     return f"release {change.previous} -> {change.mark}: " + "; ".join(parts)
 
 
+def tag_text(delta: TagDelta) -> str:
+    """``IPv4 +42 -0 addresses``, per family that changed."""
+    return "; ".join(
+        f"{_FAMILY[f]} {amounts(*delta.addresses[f], f)}"
+        for f in FAMILIES
+        if any(delta.addresses.get(f, (0, 0)))
+    )
+
+
 def content_html(change: ChangeEntry) -> str:
     """The change as an HTML fragment: per tag its amounts and CIDRs, then the targets."""
     e = html.escape
     parts = [f"<p>{e(summary(change))}</p>", "<ul>"]
     for name, delta in change.tags.items():
-        counts = "; ".join(
-            f"{_FAMILY[f]} {amounts(*delta.addresses[f], f)}"
-            for f in FAMILIES
-            if any(delta.addresses.get(f, (0, 0)))
-        )
+        counts = tag_text(delta)
         cidrs = _cidrs("+", delta.added) + _cidrs("-", delta.removed)
         parts.append(f"<li><b>{e(name)}</b>: {e(counts)}<br><code>{e(' '.join(cidrs))}</code></li>")
     parts.append("</ul>")

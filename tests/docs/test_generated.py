@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sync.app import docgen
 from sync.app.cli import main
 from sync.app.functions import AppSettings
+from sync.app.notify import NotifySettings
 from sync.app.schema import FALLBACK, comments, config_schema, describe, target_models
 from sync.settings import Settings
 
@@ -41,7 +42,7 @@ def test_an_unknown_generated_part_is_an_error() -> None:
 
 
 def _models() -> list[type[BaseModel]]:
-    return [Settings, AppSettings, *(model for _, model in target_models())]
+    return [Settings, AppSettings, NotifySettings, *(model for _, model in target_models())]
 
 
 @pytest.mark.parametrize("model", _models(), ids=lambda m: m.__name__)
