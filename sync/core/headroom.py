@@ -52,7 +52,8 @@ DEFAULT = Thresholds()
 def headroom_notes(headroom: Headroom, thresholds: Thresholds = DEFAULT) -> list[str]:
     """A note per limit the target is near; none when it has room."""
     notes = []
-    if _reached(headroom.capacity_used, thresholds.capacity):
+    # Beyond the capacity the target is refused, and the refusal says so with the numbers.
+    if _reached(headroom.capacity_used, thresholds.capacity) and headroom.capacity_used <= 1:
         notes.append(
             f"near capacity: {headroom.entries} of {headroom.capacity} entries in use "
             f"({headroom.capacity_used:.0%}, notes from {thresholds.capacity:.0%}); a growing "

@@ -18,6 +18,8 @@ def test_near_capacity_from_the_threshold_on() -> None:
     (note,) = headroom_notes(Headroom(360, 400))
     assert note.startswith("near capacity: 360 of 400 entries in use (90%")
     assert headroom_notes(Headroom(360, 400), Thresholds(capacity=0.95)) == []
+    assert headroom_notes(Headroom(400, 400)) != []
+    assert headroom_notes(Headroom(459, 50)) == []  # refused, and the refusal says why
 
 
 @pytest.mark.parametrize(
