@@ -29,15 +29,28 @@ ELEMENT = {
     "requires": {"type": "object", "additionalProperties": {"type": "string"}},
 }
 
+
+def _typed(name: str, required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    """An object of type ``name`` with the ``required`` properties and no unknown one."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": required,
+        "properties": {"type": {"const": name}, **properties},
+    }
+
+
+def _array_of(definition: str) -> dict[str, Any]:
+    return {"type": "array", "items": {"$ref": f"#/definitions/{definition}"}}
+
+
 CARD_1_4: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-06/schema#",
     "definitions": {
-        "TextBlock": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["type", "text"],
-            "properties": {
-                "type": {"const": "TextBlock"},
+        "TextBlock": _typed(
+            "TextBlock",
+            ["type", "text"],
+            {
                 "text": {"type": "string"},
                 "color": _any_case(
                     "default", "dark", "light", "accent", "good", "warning", "attention"
@@ -51,41 +64,24 @@ CARD_1_4: dict[str, Any] = {
                 "wrap": {"type": "boolean"},
                 **ELEMENT,
             },
-        },
-        "Fact": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["title", "value"],
-            "properties": {
-                "type": {"const": "Fact"},
-                "title": {"type": "string"},
-                "value": {"type": "string"},
-            },
-        },
-        "FactSet": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["type", "facts"],
-            "properties": {
-                "type": {"const": "FactSet"},
-                "facts": {"type": "array", "items": {"$ref": "#/definitions/Fact"}},
-                **ELEMENT,
-            },
-        },
-        "Container": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["type", "items"],
-            "properties": {
-                "type": {"const": "Container"},
-                "items": {"type": "array", "items": {"$ref": "#/definitions/Element"}},
+        ),
+        # A fact's ``type`` is optional: only its title and value are required.
+        "Fact": _typed(
+            "Fact", ["title", "value"], {"title": {"type": "string"}, "value": {"type": "string"}}
+        ),
+        "FactSet": _typed("FactSet", ["type", "facts"], {"facts": _array_of("Fact"), **ELEMENT}),
+        "Container": _typed(
+            "Container",
+            ["type", "items"],
+            {
+                "items": _array_of("Element"),
                 "style": _any_case("default", "emphasis", "good", "attention", "warning", "accent"),
                 "verticalContentAlignment": _any_case("top", "center", "bottom"),
                 "bleed": {"type": "boolean"},
                 "minHeight": {"type": "string"},
                 **ELEMENT,
             },
-        },
+        ),
         "Element": {
             "oneOf": [
                 {"$ref": "#/definitions/TextBlock"},
@@ -93,12 +89,10 @@ CARD_1_4: dict[str, Any] = {
                 {"$ref": "#/definitions/Container"},
             ]
         },
-        "Action.OpenUrl": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["type", "url"],
-            "properties": {
-                "type": {"const": "Action.OpenUrl"},
+        "Action.OpenUrl": _typed(
+            "Action.OpenUrl",
+            ["type", "url"],
+            {
                 "url": {"type": "string", "format": "uri-reference"},
                 "title": {"type": "string"},
                 "iconUrl": {"type": "string"},
@@ -106,23 +100,23 @@ CARD_1_4: dict[str, Any] = {
                 "fallback": {},
                 "requires": {"type": "object"},
             },
+        ),
+    },
+    **_typed(
+        "AdaptiveCard",
+        ["type", "version"],
+        {
+            "version": {"type": "string"},
+            "$schema": {"type": "string", "format": "uri"},
+            "fallbackText": {"type": "string"},
+            "speak": {"type": "string"},
+            "lang": {"type": "string"},
+            "minHeight": {"type": "string"},
+            "verticalContentAlignment": _any_case("top", "center", "bottom"),
+            "body": _array_of("Element"),
+            "actions": _array_of("Action.OpenUrl"),
         },
-    },
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["type", "version"],
-    "properties": {
-        "type": {"const": "AdaptiveCard"},
-        "version": {"type": "string"},
-        "$schema": {"type": "string", "format": "uri"},
-        "fallbackText": {"type": "string"},
-        "speak": {"type": "string"},
-        "lang": {"type": "string"},
-        "minHeight": {"type": "string"},
-        "verticalContentAlignment": _any_case("top", "center", "bottom"),
-        "body": {"type": "array", "items": {"$ref": "#/definitions/Element"}},
-        "actions": {"type": "array", "items": {"$ref": "#/definitions/Action.OpenUrl"}},
-    },
+    ),
 }
 
 #: What a Teams Workflows webhook ("When a Teams webhook request is received", then "Post card
