@@ -6,8 +6,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_STAMP := $(VENV)/.installed-demo
 DEV_STAMP := $(VENV)/.installed-dev
+# The Azure CLI for tests/azcli, apart: it pins SDK versions of its own.
+AZ_VENV ?= .venv-az
+AZ_STAMP := $(AZ_VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean az-cli
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +23,13 @@ $(DEMO_STAMP): requirements.txt requirements-demo.txt | $(PY)
 $(DEV_STAMP): $(DEMO_STAMP) requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
+
+$(AZ_STAMP): requirements-az.txt
+	$(PYTHON) -m venv $(AZ_VENV)
+	$(AZ_VENV)/bin/python -m pip install --quiet -r requirements-az.txt
+	touch $@
+
+az-cli: $(AZ_STAMP)
 
 demo: $(DEMO_STAMP)
 	$(PY) -m sync demo
@@ -36,4 +46,4 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/mypy sync armemu bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(AZ_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from armemu import seed
 from armemu.server import Emulator
+from armemu.throttle import Limits
 
 
 def build_parser(prog: str = "python -m armemu") -> argparse.ArgumentParser:
@@ -40,6 +42,26 @@ def build_parser(prog: str = "python -m armemu") -> argparse.ArgumentParser:
     parser.add_argument(
         "--seed", action="store_true", help="create sample resources to plan and apply against"
     )
+    parser.add_argument(
+        "--throttle",
+        action="store_true",
+        help="emulate ARM's token buckets (reads 250 refilled 25/s, writes and deletes 200, 10/s)",
+    )
+    parser.add_argument(
+        "--bucket",
+        action="append",
+        default=[],
+        metavar="OP=SIZE/RATE",
+        help="with --throttle: another bucket size and refill per second for reads, writes or "
+        "deletes, e.g. reads=10/1",
+    )
+    parser.add_argument(
+        "--subscription",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a subscription GET /subscriptions lists while it is empty (repeatable)",
+    )
     return parser
 
 
@@ -53,9 +75,33 @@ def _slow(values: list[str], parser: argparse.ArgumentParser) -> dict[str, int]:
     return slow
 
 
+def _limits(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Limits | None:
+    if not args.throttle:
+        if args.bucket:
+            parser.error("--bucket needs --throttle")
+        return None
+    sizes: dict[str, tuple[float, float]] = {}
+    for value in args.bucket:
+        operation, _, numbers = value.partition("=")
+        size, _, rate = numbers.partition("/")
+        try:
+            if operation not in ("reads", "writes", "deletes"):
+                raise ValueError(operation)
+            sizes[operation] = (float(size), float(rate))
+        except ValueError:
+            parser.error(f"--bucket takes reads|writes|deletes=SIZE/RATE, not {value!r}")
+    return Limits(**sizes)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM ends the emulator as Ctrl-C does: it stops and removes its CA folder."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None, prog: str = "python -m armemu") -> int:
     parser = build_parser(prog)
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
     emulator = Emulator(
         port=args.port,
         state_file=args.state,
@@ -63,6 +109,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m armemu") -> i
         lro_polls=args.lro_polls,
         retry_after=args.retry_after,
         slow=_slow(args.slow, parser),
+        subscriptions=tuple(args.subscription),
+        throttle=_limits(args, parser),
     ).start()
     if args.seed:
         created = seed.seed(emulator.store)

@@ -32,6 +32,24 @@ def ipv4_network(value: str) -> ipaddress.IPv4Network | None:
         return None
 
 
+#: IPv6 ranges that are not a public endpoint's clients (loopback and unspecified are inside ::/8)
+FORBIDDEN_V6 = tuple(
+    ipaddress.IPv6Network(net)
+    for net in ("::/8", "::ffff:0:0/96", "64:ff9b::/96", "fc00::/7", "fe80::/10", "ff00::/8")
+)
+
+
+def public_ipv6(value: str) -> ipaddress.IPv6Network | None:
+    """A public IPv6 address, or a CIDR of /126 or wider without host bits; else None."""
+    try:
+        net = ipaddress.IPv6Network(value, strict=True)
+    except ValueError:
+        return None
+    if ("/" in value and net.prefixlen > 126) or any(net.overlaps(f) for f in FORBIDDEN_V6):
+        return None
+    return net
+
+
 def ipv4_address(value: str) -> ipaddress.IPv4Address | None:
     if value.count(".") != 3:
         return None

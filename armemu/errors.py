@@ -87,6 +87,12 @@ def route_not_found(path: str) -> ArmErrorReply:
     )
 
 
+def method_not_allowed(method: str) -> ArmErrorReply:
+    return ArmErrorReply(
+        405, "MethodNotAllowed", f"The requested resource does not support http method '{method}'."
+    )
+
+
 def precondition_failed(resource_id: str) -> ArmErrorReply:
     # unverified wording; the status and code are what cloud-provider-azure handles
     return ArmErrorReply(
@@ -258,6 +264,30 @@ def resource_not_found(type_name: str, resource_group: str, name: str) -> ArmErr
     )
 
 
+def resource_group_not_found(name: str) -> ArmErrorReply:
+    return ArmErrorReply(
+        404, "ResourceGroupNotFound", f"Resource group '{name}' could not be found."
+    )
+
+
+def group_location_conflict(asked: str, existing: str) -> ArmErrorReply:
+    return ArmErrorReply(
+        409,
+        "InvalidResourceGroupLocation",
+        f"Invalid resource group location '{asked}'. The Resource group already exists in "
+        f"location '{existing}'.",
+    )
+
+
+def invalid_filter(text: str) -> ArmErrorReply:
+    # unverified wording; the emulator reads resourceType, name, tagName and tagValue only
+    return ArmErrorReply(
+        400,
+        "InvalidFilterInQueryString",
+        f"Invalid $filter '{text}' specified in the query string.",
+    )
+
+
 def another_operation_in_progress(poll_url: str, retry: float) -> ArmErrorReply:
     """409 of a provider that refuses a write while the resource's last one runs."""
     return ArmErrorReply(
@@ -290,6 +320,11 @@ def storage_invalid(parameter: str) -> ArmErrorReply:
         f"Values for request parameters are invalid: {parameter}. For more information, see - "
         "https://aka.ms/storagenetworkruleset",
     )
+
+
+def bad_request(message: str) -> ArmErrorReply:
+    """400 ``BadRequest``: the emulator's choice where a spec documents no code (unconfirmed)."""
+    return ArmErrorReply(400, "BadRequest", message)
 
 
 def keyvault_bad_request(message: str) -> ArmErrorReply:

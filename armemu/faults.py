@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,14 @@ class Fault:
     lro: str | None = None
     delay_s: float | None = None
     lose_response: bool = False
+
+    def injected(self, default_code: str) -> tuple[int, str, str] | None:
+        """Wait ``delay_s``; then the (status, code, message) to answer with, if any."""
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        if self.status is None:
+            return None
+        return self.status, self.code or default_code, self.message or "An injected error occurred."
 
     def matches(self, method: str, path: str, long_running: bool) -> bool:
         if self.count <= 0 or self.method not in ("*", method):

@@ -7,12 +7,18 @@ Understood, and nothing else (anything else is a 400 that says what was not unde
     | where <condition> [and <condition> ...]      (any number of where stages)
     | project <field>, <field>, ...                (optional)
     | order by <field> [asc | desc]                (optional; else rows come ordered by id)
+    | limit <n>  |  take <n>                       (optional)
 
     <condition> := isnotempty(tags['<key>']) | isnotempty(tags.<key>)
                  | tags['<key>'] =~ '<value>' | tags['<key>'] == '<value>'
                  | type in~ ('<type>', ...) | type in ('<type>', ...)
                  | type =~ '<type>' | type == '<type>'
+                 | <column> [!]contains[_cs] '<text>' | <column> [!]has[_cs] '<term>'
 
+Stages apply in the order written (``limit`` before ``order by`` keeps the first rows by id).
+``contains`` finds a substring, ``has`` a whole term (no letter or digit either side), both
+ignoring case unless ``_cs``; the columns are name, id, type, location, resourceGroup,
+subscriptionId and kind.
 Rows have ARG's columns (``type`` lower-case, as ARG returns it); tag keys match exactly as
 written, ``=~``/``in~`` compare case-insensitively and ``==``/``in`` exactly. Scopes:
 ``subscriptions`` limits rows to those subscriptions; ``managementGroups`` (any name) and no
@@ -38,6 +44,8 @@ FIELDS = (
 DEFAULT_TOP, MAX_TOP = 100, 1000
 _STRING = r"""(?:'([^']*)'|"([^"]*)")"""
 _TAG = rf"tags(?:\[\s*{_STRING}\s*\]|\.([A-Za-z_][A-Za-z0-9_]*))"
+#: columns the string operators read
+_TEXT_COLUMNS = "name|id|type|location|resourceGroup|subscriptionId|kind"
 _CONDITIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(rf"^{pattern}$", re.IGNORECASE), kind)
     for pattern, kind in (
@@ -45,10 +53,12 @@ _CONDITIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (rf"{_TAG}\s*(=~|==)\s*{_STRING}", "tag_equals"),
         (r"type\s+(in~|in)\s*\((.*)\)", "type_in"),
         (rf"type\s*(=~|==)\s*{_STRING}", "type_equals"),
+        (rf"({_TEXT_COLUMNS})\s+(!?(?:contains|has)(?:_cs)?)\s+{_STRING}", "text"),
     )
 )
 Row = dict[str, Any]
 Predicate = Callable[[Row], bool]
+Stage = Callable[[list[Row]], list[Row]]
 
 
 def row(resource: dict[str, Any], subscription: str, resource_group: str) -> Row:
@@ -81,14 +91,13 @@ def query(body: Any, rows: Iterable[Row]) -> dict[str, Any]:
         raise errors.graph_bad_query("Only resultFormat 'objectArray' is emulated.")
     subscriptions = body.get("subscriptions")
     wanted = {s.lower() for s in subscriptions} if isinstance(subscriptions, list) else None
-    predicates, columns, order = _parse(body["query"])
-    found = [
-        r for r in rows
-        if (wanted is None or r["subscriptionId"].lower() in wanted)
-        and all(p(r) for p in predicates)
-    ]  # fmt: skip
-    field, descending = order
-    found.sort(key=lambda r: str(r.get(field) or "").lower(), reverse=descending)
+    stages, columns = _parse(body["query"])
+    found = sorted(
+        (r for r in rows if wanted is None or r["subscriptionId"].lower() in wanted),
+        key=lambda r: str(r["id"]).lower(),
+    )  # ARG's order is unspecified without `order by`; the emulator's is the id, so pages hold
+    for stage in stages:
+        found = stage(found)
     start = _start(options)
     top = _top(options)
     page = found[start : start + top]
@@ -105,34 +114,58 @@ def query(body: Any, rows: Iterable[Row]) -> dict[str, Any]:
     return result
 
 
-def _parse(text: str) -> tuple[list[Predicate], tuple[str, ...], tuple[str, bool]]:
-    stages = [s.strip() for s in _split_pipes(text)]
-    if not stages or stages[0].lower() != "resources":
+def _parse(text: str) -> tuple[list[Stage], tuple[str, ...]]:
+    """The query's stages, applied in order, and the columns it projects."""
+    stages_text = [s.strip() for s in _split_pipes(text)]
+    if not stages_text or stages_text[0].lower() != "resources":
         raise errors.graph_bad_query(
-            f"The emulator only queries the 'resources' table; the query starts {stages[0]!r}."
+            f"The emulator only queries the 'resources' table; the query starts {stages_text[0]!r}."
         )
-    predicates: list[Predicate] = []
+    stages: list[Stage] = []
     columns: tuple[str, ...] = FIELDS
-    order = ("id", False)
-    for stage in stages[1:]:
+    for stage in stages_text[1:]:
         verb, _, rest = stage.partition(" ")
         verb = verb.lower()
         if verb == "where":
-            predicates += [_condition(c) for c in re.split(r"\s+and\s+", rest.strip(), flags=re.I)]
+            stages.append(_where([_condition(c) for c in _conjuncts(rest)]))
         elif verb == "project":
             columns = tuple(_field(f) for f in rest.split(","))
         elif verb == "order" and rest.lower().startswith("by "):
-            words = rest[3:].split()
-            if not 1 <= len(words) <= 2 or (len(words) == 2 and words[1].lower() not in
-                                              ("asc", "desc")):  # fmt: skip
-                raise errors.graph_bad_query(f"Cannot read the order clause {stage!r}.")
-            order = (_field(words[0]), len(words) == 2 and words[1].lower() == "desc")
+            stages.append(_order(stage, rest[3:].split()))
+        elif verb in ("limit", "take"):
+            if not rest.strip().isdigit():
+                raise errors.graph_bad_query(
+                    f"The emulator reads {verb} with a whole number, not {rest.strip()!r}."
+                )
+            stages.append(_take(int(rest)))
         else:
             raise errors.graph_bad_query(
                 f"The emulator does not understand the stage {stage!r}: it reads only where, "
-                "project and order by."
+                "project, order by, limit and take."
             )
-    return predicates, columns, order
+    return stages, columns
+
+
+def _conjuncts(text: str) -> list[str]:
+    """The conditions of ``a and b``: ``and`` outside quotes only."""
+    parts = re.split(r"""\s+and\s+(?=(?:[^'"]*['"][^'"]*['"])*[^'"]*$)""", text.strip(), flags=re.I)
+    return [p for p in parts if p]
+
+
+def _where(tests: list[Predicate]) -> Stage:
+    return lambda rows: [r for r in rows if all(test(r) for test in tests)]
+
+
+def _take(count: int) -> Stage:
+    return lambda rows: rows[:count]
+
+
+def _order(stage: str, words: list[str]) -> Stage:
+    if not 1 <= len(words) <= 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
+        raise errors.graph_bad_query(f"Cannot read the order clause {stage!r}.")
+    field, descending = _field(words[0]), len(words) == 2 and words[1].lower() == "desc"
+    return lambda rows: sorted(rows, key=lambda r: str(r.get(field) or "").lower(),
+                               reverse=descending)  # fmt: skip
 
 
 def _split_pipes(text: str) -> list[str]:
@@ -173,6 +206,9 @@ def _condition(text: str) -> Predicate:
         if kind == "tag_equals":
             key, op, value = groups
             return lambda r: _same(str((r["tags"] or {}).get(key, "")), value, op == "=~")
+        if kind == "text":
+            column, op, needle = groups
+            return _text(_field(column), op.lower(), needle)
         if kind == "type_in":
             op, inner = groups
             values = [a or b for a, b in re.findall(_STRING, inner)]
@@ -181,8 +217,21 @@ def _condition(text: str) -> Predicate:
         return lambda r: _same(r["type"], value, op == "=~")
     raise errors.graph_bad_query(
         f"The emulator does not understand the condition {text!r}; it reads isnotempty(tags[..]), "
-        "tags[..] =~/== '..', type in~/in (..) and type =~/== '..'."
+        "tags[..] =~/== '..', type in~/in (..), type =~/== '..' and <column> [!]contains/has "
+        "[_cs] '..'."
     )
+
+
+def _text(column: str, op: str, needle: str) -> Predicate:
+    """``contains`` (a substring) and ``has`` (a whole term: no letter or digit either side),
+    ignoring case unless ``_cs``; ``!`` negates."""
+    negate, base = op.startswith("!"), op.lstrip("!")
+    flags = 0 if base.endswith("_cs") else re.IGNORECASE
+    pattern = re.escape(needle)
+    if base.startswith("has"):
+        pattern = rf"(?<![0-9A-Za-z]){pattern}(?![0-9A-Za-z])"
+    compiled = re.compile(pattern, flags)
+    return lambda r: (compiled.search(str(r.get(column) or "")) is not None) != negate
 
 
 def _same(actual: str, expected: str, insensitive: bool) -> bool:

@@ -12,19 +12,34 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from armemu import apiversions, errors, graph, service_tags
+from armemu import (
+    apiversions,
+    errors,
+    graph,
+    groups,
+    msgraph,
+    names,
+    service_tags,
+    signin,
+    versioned,
+)
+from armemu.catalog import KINDS
 from armemu.errors import ArmErrorReply
 from armemu.faults import Fault, parse_faults
 from armemu.model import NSG_TYPE
-from armemu.resources import KINDS, Kind
+from armemu.resources import Kind
 from armemu.state import Reply, ResourceStore, Write
+from armemu.throttle import Throttle
 
 _SUB = r"^/subscriptions/(?P<sub>[^/]+)"
 _RG = _SUB + r"/resourceGroups/(?P<rg>[^/]+)"
 _NSGS = _RG + r"/providers/Microsoft\.Network/networkSecurityGroups"
 _NSG = _NSGS + r"/(?P<nsg>[^/]+)"
 _LOC = _SUB + r"/providers/(?P<ns>[^/]+)/locations/(?P<loc>[^/]+)"
+#: the segments providers poll operations under (flexible servers, Cosmos DB, the rest)
+_POLL = r"/(?:operations|azureAsyncOperation|operationsStatus)"
 NETWORK = "Microsoft.Network"
+RESOURCES = "Microsoft.Resources"
 
 
 @dataclass(frozen=True)
@@ -45,9 +60,17 @@ def _route(name: str, pattern: str, namespace: str, type_name: str,
 
 
 def _kind_routes(kind: Kind) -> list[Route]:
+    """A nested type (``sites/slots``) has no routes of its own: its parent's extras serve it."""
+    if kind.type.count("/") > 1:
+        return []
     ns, coll = re.escape(kind.namespace), re.escape(kind.collection)
     base = _RG + rf"/providers/{ns}/{coll}"
     routes = [
+        _route(f"extra:{extra.name}", base + r"/(?P<name>[^/]+)" + extra.pattern, kind.namespace,
+               extra.type_name, kind)
+        for extra in kind.extras
+    ]  # fmt: skip
+    routes += [
         _route("list", base, kind.namespace, kind.collection, kind),
         _route("item", base + r"/(?P<name>[^/]+)", kind.namespace, kind.collection, kind),
         _route("list_all", _SUB + rf"/providers/{ns}/{coll}", kind.namespace, kind.collection,
@@ -79,12 +102,24 @@ ROUTES: list[Route] = [
     _route("service_tags", _LOC + "/serviceTags", NETWORK, "locations/serviceTags"),
     _route("service_tag_details", _LOC + "/serviceTagDetails", NETWORK,
            "locations/serviceTagDetails"),
-    _route("operation", _LOC + r"/operations/(?P<op>[^/]+)", NETWORK, "locations/operations"),
+    _route("operation", _LOC + _POLL + r"/(?P<op>[^/]+)", NETWORK, "locations/operations"),
     _route("operation_result", _LOC + r"/operationResults/(?P<op>[^/]+)", NETWORK,
            "locations/operationResults"),
     _route("graph", r"^/providers/Microsoft\.ResourceGraph/resources", "Microsoft.ResourceGraph",
            "resources"),
     *[route for kind in KINDS.values() for route in _kind_routes(kind)],
+    _route("subscriptions", r"^/subscriptions", RESOURCES, "subscriptions"),
+    _route("subscription", _SUB, RESOURCES, "subscriptions"),
+    _route("tenants", r"^/tenants", RESOURCES, "tenants"),
+    _route("groups", _SUB + "/resourceGroups", RESOURCES, "resourceGroups"),
+    _route("group", _RG, RESOURCES, "resourceGroups"),
+    _route("group_resources", _RG + "/resources", RESOURCES, "resources"),
+    _route("resources", _SUB + "/resources", RESOURCES, "resources"),
+    _route("group_operation", _SUB + r"/operationresults/(?P<op>[^/]+)", RESOURCES,
+           "operationresults"),
+    _route("provider", _SUB + r"/providers/(?P<provider>[^/]+)", RESOURCES, "providers"),
+    _route("storage_names", _SUB + r"/providers/Microsoft\.Storage/checkNameAvailability",
+           "Microsoft.Storage", "checkNameAvailability"),
 ]  # fmt: skip
 LONG_RUNNING = {("PUT", "nsg"), ("DELETE", "nsg"), ("PUT", "rule"), ("DELETE", "rule")}
 
@@ -92,6 +127,8 @@ LONG_RUNNING = {("PUT", "nsg"), ("DELETE", "nsg"), ("PUT", "rule"), ("DELETE", "
 def long_running(method: str, route: Route) -> bool:
     """Whether the write can answer with an operation (fault ``lro`` applies to it)."""
     kind = route.kind
+    if kind is not None and kind.child is not None and route.name == "child":
+        return method in ("PUT", "DELETE") and kind.child.style != "sync"
     if kind is None or route.name != "item":
         return (method, route.name) in LONG_RUNNING
     style = {"PUT": kind.create, "PATCH": kind.patch_style, "DELETE": kind.delete}.get(method)
@@ -138,6 +175,9 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "ipsync-arm-emulator"
     store: ResourceStore
     feed: Feed
+    directory: msgraph.Directory
+    #: ARM's token buckets, when the emulator emulates them
+    throttle: Throttle | None = None
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -154,22 +194,36 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle("POST")
 
+    def do_HEAD(self) -> None:
+        self._handle("HEAD")
+
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the stats route tells what happened."""
 
     # -----------------------------------------------------------------------------------
     def _handle(self, method: str) -> None:
         url = urlsplit(self.path)
-        path = unquote(url.path)
+        # ARM reads an empty segment (``providers/Microsoft.KeyVault//vaults``) as none
+        path = re.sub(r"/{2,}", "/", unquote(url.path))
         body = self._read_body()
         if path.startswith("/_emulator/"):
             self._send(self._admin(method, path, body))
             return
+        signed = signin.answer(method, path, url.query, self.store.endpoint, body)
+        if signed is not None:
+            self._send(signed)
+            return
         self.store.count(method, path)
         self.store.settle()
+        if msgraph.serves(path):
+            self._graph(method, path, body)
+            return
         fault: Fault | None = None
+        limits: dict[str, str] = {}
         try:
             self._check_auth()
+            if self.throttle is not None:
+                limits = self.throttle.take(method, path, self.headers.get("Authorization", ""))
             query = parse_qs(url.query)
             if not query.get("api-version"):
                 raise errors.missing_api_version()
@@ -200,10 +254,12 @@ class Handler(BaseHTTPRequestHandler):
                 fail=fault if fault is not None and fault.lro else None,
             )
             reply = self._dispatch(method, route, match, payload, write, query)
+            reply.body = versioned.shape(route.name, write.api_version, reply.body)
         except ArmErrorReply as exc:
             reply = Reply(exc.status, exc.body(), exc.headers)
         except Exception as exc:  # an emulator bug must still answer like ARM would
             reply = Reply(500, ArmErrorReply(500, "InternalServerError", repr(exc)).body())
+        reply.headers = {**limits, **reply.headers}
         if fault is not None and fault.lose_response:
             self.store.complete_now(reply.headers)
             self.close_connection = True
@@ -215,6 +271,11 @@ class Handler(BaseHTTPRequestHandler):
         s = self.store
         kind = route.kind
         table: dict[tuple[str, str], Callable[[], Reply]]
+        extras = kind.extras if kind is not None else ()
+        extra = next((e for e in extras if f"extra:{e.name}" == route.name), None)
+        if extra is not None:
+            reply: Reply = extra.serve(s, method, m, body, write)
+            return reply
         if kind is not None:
             table = {
                 ("GET", "list"): lambda: s.list(kind, m["sub"], m["rg"]),
@@ -230,7 +291,7 @@ class Handler(BaseHTTPRequestHandler):
                 ("PUT", "child"): lambda: s.put_child(kind, m["sub"], m["rg"], m["name"],
                                                       m["child"], body, write),
                 ("DELETE", "child"): lambda: s.delete_child(kind, m["sub"], m["rg"], m["name"],
-                                                            m["child"]),
+                                                            m["child"], write),
             }  # fmt: skip
         else:
             table = {
@@ -259,15 +320,38 @@ class Handler(BaseHTTPRequestHandler):
                 ("GET", "operation"): lambda: s.poll(m["op"]),
                 ("GET", "operation_result"): lambda: s.operation_result(m["op"]),
                 ("POST", "graph"): lambda: Reply(200, graph.query(body, self._graph_rows())),
+                ("GET", "subscriptions"): lambda: groups.list_subscriptions(s),
+                ("GET", "subscription"): lambda: groups.get_subscription(s, m["sub"]),
+                ("GET", "tenants"): groups.list_tenants,
+                ("GET", "groups"): lambda: groups.list_groups(s, m["sub"]),
+                ("PUT", "group"): lambda: groups.put(s, m["sub"], m["rg"], body),
+                ("GET", "group"): lambda: groups.get(s, m["sub"], m["rg"]),
+                ("HEAD", "group"): lambda: groups.head(s, m["sub"], m["rg"]),
+                ("PATCH", "group"): lambda: groups.patch(s, m["sub"], m["rg"], body),
+                ("DELETE", "group"): lambda: groups.delete(s, m["sub"], m["rg"], write.api_version),
+                ("GET", "group_operation"): lambda: groups.operation_result(s, m["op"]),
+                ("GET", "group_resources"): lambda: groups.list_resources(
+                    s, m["sub"], m["rg"], query
+                ),
+                ("GET", "resources"): lambda: groups.list_resources(s, m["sub"], None, query),
+                ("GET", "provider"): lambda: groups.provider(
+                    m["sub"], m["provider"], [(r.namespace, r.type_name) for r in ROUTES]
+                ),
+                ("POST", "storage_names"): lambda: names.check_storage(s, body),
             }
         action = table.get((method, route.name))
         if action is None:
-            raise ArmErrorReply(
-                405,
-                "MethodNotAllowed",
-                f"The requested resource does not support http method '{method}'.",
-            )
+            raise errors.method_not_allowed(method)
         return action()
+
+    def _graph(self, method: str, path: str, body: bytes) -> None:
+        """A Microsoft Graph request (armemu.msgraph); faults apply as to ARM."""
+        fault = self.store.take_fault(method, path, long_running=False)
+        reply = self.directory.serve(method, path, self.headers.get("Authorization"), body, fault)
+        if fault is not None and fault.lose_response:
+            self.close_connection = True
+            return
+        self._send(reply)
 
     def _graph_rows(self) -> list[graph.Row]:
         return [
@@ -297,6 +381,7 @@ class Handler(BaseHTTPRequestHandler):
                 return Reply(200, dict(s.history))
         if (method, path) == ("POST", "/_emulator/reset"):
             s.reset()
+            self.directory.reset()
             return Reply(200, {"reset": True})
         if (method, path) == ("DELETE", "/_emulator/faults"):
             with s.lock:
@@ -343,6 +428,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, reply: Reply) -> None:
         payload = b"" if reply.body is None else json.dumps(reply.body).encode("utf-8")
+        if self.command == "HEAD":  # the status says it all; a HEAD answer has no body
+            payload = b""
         self.send_response(reply.status)
         if reply.body is not None:
             self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -50,8 +50,8 @@ class Nsg:
     #: provisioning state of the NSG and of rules being written ("Updating", "Deleting")
     state: str = "Succeeded"
     rule_states: dict[str, str] = field(default_factory=dict)
-    #: ``properties.flushConnection`` as last written; ARM omits it when never set
-    flush_connection: bool | None = None
+    #: ``properties.flushConnection``: ARM reads ``false`` when a PUT leaves it out
+    flush_connection: bool = False
 
     type = NSG_TYPE
 
@@ -94,9 +94,9 @@ class Nsg:
         if self.tags:
             body["tags"] = dict(self.tags)
         body["properties"] = {
-            **({} if self.flush_connection is None else {"flushConnection": self.flush_connection}),
             "provisioningState": self.state,
             "resourceGuid": self.resource_guid,
+            "flushConnection": self.flush_connection,
             "securityRules": [self.render_rule(n) for n in self.rules],
             "defaultSecurityRules": self.default_rules(),
         }
@@ -164,7 +164,7 @@ class Nsg:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Nsg:
-        return cls(**data)
+        return cls(**{**data, "flush_connection": bool(data.get("flush_connection"))})
 
     def copy(self) -> Nsg:
         return copy.deepcopy(self)

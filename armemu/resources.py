@@ -10,10 +10,13 @@ its fields make the allow-list the history records, and how each write completes
 ``location``  202 with an empty body and ``Location``, which answers 202 until the operation
               ends and then 200 with the resource;
 ``body``      200/201 with a non-final ``provisioningState`` that later GETs of the resource
-              advance (Key Vault's ``RegisteringDns``).
+              advance (Key Vault's ``RegisteringDns``);
+``located``   200/201 with the resource and a ``Location`` that ends as ``location`` does;
+``accepted``  202 with an empty body, ``Azure-AsyncOperation`` and ``Location``; the client
+              then reads the resource (Container Apps PATCH).
 
 Shapes follow the examples in Microsoft's REST API specs (Storage 2025-06-01 StorageAccountCreate
-and StorageAccountUpdate, Key Vault, Container Registry, SQL firewall rules, IP Groups).
+and StorageAccountUpdate, Key Vault, Container Registry, SQL firewall rules).
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ STORAGE_IP_RULES = 400
 KEYVAULT_IP_RULES = 1000
 REGISTRY_IP_RULES = 100
 SQL_FIREWALL_RULES = 256
-IP_GROUP_ADDRESSES = 5000
 #: characters a SQL firewall rule name may not hold (besides a trailing dot or space)
 SQL_NAME_FORBIDDEN = set("<>*%&:\\/?#")
 
@@ -59,15 +61,20 @@ class Resource:
     sku: dict[str, Any] | None = None
     kind: str | None = None
     children: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ``extendedLocation`` (an Edge Zone) as created; ARM keeps and returns it
+    extended_location: dict[str, Any] | None = None
     etag: str = field(default_factory=new_etag)
     state: str = "Succeeded"
     created: str = field(default_factory=_now)
 
     @property
     def id(self) -> str:
+        """A nested type's segments interleave with its name's (``sites/app/slots/staging``)."""
+        namespace, *collections = self.type.split("/")
+        path = "/".join(f"{c}/{n}" for c, n in zip(collections, self.name.split("/"), strict=True))
         return (
             f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
-            f"/providers/{self.type}/{self.name}"
+            f"/providers/{namespace}/{path}"
         )
 
     @property
@@ -80,11 +87,13 @@ class Resource:
 
     def render(self) -> dict[str, Any]:
         spec = self.spec
-        body: dict[str, Any] = {"id": self.id, "name": self.name, "type": self.type}
+        body: dict[str, Any] = {"id": self.id, "name": self.name, "type": spec.label or self.type}
         if spec.etag:
-            body["etag"] = self.etag
+            body[spec.etag_key] = self.etag
         body["location"] = self.location
-        if self.tags:
+        if self.extended_location is not None:
+            body["extendedLocation"] = dict(self.extended_location)
+        if self.tags or spec.empty_tags:
             body["tags"] = dict(self.tags)
         if self.sku is not None:
             body["sku"] = dict(self.sku)
@@ -99,11 +108,12 @@ class Resource:
     def render_child(self, name: str) -> dict[str, Any]:
         child = self.spec.child
         assert child is not None
+        stored = self.children.get(name)
         return {
             "id": f"{self.id}/{child.collection}/{name}",
             "name": name,
-            "type": f"{self.type}/{child.collection}",
-            "properties": dict(self.children[name]),
+            "type": child.type or f"{self.type}/{child.collection}",
+            "properties": copy.deepcopy(stored if stored is not None else child.blank(self)),
         }
 
     def history_entry(self) -> Any:
@@ -127,11 +137,31 @@ class Resource:
 
 @dataclass(frozen=True)
 class Child:
-    """Named child rules of a resource (SQL ``firewallRules``), written synchronously."""
+    """Named child rules of a resource: SQL ``firewallRules`` (``sync``), flexible servers'
+    ``firewallRules`` (``accepted``: 202 and an operation per rule, see armemu.children) or a
+    singleton such as Event Hubs' ``networkRuleSets/default`` (``blank`` set: its value before
+    any write; PUT answers 200 and replaces it, there is no DELETE)."""
 
     collection: str
     validate: Callable[[str, Any], dict[str, Any]]
     check: Callable[[Resource], None]
+    style: str = "sync"
+    #: ARM's ``type`` of a child when it is not ``{parent type}/{collection}``
+    type: str | None = None
+    blank: Callable[[Resource], dict[str, Any]] = lambda res: {}
+    singleton: str | None = None
+
+
+@dataclass(frozen=True)
+class Extra:
+    """A route below ``.../{collection}/{name}``: ``pattern`` continues the path, ``serve``
+    answers ``(store, method, match, body, write)``."""
+
+    name: str
+    pattern: str
+    #: the type ARM names in an api-version error (``sites/config``)
+    type_name: str
+    serve: Callable[[Any, str, dict[str, str], Any, Any], Any]
 
 
 @dataclass(frozen=True)
@@ -152,6 +182,21 @@ class Kind:
     #: provisioningState while a create / an update runs
     busy: tuple[str, str] = ("Creating", "Updating")
     child: Child | None = None
+    #: ``type`` as rendered when it differs (Front Door WAF answers in lower case)
+    label: str | None = None
+    etag_key: str = "etag"
+    #: status of a create that is answered at once (App Service and Cosmos DB: 200)
+    created: int = 201
+    #: ``async`` answers carry ``Location`` too; the segment of their ``Azure-AsyncOperation``
+    location: bool = False
+    poll: str = "operations"
+    #: the refusal of a write while an operation runs when it is not ARM's 409 (AKS, Cosmos
+    #: DB), given the resource and the running operation's id
+    conflict: Callable[[Resource, str], ArmErrorReply] | None = None
+    #: routes below an item that the kind's module serves itself (App Service config, slots)
+    extras: tuple[Extra, ...] = ()
+    #: answers ``tags: {}`` for a resource without tags (Key Vault) instead of leaving it out
+    empty_tags: bool = False
 
     @property
     def namespace(self) -> str:
@@ -178,7 +223,7 @@ def _user_props(props: dict[str, Any], *own: str) -> dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in props.items() if k not in skip}
 
 
-def _enum(value: Any, allowed: tuple[str, ...], error: ArmErrorReply) -> str:
+def enum_value(value: Any, allowed: tuple[str, ...], error: ArmErrorReply) -> str:
     for option in allowed:
         if isinstance(value, str) and value.lower() == option.lower():
             return option
@@ -189,7 +234,7 @@ def _tags_only(res: Resource, body: dict[str, Any]) -> None:
     """A PATCH that only updates tags (the handler has applied them already)."""
 
 
-def _merge_patch(
+def merge_patch(
     handled: str, normalise: Callable[[Any, Resource], Any]
 ) -> Callable[[Resource, dict[str, Any]], None]:
     """PATCH semantics of Storage, Key Vault and ACR: given properties replace stored ones."""
@@ -221,7 +266,7 @@ def _storage_acls(acls: Any, res: Resource) -> dict[str, Any]:
     """``networkAcls`` as Storage stores it; any bad part is the one 400 Storage answers."""
     if not isinstance(acls, dict):
         raise errors.storage_invalid("networkAcls")
-    default = _enum(acls.get("defaultAction"), ACTIONS,
+    default = enum_value(acls.get("defaultAction"), ACTIONS,
                     errors.storage_invalid("networkAcls.defaultAction"))  # fmt: skip
     rules = acls.get("ipRules") or []
     if not isinstance(rules, list):
@@ -235,9 +280,7 @@ def _storage_acls(acls: Any, res: Resource) -> dict[str, Any]:
         "ipRules": ip_rules,
     }
     if acls.get("ipv6Rules") is not None:
-        out["ipv6Rules"] = [
-            {"value": _storage_v6(rule), "action": "Allow"} for rule in acls["ipv6Rules"]
-        ]
+        out["ipv6Rules"] = _storage_v6(acls["ipv6Rules"], res)
     if acls.get("resourceAccessRules") is not None:
         out["resourceAccessRules"] = copy.deepcopy(acls["resourceAccessRules"])
     out["defaultAction"] = default
@@ -256,17 +299,22 @@ def _storage_value(rule: Any) -> str:
     return value
 
 
-def _storage_v6(rule: Any) -> str:
-    import ipaddress
-
-    value = str((rule or {}).get("value") or "") if isinstance(rule, dict) else ""
-    try:
-        net = ipaddress.IPv6Network(value, strict=True)
-    except ValueError:
-        raise errors.storage_invalid("networkAcls.ipv6Rules[*].value") from None
-    if not net.is_global:
+def _storage_v6(rules: Any, res: Resource) -> list[dict[str, Any]]:
+    """``ipv6Rules`` where the account publishes IPv6 endpoints; a public IPv6 address or a
+    CIDR of /126 or wider, at most 400 (syntax and limit are the IPv4 rules' by analogy:
+    unconfirmed, see armemu/README.md)."""
+    if not isinstance(rules, list) or len(rules) > STORAGE_IP_RULES:
+        raise errors.storage_invalid("networkAcls.ipv6Rules[]")
+    if (
+        rules
+        and (res.properties.get("dualStackEndpointPreference") or {}).get("publishIpv6Endpoint")
+        is not True
+    ):
+        raise errors.storage_invalid("networkAcls.ipv6Rules")
+    values = [str(rule.get("value") or "") if isinstance(rule, dict) else "" for rule in rules]
+    if any(addresses.public_ipv6(value) is None for value in values):
         raise errors.storage_invalid("networkAcls.ipv6Rules[*].value")
-    return value
+    return [{"value": value, "action": "Allow"} for value in values]
 
 
 def _storage_build(old: Resource | None, body: dict[str, Any], new: Resource) -> None:
@@ -285,10 +333,15 @@ def _storage_build(old: Resource | None, body: dict[str, Any], new: Resource) ->
 
 
 def _storage_render(res: Resource) -> dict[str, Any]:
-    endpoints = {
+    endpoints: dict[str, Any] = {
         service: f"https://{res.name}.{service}.core.windows.net/"
         for service in ("blob", "queue", "table", "file", "web", "dfs")
     }
+    if (res.properties.get("dualStackEndpointPreference") or {}).get("publishIpv6Endpoint"):
+        endpoints["ipv6Endpoints"] = {
+            service: url.replace(f"//{res.name}.", f"//{res.name}-ipv6.")
+            for service, url in endpoints.items()
+        }
     return {
         "provisioningState": res.state,
         "creationTime": res.created,
@@ -321,7 +374,7 @@ def _vault_acls(acls: Any, res: Resource) -> dict[str, Any]:
     )
     return {
         "bypass": str(acls.get("bypass") or "AzureServices"),
-        "defaultAction": _enum(acls.get("defaultAction") or "Allow", ACTIONS, bad_default),
+        "defaultAction": enum_value(acls.get("defaultAction") or "Allow", ACTIONS, bad_default),
         "ipRules": [{"value": _vault_value(i, rule)} for i, rule in enumerate(rules)],
         "virtualNetworkRules": copy.deepcopy(acls.get("virtualNetworkRules") or []),
     }
@@ -373,7 +426,7 @@ ACTIONS = ("Allow", "Deny")
 
 
 def _registry_sku(sku: Any) -> dict[str, Any]:
-    name = _enum((sku or {}).get("name") if isinstance(sku, dict) else None, REGISTRY_SKUS,
+    name = enum_value((sku or {}).get("name") if isinstance(sku, dict) else None, REGISTRY_SKUS,
                  errors.missing_property("sku.name"))  # fmt: skip
     return {"name": name, "tier": name}
 
@@ -381,7 +434,7 @@ def _registry_sku(sku: Any) -> dict[str, Any]:
 def _rule_set(rules: Any, res: Resource) -> dict[str, Any]:
     if not isinstance(rules, dict):
         raise errors.registry_error("InvalidNetworkRuleSet", "networkRuleSet must be an object.")
-    default = _enum(rules.get("defaultAction"), ACTIONS, errors.registry_error(
+    default = enum_value(rules.get("defaultAction"), ACTIONS, errors.registry_error(
         "InvalidNetworkRuleSet", "networkRuleSet.defaultAction is required."))  # fmt: skip
     ip_rules = rules.get("ipRules") or []
     sku = (res.sku or {}).get("name", "")
@@ -494,60 +547,27 @@ def _firewall_limit(res: Resource) -> None:
         )
 
 
-def _sql_entries(res: Resource) -> dict[str, str]:
+def rule_ranges(res: Resource) -> dict[str, str]:
+    """Named start-end rules as the history records them (SQL and flexible servers)."""
     return {n: f"{p['startIpAddress']}-{p['endIpAddress']}" for n, p in res.children.items()}
-
-
-# ----- IP Groups -----------------------------------------------------------------------------
-def _ip_group_build(old: Resource | None, body: dict[str, Any], new: Resource) -> None:
-    entries = _props(body).get("ipAddresses") or []
-    if not isinstance(entries, list):
-        raise errors.bad_request_format("'properties.ipAddresses' must be an array.")
-    if len(entries) > IP_GROUP_ADDRESSES:
-        raise errors.ip_group_error(
-            "IpGroupIpAddressesLimitReached",
-            f"IP Group {new.id} has {len(entries)} IP addresses; the limit is "
-            f"{IP_GROUP_ADDRESSES}.",
-        )
-    for entry in entries:
-        text = str(entry)
-        if addresses.ipv4_network(text) is None and not addresses.ipv4_range(text):
-            raise errors.ip_group_error(
-                "InvalidIpAddressInIpGroup",
-                f"IP Group {new.id} has an invalid IP address, range or prefix: {text}. Only "
-                "IPv4 addresses, CIDR prefixes and a-b ranges are allowed.",
-            )
-    new.properties = {"ipAddresses": [str(e) for e in entries]}
-
-
-def _ip_group_render(res: Resource) -> dict[str, Any]:
-    return {
-        "provisioningState": res.state,
-        "ipAddresses": list(res.properties["ipAddresses"]),
-        "firewalls": [],
-        "firewallPolicies": [],
-    }
 
 
 KINDS: dict[str, Kind] = {
     kind.type.lower(): kind
     for kind in (
         Kind("Microsoft.Storage/storageAccounts", _storage_build,
-             _merge_patch("networkAcls", _storage_acls), _storage_render, _storage_entries,
+             merge_patch("networkAcls", _storage_acls), _storage_render, _storage_entries,
              create="location", update="sync", busy=("Creating", "Succeeded")),
         Kind("Microsoft.KeyVault/vaults", _vault_build,
-             _merge_patch("networkAcls", _vault_acls), _vault_render, _vault_entries,
-             create="body", update="sync", busy=("RegisteringDns", "Succeeded")),
+             merge_patch("networkAcls", _vault_acls), _vault_render, _vault_entries,
+             create="body", update="sync", busy=("RegisteringDns", "Succeeded"),
+             empty_tags=True),
         Kind("Microsoft.ContainerRegistry/registries", _registry_build,
-             _merge_patch("networkRuleSet", _rule_set), _registry_render, _registry_entries,
+             merge_patch("networkRuleSet", _rule_set), _registry_render, _registry_entries,
              create="async", update="async", patch_style="async"),
-        Kind("Microsoft.Sql/servers", _sql_build, _sql_patch, _sql_render, _sql_entries,
+        Kind("Microsoft.Sql/servers", _sql_build, _sql_patch, _sql_render, rule_ranges,
              create="location", update="sync",
              child=Child("firewallRules", _firewall_rule, _firewall_limit)),
-        Kind("Microsoft.Network/ipGroups", _ip_group_build, _tags_only, _ip_group_render,
-             lambda res: list(res.properties["ipAddresses"]),
-             create="async", update="async", delete="async", etag=True,
-             busy=("Updating", "Updating")),
     )
 }  # fmt: skip
 SKUS: dict[str, Callable[[Any], dict[str, Any]]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from armemu.resources import KINDS
+from armemu.catalog import KINDS
 from armemu.state import ResourceStore, Write
 
 SUBSCRIPTION = "5eed0000-0000-4000-8000-000000000001"

@@ -15,7 +15,9 @@ from types import TracebackType
 from typing import Any
 
 from armemu.handler import Feed, Handler
+from armemu.msgraph import Directory
 from armemu.state import ResourceStore
+from armemu.throttle import Limits, Throttle
 from armemu.tls import server_context
 
 
@@ -29,8 +31,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class Emulator:
-    """A local ARM (NSGs, service tags, the firewalls of armemu.resources, Resource Graph);
-    ``endpoint`` and ``ca_bundle`` are for clients."""
+    """A local ARM (NSGs, service tags, the firewalls of armemu.catalog, Resource Graph) and
+    Microsoft Graph's named locations; ``endpoint`` and ``ca_bundle`` are for clients."""
 
     def __init__(
         self,
@@ -41,14 +43,22 @@ class Emulator:
         lro_polls: int = 1,
         retry_after: int = 0,
         slow: dict[str, int] | None = None,
+        subscriptions: tuple[str, ...] = (),
+        throttle: Limits | None = None,
     ) -> None:
         """``slow`` maps a resource type's last segment to its operations' InProgress polls
-        (``{"ipGroups": 20}``: IP Group writes wait for their firewall policy)."""
+        (``{"ipGroups": 20}``: IP Group writes wait for their firewall policy);
+        ``subscriptions`` are listed (``GET /subscriptions``) even while they hold nothing;
+        ``throttle`` turns on ARM's token buckets (``Limits()``: the documented sizes)."""
         self.port = port
         self.store = ResourceStore(
-            lro_polls=lro_polls, retry_after=retry_after, state_file=state_file, slow=slow
-        )
+            lro_polls=lro_polls, retry_after=retry_after, state_file=state_file, slow=slow,
+            subscriptions=subscriptions,
+        )  # fmt: skip
         self.feed = Feed(Path(feed) if feed is not None else None)
+        #: Microsoft Graph's named locations, served at ``{endpoint}/v1.0/...``
+        self.directory = Directory(self.store)
+        self.throttle = Throttle(throttle) if throttle is not None else None
         self.endpoint = ""
         self.ca_bundle = Path()
         self._server: _Server | None = None
@@ -58,7 +68,13 @@ class Emulator:
     def start(self) -> Emulator:
         self._dir = Path(tempfile.mkdtemp(prefix="ipsync-emulator-"))
         context, self.ca_bundle = server_context(self._dir)
-        handler = type("BoundHandler", (Handler,), {"store": self.store, "feed": self.feed})
+        bound = {
+            "store": self.store,
+            "feed": self.feed,
+            "directory": self.directory,
+            "throttle": self.throttle,
+        }
+        handler = type("BoundHandler", (Handler,), bound)
         server = _Server(("127.0.0.1", self.port), handler)
         server.socket = context.wrap_socket(
             server.socket, server_side=True, do_handshake_on_connect=False

@@ -21,17 +21,19 @@ import os
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from armemu import errors, validation
+from armemu.children import ChildChange, ChildStore, child_result
 from armemu.errors import ArmErrorReply
 from armemu.faults import Fault
 from armemu.model import NSG_TYPE, Nsg, new_etag, nsg_key
-from armemu.resources import Key, Kind, Resource, resource_key
+from armemu.resources import KINDS, Key, Kind, Resource, resource_key
+from armemu.stats import Stats
 
 LOCK_FLOOR_S = 0.5
 Stored = Nsg | Resource
@@ -65,13 +67,17 @@ class Operation:
     deadline: float
     before: Stored | None
     after: Stored | None
-    #: how clients follow it: "async", "location" or "body" (see armemu.resources)
+    #: how clients follow it: "async", "location", "located", "accepted" or "body"
     style: str = "async"
     failure: tuple[str, str] | None = None
     status: str = "InProgress"
+    #: the ``Azure-AsyncOperation`` URL's segment (``azureAsyncOperation`` for flexible servers)
+    segment: str = "operations"
+    #: a child rule's change (armemu.children), which completes on the parent as it stands then
+    child: ChildChange | None = None
 
 
-class ResourceStore:
+class ResourceStore(ChildStore):
     """All emulated state behind one lock; every public method is one ARM request."""
 
     def __init__(
@@ -81,6 +87,7 @@ class ResourceStore:
         retry_after: int = 0,
         state_file: Path | None = None,
         slow: dict[str, int] | None = None,
+        subscriptions: tuple[str, ...] = (),
     ) -> None:
         self.lro_polls = lro_polls
         self.retry_after = retry_after
@@ -92,14 +99,18 @@ class ResourceStore:
         self.operations: dict[str, Operation] = {}
         self.history: dict[str, list[Any]] = defaultdict(list)
         self.faults: list[Fault] = []
-        self.counts: Counter[str] = Counter()
-        self.by_resource: dict[str, Counter[str]] = defaultdict(Counter)
-        self.writes_by_resource: Counter[str] = Counter()
+        self.requests = Stats()
+        #: armemu.groups: created groups by (subscription, group), finished deletions, and
+        #: subscriptions listed even while empty
+        self.groups: dict[tuple[str, str], dict[str, Any]] = {}
+        self.finished: set[str] = set()
+        self.subscriptions = subscriptions
         if state_file is not None and state_file.is_file():
             data = json.loads(state_file.read_text(encoding="utf-8"))
             loaded: list[Stored] = [Nsg.from_json(raw) for raw in data.get("nsgs", [])]
             loaded += [Resource.from_json(raw) for raw in data.get("resources", [])]
             self.resources = {item.key: item for item in loaded}
+            self.groups = {(g["sub"], g["name"].lower()): g for g in data.get("groups", [])}
 
     # ----- bookkeeping -------------------------------------------------------------------
     def reset(self) -> None:
@@ -108,31 +119,17 @@ class ResourceStore:
             self.operations.clear()
             self.history.clear()
             self.faults.clear()
-            self.counts.clear()
-            self.by_resource.clear()
-            self.writes_by_resource.clear()
+            self.requests.clear()
+            self.groups.clear()
             self._save()
 
     def count(self, method: str, path: str) -> None:
         with self.lock:
-            self.counts["requests"] += 1
-            if method in ("PUT", "DELETE", "PATCH"):
-                self.counts["writes"] += 1
-                self.counts[{"PUT": "puts", "DELETE": "deletes", "PATCH": "patches"}[method]] += 1
-                self.writes_by_resource[owning_resource(path)] += 1
-            self.by_resource[path.lower()][method] += 1
+            self.requests.count(method, path)
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
-            return {
-                "requests": self.counts["requests"],
-                "writes": self.counts["writes"],
-                "puts": self.counts["puts"],
-                "deletes": self.counts["deletes"],
-                "patches": self.counts["patches"],
-                "by_resource": {k: dict(v) for k, v in self.by_resource.items()},
-                "writes_by_resource": dict(self.writes_by_resource),
-            }
+            return self.requests.as_dict()
 
     def take_fault(self, method: str, path: str, long_running: bool) -> Fault | None:
         with self.lock:
@@ -189,7 +186,7 @@ class ResourceStore:
             new = old.copy() if old else Nsg(sub, rg, name, str(body["location"]))
             new.tags = {str(k): str(v) for k, v in (body.get("tags") or {}).items()}
             flush = (body.get("properties") or {}).get("flushConnection")
-            new.flush_connection = None if flush is None else bool(flush)
+            new.flush_connection = bool(flush)
             raw_rules = (body.get("properties") or {}).get("securityRules") or []
             new.rules = {}
             for raw in raw_rules:
@@ -300,10 +297,12 @@ class ResourceStore:
         with self.lock:
             res = self._resource(kind, sub, rg, name)
             op = self._running(res.key)
+            headers = {}
             if op is not None and op.style == "body":
                 self._advance(op)
                 res = self._resource(kind, sub, rg, name)
-            return Reply(200, res.render(), {"ETag": res.etag} if kind.etag else {})
+                headers = self._retry_after() if op.status == "InProgress" else {}
+            return Reply(200, res.render(), {"ETag": res.etag, **headers} if kind.etag else headers)
 
     def list(self, kind: Kind, sub: str, rg: str | None) -> Reply:
         return self._list(kind.type, sub, rg)
@@ -318,6 +317,8 @@ class ResourceStore:
             self._check_if_match(old, write.if_match, f"/subscriptions/{sub}/resourceGroups/{rg}")
             new = old.copy() if old else Resource(kind.type, sub, rg, name, str(body["location"]))
             new.tags = {str(k): str(v) for k, v in (body.get("tags") or {}).items()}
+            if old is None and isinstance(body.get("extendedLocation"), dict):
+                new.extended_location = dict(body["extendedLocation"])
             kind.build(old, body, new)
             self._check_idle(key, new.id)
             style = kind.create if old is None else kind.update
@@ -353,45 +354,6 @@ class ResourceStore:
             op = self._start(f"Delete{kind.collection}Operation", key, old, None, write, "async")
             return Reply(202, None, self._lro_headers(op, location=True))
 
-    def get_child(self, kind: Kind, sub: str, rg: str, parent: str, name: str) -> Reply:
-        with self.lock:
-            res = self._resource(kind, sub, rg, parent)
-            stored = res.find_child(name)
-            if stored is None:
-                raise errors.child_not_found(f"{res.id}/{kind.child.collection}/{name}")  # type: ignore[union-attr]
-            return Reply(200, res.render_child(stored))
-
-    def list_children(self, kind: Kind, sub: str, rg: str, parent: str) -> Reply:
-        with self.lock:
-            res = self._resource(kind, sub, rg, parent)
-            return Reply(200, {"value": [res.render_child(n) for n in res.children]})
-
-    def put_child(self, kind: Kind, sub: str, rg: str, parent: str, name: str, body: Any,
-                  write: Write) -> Reply:  # fmt: skip
-        """A child rule is written synchronously: 201 when new, 200 when replaced."""
-        assert kind.child is not None
-        with self.lock:
-            old = self._resource(kind, sub, rg, parent)
-            self._check_idle(old.key, old.id)
-            stored = old.find_child(name) or name
-            new = old.copy()
-            new.children[stored] = kind.child.validate(stored, body)
-            kind.child.check(new)
-            self._commit(new.settled())
-            return Reply(201 if old.find_child(name) is None else 200, new.render_child(stored))
-
-    def delete_child(self, kind: Kind, sub: str, rg: str, parent: str, name: str) -> Reply:
-        with self.lock:
-            old = self._resource(kind, sub, rg, parent)
-            stored = old.find_child(name)
-            if stored is None:
-                return Reply(204)
-            self._check_idle(old.key, old.id)
-            new = old.copy()
-            del new.children[stored]
-            self._commit(new.settled())
-            return Reply(200)
-
     # ----- operations ----------------------------------------------------------------------
     def poll(self, op_id: str) -> Reply:
         with self.lock:
@@ -418,7 +380,11 @@ class ResourceStore:
             if op.failure:
                 raise ArmErrorReply(500, op.failure[0], op.failure[1], details=[])
             current = self.resources.get(op.key)
-            if op.style == "location" and op.after is not None and current is not None:
+            result = child_result(current, op) if isinstance(current, Resource) else None
+            if result is not None:
+                return Reply(200, result)
+            done = op.style in ("location", "located", "accepted") and op.after is not None
+            if done and current is not None:
                 return Reply(200, current.render())
             return Reply(204)
 
@@ -454,7 +420,11 @@ class ResourceStore:
 
     def _running(self, key: Key) -> Operation | None:
         return next(
-            (op for op in self.operations.values() if op.key == key and op.status == "InProgress"),
+            (
+                op
+                for op in self.operations.values()
+                if op.key == key and op.status == "InProgress" and op.child is None
+            ),
             None,
         )
 
@@ -477,14 +447,17 @@ class ResourceStore:
         if op is None:
             return
         retry = max(self.retry_after, 1.0)
+        kind, current = KINDS.get(key[0]), self.resources.get(key)
+        if kind is not None and kind.conflict is not None and isinstance(current, Resource):
+            raise kind.conflict(current, op.id)
         if key[0] == NSG_TYPE.lower():
             raise errors.another_operation(op.name, op.id, resource_id, retry)
-        raise errors.another_operation_in_progress(self._op_url(op, "operations"), retry)
+        raise errors.another_operation_in_progress(self._op_url(op, op.segment), retry)
 
     def _write(self, kind: Kind, old: Resource | None, new: Resource, style: str,
                write: Write) -> Reply:  # fmt: skip
         """ResourceStore a new version and answer as ``style`` says (see armemu.resources)."""
-        status = 201 if old is None else 200
+        status = kind.created if old is None else 200
         if style == "sync":
             done = new.settled()
             self._commit(done)
@@ -493,10 +466,12 @@ class ResourceStore:
         self.resources[new.key] = new
         verb = "Create" if old is None else "Update"
         op = self._start(f"{verb}{kind.collection}Operation", new.key, old, new, write, style)
-        if style == "location":
-            return Reply(202, None, {"Location": self._op_url(op, "operationResults"),
-                                     **self._retry_after()})  # fmt: skip
-        headers = self._lro_headers(op) if style == "async" else {}
+        located = {"Location": self._op_url(op, "operationResults"), **self._retry_after()}
+        if style in ("location", "accepted"):
+            via = located if style == "location" else self._lro_headers(op, location=True)
+            return Reply(202, None, via)
+        lro = {"async": self._lro_headers(op, location=kind.location), "located": located}
+        headers = lro.get(style, self._retry_after())
         if kind.etag:
             headers["ETag"] = new.etag
         return Reply(status, new.render(), headers)
@@ -508,9 +483,11 @@ class ResourceStore:
         self._save()
 
     def _start(self, name: str, key: Key, before: Stored | None, after: Stored | None,
-               write: Write, style: str = "async") -> Operation:  # fmt: skip
+               write: Write, style: str = "async", child: ChildChange | None = None,
+               ) -> Operation:  # fmt: skip
         current = after or before or self.resources[key]
         polls = self.slow.get(key[0].split("/")[1], self.lro_polls)
+        kind = KINDS.get(key[0])
         op = Operation(
             id=str(uuid.uuid4()),
             name=name,
@@ -523,6 +500,8 @@ class ResourceStore:
             before=before,
             after=after,
             style=style,
+            segment=kind.poll if kind is not None else "operations",
+            child=child,
         )
         fail = write.fail
         if fail is not None:
@@ -545,6 +524,10 @@ class ResourceStore:
                 self._complete(op)
 
     def _complete(self, op: Operation) -> None:
+        if op.child is not None:
+            op.status = "Failed" if op.failure is not None else "Succeeded"
+            self._end_child(op)
+            return
         if op.failure is not None:
             op.status = "Failed"
             if op.before is None:
@@ -560,7 +543,7 @@ class ResourceStore:
             self._commit(op.after.settled())
 
     def _lro_headers(self, op: Operation, *, location: bool = False) -> dict[str, str]:
-        headers = {"Azure-AsyncOperation": self._op_url(op, "operations"), **self._retry_after()}
+        headers = {"Azure-AsyncOperation": self._op_url(op, op.segment), **self._retry_after()}
         if location:
             headers["Location"] = self._op_url(op, "operationResults")
         return headers
@@ -574,23 +557,18 @@ class ResourceStore:
     def _retry_after(self) -> dict[str, str]:
         return {"Retry-After": f"{self.retry_after:g}"}
 
+    def save(self) -> None:
+        """Write the state file now (armemu.groups changes groups under the lock)."""
+        self._save()
+
     def _save(self) -> None:
         if self.state_file is None:
             return
         data = {
             "nsgs": [r.to_json() for r in self.resources.values() if isinstance(r, Nsg)],
             "resources": [r.to_json() for r in self.resources.values() if isinstance(r, Resource)],
+            "groups": [{**g, "sub": sub} for (sub, _), g in self.groups.items()],
         }
         tmp = self.state_file.with_name(self.state_file.name + ".tmp")
         tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
         os.replace(tmp, self.state_file)
-
-
-def owning_resource(path: str) -> str:
-    """The top-level resource id a request path writes to (a rule's NSG, a rule's server)."""
-    parts = path.rstrip("/").split("/")
-    lowered = [p.lower() for p in parts]
-    if "providers" not in lowered:
-        return path.lower()
-    at = lowered.index("providers")
-    return "/".join(parts[: at + 4]).lower()

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import CURRENT, ROOT, Figure, Section, ms, ratio
-from sync.core.feed import parse_release
 from sync.core.selection import select
-from sync.sources.release import PARSED_PREFIX, VERDICTS_FILE
+from sync.feeds.azure.kept import PARSED_PREFIX, VERDICTS_FILE
+from sync.feeds.azure.parse import parse_release
 
 COMMAND = ".venv/bin/python -m bench.feed_speed"
 NAIVE = ROOT / "bench" / "naive_prefixes.py"

@@ -17,10 +17,10 @@ from pathlib import Path
 from netaddr import IPSet
 
 from bench.common import CURRENT, Figure, Section, median_s, ms, ratio, release_bytes
-from sync.core.feed import parse_release
 from sync.core.fit import FamilyFit, fit, fit_family
 from sync.core.prefixes import Family
 from sync.core.selection import Selection, select
+from sync.feeds.azure.parse import parse_release
 
 COMMAND = ".venv/bin/python -m bench.fit_speed"
 #: Goal for each case: a fit must be a small part of a target's sync, well under a second.

@@ -32,9 +32,9 @@ from bench.fleet import SUBSCRIPTION, settings_for
 from bench.markdown import render_section
 from bench.replay import find_releases
 from sync.azure.client import arm_client
-from sync.core.feed import parse_release
 from sync.core.selection import select
 from sync.engine import run
+from sync.feeds.azure.parse import parse_release
 
 COMMAND = ".venv/bin/python -m bench.kinds_replay"
 RG = "bench"

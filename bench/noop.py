@@ -1,7 +1,7 @@
 """A no-op run end to end: download page, conditional GET of the release, NSG reads, no writes.
 
 The release comes from :mod:`bench.mirror` (the real host names, served on 127.0.0.1). The
-engine takes no HTTP client, so for this run ``sync.sources.download.default_client`` is replaced by
+engine takes no HTTP client, so for this run ``sync.feeds.fetch.default_client`` is replaced by
 one whose transport reaches the mirror; TLS verification is untouched. Baseline: the naive
 way, an unconditional download of the release and a delete-and-recreate of every owned rule.
 Run alone: ``python -m bench.noop``.
@@ -22,10 +22,10 @@ from bench.mirror import serve
 from bench.naive import delete_and_recreate
 from bench.replay import LAYOUT, NAIVE, _naive_target
 from sync.azure.client import make_client
-from sync.core.feed import parse_release
 from sync.engine import run
+from sync.feeds import fetch as download
+from sync.feeds.azure.parse import parse_release
 from sync.report import Report
-from sync.sources import download
 
 COMMAND = ".venv/bin/python -m bench.noop"
 

@@ -25,8 +25,8 @@ from bench.fleet import Foreign, NsgSpec, create_nsgs, nsg_id, settings_for, tar
 from bench.latency import Calibration
 from bench.naive import delete_and_recreate
 from sync.azure.client import make_client
-from sync.core.feed import parse_release
 from sync.engine import run
+from sync.feeds.azure.parse import parse_release
 from sync.kinds.nsg.target import NsgTarget
 
 COMMAND = ".venv/bin/python -m bench.replay"

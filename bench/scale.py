@@ -38,8 +38,8 @@ from bench.fleet import (
 )
 from bench.latency import SCALED, Calibration
 from sync.azure.client import Clients, make_client
-from sync.core.feed import parse_release
 from sync.engine import run
+from sync.feeds.azure.parse import parse_release
 from sync.report import Report
 from sync.settings import Settings
 

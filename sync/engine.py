@@ -24,15 +24,15 @@ from sync.core.plan import (
     Write,
     erosion_guard,
     make_before_break,
-    release_mark,
     rollback_guard,
 )
 from sync.core.selection import Selection, empty_tags, select
 from sync.errors import ArmError, IpsyncError, TargetError
 from sync.kinds import KIND_NAMES, get_kind
 from sync.kinds.base import Gateway, Kind, PlanContext, Snapshot, TargetSpec, details_of
-from sync.peaks import PeakBook, sizes
 from sync.report import Change, Fit, Report, SourceInfo, TargetReport, new_run_id
+from sync.state import State
+from sync.state.peaks import PeakBook, sizes
 from sync.targets import check_breadth, check_overrides, discovered_targets, explicit_targets
 
 if TYPE_CHECKING:
@@ -46,16 +46,24 @@ log = logging.getLogger(__name__)
 MAX_REPLANS = 4
 
 
+@dataclass(eq=False)
+class _Item:
+    """One target on a resource: what it selects, and what it has done so far in this run."""
+
+    target: TargetSpec
+    selection: Selection
+    report: TargetReport
+    #: Why the target is refused whatever its plan (a selected tag gone empty), unless forced.
+    refusal: str | None = None
+
+
 @dataclass
 class _Job:
-    """The targets on one resource and what they have done so far in this run."""
+    """The targets on one resource, in the order they were given."""
 
     kind: Kind
     resource_id: str
-    items: list[tuple[TargetSpec, Selection]]
-    reports: dict[int, TargetReport] = field(default_factory=dict)
-    #: Items refused whatever their plan (a selected tag gone empty), unless forced.
-    refusals: dict[int, str] = field(default_factory=dict)
+    items: list[_Item] = field(default_factory=list)
 
 
 def run(
@@ -71,7 +79,7 @@ def run(
     lock is lost); what is left is reported and waits for the next run.
     """
     from sync.azure.client import Clients
-    from sync.sources.release import load_release
+    from sync.feeds import load_release
 
     began = time.monotonic()
     report = Report(
@@ -89,10 +97,12 @@ def run(
         jobs, failed = _resolve(settings, release, clients, deadline)
         report.targets.extend(failed)
         report.source = _source_info(release, jobs)
-        mark = release_mark(release.kind, release.change_number)
-        context = PlanContext(mark, settings.max_remove_ratio, force)
+        context = PlanContext(release.mark, settings.max_remove_ratio, force)
+        state = State.open(settings)
         with ThreadPoolExecutor(max_workers=min(settings.parallelism, max(len(jobs), 1))) as pool:
-            done = pool.map(lambda job: _sync(job, clients, settings, context, deadline), jobs)
+            done = pool.map(
+                lambda job: _sync(job, clients, settings, state, context, deadline), jobs
+            )
             for reports in done:
                 report.targets.extend(reports)
     except IpsyncError as exc:
@@ -170,27 +180,26 @@ def _resolve(
             failed.append(_report(candidate, "failed", f"target {candidate.resource_id}: {exc}"))
             continue
         key = candidate.resource_id.lower()
-        job = groups.setdefault(key, _Job(get_kind(candidate.kind), candidate.resource_id, []))
+        job = groups.setdefault(key, _Job(get_kind(candidate.kind), candidate.resource_id))
+        item = _Item(candidate, selection, _report(candidate, "unchanged"))
         empty = empty_tags(release, candidate.service_tags, candidate.families)
         if empty:
-            job.refusals[len(job.items)] = (
+            item.refusal = (
                 f"{candidate.where}: service tag {', '.join(empty)} has no "
                 f"{'/'.join(candidate.families)} prefix in this release; refused "
                 "(use --force to apply)"
             )
-        job.items.append((candidate, selection))
+        job.items.append(item)
     if not candidates:
         raise TargetError(
             f"nothing to sync: IPSYNC_TARGETS is empty and no resource carries the tag "
             f"'{settings.discover_tag}'"
         )
     for job in groups.values():
-        clashes = job.kind.conflicts([t for t, _ in job.items])
+        clashes = job.kind.conflicts([item.target for item in job.items])
         for index in sorted(clashes, reverse=True):
-            target, _ = job.items.pop(index)
-            failed.append(_report(target, "failed", clashes[index]))
-        kept = [i for i in range(len(job.items) + len(clashes)) if i not in clashes]
-        job.refusals = {kept.index(i): r for i, r in job.refusals.items() if i in kept}
+            failed.append(_report(job.items[index].target, "failed", clashes[index]))
+        job.items = [item for index, item in enumerate(job.items) if index not in clashes]
     return [job for job in groups.values() if job.items], failed
 
 
@@ -215,72 +224,77 @@ def _report_error(error: TargetError) -> TargetReport:
 
 
 def _sync(
-    job: _Job, clients: Clients, settings: Settings, context: PlanContext, deadline: Deadline
+    job: _Job,
+    clients: Clients,
+    settings: Settings,
+    state: State,
+    context: PlanContext,
+    deadline: Deadline,
 ) -> list[TargetReport]:
     """Plan and apply every target of one resource; re-read and re-plan when it moved."""
-    for index, (target, _) in enumerate(job.items):
-        job.reports[index] = _report(target, "unchanged")
+    reports = [item.report for item in job.items]
     writer = ArmWriter(job.resource_id, deadline, settings.poll_interval_s)
-    book = PeakBook(settings)
+    book = state.peaks
     try:
-        gateway = job.kind.gateway(clients, job.resource_id, writer)
+        gateway = job.kind.gateway(clients, job.resource_id, writer, state)
         name = job.resource_id.rsplit("/", 1)[-1]
         for _ in range(MAX_REPLANS):
             snapshot = gateway.read()
             log.info("%s %s: read", job.kind.name, name)
             plans = _plan(job, snapshot, context, book)
-            log.info("%s: %d changes planned", name, sum(len(p.to_apply) for p in plans.values()))
+            log.info("%s: %d changes planned", name, sum(len(p.to_apply) for _, p in plans))
             if settings.dry_run:
                 _record_plans(job, plans)
-                return list(job.reports.values())
+                return reports
             try:
                 _apply(job, plans, gateway, writer, snapshot.etag)
                 log.info("%s: written (%d requests)", name, writer.writes)
-                for index in plans:
-                    if job.reports[index].status == "applied":
-                        target, selection = job.items[index]
-                        book.record(target, sizes(target, selection), reset=context.force)
-                return list(job.reports.values())
+                for item, _ in plans:
+                    if item.report.status == "applied":
+                        now = sizes(item.target, item.selection)
+                        book.record(item.target, now, reset=context.force)
+                return reports
             except Stale as exc:
                 log.info("%s: %s; re-reading and re-planning", job.resource_id, exc)
         raise ArmError(
             f"{job.resource_id}: it kept changing under us; gave up after {MAX_REPLANS} re-plans"
         )
     except IpsyncError as exc:
-        for report in job.reports.values():
+        for report in reports:
             if report.status not in ("refused", "failed") and report.error is None:
                 report.status = "failed"
                 report.error = str(exc)
-        return list(job.reports.values())
+        return reports
 
 
-def _plan(
-    job: _Job, snapshot: Snapshot, context: PlanContext, book: PeakBook
-) -> dict[int, TargetPlan[Any]]:
+Planned = list[tuple[_Item, TargetPlan[Any]]]
+
+
+def _plan(job: _Job, snapshot: Snapshot, context: PlanContext, book: PeakBook) -> Planned:
     """Plans of the resource's targets still in play; one that cannot be planned fails alone."""
-    live = [i for i in range(len(job.items)) if job.reports[i].status != "failed"]
-    results = job.kind.plan([job.items[i] for i in live], snapshot, context)
-    plans: dict[int, TargetPlan[Any]] = {}
-    for index, result in zip(live, results, strict=True):
+    live = [item for item in job.items if item.report.status != "failed"]
+    results = job.kind.plan([(i.target, i.selection) for i in live], snapshot, context)
+    plans: Planned = []
+    for item, result in zip(live, results, strict=True):
         if isinstance(result, str):
-            job.reports[index].status, job.reports[index].error = "failed", result
+            item.report.status, item.report.error = "failed", result
             continue
-        plans[index] = result
+        plans.append((item, result))
         if context.force or result.refused is not None or not result.writes:
             continue
-        target, selection = job.items[index]
+        target = item.target
         reason = (
-            job.refusals.get(index)
+            item.refusal
             or rollback_guard(target.where, snapshot.releases, context.release)
             or erosion_guard(
                 target.where,
                 book.peaks(target),
-                sizes(target, selection),
+                sizes(target, item.selection),
                 context.max_remove_ratio,
             )
         )
         if reason:
-            plans[index] = result.refuse(reason)
+            plans[-1] = (item, result.refuse(reason))
     return plans
 
 
@@ -296,7 +310,7 @@ def _change(write: Write[Any], kind: Kind) -> Change:
 
 def _apply(
     job: _Job,
-    plans: dict[int, TargetPlan[Any]],
+    plans: Planned,
     gateway: Gateway,
     writer: ArmWriter,
     etag: str | None,
@@ -307,40 +321,40 @@ def _apply(
     targets are ordered together: those that only add go first, then updates that take
     something away, deletes last. A target stops at its first failed write; others go on.
     """
-    queue: list[tuple[int, Write[Any]]] = []
-    for index, plan in plans.items():
-        report = job.reports[index]
-        report.fit = Fit(**plan.fit) if plan.fit else None
+    queue: list[tuple[_Item, Write[Any]]] = []
+    for item, plan in plans:
+        report = item.report
+        report.fit = Fit.of(plan.fit) if plan.fit is not None else None
         report.held_back = [_change(w, job.kind) for w in plan.held_back]
         report.notes = list(plan.notes)
         if plan.refused is not None:
             report.status, report.error = "refused", plan.refused
             report.changes = [_change(w, job.kind) for w in plan.writes]
             continue
-        queue.extend((index, write) for write in plan.to_apply)
+        queue.extend((item, write) for write in plan.to_apply)
     queue = make_before_break(queue)
-    stopped: set[int] = set()
-    for position, (index, write) in enumerate(queue):
-        if index in stopped:
+    stopped: set[_Item] = set()
+    for position, (item, write) in enumerate(queue):
+        if item in stopped:
             continue
-        report = job.reports[index]
-        left = [w.name for i, w in queue[position:] if i == index]
+        report = item.report
+        left = [w.name for i, w in queue[position:] if i is item]
         if stopped and (write.action == "delete" or write.removed):
             # An address may be moving to the target that failed: take nothing away now.
             report.status = "failed"
             report.error = f"removals held back after another target failed; left: {left}"
-            stopped.add(index)
+            stopped.add(item)
             continue
         before = writer.writes
         try:
             etag = gateway.send(write, etag)
         except OutOfTime as exc:
             report.status, report.error = "failed", f"{exc}; left for the next run: {left}"
-            stopped.add(index)
+            stopped.add(item)
             continue
         except ArmError as exc:
             report.status, report.error = "failed", str(exc)
-            stopped.add(index)
+            stopped.add(item)
             continue
         except Stale as exc:
             if exc.maybe_written:
@@ -363,10 +377,10 @@ def _record(
     report.status = "applied"
 
 
-def _record_plans(job: _Job, plans: dict[int, TargetPlan[Any]]) -> None:
-    for index, plan in plans.items():
-        report = job.reports[index]
-        report.fit = Fit(**plan.fit) if plan.fit else None
+def _record_plans(job: _Job, plans: Planned) -> None:
+    for item, plan in plans:
+        report = item.report
+        report.fit = Fit.of(plan.fit) if plan.fit is not None else None
         report.held_back = [_change(w, job.kind) for w in plan.held_back]
         report.notes = list(plan.notes)
         report.changes = [_change(w, job.kind) for w in plan.writes]
@@ -378,7 +392,7 @@ def _record_plans(job: _Job, plans: dict[int, TargetPlan[Any]]) -> None:
 
 def _source_info(release: Release, jobs: list[_Job]) -> SourceInfo:
     digest = hashlib.sha256()
-    for fingerprint in sorted(sel.sha256 for job in jobs for _, sel in job.items):
+    for fingerprint in sorted(item.selection.sha256 for job in jobs for item in job.items):
         digest.update(fingerprint.encode())
     return SourceInfo(
         cloud=release.cloud,

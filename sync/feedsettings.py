@@ -1,14 +1,17 @@
 """The settings that reading a release needs, and the ``IPSYNC_*`` environment rules of all.
 
-``prefixes`` and ``tags`` need only the source, cloud, cache folder and prefix bounds; reading
-them here costs no pydantic import (about 0.15 s and 17 MB per run). :class:`sync.settings.
-Settings` takes its defaults from :data:`FEED_DEFAULTS` and checks these fields with
-:func:`check_feed_field`, so both paths accept and refuse the same values.
+``prefixes`` and ``tags`` need only the feeds' settings (source, cloud, cache folder, prefix
+bounds, and each feed's own: GitHub's URL and token, the Microsoft 365 instance, the ``url``
+feeds); reading them here costs no pydantic import (about 0.15 s and 17 MB per run).
+:class:`sync.settings.Settings` takes its defaults from :data:`FEED_DEFAULTS` and checks these
+fields with :func:`check_feed_field`, so both paths accept and refuse the same values.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -22,14 +25,48 @@ PREFIX = "IPSYNC_"
 PREFIXLEN_RANGES = {"min_prefixlen_v4": (1, 32), "min_prefixlen_v6": (1, 128)}
 
 
+#: Instances of the Microsoft 365 IP and URL web service (``Germany`` was retired).
+M365_INSTANCES = ("Worldwide", "USGovDoD", "USGovGCCHigh", "China")
+#: A ``url`` feed's name: what ``url:<name>`` addresses.
+URL_FEED_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+#: Formats a ``url`` feed's document may have.
+URL_FORMATS = ("lines", "json")
+#: Longest JMESPath expression a ``url`` feed may hold.
+MAX_SELECT_CHARS = 500
+GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+class Secret:
+    """A setting never shown: its repr and str are masked (a token in a log line, a traceback
+    or a printed settings object reads ``***``)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
 class FeedSettings(NamedTuple):
-    """Where the release comes from and how strictly it is read."""
+    """Where each feed's release comes from and how strictly it is read."""
 
     source: str = "download"
     cloud: Cloud = "Public"
     cache_dir: Path | None = None
     min_prefixlen_v4: int = 8
     min_prefixlen_v6: int = 16
+    github_url: str | None = None
+    github_token: Secret | None = None
+    m365_instance: str = "Worldwide"
+    m365_client_request_id: str | None = None
+    url_feeds: tuple[dict[str, str], ...] = ()
 
 
 FEED_DEFAULTS = FeedSettings()
@@ -50,7 +87,96 @@ def check_feed_field(name: str, value: Any) -> Any:
         return int(text)
     if name == "cache_dir" and value is not None:
         return Path(value)
+    if name == "github_url" and value is not None:
+        return https_url(str(value), query=False).rstrip("/")
+    if name == "github_token" and isinstance(value, str):
+        return Secret(value)
+    if name == "m365_instance" and value not in M365_INSTANCES:
+        raise ValueError(f"{value!r} is not an instance; instances: {', '.join(M365_INSTANCES)}")
+    if name == "m365_client_request_id" and value is not None and not GUID.fullmatch(value):
+        raise ValueError(f"{value!r} is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+    if name == "url_feeds":
+        return url_feeds(value)
     return value
+
+
+def https_url(url: str, *, query: bool) -> str:
+    """``url`` stripped, when it is ``https://host[:port]/...`` without credentials (and
+    without a query unless ``query``); a message naming it (masked) when not."""
+    from urllib.parse import urlsplit
+
+    from sync.core.redact import mask_url
+
+    url = url.strip()
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ValueError(f"{mask_url(url)!r} has a port that is not a number") from None
+    if parts.scheme != "https" or not parts.hostname or parts.username is not None:
+        raise ValueError(f"{mask_url(url)!r} is not an https://HOST/... URL without credentials")
+    if parts.query and not query:
+        raise ValueError(f"{mask_url(url)!r} must have no query")
+    return url
+
+
+def url_feeds(value: Any) -> tuple[dict[str, str], ...]:
+    """The ``url`` feeds: a JSON list (or a list) of ``{name, url, format, select}``, checked
+    one by one; the message names the feed and the field at fault."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f"not a JSON list of url feeds ({exc})") from None
+    if not isinstance(value, list | tuple):
+        raise ValueError("must be a list of {name, url, format, select} tables")
+    feeds: dict[str, dict[str, str]] = {}
+    for index, raw in enumerate(value):
+        feed = _url_feed(raw, index)
+        if feed["name"] in feeds:
+            raise ValueError(f"url feed {feed['name']!r} is named twice")
+        feeds[feed["name"]] = feed
+    return tuple(feeds.values())
+
+
+def _url_feed(raw: Any, index: int) -> dict[str, str]:
+    where = f"url feed #{index + 1}"
+    if not isinstance(raw, Mapping) or not all(isinstance(v, str) for v in raw.values()):
+        raise ValueError(f"{where}: must be a table of strings (name, url, format, select)")
+    unknown = sorted(set(raw) - {"name", "url", "format", "select"})
+    if unknown:
+        raise ValueError(f"{where}: unknown field {unknown[0]!r} (name, url, format, select)")
+    name = raw.get("name", "")
+    if not URL_FEED_NAME.fullmatch(name):
+        raise ValueError(f"{where}: name {name!r} must be 1-40 of a-z, 0-9, '-', '_'")
+    where = f"url feed {name!r}"
+    fmt = raw.get("format", "lines")
+    if fmt not in URL_FORMATS:
+        raise ValueError(f"{where}: format {fmt!r} is not one of {', '.join(URL_FORMATS)}")
+    try:
+        url = https_url(raw.get("url", ""), query=True)
+    except ValueError as exc:
+        raise ValueError(f"{where}: url: {exc}") from None
+    select = raw.get("select", "")
+    if fmt == "json":
+        _check_select(select, where)
+    elif select:
+        raise ValueError(f"{where}: select is for format json only")
+    return {"name": name, "url": url, "format": fmt, "select": select}
+
+
+def _check_select(select: str, where: str) -> None:
+    """A JMESPath expression that compiles (the jmespath package, imported only here)."""
+    if not select or len(select) > MAX_SELECT_CHARS:
+        raise ValueError(f"{where}: select must be a JMESPath expression of 1-500 characters")
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        jmespath.compile(select)
+    except JMESPathError as exc:
+        message = str(exc).splitlines()[0]
+        raise ValueError(f"{where}: select {select!r} is not JMESPath: {message}") from None
 
 
 def from_environ(

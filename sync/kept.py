@@ -21,13 +21,12 @@ import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sync.core.plan import release_mark
 from sync.errors import FeedError
 
 if TYPE_CHECKING:
-    from sync.core.feed import Kind, Release
+    from sync.core.feed import Release
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +48,7 @@ class KeptRelease(NamedTuple):
     mark: str
     cloud: str
     kind: str
+    feed: str
     change_number: int | str
     origin: str
     kept_at: str
@@ -110,7 +110,7 @@ class KeptFolder:
 
     def entries(self) -> list[KeptRelease]:
         """The kept releases whose records are readable and ours alone, oldest first."""
-        from sync.sources.release import read_private
+        from sync.feeds.cache import read_private
 
         found = []
         try:
@@ -139,7 +139,7 @@ class KeptFolder:
         None when it could not be kept (a folder that is not ours alone, a full disk, a
         document beyond :data:`MAX_KEPT_BYTES`): that only leaves "the one before" unknown.
         """
-        from sync.sources.release import private_dir
+        from sync.feeds.cache import private_dir
 
         body = document(release)
         digest = hashlib.sha256(body).hexdigest()
@@ -158,7 +158,8 @@ class KeptFolder:
         now = now or datetime.now(UTC)
         entry = KeptRelease(
             name=entry_name(now, digest),
-            mark=release_mark(release.kind, release.change_number),
+            mark=release.mark,
+            feed=release.feed,
             cloud=release.cloud,
             kind=release.kind,
             change_number=release.change_number,
@@ -183,15 +184,16 @@ class KeptFolder:
                 (self.folder / f"{name}{suffix}").unlink(missing_ok=True)
 
     def before(self, latest: Release) -> KeptRelease | None:
-        """The newest kept release of ``latest``'s cloud with other content: the one before."""
+        """The newest kept release of ``latest``'s feed and cloud with other content: the one
+        before."""
         current = hashlib.sha256(document(latest)).hexdigest()
-        older = [e for e in self.entries() if e.cloud == latest.cloud and e.sha256 != current]
+        same = (latest.feed, latest.cloud)
+        older = [e for e in self.entries() if (e.feed, e.cloud) == same and e.sha256 != current]
         return older[-1] if older else None
 
     def load(self, entry: KeptRelease) -> Release:
         """The kept release, checked against its content key; a one-line error otherwise."""
-        from sync.core.feed import Release, parse_release
-        from sync.sources.release import read_private
+        from sync.feeds.cache import read_private
 
         path = self.folder / f"{entry.name}{BODY}"
         packed = read_private(path)
@@ -201,17 +203,39 @@ class KeptFolder:
             body = None
         if body is None or hashlib.sha256(body).hexdigest() != entry.sha256:
             raise FeedError(f"kept release {entry.mark} ({path}) is missing or damaged")
-        # Checked when it was first read, under the settings of that run: only the form here.
-        parsed = parse_release(
-            body,
-            origin=entry.origin,
-            cloud=entry.cloud,
-            min_prefixlen_v4=1,
-            min_prefixlen_v6=1,
-            min_tags=1,
+        return release_of(body, entry)
+
+
+def release_of(body: bytes, entry: KeptRelease) -> Release:
+    """The release of a kept document whose content key matched its record.
+
+    The feed checked it when it was first read, under the settings of that run; this module
+    wrote it, so it is read back as written, whatever feed or series its mark belongs to.
+    """
+    from sync.core.feed import Release, ServiceTag
+
+    tags = {}
+    for value in json.loads(body)["values"]:
+        fields = value["properties"]
+        tags[value["name"]] = ServiceTag(
+            value["name"],
+            fields["region"],
+            fields["systemService"],
+            fields["changeNumber"],
+            fields["addressPrefixes"],
+            fields.get("regionId"),
+            fields.get("networkFeatures"),
+            fields.get("state"),
         )
-        kind = cast("Kind", entry.kind)
-        return Release(parsed.cloud, parsed.change_number, entry.origin, kind, parsed.tags)
+    return Release(
+        entry.cloud,
+        entry.change_number,
+        entry.origin,
+        entry.kind,
+        tags,
+        mark=entry.mark,
+        feed=entry.feed,
+    )
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sync.core.fit import fit
 from sync.core.formats import FORMATS, MEDIA_TYPES, Format, extension, render
-from sync.core.plan import release_mark, removal_guard
+from sync.core.plan import removal_guard
 from sync.core.prefixes import FAMILIES, Family
 from sync.core.selection import empty_tags, select
 from sync.errors import IpsyncError
@@ -120,7 +120,7 @@ def compute(release: Release, spec: ListSpec) -> dict[str, Any]:
             for f, r in fitted.items()
         }
     document["cloud"] = release.cloud
-    document["release"] = release_mark(release.kind, release.change_number)
+    document["release"] = release.mark
     return document
 
 
@@ -277,11 +277,7 @@ def publish_all(
             report.status, report.error = "failed", f"list {name}: storage: {exc}".splitlines()[0]
             outcomes.append(Outcome(name, report, None))
     if not dry_run:
-        mark = (
-            None
-            if isinstance(release, IpsyncError)
-            else release_mark(release.kind, release.change_number)
-        )
+        mark = None if isinstance(release, IpsyncError) else release.mark
         store.record(outcomes, mark, run_id)
     return outcomes
 

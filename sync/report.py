@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, model_validator
+
+if TYPE_CHECKING:
+    from sync.core.budget import FitAccount
 
 #: A run id: sortable by start time, unique (``20251117T043000123Z-1a2b3c4d``).
 RUN_ID = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{8}$")
@@ -50,6 +53,15 @@ class Fit(BaseModel):
     extra_ratio: float | None = None
     #: The target's ``max_extra_ratio``, beyond which a cover is refused; unset when not told.
     max_extra_ratio: float | None = None
+
+    @classmethod
+    def of(cls, account: FitAccount) -> Fit:
+        """The report's view of a fit's account."""
+        return cls(
+            entries=account.entries,
+            capacity=account.capacity,
+            extra_addresses=account.extra_addresses,
+        )
 
 
 class TargetReport(BaseModel):

@@ -15,7 +15,14 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
@@ -113,8 +120,33 @@ class Settings(BaseSettings):
     near_capacity_ratio: float = Field(default=NEAR_CAPACITY_RATIO, gt=0, le=1, allow_inf_nan=False)
     #: Share of ``max_extra_ratio`` a cover uses from which it counts as near it.
     near_extra_ratio: float = Field(default=NEAR_EXTRA_RATIO, gt=0, le=1, allow_inf_nan=False)
+    #: GitHub Enterprise Server whose meta API the `github` feed reads (`https://HOST`; it
+    #: asks `<url>/api/v3/meta`); unset: github.com (`https://api.github.com/meta`).
+    github_url: str | None = FEED_DEFAULTS.github_url
+    #: Token the `github` feed sends (a higher rate limit; needed by some Enterprise Servers).
+    #: A secret: never logged, masked everywhere.
+    github_token: SecretStr | None = None
+    #: Instance of the Microsoft 365 IP and URL web service the `m365` feed reads:
+    #: `Worldwide`, `USGovDoD`, `USGovGCCHigh` or `China`.
+    m365_instance: str = FEED_DEFAULTS.m365_instance
+    #: The `clientrequestid` GUID the `m365` feed sends; unset: one generated once and kept
+    #: in the cache folder, as the service asks.
+    m365_client_request_id: str | None = FEED_DEFAULTS.m365_client_request_id
+    #: The `url` feeds, each addressed `url:<name>`: a list of `{"name", "url", "format":
+    #: "lines" | "json", "select": "<JMESPath, for json>"}`.
+    url_feeds: Annotated[tuple[dict[str, str], ...], NoDecode] = FEED_DEFAULTS.url_feeds
 
-    @field_validator("cloud", "cache_dir", "min_prefixlen_v4", "min_prefixlen_v6", mode="before")
+    @field_validator(
+        "cloud",
+        "cache_dir",
+        "min_prefixlen_v4",
+        "min_prefixlen_v6",
+        "github_url",
+        "m365_instance",
+        "m365_client_request_id",
+        "url_feeds",
+        mode="before",
+    )
     @classmethod
     def _feed(cls, value: Any, info: ValidationInfo) -> Any:
         """The checks ``prefixes`` and ``tags`` run without this class."""

@@ -1,21 +1,80 @@
-"""What ships: the wheel holds the product only and works outside the checkout, and the
-Function App package (what ``.funcignore`` leaves) holds no test machinery."""
+"""What ships: the wheel holds the product only, declares what the Function App installs, and
+installed with its dependencies plans every kind outside the checkout; the Function App
+package (what ``.funcignore`` leaves) holds no test machinery."""
 
 from __future__ import annotations
 
 import fnmatch
+import json
+import os
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+from azure.mgmt.sql import SqlManagementClient
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from armemu import Emulator
+from sync.azure.client import arm_client
+from tests.engine.conftest import make_nsg, nsg_id
+from tests.kinds_lists.conftest import FIREWALLS
+from tests.kinds_named.conftest import group_id, make_group, make_server
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE = ROOT / "tests" / "data" / "ServiceTags_Public_20251017.json.xz"
+#: A service tag per kind that fits the kind's limit exactly in RELEASE (IPv4 prefixes: ACR 11
+#: of 100, Key Vault 5, SQL 51 ranges of 256, Storage 96 of 400).
+KIND_TAGS = {
+    "nsg": "Storage.WestEurope",
+    "storage": "Storage.WestEurope",
+    "keyvault": "AzureKeyVault.WestEurope",
+    "acr": "AzureContainerRegistry.WestEurope",
+    "sql": "Sql.WestEurope",
+    "ipgroup": "AzureMonitor.WestEurope",
+}
 PIP_WHEEL = (sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation")
 #: Top-level folders that are test or demo machinery, never product.
 MACHINERY = ("tests", "bench", "armemu")
+
+
+def lower_bounds(requirements: list[str]) -> set[tuple[str, str]]:
+    """``(name, lowest version allowed)`` of each requirement (``""`` when it has none)."""
+    found = set()
+    for text in requirements:
+        requirement = Requirement(text)
+        low = [s.version for s in requirement.specifier if s.operator in (">=", ">", "==", "~=")]
+        found.add((canonicalize_name(requirement.name), ",".join(sorted(low))))
+    return found
+
+
+def requirements_txt(path: Path) -> list[str]:
+    """The requirements of a pip requirements file, without comments and ``-r`` includes."""
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("-")]
+
+
+def test_the_package_and_the_function_app_need_the_same_runtime() -> None:
+    """``pip install ipsync`` and the Function App's requirements.txt install the same SDKs, at
+    the same lowest versions: a kind whose SDK one of them lacks fails only where it runs."""
+    app = lower_bounds(requirements_txt(ROOT / "requirements.txt"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    package = lower_bounds(project["dependencies"])
+    assert len(app) >= 10
+    assert not app - package, f"in requirements.txt, not in pyproject.toml: {sorted(app - package)}"
+    assert not package - app, f"in pyproject.toml, not in requirements.txt: {sorted(package - app)}"
+
+
+def test_lower_bounds_tell_a_missing_or_older_requirement() -> None:
+    assert lower_bounds(["Azure_Mgmt-SQL>=4.0", "httpx>=0.28,<1"]) == {
+        ("azure-mgmt-sql", "4.0"),
+        ("httpx", "0.28"),
+    }
+    assert lower_bounds(["netaddr>=1.3"]) != lower_bounds(["netaddr>=1.2"])
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +179,83 @@ def test_function_app_package_has_the_product_and_no_test_machinery() -> None:
     assert not [p for p in shipped if p.split("/", 1)[0] in MACHINERY]
     python = [ROOT / p for p in shipped if p.endswith(".py")]
     assert not [p for p in python if "trustme" in p.read_text()]
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtual environment with the wheel and the dependencies it declares, from the
+    package index as a user gets them (pip's cache makes a second install quick)."""
+    venv = tmp_path_factory.mktemp("venv") / "ipsync"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIP_REQUIRE_VIRTUALENV")}
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr
+    return venv
+
+
+def _resources(emulator_settings: Any, network_client: Any) -> list[dict[str, Any]]:
+    """One resource of each kind in the emulator, made with the real SDKs, and their targets;
+    plus an NSG that only discovery finds (tagged ``ipsync=<service tag>``)."""
+
+    def target(kind: str, resource: str) -> dict[str, Any]:
+        return {"kind": kind, "resource": resource, "service_tags": [KIND_TAGS[kind]]}
+
+    targets = [{"nsg": make_nsg(network_client, "n1"), "service_tags": [KIND_TAGS["nsg"]]}]
+    for kind in ("storage", "keyvault", "acr"):
+        firewall = FIREWALLS[kind]
+        client = arm_client(emulator_settings, firewall.client_type)
+        firewall.make(client, f"{kind}1", [], "Premium")
+        targets.append(target(kind, firewall.resource_id(f"{kind}1")))
+    sql = arm_client(emulator_settings, SqlManagementClient)
+    targets.append(target("sql", make_server(sql)))
+    make_group(network_client, "fw", [], {"ipsync-managed": "fw"})
+    targets.append(target("ipgroup", group_id("fw")))
+    make_nsg(network_client, "found", tags={"ipsync": KIND_TAGS["nsg"]})
+    return targets
+
+
+def test_the_installed_command_plans_every_kind_and_discovery_outside_the_checkout(
+    installed: Path,
+    emulator: Emulator,
+    emulator_settings: Any,
+    network_client: Any,
+    tmp_path: Path,
+) -> None:
+    """Every SDK a kind or discovery imports comes with ``pip install ipsync``."""
+    config = tmp_path / "ipsync.json"
+    settings = {
+        "arm_endpoint": emulator.endpoint,
+        "ca_bundle": str(emulator.ca_bundle),
+        "credential": "emulator",
+        "subscription_id": emulator_settings.subscription_id,
+        "cache_dir": str(tmp_path / "cache"),
+        "source": str(RELEASE),
+        "poll_interval_s": 0,
+        "targets": _resources(emulator_settings, network_client),
+    }
+    config.write_text(json.dumps(settings))
+    done = subprocess.run(
+        [str(installed / "bin" / "ipsync"), "plan", "--config", str(config), "--json"],
+        check=False,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "ModuleNotFoundError" not in done.stderr + done.stdout
+    assert done.returncode == 2, done.stderr
+    report = json.loads(done.stdout)
+    planned = {(t["kind"], t["resource"]): t["status"] for t in report["targets"]}
+    expected = {
+        (t.get("kind", "nsg"), t.get("resource", t.get("nsg"))) for t in settings["targets"]
+    }
+    assert planned == dict.fromkeys({*expected, ("nsg", nsg_id("found"))}, "planned")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sync.core.feed import parse_discovery, parse_release
 from sync.core.redact import mask_url, mask_urls_in
 from sync.errors import FeedError
+from sync.feeds.azure.parse import parse_discovery, parse_release
 
 SAS = (
     "https://acct.blob.core.windows.net/feed/ServiceTags_Public_20251017.json"

@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from sync.settings import Settings
 
 SOURCE_HELP = "download (default), api, a file path (.json/.xml, optionally .gz/.xz) or https URL"
+FEED_HELP = (
+    "the published feed to read (default azure): azure, github, m365, aws, google, "
+    "cloudflare, or url:<name> (a url feed of IPSYNC_URL_FEEDS); with --source, a local file "
+    "of that feed's document"
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +48,46 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _feed_settings(args: argparse.Namespace) -> Settings | FeedSettings:
-    """Settings for reading a release: without a config file or the ``api`` source, only the
-    release's own settings are read (no pydantic-settings import, a faster start)."""
+    """Settings for reading a release of ``--feed``: without a config file or the ``api``
+    source only the feeds' own settings are read (no pydantic-settings import, a faster
+    start). ``--source`` is the azure feed's source setting; other feeds take it apart."""
+    from sync.feeds import DEFAULT_FEED
+
+    azure = (args.feed or DEFAULT_FEED) == DEFAULT_FEED
+    overrides = {"source": args.source if azure else None, "cloud": args.cloud}
     if args.config is None:
         from sync.feedsettings import load_feed_settings
 
-        light = load_feed_settings(source=args.source, cloud=args.cloud)
-        if light.source.strip() != "api":
+        light = load_feed_settings(**overrides)
+        if not (azure and light.source.strip() == "api"):
             return light
-    return _settings(args, source=args.source, cloud=args.cloud)
+    return _settings(args, **overrides)
+
+
+def _release(args: argparse.Namespace) -> Release:
+    """The release ``prefixes`` and ``tags`` read: of ``--feed`` (azure by default), from
+    ``--source`` when given."""
+    from sync.feeds import DEFAULT_FEED, load_release
+
+    feed = args.feed or DEFAULT_FEED
+    source = None if feed == DEFAULT_FEED else args.source  # the azure feed's is a setting
+    return load_release(_feed_settings(args), feed, source=source)
+
+
+def _selectors(args: argparse.Namespace, release: Release) -> list[str]:
+    """The selectors named, or the feed's own selection when it has one (a url feed)."""
+    if args.tags:
+        return list(args.tags)
+    from sync.errors import SettingsError
+    from sync.feeds import DEFAULT_FEED, get_feed
+
+    feed, _ = get_feed(args.feed or DEFAULT_FEED)
+    implicit = feed.implicit(release)
+    if not implicit:
+        raise SettingsError(
+            f"name at least one SELECTOR of the {feed.name} feed ({feed.selectors})"
+        )
+    return list(implicit)
 
 
 def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
@@ -69,11 +105,10 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
     from sync.core.prefixes import FAMILIES, Family
     from sync.core.selection import select
     from sync.errors import SettingsError
-    from sync.sources.release import load_release
 
-    release = load_release(_feed_settings(args))
+    release = _release(args)
     families: tuple[Family, ...] = FAMILIES if args.family == "both" else (args.family,)
-    selection = select(release, args.tags, families=families)
+    selection = select(release, _selectors(args, release), families=families)
     body = selection.as_dict()
     if args.max_entries is not None:
         from sync.core.fit import fit
@@ -108,9 +143,7 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
 
 
 def _cmd_tags(args: argparse.Namespace) -> int:
-    from sync.sources.release import load_release
-
-    release = load_release(_feed_settings(args))
+    release = _release(args)
     needle = (args.match or "").lower()
     region = (args.region or "").lower()
     rows = []
@@ -161,23 +194,23 @@ LATEST, PREVIOUS = "latest", "previous"
 
 
 def _diff_sides(args: argparse.Namespace) -> tuple[Release, Release]:
-    """OLD and NEW: files, or the source's current release (kept on the way) and the one
-    before it among the kept releases."""
+    """OLD and NEW: files of ``--feed``, or its current release (kept on the way) and the
+    one before it among the kept releases."""
     from sync.errors import SettingsError
-    from sync.feedsettings import FeedSettings
+    from sync.feeds import DEFAULT_FEED, load_release
+    from sync.feeds.cache import default_cache_dir
     from sync.kept import KeptFolder, kept_folder
-    from sync.sources.release import default_cache_dir, load_release
 
-    settings = _feed_settings(args)
     for word in (args.old, args.new):
         if word not in (LATEST, PREVIOUS) and not Path(word).expanduser().is_file():
             raise SettingsError(
                 f"diff: {word}: no such release file (or say {LATEST} or {PREVIOUS})"
             )
+    settings = _feed_settings(args)
     folder = KeptFolder(kept_folder(settings.cache_dir or default_cache_dir()))
     latest: Release | None = None
     if {args.old, args.new} & {LATEST, PREVIOUS}:
-        latest = load_release(settings)
+        latest = _release(args)
         folder.keep(latest)
 
     def side(word: str) -> Release:
@@ -187,21 +220,13 @@ def _diff_sides(args: argparse.Namespace) -> tuple[Release, Release]:
             entry = folder.before(latest)
             if entry is None:
                 raise IpsyncError(
-                    f"diff: no release before {latest.change_number} is kept in "
+                    f"diff: no release before {latest.mark} is kept in "
                     f"{folder.folder}: the download page links only the newest, so the one "
                     f"before must have been read here (each 'diff {LATEST}' keeps what it "
                     "reads); give the older release as a file"
                 )
             return folder.load(entry)
-        return load_release(
-            FeedSettings(
-                word,
-                settings.cloud,
-                settings.cache_dir,
-                settings.min_prefixlen_v4,
-                settings.min_prefixlen_v6,
-            )
-        )
+        return load_release(settings, args.feed or DEFAULT_FEED, source=word)
 
     return side(args.old), side(args.new)
 
@@ -265,9 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--cloud", choices=list(CLOUDS))
         p.add_argument("--config", type=Path, help="TOML or JSON file of settings")
 
-    p = sub.add_parser("prefixes", help="aggregated prefixes of service tags")
-    p.add_argument("tags", nargs="+", metavar="TAG")
+    p = sub.add_parser("prefixes", help="aggregated prefixes of service tags or feed selectors")
+    p.add_argument(
+        "tags",
+        nargs="*",
+        metavar="SELECTOR",
+        help="service tags (azure), or the selectors of --feed (a url feed needs none)",
+    )
     common(p)
+    p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
     p.add_argument("--family", choices=["v4", "v6", "both"], default="both")
     p.add_argument(
         "--max-entries",
@@ -286,8 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="same as --format json")
     p.set_defaults(handler=_cmd_prefixes)
 
-    p = sub.add_parser("tags", help="list the tags of a release")
+    p = sub.add_parser("tags", help="list the tags (or a feed's selectors) of a release")
     common(p)
+    p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
     p.add_argument("--region", help="only tags of this region (exact, any case)")
     p.add_argument("--match", help="only tags whose name contains this text (any case)")
     p.add_argument("--json", action="store_true", help="print the tags as a JSON list")
@@ -298,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("old", metavar="OLD", help=side + "before it, kept when it was read)")
     p.add_argument("new", metavar="NEW", help="as OLD")
     common(p)
+    p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
     p.add_argument(
         "--tag",
         action="append",
@@ -391,10 +424,24 @@ def _fail(message: str, as_json: bool) -> int:
     return 1
 
 
+def _emulator_args(argv: list[str]) -> list[str]:
+    """Everything after ``emulator`` (armemu's own options, ``--help`` included): argparse
+    would read the options itself."""
+    for at, arg in enumerate(argv):
+        if arg == "emulator":
+            return argv[at + 1 :]
+        if not arg.startswith("-"):
+            return []
+    return []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = build_parser().parse_args(argv)
+        passed_on = _emulator_args(argv)
+        args = build_parser().parse_args(argv[: len(argv) - len(passed_on)])
+        if args.command == "emulator":
+            args.emulator_args = passed_on
     except UsageError as exc:
         return _fail(str(exc), "--json" in argv)
     as_json = bool(getattr(args, "json", False))

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le, Lt, MinLen
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from pydantic_core import PydanticUndefined
 
 from sync.app.schema import describe, target_models
@@ -55,7 +55,14 @@ def type_name(annotation: Any) -> str:
         return "table"
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return " \\| ".join(f"`{m.value}`" for m in annotation)
-    names = {str: "string", int: "integer", float: "number", bool: "boolean", Path: "path"}
+    names = {
+        str: "string",
+        SecretStr: "string (secret)",
+        int: "integer",
+        float: "number",
+        bool: "boolean",
+        Path: "path",
+    }
     return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 
@@ -120,7 +127,7 @@ def settings_block() -> list[str]:
 
 
 def app_settings_block() -> list[str]:
-    from sync.app.functions import AppSettings
+    from sync.app.app_settings import AppSettings
 
     return field_table(
         AppSettings, list(AppSettings.model_fields), lambda n: f"`IPSYNC_{n.upper()}`"

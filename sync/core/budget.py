@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Literal
 
 from sync.core.fit import fit, fit_ranges
+from sync.core.selection import addresses
 
 FitMode = Literal["exact", "cover"]
 
@@ -30,11 +32,37 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class FitAccount:
+    """A target's entries against its capacity, and per family the addresses published and
+    the extra (unpublished) ones its entries allow: enough to judge each family's extra ratio
+    without knowing the kind."""
+
+    entries: int
+    capacity: int
+    #: Extra addresses of every family together.
+    extra_addresses: int
+    #: Family (``v4``, ``v6``) -> addresses of the selection the entries cover.
+    published: Mapping[str, int]
+    #: Family -> addresses the entries allow beyond the published ones (0 for an exact list).
+    extra: Mapping[str, int]
+
+    @classmethod
+    def exact(cls, entries: int, capacity: int, published: Mapping[str, int]) -> FitAccount:
+        """The account of entries that hold the selection itself: nothing extra."""
+        return cls(entries, capacity, 0, dict(published), dict.fromkeys(published, 0))
+
+    def extra_ratio(self, family: str) -> Fraction:
+        """Extra addresses of ``family`` per published one (0 when it publishes none)."""
+        published = self.published.get(family, 0)
+        return Fraction(self.extra.get(family, 0), published) if published else Fraction(0)
+
+
+@dataclass(frozen=True)
 class Fitted:
     """What the target should hold per family, the fit's account, or why it is refused."""
 
     by_family: dict[str, tuple[str, ...]]
-    account: dict[str, int]
+    account: FitAccount
     refused: str | None = None
 
 
@@ -65,7 +93,7 @@ def fit_to_budget(
     capacity, why = _capacity(budget, max_entries)
     exact = {f: tuple(p) for f, p in by_family.items()}
     needed = sum(entries(p, budget.forbidden_lengths.get(f, ())) for f, p in exact.items())
-    account = {"entries": needed, "capacity": capacity, "extra_addresses": 0}
+    account = FitAccount.exact(needed, capacity, {f: addresses(p) for f, p in exact.items()})
     if needed <= capacity:
         return Fitted(exact, account)
     if mode == "exact":
@@ -79,18 +107,24 @@ def fit_to_budget(
         fitted = fit(exact, capacity, prefer=prefer, forbidden_lengths=budget.forbidden_lengths)
     except ValueError as exc:
         return Fitted(exact, account, f"{where}: cannot fit into {capacity} entries: {exc}")
-    extra = sum(f.extra_addresses for f in fitted.values())
     used = sum(entries(f.blocks, budget.forbidden_lengths.get(n, ())) for n, f in fitted.items())
-    account = {"entries": used, "capacity": capacity, "extra_addresses": extra}
+    account = FitAccount(
+        used,
+        capacity,
+        sum(f.extra_addresses for f in fitted.values()),
+        {name: f.published for name, f in fitted.items()},
+        {name: f.extra_addresses for name, f in fitted.items()},
+    )
     blocks = {name: f.blocks for name, f in fitted.items()}
-    for name, family in fitted.items():
-        if family.extra_ratio > max_extra_ratio:
+    for name in fitted:
+        ratio = account.extra_ratio(name)
+        if ratio > max_extra_ratio:
             return Fitted(
                 blocks,
                 account,
                 f"{where}: fitting {needed} -> {used} entries ({why}) allows "
-                f"{family.extra_addresses} {name} addresses Microsoft did not publish "
-                f"({float(family.extra_ratio):.2%} of {family.published} > max_extra_ratio "
+                f"{account.extra[name]} {name} addresses Microsoft did not publish "
+                f"({float(ratio):.2%} of {account.published[name]} > max_extra_ratio "
                 f"{max_extra_ratio:.0%}); refused (raise max_extra_ratio or the capacity)",
             )
     return Fitted(blocks, account)
@@ -104,12 +138,13 @@ def fit_ranges_to_budget(
     max_entries: int | None,
     max_extra_ratio: float,
     where: str,
-) -> tuple[tuple[tuple[str, str], ...], dict[str, int], str | None]:
-    """For range kinds: the inclusive (first, last) ranges to hold, the account, a refusal."""
+) -> tuple[tuple[tuple[str, str], ...], FitAccount, str | None]:
+    """For range kinds (IPv4): the inclusive (first, last) ranges to hold, the account, a
+    refusal."""
     capacity, why = _capacity(budget, max_entries)
     exact = fit_ranges(prefixes, len(prefixes) or 1)
     needed = len(exact.ranges)
-    account = {"entries": needed, "capacity": capacity, "extra_addresses": 0}
+    account = FitAccount.exact(needed, capacity, {"v4": exact.published})
     if needed <= capacity:
         return exact.ranges, account, None
     if mode == "exact":
@@ -120,18 +155,20 @@ def fit_ranges_to_budget(
             "(set fit: cover to close the smallest gaps between ranges)",
         )
     fitted = fit_ranges(prefixes, capacity)
-    account = {
-        "entries": len(fitted.ranges),
-        "capacity": capacity,
-        "extra_addresses": fitted.extra_addresses,
-    }
-    ratio = fitted.extra_addresses / fitted.published if fitted.published else 0.0
+    account = FitAccount(
+        len(fitted.ranges),
+        capacity,
+        fitted.extra_addresses,
+        {"v4": fitted.published},
+        {"v4": fitted.extra_addresses},
+    )
+    ratio = account.extra_ratio("v4")
     if ratio > max_extra_ratio:
         return (
             fitted.ranges,
             account,
             f"{where}: fitting {needed} -> {len(fitted.ranges)} ranges ({why}) allows "
-            f"{fitted.extra_addresses} addresses Microsoft did not publish ({ratio:.2%} of "
+            f"{fitted.extra_addresses} addresses Microsoft did not publish ({float(ratio):.2%} of "
             f"{fitted.published} > max_extra_ratio {max_extra_ratio:.0%}); refused",
         )
     return fitted.ranges, account, None

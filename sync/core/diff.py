@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sync.core.plan import release_mark
 from sync.core.prefixes import FAMILIES, Family, aggregate, family_of
 from sync.core.selection import addresses
 from sync.errors import FeedError
@@ -111,11 +110,7 @@ def diff_releases(
         change = compare(name, where, before, after)
         if change is not None:
             changes.append(change)
-    return ReleaseDiff(
-        release_mark(old.kind, old.change_number),
-        release_mark(new.kind, new.change_number),
-        tuple(changes),
-    )
+    return ReleaseDiff(old.mark, new.mark, tuple(changes))
 
 
 def _names(old: Release, new: Release, wanted: Sequence[str]) -> Collection[str]:
@@ -132,7 +127,7 @@ def _names(old: Release, new: Release, wanted: Sequence[str]) -> Collection[str]
         try:
             found.add(old.find(name).name)
         except FeedError:
-            raise FeedError(f"{problem} It is not in release {old.change_number} either.") from None
+            raise FeedError(f"{problem} It is not in release {old.mark} either.") from None
     return found
 
 

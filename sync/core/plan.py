@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import netaddr
 
 from sync.core.prefixes import parse_prefix
+
+if TYPE_CHECKING:
+    from sync.core.budget import FitAccount
 
 K = TypeVar("K")
 P = TypeVar("P")
@@ -51,7 +54,7 @@ class TargetPlan(Generic[P]):
     writes: tuple[Write[P], ...] = ()
     held_back: tuple[Write[P], ...] = ()
     refused: str | None = None
-    fit: dict[str, int] | None = None
+    fit: FitAccount | None = None
     #: What the report should tell beyond the writes (e.g. entries kept because ipsync
     #: cannot prove it wrote them).
     notes: tuple[str, ...] = ()

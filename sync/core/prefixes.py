@@ -63,16 +63,22 @@ def parse_prefix(text: str) -> ParsedPrefix:
 
 
 def all_canonical(
-    prefixes: Collection[str], *, min_prefixlen_v4: int, min_prefixlen_v6: int
+    prefixes: Collection[str],
+    *,
+    min_prefixlen_v4: int,
+    min_prefixlen_v6: int,
+    public: bool = False,
 ) -> bool:
-    """True if every prefix is valid, canonical, free of host bits and not too broad.
+    """True if every prefix is valid, canonical, free of host bits and not too broad, and
+    with ``public`` outside :data:`RESERVED` space.
 
-    Exact but silent: when it says False, :func:`parse_prefix` tells which and why.
+    Exact but silent: when it says False, :func:`parse_prefix` and :func:`reserved_block`
+    tell which and why.
     """
     v6 = list(filter(_HAS_COLON, prefixes))
     v4 = list(filterfalse(_HAS_COLON, prefixes))
-    return _family_canonical(v4, AF_INET, 32, min_prefixlen_v4) and _family_canonical(
-        v6, AF_INET6, 128, min_prefixlen_v6
+    return _family_canonical(v4, "v4", min_prefixlen_v4, public) and _family_canonical(
+        v6, "v6", min_prefixlen_v6, public
     )
 
 
@@ -90,9 +96,10 @@ _LINES = {
 }
 
 
-def _family_canonical(prefixes: list[str], family: int, bits: int, minimum: int) -> bool:
+def _family_canonical(prefixes: list[str], name: Family, minimum: int, public: bool) -> bool:
     if not prefixes:
         return True
+    family, bits = _WIDTH[name]
     text = "\n".join(prefixes) + "\n"
     if not re.fullmatch(_LINES[family], text):
         return False
@@ -105,8 +112,12 @@ def _family_canonical(prefixes: list[str], family: int, bits: int, minimum: int)
     prefixlens = cast(list[int], list(map(_LENGTHS.__getitem__, lengths)))
     if min(prefixlens) < minimum:
         return False
-    hostmasks = map(_HOSTMASKS[bits].__getitem__, prefixlens)
-    if any(map(and_, map(int.from_bytes, packed), hostmasks)):
+    hostmasks = list(map(_HOSTMASKS[bits].__getitem__, prefixlens))
+    firsts = list(map(int.from_bytes, packed))
+    if any(map(and_, firsts, hostmasks)):
+        return False
+    ends = map(add, firsts, hostmasks)
+    if public and _touches_reserved(list(zip(firsts, ends, strict=True)), name):
         return False
     return family == AF_INET or list(map(inet_ntop, repeat(family), packed)) == addresses
 
@@ -212,3 +223,75 @@ def to_cidrs(spans: Iterable[Span], family: Family) -> list[str]:
             result.append(f"{inet_ntop(socket_family, packed)}/{bits - log2}")
             first += 1 << log2
     return result
+
+
+#: Address space no public feed may publish, with what it is: private, shared, loopback,
+#: link-local, multicast and reserved space (an allow-list holding it would open internal
+#: networks, or addresses no service has); for IPv6 everything outside global unicast
+#: 2000::/3. AWS once briefly published 252.0.0.0/10. Documentation and benchmarking ranges
+#: (192.0.2.0/24, 198.18.0.0/15, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) reach no
+#: network and are not listed.
+RESERVED: tuple[tuple[str, str], ...] = (
+    ("0.0.0.0/8", "this network"),
+    ("10.0.0.0/8", "private"),
+    ("100.64.0.0/10", "shared address space"),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link-local"),
+    ("172.16.0.0/12", "private"),
+    ("192.0.0.0/24", "IETF protocol assignments"),
+    ("192.168.0.0/16", "private"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved"),
+    ("::/8", "loopback, unspecified and IPv4-mapped"),
+    ("fc00::/7", "unique local"),
+    ("fe80::/10", "link-local"),
+    ("ff00::/8", "multicast"),
+    ("::/3", "outside global unicast 2000::/3"),
+    ("4000::/2", "outside global unicast 2000::/3"),
+    ("8000::/1", "outside global unicast 2000::/3"),
+)
+
+
+def _reserved_spans() -> dict[Family, list[tuple[Span, str, str]]]:
+    spans: dict[Family, list[tuple[Span, str, str]]] = {"v4": [], "v6": []}
+    for block, what in RESERVED:
+        family = family_of(block)
+        spans[family].append((_spans([block], family)[0], block, what))
+    return spans
+
+
+_RESERVED_SPANS = _reserved_spans()
+
+
+def overlaps_reserved(canonical: Collection[str]) -> bool:
+    """True when any of these canonical prefixes overlaps :data:`RESERVED` space;
+    :func:`reserved_block` then names the block of one prefix."""
+    by_family = _by_family(canonical)
+    return any(_touches_reserved(_spans(by_family[f], f), f) for f in FAMILIES)
+
+
+def _touches_reserved(spans: list[Span], family: Family) -> bool:
+    """Bulk, without a loop per prefix: the spans sorted by start, the running maximum of
+    their ends, and each reserved block looked up by bisection (a span overlaps it when it
+    starts before the block's end and ends after its start)."""
+    from bisect import bisect_right
+    from itertools import accumulate
+
+    spans = sorted(spans)
+    firsts = list(map(itemgetter(0), spans))
+    reach = list(accumulate(map(itemgetter(1), spans), max))
+    for (low, high), _, _ in _RESERVED_SPANS[family]:
+        index = bisect_right(firsts, high) - 1
+        if index >= 0 and reach[index] >= low:
+            return True
+    return False
+
+
+def reserved_block(canonical: str) -> tuple[str, str] | None:
+    """The reserved block one canonical prefix overlaps, and what it is; None when public."""
+    family = family_of(canonical)
+    ((first, last),) = _spans([canonical], family)
+    for (low, high), block, what in _RESERVED_SPANS[family]:
+        if first <= high and last >= low:
+            return block, what
+    return None

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sync.azure.writes import ArmWriter
     from sync.core.plan import TargetPlan, Write
     from sync.core.selection import Selection
+    from sync.state import State
 
 Family = Literal["v4", "v6"]
 
@@ -166,7 +167,12 @@ class Kind(Protocol):
         """Targets (by index) on one resource that cannot coexist, with the reason."""
         ...
 
-    def gateway(self, clients: Clients, resource_id: str, writer: ArmWriter) -> Gateway: ...
+    def gateway(
+        self, clients: Clients, resource_id: str, writer: ArmWriter, state: State
+    ) -> Gateway:
+        """The resource's gateway; ``state`` holds the run's ownership records, for kinds
+        whose entries do not say who wrote them."""
+        ...
 
     def plan(
         self,

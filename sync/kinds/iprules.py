@@ -3,7 +3,7 @@
 What the three share lives here; each kind adds its SDK calls, limit and entry syntax.
 
 - Ownership: an IP rule is a bare value, so ipsync keeps the entries it added in the
-  ownership registry (:mod:`sync.ownership`) and removes only those. An entry that was there
+  ownership registry (:mod:`sync.state.ownership`) and removes only those. An entry that was there
   before ipsync wanted it (a user's) is never claimed: it stays, even after ipsync stops
   wanting it. Without a record (first run, or a lost registry) everything present is kept,
   and the report says so.
@@ -30,12 +30,13 @@ from sync.core.budget import Budget, fit_to_budget
 from sync.core.plan import TargetPlan, Write, add_only, removal_guard
 from sync.core.prefixes import parse_prefix
 from sync.kinds.base import Ipv4ResourceTarget, PlanContext, Snapshot, TargetSpec
-from sync.ownership import Conflict, Record, Registry, StateError
+from sync.state.ownership import Conflict, Record, Registry, StateError
 
 if TYPE_CHECKING:
     from sync.azure.client import Clients
     from sync.azure.writes import ArmWriter
     from sync.core.selection import Selection
+    from sync.state import State
 
 #: Ranges no public endpoint's firewall accepts (Storage, Key Vault and ACR answer 400).
 NOT_PUBLIC = tuple(
@@ -230,12 +231,11 @@ class IpRuleKind:
             if i > 0
         }
 
-    def gateway(self, clients: Clients, resource_id: str, writer: ArmWriter) -> ListGateway:
-        from sync.ownership import open_registry
-
-        registry = open_registry(clients.settings)
+    def gateway(
+        self, clients: Clients, resource_id: str, writer: ArmWriter, state: State
+    ) -> ListGateway:
         return ListGateway(
-            self.api(clients, resource_id), registry, resource_id, writer, self.field
+            self.api(clients, resource_id), state.registry, resource_id, writer, self.field
         )
 
     def entries(self, prefix: str) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import netaddr
 
-from sync.core.budget import Budget, entries, fit_ranges_to_budget, fit_to_budget
+from sync.core.budget import Budget, FitAccount, entries, fit_ranges_to_budget, fit_to_budget
 
 V4 = ("10.0.0.0/24", "10.0.2.0/24", "10.0.4.0/24", "10.0.6.0/24")
 
@@ -21,7 +21,7 @@ def test_a_selection_that_fits_is_kept_exactly_with_its_account() -> None:
     )  # fmt: skip
     assert fitted.refused is None
     assert fitted.by_family == {"v4": V4}
-    assert fitted.account == {"entries": 4, "capacity": 4, "extra_addresses": 0}
+    assert fitted.account == FitAccount(4, 4, 0, {"v4": _covered(V4).size}, {"v4": 0})
 
 
 def test_exact_over_the_capacity_is_refused_with_the_numbers() -> None:
@@ -44,7 +44,7 @@ def test_cover_allows_the_fewest_extra_addresses_within_the_ratio() -> None:
     assert len(blocks) <= 2
     assert _covered(V4).issubset(_covered(blocks))
     extra = _covered(blocks).size - _covered(V4).size
-    assert fitted.account == {"entries": 1, "capacity": 2, "extra_addresses": extra}
+    assert fitted.account == FitAccount(1, 2, extra, {"v4": _covered(V4).size}, {"v4": extra})
     # Four /24s two apart: any cover of at most two CIDR blocks allows four unpublished /24s;
     # among equal covers the one with fewer entries wins.
     assert blocks == ("10.0.0.0/21",)
@@ -58,7 +58,8 @@ def test_cover_beyond_the_ratio_is_refused() -> None:
     )  # fmt: skip
     assert fitted.refused is not None
     assert "max_extra_ratio 50%" in fitted.refused
-    assert fitted.account["extra_addresses"] == 1024
+    assert fitted.account.extra_addresses == 1024
+    assert fitted.account.extra_ratio("v4") == 1
 
 
 def test_max_entries_never_raises_the_capacity() -> None:
@@ -67,7 +68,7 @@ def test_max_entries_never_raises_the_capacity() -> None:
         where="t",
     )  # fmt: skip
     assert fitted.refused is not None
-    assert fitted.account["capacity"] == 3
+    assert fitted.account.capacity == 3
 
 
 def test_a_forbidden_length_costs_two_entries() -> None:
@@ -95,4 +96,22 @@ def test_ranges_merge_neighbours_then_close_the_smallest_gaps() -> None:
     )  # fmt: skip
     assert refused is None
     assert ranges == (("10.0.0.0", "10.0.2.255"), ("10.0.9.0", "10.0.9.255"))
-    assert account == {"entries": 2, "capacity": 2, "extra_addresses": 256}
+    size = _covered(prefixes).size
+    assert account == FitAccount(2, 2, 256, {"v4": size}, {"v4": 256})
+
+
+def test_the_account_holds_each_familys_published_and_extra_addresses() -> None:
+    """Enough to judge each family's extra ratio from the account alone."""
+    v6 = ("2001:db8::/48", "2001:db8:2::/48")
+    fitted = fit_to_budget(
+        {"v4": ("10.0.0.0/24",), "v6": v6}, Budget(2, "limit 2"), mode="cover",
+        max_entries=None, max_extra_ratio=0.5, where="t",
+    )  # fmt: skip
+    account = fitted.account
+    assert dict(account.published) == {"v4": 256, "v6": _covered(v6).size}
+    (block,) = fitted.by_family["v6"]
+    assert account.extra == {"v4": 0, "v6": _covered([block]).size - _covered(v6).size}
+    assert account.extra_addresses == account.extra["v6"]
+    assert (account.extra_ratio("v4"), account.extra_ratio("v6")) == (0, 1)
+    assert fitted.refused is not None
+    assert "v6 addresses Microsoft did not publish" in fitted.refused

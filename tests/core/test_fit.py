@@ -19,9 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from netaddr import IPSet
 
-from sync.core.feed import Release, parse_release
+from sync.core.feed import Release
 from sync.core.fit import FamilyFit, fit, fit_family, fit_ranges
 from sync.core.selection import select
+from sync.feeds.azure.parse import parse_release
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 DATA = Path(__file__).resolve().parent.parent / "data"

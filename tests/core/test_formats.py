@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from sync.core.feed import parse_release
 from sync.core.formats import EXTENSIONS, FORMATS, extension, render, split_name
 from sync.core.selection import select
+from sync.feeds.azure.parse import parse_release
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "tests" / "data" / "ServiceTags_Public_20251017.json.xz"

@@ -12,8 +12,8 @@ import pytest
 from pydantic import BaseModel
 
 from sync.app import docgen
+from sync.app.app_settings import AppSettings
 from sync.app.cli import main
-from sync.app.functions import AppSettings
 from sync.app.notify import NotifySettings
 from sync.app.schema import FALLBACK, comments, config_schema, describe, target_models
 from sync.settings import Settings

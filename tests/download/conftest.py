@@ -12,7 +12,7 @@ import pytest
 import respx
 import trustme
 
-from sync.sources import download
+from sync.feeds import fetch as download
 
 from . import loopback
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sync.sources import download
-from sync.sources.download import default_cache_dir, fetch_url
+from sync.feeds import fetch as download
+from sync.feeds.cache import default_cache_dir
+from sync.feeds.fetch import fetch_url
 
 from .loopback import FileServer, Route, Tls
 
@@ -86,7 +87,7 @@ def test_cache_survives_a_new_process_using_the_default_client(
     fetch_url(url, cache_dir=tmp_path, client=client)
     script = (
         "import hashlib, json, sys; from pathlib import Path;"
-        "from sync.sources.download import fetch_url;"
+        "from sync.feeds.fetch import fetch_url;"
         "f = fetch_url(sys.argv[1], cache_dir=Path(sys.argv[2]));"
         "print(json.dumps([f.from_cache, hashlib.sha256(f.data).hexdigest()]))"
     )
@@ -198,7 +199,7 @@ class TestPlantedEntries:
     @staticmethod
     def plant(cache: Path, url: str) -> None:
         """What another user able to write the folder could leave there: a well-formed entry."""
-        download._Cache(cache).store(url, download._Entry(url, ETAG, None, b'{"planted": 1}'))
+        download.Cache(cache).store(url, download.Entry(url, ETAG, None, b'{"planted": 1}'))
 
     def fetch(self, https_server: FileServer, client: httpx.Client, cache: Path) -> bytes:
         return fetch_url(https_server.url(PATH), cache_dir=cache, client=client).data

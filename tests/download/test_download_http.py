@@ -10,8 +10,8 @@ import pytest
 import respx
 
 from sync.errors import DownloadError
-from sync.sources import download
-from sync.sources.download import fetch_url
+from sync.feeds import fetch as download
+from sync.feeds.fetch import fetch_url
 
 from .loopback import FileServer, Route, Tls
 

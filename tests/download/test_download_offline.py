@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from sync.errors import DownloadError
-from sync.sources.download import fetch_latest, fetch_url
+from sync.feeds.azure.page import fetch_latest
+from sync.feeds.fetch import fetch_url
 
 from .loopback import Tls
 

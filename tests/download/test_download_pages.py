@@ -10,7 +10,7 @@ import pytest
 import respx
 
 from sync.errors import DownloadError
-from sync.sources.download import CONFIRMATION_URL, DETAILS_URL, fetch_latest, find_release_links
+from sync.feeds.azure.page import CONFIRMATION_URL, DETAILS_URL, fetch_latest, find_release_links
 
 STABLE = "https://download.microsoft.com/download/7/1/D/71D86715-5596-4529-9B13-DA13A5DE5B63"
 STABLE_LOWER = STABLE.lower()

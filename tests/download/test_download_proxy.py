@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.sources.download import fetch_url
+from sync.feeds.fetch import fetch_url
 
 from .loopback import ConnectProxy, FileServer, Route, Tls
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from sync.errors import DownloadError, FeedError
+from sync.feeds import load_release
 from sync.settings import load_settings
-from sync.sources.release import load_release
 
 from . import loopback
 

@@ -9,9 +9,9 @@ import pytest
 import respx
 
 from sync.errors import SettingsError
+from sync.feeds import load_release
+from sync.feeds.azure.page import DETAILS_URL
 from sync.settings import load_settings
-from sync.sources.download import DETAILS_URL
-from sync.sources.release import load_release
 
 from . import loopback
 
@@ -44,7 +44,7 @@ def test_https_source_is_fetched_verified_and_parsed(
     release = load_release(load_settings(source=url, cache_dir=tmp_path))
     assert release.cloud == "Public"
     assert len(release.tags) > 3000
-    with caplog.at_level(logging.INFO, logger="sync.sources.release"):
+    with caplog.at_level(logging.INFO, logger="sync.feeds.azure"):
         again = load_release(load_settings(source=url, cache_dir=tmp_path))
     assert "not modified (HTTP 304); using the cached copy" in caplog.text
     assert again.tags.keys() == release.tags.keys()

@@ -116,3 +116,8 @@ def sdk_client(client_class: Any, emulator: Any, *, subscription: bool = True) -
         polling_interval=0,
         retry_total=0,
     )
+
+
+def ranges(count: int) -> list[str]:
+    """``count`` distinct public /24 networks, for limits."""
+    return [f"20.{i // 256}.{i % 256}.0/24" for i in range(count)]

@@ -97,7 +97,12 @@ def test_graph_scopes_types_and_raw_shape(tagged: Emulator) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["resources | summarize count()", "securityresources", "resources | where name contains 'x'"],
+    [
+        "resources | summarize count()",
+        "securityresources",
+        "resources | where name startswith 'x'",
+        "resources | limit ten",
+    ],
 )
 def test_graph_refuses_what_it_does_not_understand(emulator: Emulator, query: str) -> None:
     with pytest.raises(HttpResponseError) as info:
@@ -106,6 +111,36 @@ def test_graph_refuses_what_it_does_not_understand(emulator: Emulator, query: st
     assert info.value.error.code == "BadRequest"
     assert [d.code for d in info.value.error.details] == ["InvalidQuery", "ParserFailure"]
     assert "emulator" in info.value.error.details[1].message
+
+
+def test_graph_limit_take_contains_has_and_paging(tagged: Emulator) -> None:
+    client = graph(tagged)
+
+    def ids(query: str, top: int = 100) -> list[str]:
+        seen, token = [], None
+        while True:
+            answer = client.resources(QueryRequest(subscriptions=[SUB, OTHER], query=query,
+                options=QueryRequestOptions(top=top, skip_token=token)))  # fmt: skip
+            seen += [row["id"].rsplit("/", 1)[1] for row in answer.data]
+            token = answer.skip_token
+            if token is None:
+                return seen
+
+    base = "resources | where isnotempty(tags['ipsync']) | project id, name"
+    assert ids(base + " | order by name desc | limit 4") == ["n", "g8", "g7", "g6"]
+    assert ids(base + " | take 5 | order by name desc") == ["g4", "g3", "g2", "g1", "g0"]
+    paged = ids(base + " | order by name asc | limit 7", top=3)  # pages of 3 within the 7
+    assert paged == ["g0", "g1", "g2", "g3", "g4", "g5", "g6"]
+    limited = QueryRequest(subscriptions=[SUB], query=base + " | limit 4",
+                           options=QueryRequestOptions(top=3))  # fmt: skip
+    assert client.resources(limited).total_records == 4
+    assert ids("resources | where name contains 'G' and type has 'ipgroups' | project id") == [
+        f"g{i}" for i in range(9)]  # fmt: skip
+    assert ids("resources | where name !contains 'g' | project id") == ["plain", "n"]
+    assert ids("resources | where name contains_cs 'G' | project id") == []
+    assert ids("resources | where id has 'networksecuritygroups' and name has 'n' "
+               "| project id") == ["n"]  # fmt: skip
+    assert ids("resources | where name has 'lai' | project id") == []  # not a whole term
 
 
 @pytest.mark.parametrize(
@@ -156,8 +191,12 @@ def test_nsg_default_rules_and_flush_connection(emulator: Emulator, network_clie
     _, _, body = raw(emulator, "GET", f"/subscriptions/{SUB}/resourceGroups/rg/providers/"
                           "Microsoft.Network/networkSecurityGroups/m?api-version=2024-05-01",
                           headers=AUTH)  # fmt: skip
-    assert "flushConnection" not in body["properties"]  # ARM omits it when never set
-    assert plain.flush_connection is None
+    assert body["properties"]["flushConnection"] is False  # ARM reads false when never set
+    assert plain.flush_connection is False
+    old = raw(emulator, "GET", f"/subscriptions/{SUB}/resourceGroups/rg/providers/"
+              "Microsoft.Network/networkSecurityGroups/m?api-version=2021-08-01",
+              headers=AUTH)[2]  # fmt: skip
+    assert "flushConnection" not in old["properties"]  # a version that predates the field
 
 
 def test_service_tag_details(network_client: Any) -> None:

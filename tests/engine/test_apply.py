@@ -505,7 +505,7 @@ def test_releases_that_each_remove_a_little_cannot_erode_a_list_unnoticed(
     of one run, but the second drop already leaves 56 % of what the target held."""
     nsg = make_nsg(network_client, "n1")
     targets = [target(nsg, ["Alpha"], families=["v4"])]
-    ranges = [f"10.{2 * i}.0.0/16" for i in range(16)]  # apart: nothing aggregates
+    ranges = [f"11.{2 * i}.0.0/16" for i in range(16)]  # apart: nothing aggregates
     steps = [ranges, ranges[:12], ranges[:9], ranges[:7]]
     first = run(settings_for(write_release(tmp_path / "r0.json", {"Alpha": steps[0]}, 1), targets))
     assert first.ok, first
@@ -520,3 +520,23 @@ def test_releases_that_each_remove_a_little_cannot_erode_a_list_unnoticed(
     assert run(settings_for(feed, targets), force=True).ok  # the smaller list is the reference
     fourth = write_release(tmp_path / "r3.json", {"Alpha": steps[3]}, 4)
     assert run(settings_for(fourth, targets)).ok  # 7 of 9: 22 % below the new reference
+
+
+def test_a_refusal_stays_with_its_target_when_an_earlier_one_on_the_resource_clashes(
+    emulator: Emulator, network_client: Any, settings_for: SettingsFor, tmp_path: Path
+) -> None:
+    nsg = make_nsg(network_client, "n1")
+    hollow = {**TAGS, "Gamma": ["2001:db8:9::/48"]}  # no IPv4 in Gamma
+    targets = [
+        target(nsg, ["Alpha"], priority_range=[100, 100]),  # two families, one priority
+        target(nsg, ["Beta"], families=["v4"], priority_range=[200, 299]),
+        target(nsg, ["Alpha", "Gamma"], families=["v4"], priority_range=[300, 399]),
+    ]
+    report = run(settings_for(write_release(tmp_path / "a.json", hollow), targets))
+    status = {tuple(t.service_tags): (t.status, t.error or "") for t in report.targets}
+    assert status[("Alpha",)][0] == "failed"
+    assert "cannot hold 2 rules" in status[("Alpha",)][1]
+    assert status[("Beta",)] == ("applied", "")
+    assert status[("Alpha", "Gamma")][0] == "refused"
+    assert "service tag Gamma has no v4 prefix" in status[("Alpha", "Gamma")][1]
+    assert sorted(owned(network_client, "n1")) == ["ipsync-beta-v4"]

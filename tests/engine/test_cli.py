@@ -237,7 +237,7 @@ def sync_cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
-MANY = {"Alpha": [f"10.{2 * i}.0.0/16" for i in range(9)] + ["2001:db8:1::/48"]}
+MANY = {"Alpha": [f"11.{2 * i}.0.0/16" for i in range(9)] + ["2001:db8:1::/48"]}
 
 
 def test_plan_reads_like_terraform(

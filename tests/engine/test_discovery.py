@@ -16,7 +16,7 @@ from sync.settings import load_settings
 from .conftest import SUB, SettingsFor, make_nsg, rules_of, write_release
 
 OTHER = "11111111-1111-4111-8111-111111111111"
-TAGS = {"Alpha": ["10.1.0.0/16"], "Beta": ["10.2.0.0/16"]}
+TAGS = {"Alpha": ["11.1.0.0/16"], "Beta": ["11.2.0.0/16"]}
 
 
 def _ours(client: Any, name: str) -> list[str]:

@@ -21,7 +21,7 @@ from .conftest import (
 )
 
 #: Twenty /26s, each in its own /24: an exact list of 20 entries, coverable by fewer.
-ALPHA = [f"10.1.{i}.0/26" for i in range(20)]
+ALPHA = [f"11.1.{i}.0/26" for i in range(20)]
 TAGS = {"Alpha": ALPHA}
 #: The foreign rule leaves exactly ten destination entries of the NSG's 4,000.
 FOREIGN = [f"172.16.{i // 256}.{i % 256}/32" for i in range(3990)]

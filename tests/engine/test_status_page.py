@@ -20,9 +20,9 @@ from sync.app.status import PublishedList, render_status
 from sync.changes import ChangeEntry, change_entry
 from sync.core.diff import diff_releases
 from sync.engine import run
+from sync.feeds import load_release
 from sync.lists import ListSpec, decide
 from sync.report import Report
-from sync.sources.release import load_release
 from tests.kinds_lists.conftest import FIREWALLS
 
 from .conftest import SUB, SettingsFor, foreign_rule, make_nsg

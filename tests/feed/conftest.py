@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from sync.core.feed import Release, parse_release
+from sync.core.feed import Release
+from sync.feeds.azure.parse import parse_release
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PUBLIC = "ServiceTags_Public_20251017.json.xz"

@@ -9,8 +9,9 @@ import netaddr
 import pytest
 
 from sync.core.diff import ReleaseDiff, diff_releases
-from sync.core.feed import Release, parse_release
+from sync.core.feed import Release
 from sync.errors import FeedError
+from sync.feeds.azure.parse import parse_release
 
 from .conftest import parsed, raw_json
 

@@ -130,7 +130,8 @@ def _config(tmp_path: Path) -> Path:
 def tiny(change: int, prefixes: list[str], **fields: object) -> Release:
     """A small release built on the model directly, as any feed would build one."""
     tag = ServiceTag("Alpha", "", "Alpha", change, prefixes, **fields)  # type: ignore[arg-type]
-    return Release("Public", change, f"https://example.test/{change}.json", "json", {"Alpha": tag})
+    origin = f"https://example.test/{change}.json"
+    return Release("Public", change, origin, "json", {"Alpha": tag}, mark=str(change))
 
 
 def test_a_kept_release_reads_back_the_same(tmp_path: Path) -> None:
@@ -142,7 +143,7 @@ def test_a_kept_release_reads_back_the_same(tmp_path: Path) -> None:
     back = folder.load(entry)
     assert back.tags == release.tags
     assert (back.cloud, back.change_number, back.kind) == ("Public", 373, "json")
-    api = Release("Public", "95", "api", "api", release.tags)
+    api = Release("Public", "95", "api", "api", release.tags, mark="api-95")
     api_entry = folder.keep(api)
     assert api_entry is not None
     assert api_entry.mark == "api-95"
@@ -164,7 +165,7 @@ def test_only_the_newest_are_kept(tmp_path: Path) -> None:
 def test_the_one_before_is_of_the_same_cloud(tmp_path: Path) -> None:
     folder = KeptFolder(tmp_path)
     folder.keep(tiny(1, ["192.0.2.1/32"]))
-    other = Release("China", 2, "x", "json", tiny(2, ["192.0.2.2/32"]).tags)
+    other = Release("China", 2, "x", "json", tiny(2, ["192.0.2.2/32"]).tags, mark="2")
     folder.keep(other)
     found = folder.before(tiny(3, ["192.0.2.3/32"]))
     assert found is not None
@@ -195,6 +196,6 @@ def test_a_folder_others_may_write_is_not_used(tmp_path: Path) -> None:
 
 def test_the_document_is_the_same_bytes_for_the_same_content() -> None:
     one = tiny(1, ["192.0.2.1/32"], state="GA")
-    again = Release("Public", 1, "elsewhere", "json", dict(one.tags))
+    again = Release("Public", 1, "elsewhere", "json", dict(one.tags), mark="1")
     assert document(one) == document(again)
     assert json.loads(document(one))["values"][0]["properties"]["state"] == "GA"

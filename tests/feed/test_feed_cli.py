@@ -15,8 +15,8 @@ from sync import __version__
 from sync.app.cli import main
 from sync.core.fit import fit, fit_family
 from sync.core.selection import select
+from sync.feeds import load_release
 from sync.settings import load_settings
-from sync.sources.release import load_release
 
 from .conftest import DATA, PUBLIC, XML, parsed, release_bytes
 

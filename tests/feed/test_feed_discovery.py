@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from sync.core.feed import parse_discovery
 from sync.core.selection import select
 from sync.errors import FeedError
+from sync.feeds.azure.parse import parse_discovery
 
 from .conftest import PUBLIC, parsed, raw_json
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from sync.core import feed
-from sync.core.feed import parse_discovery, parse_release
 from sync.errors import FeedError
+from sync.feeds.azure.parse import parse_discovery, parse_release
 
 from .conftest import XML, parsed, release_bytes
 from .test_feed_parse import doc, tag
@@ -41,14 +41,14 @@ def test_deeply_nested_discovery_payload_is_one_line() -> None:
 
 
 def test_more_tags_than_any_release_is_refused() -> None:
-    data = doc(*(tag(f"T{i}", ["10.0.0.0/24"]) for i in range(feed.MAX_TAGS + 1)))
+    data = doc(*(tag(f"T{i}", ["11.0.0.0/24"]) for i in range(feed.MAX_TAGS + 1)))
     with pytest.raises(FeedError, match=r"^x\.json: more than 20,000 tags \(20,001\); refusing$"):
         parse_release(data, origin="x.json", min_tags=1)
 
 
 def test_more_prefixes_than_any_release_is_refused() -> None:
     half = feed.MAX_PREFIXES // 2 + 1
-    data = doc(tag("A", ["10.0.0.0/24"] * half), tag("B", ["10.0.1.0/24"] * half))
+    data = doc(tag("A", ["11.0.0.0/24"] * half), tag("B", ["11.0.1.0/24"] * half))
     with pytest.raises(FeedError, match=r"more than 500,000 prefix entries \(500,002\)"):
         parse_release(data, origin="x.json", min_tags=1)
 
@@ -64,7 +64,7 @@ def test_the_limits_leave_room_above_real_releases() -> None:
 
 _BOMB = """
 import sys
-from sync.core.feed import parse_release
+from sync.feeds.azure.parse import parse_release
 from sync.errors import FeedError
 data = open(sys.argv[1], "rb").read()
 try:
@@ -79,10 +79,10 @@ print(int(status.split("VmHWM:")[1].split()[0]) // 1024)
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM")
 def test_a_gzip_bomb_of_prefixes_is_refused_in_bounded_memory(tmp_path: Path) -> None:
     """60 MB of prefixes, 0.3 MB gzipped: refused by counting, before it is decoded."""
-    body = b'"10.0.0.0/29",' * 4_000_000
+    body = b'"11.0.0.0/29",' * 4_000_000
     text = b'{"changeNumber": 1, "cloud": "Public", "values": [{"name": "T", "properties": {'
     text += b'"region": "", "systemService": "", "changeNumber": 1, "addressPrefixes": ['
-    text += body + b'"10.0.0.8/29"]}}]}'
+    text += body + b'"11.0.0.8/29"]}}]}'
     bomb = tmp_path / "bomb.json.gz"
     bomb.write_bytes(gzip.compress(text, compresslevel=1))
     done = subprocess.run(
@@ -150,6 +150,6 @@ def test_html_in_utf16_is_named_as_a_page() -> None:
 
 
 def test_utf16_json_still_parses() -> None:
-    data = json.loads(doc(tag("A", ["10.0.0.0/24"])))
+    data = json.loads(doc(tag("A", ["11.0.0.0/24"])))
     text = json.dumps(data).encode("utf-16")
     assert list(parse_release(text, origin="x.json", min_tags=1).tags) == ["A"]

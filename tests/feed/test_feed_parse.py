@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from sync.core import feed
-from sync.core.feed import parse_release
 from sync.errors import FeedError
+from sync.feeds.azure.parse import parse_release
 
 from .conftest import PUBLIC, XML, raw_json, release_bytes
 
@@ -40,7 +40,7 @@ def parse_small(data: bytes, **kwargs: Any) -> feed.Release:
 
 
 def test_small_release_parses_in_file_order() -> None:
-    release = parse_small(doc(tag("B", ["10.0.0.0/24"]), tag("A", ["2001:db8::/48"])))
+    release = parse_small(doc(tag("B", ["11.0.0.0/24"]), tag("A", ["2001:db8::/48"])))
     assert list(release.tags) == ["B", "A"]
     assert release.kind == "json"
     assert release.change_number == 7
@@ -49,12 +49,12 @@ def test_small_release_parses_in_file_order() -> None:
 
 @pytest.mark.parametrize("compress", [gzip.compress, lzma.compress])
 def test_compressed_file_is_detected_by_magic_bytes(compress: Any) -> None:
-    data = doc(tag("A", ["10.0.0.0/24"]))
+    data = doc(tag("A", ["11.0.0.0/24"]))
     assert parse_small(compress(data)).tags == parse_small(data).tags
 
 
 def test_utf8_bom_is_accepted() -> None:
-    assert "A" in parse_small(b"\xef\xbb\xbf" + doc(tag("A", ["10.0.0.0/24"]))).tags
+    assert "A" in parse_small(b"\xef\xbb\xbf" + doc(tag("A", ["11.0.0.0/24"]))).tags
 
 
 def test_not_json() -> None:
@@ -75,20 +75,20 @@ def test_truncated_json() -> None:
 
 
 def test_truncated_inside_a_string() -> None:
-    data = doc(tag("A", ["10.0.0.0/24"]))
-    cut = data[: data.index(b"10.0.0.0") + 4]
+    data = doc(tag("A", ["11.0.0.0/24"]))
+    cut = data[: data.index(b"11.0.0.0") + 4]
     with pytest.raises(FeedError, match="truncated"):
         parse_small(cut)
 
 
 def test_truncated_xz() -> None:
-    packed = lzma.compress(doc(tag("A", ["10.0.0.0/24"])))
+    packed = lzma.compress(doc(tag("A", ["11.0.0.0/24"])))
     with pytest.raises(FeedError, match="truncated: the xz data ends early"):
         parse_small(packed[:-20])
 
 
 def test_corrupt_gzip() -> None:
-    packed = bytearray(gzip.compress(doc(tag("A", ["10.0.0.0/24"]))))
+    packed = bytearray(gzip.compress(doc(tag("A", ["11.0.0.0/24"]))))
     packed[12:20] = b"\x00" * 8
     with pytest.raises(FeedError, match="corrupt gzip data"):
         parse_small(bytes(packed))
@@ -104,7 +104,7 @@ def test_decompression_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_wrong_cloud_names_both() -> None:
     with pytest.raises(FeedError, match="cloud 'China' but IPSYNC_CLOUD is 'Public'"):
-        parse_small(doc(tag("A", ["10.0.0.0/24"]), cloud="China"), cloud="Public")
+        parse_small(doc(tag("A", ["11.0.0.0/24"]), cloud="China"), cloud="Public")
 
 
 def test_not_an_object() -> None:
@@ -130,7 +130,7 @@ def test_wrong_type_names_field_and_tag() -> None:
     with pytest.raises(
         FeedError, match=r"tag 'A' \(values\[0\]\): field 'properties.addressPrefixes"
     ):
-        parse_small(doc(tag("A", "10.0.0.0/24")))  # type: ignore[arg-type]
+        parse_small(doc(tag("A", "11.0.0.0/24")))  # type: ignore[arg-type]
 
 
 VALID = "Input should be a valid"
@@ -167,24 +167,24 @@ def test_empty_values() -> None:
 
 def test_duplicate_tag() -> None:
     with pytest.raises(FeedError, match="tag 'A' appears twice"):
-        parse_small(doc(tag("A", ["10.0.0.0/24"]), tag("A", ["10.1.0.0/24"])))
+        parse_small(doc(tag("A", ["11.0.0.0/24"]), tag("A", ["11.1.0.0/24"])))
 
 
 @pytest.mark.parametrize(
     "bad",
     [
         "10.0.0/24",
-        "10.0.0.256/24",
-        "10.0.0.0/33",
-        "10.0.0.0/024",
+        "11.0.0.256/24",
+        "11.0.0.0/33",
+        "11.0.0.0/024",
         "fe80::1%eth0/64",
         "2001:db8::/129",
         "",
-        "10.0.0.0/ 8",
+        "11.0.0.0/ 8",
     ],
 )
 def test_malformed_prefix_names_tag_and_prefix(bad: str) -> None:
-    data = doc(tag("Good", ["10.1.0.0/16"]), tag("Bad", ["10.2.0.0/16", bad]))
+    data = doc(tag("Good", ["11.1.0.0/16"]), tag("Bad", ["11.2.0.0/16", bad]))
     with pytest.raises(FeedError) as err:
         parse_small(data)
     assert f"tag 'Bad': malformed prefix {bad!r}" in str(err.value)
@@ -192,25 +192,25 @@ def test_malformed_prefix_names_tag_and_prefix(bad: str) -> None:
 
 
 def test_first_bad_prefix_in_file_order_is_named() -> None:
-    data = doc(tag("One", ["10.0.0.0/24", "x"]), tag("Two", ["y"]))
+    data = doc(tag("One", ["11.0.0.0/24", "x"]), tag("Two", ["y"]))
     with pytest.raises(FeedError, match="tag 'One': malformed prefix 'x'"):
         parse_small(data)
 
 
 def test_host_bits_are_cleared_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     data = doc(
-        tag("A", ["10.0.0.1/24", "10.9.0.0/16"]),
-        tag("B", ["10.0.0.1/24"]),
+        tag("A", ["11.0.0.1/24", "11.9.0.0/16"]),
+        tag("B", ["11.0.0.1/24"]),
         tag("C", ["2001:DB8:0::/48"]),
     )
     with caplog.at_level(logging.WARNING, logger="sync.core.feed"):
         release = parse_small(data)
-    assert release.tags["A"].address_prefixes == ["10.0.0.0/24", "10.9.0.0/16"]
-    assert release.tags["B"].address_prefixes == ["10.0.0.0/24"]
+    assert release.tags["A"].address_prefixes == ["11.0.0.0/24", "11.9.0.0/16"]
+    assert release.tags["B"].address_prefixes == ["11.0.0.0/24"]
     assert release.tags["C"].address_prefixes == ["2001:db8::/48"]
     warned = [r.getMessage() for r in caplog.records]
     assert len(warned) == 2  # once per tag carrying it; the upper-case IPv6 is silent
-    assert "tag 'A': prefix 10.0.0.1/24 has host bits set; using 10.0.0.0/24" in warned[0]
+    assert "tag 'A': prefix 11.0.0.1/24 has host bits set; using 11.0.0.0/24" in warned[0]
     assert "tag 'B'" in warned[1]
 
 
@@ -218,13 +218,13 @@ def test_host_bits_are_cleared_with_a_warning(caplog: pytest.LogCaptureFixture) 
     ("prefix", "setting"),
     [
         ("0.0.0.0/0", "IPSYNC_MIN_PREFIXLEN_V4"),
-        ("10.0.0.0/7", "IPSYNC_MIN_PREFIXLEN_V4"),
+        ("11.0.0.0/7", "IPSYNC_MIN_PREFIXLEN_V4"),
         ("::/0", "IPSYNC_MIN_PREFIXLEN_V6"),
         ("2000::/3", "IPSYNC_MIN_PREFIXLEN_V6"),
     ],
 )
 def test_too_broad_prefix_is_refused(prefix: str, setting: str) -> None:
-    data = doc(tag("Wide", ["10.0.0.0/24", prefix]))
+    data = doc(tag("Wide", ["11.0.0.0/24", prefix]))
     with pytest.raises(FeedError) as err:
         parse_small(data)
     assert f"tag 'Wide': prefix {prefix} is broader than" in str(err.value)
@@ -232,8 +232,8 @@ def test_too_broad_prefix_is_refused(prefix: str, setting: str) -> None:
 
 
 def test_prefix_bound_is_a_setting() -> None:
-    data = doc(tag("A", ["10.0.0.0/8"]))
-    assert parse_small(data).tags["A"].address_prefixes == ["10.0.0.0/8"]
+    data = doc(tag("A", ["11.0.0.0/8"]))
+    assert parse_small(data).tags["A"].address_prefixes == ["11.0.0.0/8"]
     with pytest.raises(FeedError, match="broader than /9"):
         parse_small(data, min_prefixlen_v4=9)
 

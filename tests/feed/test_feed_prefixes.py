@@ -9,19 +9,20 @@ from collections.abc import Iterable
 
 import netaddr
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from sync.core.feed import Release, parse_release
-from sync.core.prefixes import all_canonical, parse_prefix
+from sync.core.feed import Release
+from sync.core.prefixes import all_canonical, parse_prefix, reserved_block
 from sync.core.selection import select
 from sync.errors import FeedError, SettingsError
+from sync.feeds.azure.parse import parse_release
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # Small address spaces (256 addresses per family) so that merges happen and sets of integers
 # are an exact, independent model of what a list of prefixes covers.
-V4_BASE = int(ipaddress.IPv4Address("10.20.30.0"))
+V4_BASE = int(ipaddress.IPv4Address("11.20.30.0"))
 V6_BASE = int(ipaddress.IPv6Address("2001:db8::"))
 
 
@@ -74,12 +75,16 @@ def assert_minimal_and_sorted(result: list[str]) -> None:
 
 @st.composite
 def wide_prefixes(draw: st.DrawFn) -> str:
-    """Any prefix within the default bounds (/8, /16): big blocks, odd alignments."""
+    """Any public prefix within the default bounds (/8, /16): big blocks, odd alignments
+    (IPv6 in global unicast 2000::/3, IPv4 outside the reserved blocks)."""
     version = draw(st.sampled_from([4, 6]))
     bits = 32 if version == 4 else 128
     prefixlen = draw(st.integers(8 if version == 4 else 16, bits))
-    address = draw(st.integers(0, (1 << bits) - 1)) & ~((1 << (bits - prefixlen)) - 1)
-    return str(ipaddress.ip_network((address, prefixlen)))
+    low = 0 if version == 4 else 1 << 125
+    address = draw(st.integers(low, 2 * low - 1 if low else (1 << 32) - 1))
+    text = str(ipaddress.ip_network((address & ~((1 << (bits - prefixlen)) - 1), prefixlen)))
+    assume(reserved_block(text) is None)
+    return text
 
 
 def netaddr_select(items: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
@@ -173,20 +178,20 @@ def test_bulk_screen_agrees_with_parse_prefix(items: list[str], v4_min: int, v6_
 @pytest.mark.parametrize(
     "odd",
     [
-        "10.0.0.1/24",
-        "10.0.0.0",
+        "11.0.0.1/24",
+        "11.0.0.0",
         "2001:DB8::/32",
         "2001:db8:0::/48",
-        "10.0.0.0/024",
-        "10.0.0.0/33",
+        "11.0.0.0/024",
+        "11.0.0.0/33",
         "::/129",
-        "10.0.0.0/7",
+        "11.0.0.0/7",
         "x",
-        "10.0.0.0/",
+        "11.0.0.0/",
     ],
 )
 def test_bulk_screen_rejects_each_odd_prefix(odd: str) -> None:
-    clean = ["10.0.0.0/24", "2001:db8::/48"]
+    clean = ["11.0.0.0/24", "2001:db8::/48"]
     assert all_canonical(clean, min_prefixlen_v4=8, min_prefixlen_v6=16)
     assert not all_canonical([*clean, odd], min_prefixlen_v4=8, min_prefixlen_v6=16)
 
@@ -238,14 +243,14 @@ def test_select_is_exact_and_minimal(
 
 
 def test_exclude_splits_an_aggregated_block() -> None:
-    release = release_of({"A": ["10.0.0.0/25", "10.0.0.128/25"]})
-    assert select(release, ["A"]).v4 == ("10.0.0.0/24",)
-    sel = select(release, ["A"], exclude=["10.0.0.64/26"])
-    assert sel.v4 == ("10.0.0.0/26", "10.0.0.128/25")
+    release = release_of({"A": ["11.0.0.0/25", "11.0.0.128/25"]})
+    assert select(release, ["A"]).v4 == ("11.0.0.0/24",)
+    sel = select(release, ["A"], exclude=["11.0.0.64/26"])
+    assert sel.v4 == ("11.0.0.0/26", "11.0.0.128/25")
 
 
 def test_extra_of_an_unselected_family_is_an_error() -> None:
-    release = release_of({"A": ["10.0.0.0/24"]})
+    release = release_of({"A": ["11.0.0.0/24"]})
     with pytest.raises(FeedError, match=r"extra_prefixes: 2001:db8::/64 is v6 but families are v4"):
         select(release, ["A"], families=["v4"], extra=["2001:db8::/64"])
 
@@ -253,20 +258,20 @@ def test_extra_of_an_unselected_family_is_an_error() -> None:
 @pytest.mark.parametrize(
     ("field", "bad", "message"),
     [
-        ("extra", "10.0.0.300/32", "extra_prefixes: '10.0.0.300/32' is not a prefix"),
+        ("extra", "11.0.0.300/32", "extra_prefixes: '11.0.0.300/32' is not a prefix"),
         ("exclude", "nope", "exclude_prefixes: 'nope' is not a prefix"),
-        ("extra", "10.0.0.1/24", r"extra_prefixes: '10.0.0.1/24' has host bits set \(did you mean"),
+        ("extra", "11.0.0.1/24", r"extra_prefixes: '11.0.0.1/24' has host bits set \(did you mean"),
     ],
 )
 def test_bad_setting_prefix_is_named(field: str, bad: str, message: str) -> None:
-    release = release_of({"A": ["10.0.0.0/24"]})
+    release = release_of({"A": ["11.0.0.0/24"]})
     with pytest.raises(FeedError, match=message):
         select(release, ["A"], **{field: [bad]})
 
 
 def test_bad_families() -> None:
     with pytest.raises(SettingsError, match="families"):
-        select(release_of({"A": ["10.0.0.0/24"]}), ["A"], families=["v5"])
+        select(release_of({"A": ["11.0.0.0/24"]}), ["A"], families=["v5"])
 
 
 def test_unknown_tag_suggests_a_near_miss(public: Release) -> None:
@@ -301,9 +306,9 @@ def test_as_dict_is_json_ready(public: Release) -> None:
 
 
 def test_fingerprint_changes_with_prefixes_and_tag_versions() -> None:
-    base = select(release_of({"A": ["10.0.0.0/24"]}), ["A"])
-    assert base.sha256 == select(release_of({"A": ["10.0.0.0/25", "10.0.0.128/25"]}), ["A"]).sha256
-    assert base.sha256 != select(release_of({"A": ["10.0.1.0/24"]}), ["A"]).sha256
+    base = select(release_of({"A": ["11.0.0.0/24"]}), ["A"])
+    assert base.sha256 == select(release_of({"A": ["11.0.0.0/25", "11.0.0.128/25"]}), ["A"]).sha256
+    assert base.sha256 != select(release_of({"A": ["11.0.1.0/24"]}), ["A"]).sha256
     assert (
-        base.sha256 != select(release_of({"B": ["1.0.0.0/24"], "A": ["10.0.0.0/24"]}), ["A"]).sha256
+        base.sha256 != select(release_of({"B": ["1.0.0.0/24"], "A": ["11.0.0.0/24"]}), ["A"]).sha256
     )  # A's change number is now 1

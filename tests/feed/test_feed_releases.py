@@ -10,10 +10,11 @@ from xml.etree import ElementTree
 
 import pytest
 
-from sync.core.feed import Release, parse_release
+from sync.core.feed import Release
 from sync.core.prefixes import parse_prefix
 from sync.core.selection import select
 from sync.errors import FeedError
+from sync.feeds.azure.parse import parse_release
 
 from .conftest import PUBLIC, RELEASES, XML, raw_json, release_bytes
 

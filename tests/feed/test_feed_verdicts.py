@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 
 from sync.core import feed
-from sync.core.feed import Release, parse_release
+from sync.core.feed import Release
 from sync.errors import FeedError
+from sync.feeds import load_release
+from sync.feeds.azure import parse as parse_module
+from sync.feeds.azure.kept import PARSED_PREFIX, VERDICTS_FILE, read_verdicts
+from sync.feeds.azure.parse import parse_release
 from sync.settings import load_settings
-from sync.sources import release as release_module
-from sync.sources.release import PARSED_PREFIX, VERDICTS_FILE, load_release, read_verdicts
 
 from .conftest import DATA, PUBLIC, raw_json, release_bytes
 
@@ -121,7 +123,7 @@ def test_stricter_guards_check_again(
     tmp_path: Path, load: Callable[..., Release], checks: list[int]
 ) -> None:
     payload = raw_json(PUBLIC)
-    payload["values"][0]["properties"]["addressPrefixes"].append("10.0.0.0/9")
+    payload["values"][0]["properties"]["addressPrefixes"].append("11.0.0.0/9")
     path = write(tmp_path / "release.json", payload)
     assert load(path).verdict is not None
     with pytest.raises(FeedError, match="broader than /10"):
@@ -152,7 +154,7 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         calls.append(options["origin"])
         return parse_release(data, **options)
 
-    monkeypatch.setattr(release_module, "parse_release", counted)
+    monkeypatch.setattr(parse_module, "parse_release", counted)
     return calls
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from sync.app.functions import QUEUE, AppSettings, load_app_settings
+from sync.app.app_settings import AppSettings, load_app_settings
+from sync.app.runs import QUEUE
 from sync.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,7 +134,8 @@ def test_import_defers_sdks_and_engine() -> None:
     code = (
         "import sys, function_app\n"
         "heavy = ['azure.storage.blob', 'azure.identity', 'azure.mgmt.network', 'sync.engine',"
-        " 'sync.app.functions', 'pydantic_settings', 'azure.monitor.opentelemetry']\n"
+        " 'sync.app.app_settings', 'sync.app.runs', 'sync.app.http_api', 'sync.app.triggers',"
+        " 'pydantic_settings', 'azure.monitor.opentelemetry']\n"
         "print([m for m in heavy if m in sys.modules])"
     )
     out = subprocess.run(
@@ -145,14 +147,14 @@ def test_import_defers_sdks_and_engine() -> None:
 def test_an_unknown_ipsync_setting_is_warned_about_with_a_suggestion(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from sync.app import functions
+    from sync.app import app_settings
 
-    functions._warn_unknown_variables.cache_clear()
+    app_settings._warn_unknown_variables.cache_clear()
     monkeypatch.setenv("IPSYNC_TARGTES", "[]")
     monkeypatch.setenv("IPSYNC_HISTORY_KEEP", "10")
     with caplog.at_level(logging.WARNING, logger="sync"):
-        functions.load_app_settings()
+        app_settings.load_app_settings()
     (message,) = [r.getMessage() for r in caplog.records if "TARGTES" in r.getMessage()]
     assert "IPSYNC_TARGTES is not a setting" in message
     assert "did you mean IPSYNC_TARGETS?" in message
-    functions._warn_unknown_variables.cache_clear()
+    app_settings._warn_unknown_variables.cache_clear()

@@ -10,7 +10,7 @@ from azure.functions.timer import TimerRequest
 from azure.storage.blob import ContainerClient
 
 import function_app
-from sync.app.functions import AppSettings
+from sync.app.app_settings import AppSettings
 from sync.app.history import History
 from sync.app.runlock import RunLock
 from sync.errors import SettingsError

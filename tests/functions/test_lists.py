@@ -19,10 +19,10 @@ from azure.functions.timer import TimerRequest
 from azure.storage.blob import ContainerClient
 
 import function_app
-from sync.app.functions import RunFailed
-from sync.core.feed import parse_release
+from sync.app.triggers import RunFailed
 from sync.core.formats import render
 from sync.core.selection import select
+from sync.feeds.azure.parse import parse_release
 from sync.lists import ListSpec, decide
 
 from ._app import FEED, App, target

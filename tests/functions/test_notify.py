@@ -15,7 +15,7 @@ from azure.functions.timer import TimerRequest
 
 import function_app
 from sync.app import notify
-from sync.app.functions import load_app_settings
+from sync.app.app_settings import load_app_settings
 from sync.errors import SettingsError
 from sync.report import Change, Report, SourceInfo, TargetReport
 

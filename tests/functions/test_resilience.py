@@ -12,7 +12,8 @@ from azure.functions.timer import TimerRequest
 from azure.storage.blob import BlobLeaseClient
 
 import function_app
-from sync.app.functions import HEALTH_BUDGET_S, RunFailed
+from sync.app.http_api import HEALTH_BUDGET_S
+from sync.app.triggers import RunFailed
 
 from ._app import App, wait_for
 from ._http import call, run_of

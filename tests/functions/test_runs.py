@@ -13,7 +13,7 @@ import pytest
 from azure.functions.timer import TimerRequest
 
 import function_app
-from sync.app.functions import RunFailed
+from sync.app.triggers import RunFailed
 from sync.report import new_run_id
 
 from ._app import App, nsg_id, target, wait_for

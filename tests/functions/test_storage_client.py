@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
-from sync.app.functions import blob_service, queue_service
+from sync.azure.storage import blob_service, queue_service
 from sync.errors import SettingsError
 
 

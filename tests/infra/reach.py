@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sync.feeds import feed_names
 from sync.kinds import KIND_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,6 +59,9 @@ def reachable_sources(entry: Path = FUNCTION_APP) -> list[Path]:
         if path == module_path("sync.kinds"):
             # The registry imports each kind by name (importlib): every kind is reachable.
             names |= {f"sync.kinds.{kind}" for kind in KIND_NAMES}
+        if path == module_path("sync.feeds"):
+            # So does the feed registry, each feed by its folder.
+            names |= {f"sync.feeds.{feed}" for feed in feed_names()}
         for name in names:
             found = module_path(name)
             if found is not None:

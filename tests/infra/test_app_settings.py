@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from sync.app.functions import AppSettings, blob_service, load_app_settings
+from sync.app.app_settings import AppSettings, load_app_settings
+from sync.azure.storage import blob_service
 from sync.settings import Settings, load_settings
 
 from . import bicep_text as bicep

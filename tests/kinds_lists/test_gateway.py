@@ -12,10 +12,11 @@ from armemu import Emulator
 from sync.azure.client import Clients
 from sync.azure.writes import ArmWriter, Deadline, Stale
 from sync.core.selection import select
+from sync.feeds import load_release
 from sync.kinds import get_kind, parse_target
 from sync.kinds.base import PlanContext
 from sync.settings import Settings
-from sync.sources.release import load_release
+from sync.state import State
 
 from .conftest import Make, release, target
 
@@ -28,7 +29,7 @@ def _plan(settings: Settings, raw: dict[str, Any]) -> tuple[Any, Any]:
     kind = get_kind(spec.kind)
     selection = select(load_release(settings), spec.service_tags, families=spec.families)
     writer = ArmWriter(spec.resource_id, Deadline(60), 0)
-    gateway = kind.gateway(Clients(settings), spec.resource_id, writer)
+    gateway = kind.gateway(Clients(settings), spec.resource_id, writer, State.open(settings))
     snapshot = gateway.read()
     (plan,) = kind.plan([(spec, selection)], snapshot, PlanContext(1, 0.3, False))
     return gateway, plan

@@ -13,7 +13,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
 from sync.errors import SettingsError
-from sync.ownership import (
+from sync.settings import load_settings
+from sync.state.ownership import (
     BlobRegistry,
     Conflict,
     FolderRegistry,
@@ -22,7 +23,6 @@ from sync.ownership import (
     open_registry,
     record_name,
 )
-from sync.settings import load_settings
 
 ID = (
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"
@@ -102,7 +102,7 @@ def test_a_corrupt_folder_record_is_an_error_not_an_empty_one(tmp_path: Path) ->
 def test_a_held_folder_lock_makes_the_save_conflict(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sync.ownership.time.sleep", lambda _s: None)
+    monkeypatch.setattr("sync.state.ownership.time.sleep", lambda _s: None)
     folder = FolderRegistry(tmp_path)
     (tmp_path / record_name(ID)).with_suffix(".lock").touch()
     with pytest.raises(Conflict, match="locked by another run"):

@@ -42,10 +42,9 @@ def put_rule(client: Any, name: str, start: str, end: str) -> None:
     client.firewall_rules.create_or_update(RG, "sql1", name, body)
 
 
-@pytest.fixture
-def server(emulator: Any, sql_client: Any) -> str:
-    """``sql1`` with the Azure-services rule and the foreign rules."""
-    sql_client.servers.begin_create_or_update(
+def make_server(client: Any) -> str:
+    """``sql1`` with the Azure-services rule and the foreign rules; its id."""
+    client.servers.begin_create_or_update(
         RG,
         "sql1",
         sql.Server(
@@ -55,10 +54,16 @@ def server(emulator: Any, sql_client: Any) -> str:
             ),
         ),
     ).result()
-    put_rule(sql_client, AZURE_SWITCH, "0.0.0.0", "0.0.0.0")
+    put_rule(client, AZURE_SWITCH, "0.0.0.0", "0.0.0.0")
     for name, (start, end) in FOREIGN.items():
-        put_rule(sql_client, name, start, end)
+        put_rule(client, name, start, end)
     return SERVER
+
+
+@pytest.fixture
+def server(emulator: Any, sql_client: Any) -> str:
+    """``sql1`` with the Azure-services rule and the foreign rules."""
+    return make_server(sql_client)
 
 
 def rules(client: Any) -> dict[str, tuple[str, str]]:

@@ -15,7 +15,7 @@ from sync.core.plan import Write
 from sync.engine import run
 from sync.kinds.sql.gateway import SqlGateway
 from sync.kinds.sql.plan import FirewallRule, RuleChange
-from sync.ownership import FolderRegistry
+from sync.state.ownership import FolderRegistry
 
 from .conftest import (
     AZURE_SWITCH,

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from sync.azure.writes import ArmWriter
     from sync.core.selection import Selection
     from sync.kinds.ipgroup.gateway import IpGroupGateway
+    from sync.state import State
 
 
 class IpGroupKind:
@@ -36,7 +37,9 @@ class IpGroupKind:
             for i, target in enumerate(targets)
         }
 
-    def gateway(self, clients: Clients, resource_id: str, writer: ArmWriter) -> IpGroupGateway:
+    def gateway(
+        self, clients: Clients, resource_id: str, writer: ArmWriter, state: State
+    ) -> IpGroupGateway:
         from azure.mgmt.network import NetworkManagementClient
 
         from sync.kinds.ipgroup.gateway import IpGroupGateway

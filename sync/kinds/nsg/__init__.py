@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sync.core.selection import Selection
     from sync.kinds.nsg.gateway import NsgGateway
     from sync.kinds.nsg.rules import Rule
+    from sync.state import State
 
 
 class NsgKind:
@@ -58,7 +59,9 @@ class NsgKind:
     def conflicts(self, targets: Sequence[TargetSpec]) -> dict[int, str]:
         return check_bands(cast(Sequence[NsgTarget], targets))
 
-    def gateway(self, clients: Clients, resource_id: str, writer: ArmWriter) -> NsgGateway:
+    def gateway(
+        self, clients: Clients, resource_id: str, writer: ArmWriter, state: State
+    ) -> NsgGateway:
         from azure.mgmt.network import NetworkManagementClient
 
         from sync.kinds.nsg.gateway import NsgGateway

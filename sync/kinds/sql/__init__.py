@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sync.azure.writes import ArmWriter
     from sync.core.selection import Selection
     from sync.kinds.sql.gateway import SqlGateway
+    from sync.state import State
 
 
 class SqlKind:
@@ -28,15 +29,15 @@ class SqlKind:
     def conflicts(self, targets: Sequence[TargetSpec]) -> dict[int, str]:
         return check_prefixes(cast(Sequence[SqlTarget], targets))
 
-    def gateway(self, clients: Clients, resource_id: str, writer: ArmWriter) -> SqlGateway:
+    def gateway(
+        self, clients: Clients, resource_id: str, writer: ArmWriter, state: State
+    ) -> SqlGateway:
         from azure.mgmt.sql import SqlManagementClient
 
         from sync.kinds.sql.gateway import SqlGateway
-        from sync.ownership import open_registry
 
         client, group, name = clients.for_resource(SqlManagementClient, resource_id)
-        registry = open_registry(clients.settings)
-        return SqlGateway(client, group, name, writer, registry, resource_id)
+        return SqlGateway(client, group, name, writer, state.registry, resource_id)
 
     def plan(
         self,

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 from sync.azure.writes import Stale, raw
 from sync.kinds.base import Snapshot
 from sync.kinds.sql.plan import FirewallRule, RuleChange
-from sync.ownership import note_release
+from sync.state.ownership import note_release
 
 if TYPE_CHECKING:
     from azure.mgmt.sql import SqlManagementClient
 
     from sync.azure.writes import ArmWriter
     from sync.core.plan import Write
-    from sync.ownership import Registry
+    from sync.state.ownership import Registry
 
 
 def _rule(sdk: Any) -> FirewallRule:

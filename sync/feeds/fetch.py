@@ -1,27 +1,21 @@
-"""Fetching the published service-tag release: download page, file, on-disk cache.
+"""Fetching a feed's documents over HTTPS: bounded retries, a size cap, an on-disk cache.
 
-There is no stable URL for the latest release: the download page has to be read to find it,
-and how the page carries the link changed several times (2020 ``confirmation.aspx`` with a
-failover link, 2024+ ``details.aspx`` with inline ``window.__DLCDetails__`` JSON and buttons).
-So the whole page text is searched for release URLs rather than any one element.
-
-Releases are only re-downloaded when they changed (conditional GET against a cache), proxies
-come from the standard ``HTTPS_PROXY``/``NO_PROXY`` variables, and TLS is always verified.
-This module delivers bytes; parsing lives elsewhere.
+Every feed fetches through here. A document is only downloaded again when it changed
+(conditional GET against the cache, ``ETag``/``Last-Modified``), proxies come from the standard
+``HTTPS_PROXY``/``NO_PROXY`` variables, every redirect must stay on https (and drops any
+``Authorization`` header when it leaves the origin), and TLS is always verified. URLs are
+masked in every message and log line. This module delivers bytes; parsing lives elsewhere.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import json
 import logging
-import os
-import re
 import ssl
-import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -32,19 +26,13 @@ from urllib.parse import urlsplit
 import httpx
 
 from sync import __version__
-from sync.core.clouds import CLOUDS
 from sync.core.redact import mask_url, mask_urls_in
 from sync.errors import DownloadError
-from sync.sources.release import default_cache_dir, private_dir, read_private
+from sync.feeds.cache import default_cache_dir, private_dir, read_private, write_atomically
 
 log = logging.getLogger(__name__)
 
-DETAILS_URL = "https://www.microsoft.com/download/details.aspx?id={id}"
-CONFIRMATION_URL = "https://www.microsoft.com/download/confirmation.aspx?id={id}"
-#: The only host a release link found on a page may point to.
-RELEASE_HOST = "download.microsoft.com"
-
-#: Largest body accepted (a release is about 4 MB in 2025).
+#: Largest body accepted (Azure's release, the largest feed, is about 4 MB in 2025).
 MAX_BODY_BYTES = 32 * 1024 * 1024
 #: Attempts per request; retried on connection errors, timeouts, 429 and 5xx.
 MAX_ATTEMPTS = 4
@@ -70,9 +58,12 @@ logging.getLogger("httpx").addFilter(_MaskedUrls())
 
 @dataclass(frozen=True)
 class Fetched:
-    data: bytes  # the file's bytes, as downloaded or from the cache
-    origin: str  # final URL of the file, after redirects, masked (:func:`mask_url`)
+    data: bytes  # the document's bytes, as downloaded or from the cache
+    origin: str  # final URL of the document, after redirects, masked (:func:`mask_url`)
     from_cache: bool  # True when the server answered 304 and the cached copy was used
+    #: When these exact bytes were first fetched (Unix seconds): a feed that publishes no
+    #: serial marks its release with it, so unchanged content keeps its mark.
+    seen: int = 0
 
 
 def default_client() -> httpx.Client:
@@ -85,84 +76,36 @@ def default_client() -> httpx.Client:
     return httpx.Client(timeout=TIMEOUT, trust_env=True)
 
 
-# --- finding the release link on a download page (pure) -----------------------------------
-
-
-def _release_pattern(cloud: str) -> re.Pattern[str]:
-    return re.compile(
-        r"https?://[^\s\"'<>()\\]*?/ServiceTags_" + re.escape(cloud) + r"_(\d{8})\.json\b",
-        re.IGNORECASE,
-    )
-
-
-def find_release_links(html_text: str, cloud: str) -> list[tuple[str, str]]:
-    """All release links for ``cloud`` anywhere in a page, as ``(YYYYMMDD, url)``, newest first.
-
-    Searches markup and inline script alike (JSON may escape ``/`` as ``\\/`` or ``\\u002F``).
-    Only https links on download.microsoft.com with a real calendar date count.
-    """
-    text = html.unescape(html_text)
-    text = re.sub(r"\\u002f", "/", text, flags=re.IGNORECASE).replace("\\/", "/")
-    seen: set[str] = set()
-    links: list[tuple[str, str]] = []
-    for match in _release_pattern(cloud).finditer(text):
-        url, date = match.group(0), match.group(1)
-        if url.lower() in seen or not _is_release_url(url) or not _is_date(date):
-            continue
-        seen.add(url.lower())
-        links.append((date, url))
-    links.sort(key=lambda link: link[0], reverse=True)
-    return links
-
-
-def _is_release_url(url: str) -> bool:
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:  # e.g. "host:abc"
-        return False
-    return (
-        parts.scheme.lower() == "https"
-        and parts.hostname == RELEASE_HOST
-        and port in (None, 443)
-        and parts.path.lower().startswith("/download/")
-    )
-
-
-def _is_date(yyyymmdd: str) -> bool:
-    try:
-        dt.datetime.strptime(yyyymmdd, "%Y%m%d")
-    except ValueError:
-        return False
-    return True
-
-
 # --- public entry points -----------------------------------------------------------------
 
 
-def fetch_latest(
-    cloud: str, *, cache_dir: Path | None = None, client: httpx.Client | None = None
-) -> Fetched:
-    """The newest release of ``cloud`` as linked from its download page."""
-    if cloud not in CLOUDS:
-        raise DownloadError(f"unknown cloud {cloud!r}; known clouds: {', '.join(CLOUDS)}")
-    with _client_scope(client) as http:
-        url = _latest_release_url(http, cloud)
-        return _fetch_cached(http, url, cache_dir)
-
-
 def fetch_url(
-    url: str, *, cache_dir: Path | None = None, client: httpx.Client | None = None
+    url: str,
+    *,
+    cache_dir: Path | None = None,
+    client: httpx.Client | None = None,
+    headers: Mapping[str, str] | None = None,
+    key: str | None = None,
 ) -> Fetched:
-    """One release file from an https URL, revalidated against the cache."""
+    """One document from an https URL, revalidated against the cache.
+
+    ``headers`` are sent with every attempt (a token: never logged, never cached, dropped by
+    a redirect to another origin); ``key`` names the cache entry when the URL alone does not
+    (by default the URL).
+    """
     if urlsplit(url).scheme.lower() != "https":
-        raise DownloadError(f"release URL {mask_url(url)}: only https:// URLs are accepted")
-    with _client_scope(client) as http:
-        return _fetch_cached(http, url, cache_dir)
+        raise DownloadError(f"URL {mask_url(url)}: only https:// URLs are accepted")
+    with client_scope(client) as http:
+        return fetch_cached(http, url, cache_dir, headers=headers, key=key)
+
+
+def get_text(client: httpx.Client, url: str, *, name: str | None = None) -> str:
+    """A small document that is never cached (a page, a version), as text."""
+    return get(client, url, {}, name=name).body.decode("utf-8", errors="replace")
 
 
 @contextmanager
-def _client_scope(client: httpx.Client | None) -> Iterator[httpx.Client]:
+def client_scope(client: httpx.Client | None) -> Iterator[httpx.Client]:
     """The caller's client as is; otherwise a default one that is closed afterwards."""
     if client is not None:
         yield client
@@ -171,33 +114,11 @@ def _client_scope(client: httpx.Client | None) -> Iterator[httpx.Client]:
         yield owned
 
 
-def _latest_release_url(client: httpx.Client, cloud: str) -> str:
-    """Details page first; the confirmation page when that fails or carries no link.
-
-    A host that cannot be reached fails at once: the second page is on the same host.
-    """
-    problems: list[str] = []
-    for template in (DETAILS_URL, CONFIRMATION_URL):
-        page = template.format(id=CLOUDS[cloud].page_id)
-        try:
-            answer = _get(client, page, {}, name=page)  # Microsoft's own URLs hold no secret
-        except _Unreachable:
-            raise
-        except DownloadError as error:
-            problems.append(str(error))
-            continue
-        links = find_release_links(answer.body.decode("utf-8", errors="replace"), cloud)
-        if links:
-            return links[0][1]
-        problems.append(f"{page}: no https://{RELEASE_HOST}/... link to a release in the page")
-    raise DownloadError(f"no ServiceTags_{cloud}_YYYYMMDD.json link found: " + "; ".join(problems))
-
-
 # --- HTTP: retries, redirects, size cap ----------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Answer:
+class Answer:
     status: int  # 200 or 304
     url: str  # after redirects
     body: bytes
@@ -212,16 +133,16 @@ class _Retryable(Exception):
         self.wait_s = wait_s
 
 
-class _Unreachable(DownloadError):
+class Unreachable(DownloadError):
     """No connection to the host at all (name not resolved, refused, no route): not retried.
 
     Offline or behind a firewall, retries with back-off only delay the same answer.
     """
 
 
-def _get(
-    client: httpx.Client, url: str, headers: dict[str, str], *, name: str | None = None
-) -> _Answer:
+def get(
+    client: httpx.Client, url: str, headers: Mapping[str, str], *, name: str | None = None
+) -> Answer:
     """GET with bounded retries and exponential back-off honouring ``Retry-After``.
 
     ``name`` shows the URL in messages; by default it is masked (:func:`mask_url`).
@@ -242,10 +163,13 @@ def _get(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _attempt(client: httpx.Client, url: str, headers: dict[str, str], name: str) -> _Answer:
-    """One GET, following redirects by hand so that every hop must stay on https."""
+def _attempt(client: httpx.Client, url: str, headers: Mapping[str, str], name: str) -> Answer:
+    """One GET, following redirects by hand so that every hop must stay on https; a hop to
+    another origin goes without the caller's ``Authorization`` header."""
     current = url
     for _ in range(MAX_REDIRECTS + 1):
+        if headers and _origin(current) != _origin(url):
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         request = client.build_request(
             "GET", current, headers={"User-Agent": USER_AGENT, **headers}
         )
@@ -258,14 +182,19 @@ def _attempt(client: httpx.Client, url: str, headers: dict[str, str], name: str)
                 current = _redirect_target(name, response)
                 continue
             if response.status_code == 304:
-                return _Answer(304, current, b"", response.headers)
+                return Answer(304, current, b"", response.headers)
             _check_status(name, response)
-            return _Answer(200, current, _read_capped(name, response), response.headers)
+            return Answer(200, current, _read_capped(name, response), response.headers)
         except httpx.HTTPError as error:
             raise _http_failure(name, error, request.url) from error
         finally:
             response.close()
     raise DownloadError(f"GET {name}: more than {MAX_REDIRECTS} redirects")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = httpx.URL(url)
+    return parts.scheme, parts.host, parts.port
 
 
 def _redirect_target(name: str, response: httpx.Response) -> str:
@@ -332,9 +261,7 @@ def _http_failure(name: str, error: httpx.HTTPError, url: httpx.URL) -> Exceptio
         return DownloadError(f"GET {name}: proxy refused the request ({_said(error)})")
     if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
         host = url.host if url.port is None else f"{url.host}:{url.port}"
-        return _Unreachable(
-            f"network error reaching {host}: {_said(error) or type(error).__name__}"
-        )
+        return Unreachable(f"network error reaching {host}: {_said(error) or type(error).__name__}")
     if isinstance(error, httpx.TimeoutException):
         return _Retryable(f"timed out ({type(error).__name__})")
     if isinstance(error, httpx.NetworkError | httpx.RemoteProtocolError):
@@ -360,13 +287,14 @@ def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
 
 
 @dataclass(frozen=True)
-class _Entry:
-    """A cached release: body plus the validators the server sent with it."""
+class Entry:
+    """A cached document: body plus the validators the server sent with it."""
 
     origin: str  # masked: the cache holds no secret of the URL
     etag: str | None
     last_modified: str | None
     body: bytes
+    seen: int = 0  # when these bytes were first fetched (Unix seconds)
 
     def conditional_headers(self) -> dict[str, str]:
         headers = {}
@@ -377,25 +305,26 @@ class _Entry:
         return headers
 
 
-class _Cache:
-    """Per-URL body + metadata files; the metadata holds the body's sha256.
+class Cache:
+    """Per-key body + metadata files; the metadata holds the body's sha256.
 
     Both files are replaced atomically and the body is checked against the hash on load, so a
     crash, a full disk or a concurrent writer can cost a download but never yield a truncated
-    release. A body is served as the release when the server answers 304 to its ETag, so the
+    document. A body is served as the document when the server answers 304 to its ETag, so the
     folder and both files must be this user's alone (:func:`read_private`), or the entry is not
     used: anyone else able to write there could plant a body under the server's current ETag.
+    A key is usually the URL; only its SHA-256 is written down.
     """
 
-    def __init__(self, directory: Path) -> None:
-        self._dir = directory
+    def __init__(self, directory: Path | None) -> None:
+        self._dir = directory if directory is not None else default_cache_dir()
 
-    def _paths(self, url: str) -> tuple[Path, Path]:
-        key = _url_key(url)[:32]
-        return self._dir / f"{key}.body", self._dir / f"{key}.json"
+    def _paths(self, key: str) -> tuple[Path, Path]:
+        name = _url_key(key)[:32]
+        return self._dir / f"{name}.body", self._dir / f"{name}.json"
 
-    def load(self, url: str) -> _Entry | None:
-        body_path, meta_path = self._paths(url)
+    def load(self, key: str) -> Entry | None:
+        body_path, meta_path = self._paths(key)
         raw_meta, body = read_private(meta_path), read_private(body_path)
         if raw_meta is None or body is None:
             return None
@@ -405,38 +334,40 @@ class _Cache:
             meta = None
         if not (
             isinstance(meta, dict)
-            and meta.get("url_sha256") == _url_key(url)
+            and meta.get("url_sha256") == _url_key(key)
             and isinstance(meta.get("origin"), str)
             and meta.get("sha256") == hashlib.sha256(body).hexdigest()
         ):
             log.info(
-                "cache entry for %s is incomplete or corrupt; downloading again", mask_url(url)
+                "cache entry for %s is incomplete or corrupt; downloading again", mask_url(key)
             )
             return None
-        etag, modified = meta.get("etag"), meta.get("last_modified")
-        return _Entry(
+        etag, modified, seen = meta.get("etag"), meta.get("last_modified"), meta.get("seen")
+        return Entry(
             origin=meta["origin"],
             etag=etag if isinstance(etag, str) else None,
             last_modified=modified if isinstance(modified, str) else None,
             body=body,
+            seen=seen if type(seen) is int else 0,
         )
 
-    def store(self, url: str, entry: _Entry) -> None:
-        body_path, meta_path = self._paths(url)
+    def store(self, key: str, entry: Entry) -> None:
+        body_path, meta_path = self._paths(key)
         meta = {
-            "url_sha256": _url_key(url),
+            "url_sha256": _url_key(key),
             "origin": entry.origin,
             "etag": entry.etag,
             "last_modified": entry.last_modified,
             "sha256": hashlib.sha256(entry.body).hexdigest(),
+            "seen": entry.seen,
         }
         if not private_dir(self._dir):
             return
         try:
-            _write_atomically(body_path, entry.body)
-            _write_atomically(meta_path, json.dumps(meta, indent=1).encode())
+            write_atomically(body_path, entry.body)
+            write_atomically(meta_path, json.dumps(meta, indent=1).encode())
         except OSError as error:
-            log.warning("could not cache %s in %s: %s", mask_url(url), self._dir, error)
+            log.warning("could not cache %s in %s: %s", mask_url(key), self._dir, error)
 
 
 def _url_key(url: str) -> str:
@@ -444,31 +375,37 @@ def _url_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def _fetch_cached(client: httpx.Client, url: str, cache_dir: Path | None) -> Fetched:
-    cache = _Cache(cache_dir if cache_dir is not None else default_cache_dir())
-    entry = cache.load(url)
-    answer = _get(client, url, entry.conditional_headers() if entry else {})
+def fetch_cached(
+    client: httpx.Client,
+    url: str,
+    cache_dir: Path | None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    key: str | None = None,
+    remember: bool = False,
+) -> Fetched:
+    """GET ``url`` conditionally against its cache entry; keep the answer when it carries
+    validators, or always with ``remember`` (a feed that marks its release by when its bytes
+    were first seen must remember them even from a server that sends no validators)."""
+    cache, key = Cache(cache_dir), key or url
+    entry = cache.load(key)
+    sent = {**(headers or {}), **(entry.conditional_headers() if entry else {})}
+    answer = get(client, url, sent)
     if answer.status == 304:
         if entry is None:
             raise DownloadError(
                 f"GET {mask_url(url)}: HTTP 304 Not Modified to an unconditional request"
             )
-        return Fetched(data=entry.body, origin=entry.origin, from_cache=True)
+        return Fetched(entry.body, entry.origin, from_cache=True, seen=entry.seen or now())
     etag, modified = answer.headers.get("ETag"), answer.headers.get("Last-Modified")
     origin = mask_url(answer.url)
-    if etag or modified:
-        cache.store(url, _Entry(origin, etag, modified, answer.body))
-    return Fetched(data=answer.body, origin=origin, from_cache=False)
+    kept = entry is not None and entry.seen and entry.body == answer.body
+    seen = entry.seen if kept and entry is not None else now()
+    if etag or modified or remember:
+        cache.store(key, Entry(origin, etag, modified, answer.body, seen))
+    return Fetched(answer.body, origin, from_cache=False, seen=seen)
+
+
+def now() -> int:
+    """The time in Unix seconds, as fetch times are kept."""
+    return int(time.time())

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from sync.azure.storage import StorageEnv, blob_service, storage_env
 from sync.errors import IpsyncError, SettingsError
 
 if TYPE_CHECKING:
@@ -284,30 +285,24 @@ def open_registry(settings: Settings, env: Mapping[str, str] | None = None) -> R
     env = os.environ if env is None else env
     state = (settings.state or "").strip()
     if not state:
-        if any(key.startswith("AzureWebJobsStorage") and env[key] for key in env):
-            return _app_registry(_storage_env(env), env.get("IPSYNC_CONTAINER") or "ipsync")
-        from sync.sources.release import default_cache_dir
+        if any(value for _, value in storage_env(env)):
+            return _app_registry(storage_env(env), env.get("IPSYNC_CONTAINER") or "ipsync")
+        from sync.feeds.cache import default_cache_dir
 
         return FolderRegistry((settings.cache_dir or default_cache_dir()) / "state")
     if "://" not in state:
         return FolderRegistry(Path(state).expanduser())
-    return _url_registry(state, _storage_env(env))
-
-
-def _storage_env(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, v) for k, v in env.items() if k.startswith("AzureWebJobsStorage")))
+    return _url_registry(state, storage_env(env))
 
 
 @functools.lru_cache(maxsize=8)
-def _app_registry(storage: tuple[tuple[str, str], ...], container: str) -> Registry:
-    from sync.app.functions import blob_service
-
+def _app_registry(storage: StorageEnv, container: str) -> Registry:
     service = blob_service(dict(storage))
     return BlobRegistry(service.get_container_client(container), BLOB_PREFIX)
 
 
 @functools.lru_cache(maxsize=8)
-def _url_registry(url: str, storage: tuple[tuple[str, str], ...]) -> Registry:
+def _url_registry(url: str, storage: StorageEnv) -> Registry:
     """A container URL; the app's own storage connection is used when it is that account."""
     from sync.azure.client import is_loopback
 
@@ -323,8 +318,6 @@ def _url_registry(url: str, storage: tuple[tuple[str, str], ...]) -> Registry:
     container, prefix = segments[0], "/".join(segments[1:])
     prefix = f"{prefix}/" if prefix else ""
     if storage:
-        from sync.app.functions import blob_service
-
         service = blob_service(dict(storage))
         if service.url.rstrip("/").lower() == account.lower():
             return BlobRegistry(service.get_container_client(container), prefix)

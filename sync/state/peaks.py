@@ -3,22 +3,21 @@
 The erosion guard (:func:`sync.core.plan.erosion_guard`) compares a target's selection with
 it, so that several releases that each remove a little cannot shrink an allow-list unnoticed.
 One small record per target, in the same registry as the ownership records (a folder for the
-command line, the app's storage in Azure), opened only when a run has something to write.
+command line, the app's storage in Azure), opened only when a run has something to write
+(:class:`sync.state.State`).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from sync.core.selection import Selection, addresses
 from sync.kinds.naming import tags_key
-from sync.ownership import Conflict, Registry, StateError, open_registry
+from sync.state.ownership import Conflict, Registry, StateError
 
 if TYPE_CHECKING:
     from sync.kinds.base import TargetSpec
-    from sync.settings import Settings
 
 #: How often a save is retried when another run saved the same record meanwhile.
 SAVE_TRIES = 3
@@ -30,14 +29,15 @@ def sizes(target: TargetSpec, selection: Selection) -> dict[str, int]:
 
 
 class PeakBook:
-    """Reads and raises the peaks of targets; the registry is opened on first use."""
+    """Reads and raises the peaks of targets, in the registry ``registry()`` returns (opened
+    on first use)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
+    def __init__(self, registry: Callable[[], Registry]) -> None:
+        self._registry_of = registry
 
-    @functools.cached_property
+    @property
     def _registry(self) -> Registry:
-        return open_registry(self._settings)
+        return self._registry_of()
 
     @staticmethod
     def key(target: TargetSpec) -> str:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync.core.feed import Release, parse_discovery
+from sync.core.feed import Release
 from sync.core.redact import mask_urls_in
 from sync.errors import FeedError
+from sync.feeds.azure.parse import parse_discovery
 from sync.settings import Settings
-from sync.sources.release import guards
 
 
 def fetch_discovery(settings: Settings) -> Release:
@@ -34,4 +34,10 @@ def fetch_discovery(settings: Settings) -> Release:
         ) from None
     origin = f"{settings.arm_base}/subscriptions/{settings.subscription_id}/providers/"
     origin += f"Microsoft.Network/locations/{location}/serviceTags"
-    return parse_discovery(payload, origin=origin, cloud=settings.cloud, **guards(settings))
+    return parse_discovery(
+        payload,
+        origin=origin,
+        cloud=settings.cloud,
+        min_prefixlen_v4=settings.min_prefixlen_v4,
+        min_prefixlen_v6=settings.min_prefixlen_v6,
+    )

@@ -1,0 +1,106 @@
+"""Settings of the Functions app itself, and the manual run request it queues.
+
+The run's own settings are :class:`sync.settings.Settings`; these say how the app keeps its
+runs (lock, history, HTTP wait, force) and what it publishes (lists, notifications).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from sync.app import notify
+from sync.lists import ListSpec, check_names
+from sync.report import RUN_ID
+from sync.settings import build_settings
+
+log = logging.getLogger(__name__)
+
+
+class AppSettings(BaseSettings):
+    """Settings of the Functions app itself (the run's own are :class:`sync.settings.Settings`)."""
+
+    model_config = SettingsConfigDict(env_prefix="IPSYNC_", extra="ignore", frozen=True)
+
+    #: How long an HTTP caller waits for the report before getting 202 (responses end at 230 s).
+    http_wait_s: float = Field(default=200.0, gt=0, lt=230)
+    #: Stored reports to keep; older ones are deleted after each run.
+    history_keep: int = Field(default=200, ge=1)
+    #: Must be true for ``POST /api/sync/force`` (admin key only) to run.
+    allow_force: bool = False
+    #: Container for the lock blob and the run history.
+    container: str = Field(default="ipsync", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+    #: Lease length; renewed every third of it, so a dead worker frees the lock this fast.
+    lease_s: int = Field(default=60, ge=15, le=60)
+    #: ``/api/health`` reports unhealthy when the last run is older than this.
+    health_max_age_h: float = Field(default=48.0, gt=0)
+    #: Published lists (JSON object: name -> list), served at ``/api/lists/<name>``.
+    lists: Annotated[dict[str, ListSpec], NoDecode] = Field(default_factory=dict)
+    #: Webhook for run notifications (a secret: never logged); empty or an unresolved Key
+    #: Vault reference turns them off.
+    notify_url: SecretStr | None = None
+
+    @field_validator("lists", mode="before")
+    @classmethod
+    def _lists_json(cls, value: Any) -> Any:
+        """A JSON object; empty text is no lists (as an unset setting)."""
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else {}
+            except ValueError as exc:
+                raise ValueError(
+                    f'not JSON like {{"name": {{"service_tags": [...]}}}}: {exc}'
+                ) from None
+        return value
+
+    @field_validator("lists")
+    @classmethod
+    def _list_names(cls, value: dict[str, ListSpec]) -> dict[str, ListSpec]:
+        check_names(value)
+        return value
+
+    @field_validator("notify_url")
+    @classmethod
+    def _webhook(cls, value: SecretStr | None) -> SecretStr | None:
+        url = notify.webhook(value.get_secret_value() if value is not None else None)
+        return None if url is None else SecretStr(url)
+
+    def list_named(self, name: str) -> tuple[str, ListSpec] | None:
+        """The configured list of that name (any case) and its own spelling, or None."""
+        return next(((n, s) for n, s in self.lists.items() if n.lower() == name.lower()), None)
+
+
+class RunRequest(BaseModel):
+    """A manual run on the queue (JSON, base64-encoded as the Functions host expects)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    run_id: str = Field(pattern=RUN_ID.pattern)
+    dry_run: bool = False
+    force: bool = False
+    requested_at: str
+
+    def details(self) -> dict[str, Any]:
+        """What a progress record repeats of the request."""
+        return self.model_dump(exclude={"run_id"})
+
+
+def load_app_settings() -> AppSettings:
+    """Read :class:`AppSettings`; raises :class:`SettingsError` naming the setting."""
+    _warn_unknown_variables()
+    return build_settings(AppSettings, {})
+
+
+@functools.cache
+def _warn_unknown_variables() -> None:
+    """Once per worker: an ``IPSYNC_*`` app setting that names nothing is likely a typo."""
+    from sync.feedsettings import unknown_variables
+    from sync.settings import Settings
+
+    for warning in unknown_variables({*Settings.model_fields, *AppSettings.model_fields}):
+        log.warning("%s", warning)

@@ -1,0 +1,91 @@
+"""The cache folder every feed keeps its downloads and checked releases in: this user's alone.
+
+Cached files are trusted (a body is served on HTTP 304, a verdict skips the prefix check), so
+a folder or file another user could have written is never read; that only costs a download or
+a check.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/ipsync`` or ``~/.cache/ipsync``; the temp dir when home is read-only.
+
+    Azure Functions mounts the app read-only, and a missing cache only costs a full download.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    preferred = Path(base) / "ipsync"
+    try:
+        preferred.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
+    else:
+        if os.access(preferred, os.W_OK):
+            return preferred
+    import tempfile  # imported when needed: reading a release should stay cheap
+
+    return Path(tempfile.gettempdir()) / "ipsync"
+
+
+def ours_alone(status: os.stat_result) -> bool:
+    """Owned by this user and writable by nobody else (group and others may not write)."""
+    mine = not hasattr(os, "getuid") or status.st_uid == os.getuid()
+    return mine and not status.st_mode & 0o022
+
+
+def private_dir(path: Path) -> bool:
+    """Create the cache folder for this user alone (0700) if missing; True when it is safe.
+
+    A folder another user could write to, such as a pre-created one in a shared temp dir, is
+    not used.
+    """
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        status = path.stat()
+    except OSError as error:
+        log.info("cache folder %s is unusable: %s", path, error)
+        return False
+    if not ours_alone(status):
+        log.warning("%s: owned by another user or writable by others; not used as cache", path)
+        return False
+    return True
+
+
+def read_private(path: Path) -> bytes | None:
+    """The file's bytes if it and its folder are ours alone (:func:`ours_alone`), else None.
+
+    The file is checked as opened (``fstat``), so it cannot be swapped between check and read.
+    """
+    try:
+        folder = path.parent.stat()
+        with path.open("rb") as file:
+            status = os.fstat(file.fileno())
+            data = file.read()
+    except OSError:
+        return None
+    if not (ours_alone(folder) and ours_alone(status)):
+        log.warning("%s: written by another user or writable by others; ignored", path)
+        return None
+    return data
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` whole (0600): a crash or a concurrent writer never leaves half a file."""
+    import tempfile
+
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
