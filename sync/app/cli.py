@@ -198,8 +198,8 @@ def _diff_sides(args: argparse.Namespace) -> tuple[Release, Release]:
     one before it among the kept releases."""
     from sync.errors import SettingsError
     from sync.feeds import DEFAULT_FEED, load_release
+    from sync.feeds.archive import cache_archive
     from sync.feeds.cache import default_cache_dir
-    from sync.kept import KeptFolder, kept_folder
 
     for word in (args.old, args.new):
         if word not in (LATEST, PREVIOUS) and not Path(word).expanduser().is_file():
@@ -207,25 +207,25 @@ def _diff_sides(args: argparse.Namespace) -> tuple[Release, Release]:
                 f"diff: {word}: no such release file (or say {LATEST} or {PREVIOUS})"
             )
     settings = _feed_settings(args)
-    folder = KeptFolder(kept_folder(settings.cache_dir or default_cache_dir()))
+    archive = cache_archive(settings.cache_dir or default_cache_dir())
     latest: Release | None = None
     if {args.old, args.new} & {LATEST, PREVIOUS}:
         latest = _release(args)
-        folder.keep(latest)
+        archive.keep(latest)
 
     def side(word: str) -> Release:
         if word == LATEST and latest is not None:
             return latest
         if word == PREVIOUS and latest is not None:
-            entry = folder.before(latest)
+            entry = archive.before(latest)
             if entry is None:
                 raise IpsyncError(
                     f"diff: no release before {latest.mark} is kept in "
-                    f"{folder.folder}: the download page links only the newest, so the one "
+                    f"{archive.shelf}: the download page links only the newest, so the one "
                     f"before must have been read here (each 'diff {LATEST}' keeps what it "
                     "reads); give the older release as a file"
                 )
-            return folder.load(entry)
+            return archive.load(entry)
         return load_release(settings, args.feed or DEFAULT_FEED, source=word)
 
     return side(args.old), side(args.new)
