@@ -15,7 +15,7 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -28,6 +28,7 @@ from sync.app.history import History
 from sync.app.runlock import RunLock
 from sync.azure.storage import cached_service, storage_env
 from sync.errors import IpsyncError
+from sync.feeds import recording
 from sync.lists import ListStore, Outcome, publish_all
 from sync.report import Report, SourceInfo
 
@@ -116,9 +117,10 @@ def perform(
         )
         if on_start is not None:
             on_start()
-        report = _execute(settings, force, run_id, lease.lost, lists_only=bool(app.lists))
-        if app.lists and not lease.lost.is_set():
-            report = _publish(store.lists, app, settings, report, force)
+        with recording() as read:
+            report = _execute(settings, force, run_id, lease.lost, lists_only=bool(app.lists))
+            if app.lists and not lease.lost.is_set():
+                report = _publish(store.lists, app, settings, report, force, read)
         if lease.lost.is_set():
             report = _stopped(report, lease.lost_reason or "lease lost")
         telemetry.log_report(report)
@@ -132,18 +134,25 @@ def perform(
 
 
 def _publish(
-    lists: ListStore, app: AppSettings, settings: Settings, report: Report, force: bool
+    lists: ListStore,
+    app: AppSettings,
+    settings: Settings,
+    report: Report,
+    force: bool,
+    read: Sequence[Release],
 ) -> Report:
     """The report with the outcome of every published list among its targets.
 
-    The release is read again (its download is cached, so this costs a conditional GET); a
-    release that cannot be read fails every list and leaves the published ones as they are.
+    The lists take the release the run's targets were synced from (``read``, as
+    :func:`~sync.feeds.recording` saw it), or read it when the run read none; a release that
+    cannot be read fails every list and leaves the published ones as they are.
     """
-    from sync.feeds import load_release
+    from sync.feeds import DEFAULT_FEED, load_release
 
+    recorded = [r for r in read if r.feed == DEFAULT_FEED]
     release: Release | IpsyncError
     try:
-        release = load_release(settings)
+        release = recorded[-1] if recorded else load_release(settings)
     except IpsyncError as exc:
         release = exc
     except Exception as exc:

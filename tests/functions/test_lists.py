@@ -205,6 +205,32 @@ def test_lists_ride_along_with_targets_and_a_dry_run_publishes_nothing(
     assert app.arm_writes() > 0
 
 
+def test_lists_take_the_release_the_targets_were_synced_from(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sync.feeds.azure import FEED as AZURE
+
+    reads: list[str] = []
+    read = AZURE.read
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        release = read(*args, **kwargs)
+        reads.append(release.mark)
+        return release
+
+    monkeypatch.setattr(AZURE, "read", counted)
+    app.targets(target("nsg-a"))
+    monkeypatch.setenv("IPSYNC_LISTS", json.dumps({"edl": {"service_tags": TAGS}}))
+    function_app.sync_timer(TimerRequest())
+    assert reads == ["373"]  # once, by the engine
+    assert get("edl").headers["X-Ipsync-Release"] == "373"
+    # Lists only (no target, no subscription to discover in): the run reads it for them.
+    monkeypatch.delenv("IPSYNC_TARGETS")
+    monkeypatch.delenv("IPSYNC_SUBSCRIPTION_ID")
+    function_app.sync_timer(TimerRequest())
+    assert reads == ["373", "373"]
+
+
 # --- the decision, without storage ---------------------------------------------------------
 
 
