@@ -51,6 +51,8 @@ class ChangeEntry(BaseModel):
     """What one release changed in what a configuration selects."""
 
     id: str
+    #: The feed of the releases (``azure``: Microsoft's service tags).
+    feed: str = "azure"
     cloud: str
     #: The release marks: the one applied, and the one before it.
     mark: str
@@ -60,6 +62,16 @@ class ChangeEntry(BaseModel):
     run_id: str | None = None
     tags: dict[str, TagDelta]
     targets: list[TargetImpact] = Field(default_factory=list)
+    #: True when the CIDRs were left out to keep the entry small; the counts remain.
+    cidrs_omitted: bool = False
+
+    def without_cidrs(self) -> ChangeEntry:
+        """The entry with its address counts but no CIDRs (:attr:`cidrs_omitted`)."""
+        tags = {
+            name: delta.model_copy(update={"added": [], "removed": []})
+            for name, delta in self.tags.items()
+        }
+        return self.model_copy(update={"tags": tags, "cidrs_omitted": True})
 
     def totals(self) -> dict[str, tuple[int, int]]:
         """Per family, addresses added and removed over the tags."""
@@ -80,6 +92,7 @@ def entry_id(cloud: str, previous: str, mark: str) -> str:
 def change_entry(
     diff: ReleaseDiff,
     *,
+    feed: str = "azure",
     cloud: str,
     selected: Iterable[str],
     targets: Sequence[TargetReport],
@@ -114,6 +127,7 @@ def change_entry(
         )
     return ChangeEntry(
         id=entry_id(cloud, diff.old, diff.new),
+        feed=feed,
         cloud=cloud,
         mark=diff.new,
         previous=diff.old,

@@ -101,8 +101,14 @@ def content_html(change: ChangeEntry) -> str:
     for name, delta in change.tags.items():
         counts = tag_text(delta)
         cidrs = _cidrs("+", delta.added) + _cidrs("-", delta.removed)
-        parts.append(f"<li><b>{e(name)}</b>: {e(counts)}<br><code>{e(' '.join(cidrs))}</code></li>")
+        listed = f"<br><code>{e(' '.join(cidrs))}</code>" if cidrs else ""
+        parts.append(f"<li><b>{e(name)}</b>: {e(counts)}{listed}</li>")
     parts.append("</ul>")
+    if change.cidrs_omitted:
+        parts.append(
+            "<p>The CIDRs are left out (too many for one entry): <code>python -m sync diff"
+            "</code> of the two release files lists them.</p>"
+        )
     if change.targets:
         parts.append("<p>Targets and lists touched:</p><ul>")
         for target in change.targets:

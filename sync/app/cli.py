@@ -25,6 +25,7 @@ from sync.errors import IpsyncError
 
 if TYPE_CHECKING:
     from sync.core.feed import Release
+    from sync.feeds.archive import ArchivedRelease
     from sync.feedsettings import FeedSettings
     from sync.settings import Settings
 
@@ -209,15 +210,16 @@ def _diff_sides(args: argparse.Namespace) -> tuple[Release, Release]:
     settings = _feed_settings(args)
     archive = cache_archive(settings.cache_dir or default_cache_dir())
     latest: Release | None = None
+    entry: ArchivedRelease | None = None
     if {args.old, args.new} & {LATEST, PREVIOUS}:
         latest = _release(args)
-        archive.keep(latest)
+        kept = archive.keep(latest)
+        entry = kept.before if kept is not None else archive.before(latest)
 
     def side(word: str) -> Release:
         if word == LATEST and latest is not None:
             return latest
         if word == PREVIOUS and latest is not None:
-            entry = archive.before(latest)
             if entry is None:
                 raise IpsyncError(
                     f"diff: no release before {latest.mark} is kept in "

@@ -24,6 +24,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 
 from sync.app import notify, telemetry
 from sync.app.app_settings import AppSettings, RunRequest
+from sync.app.changelog import ChangeLog
 from sync.app.history import History
 from sync.app.runlock import RunLock
 from sync.azure.storage import cached_service, storage_env
@@ -35,6 +36,7 @@ from sync.report import Report, SourceInfo
 if TYPE_CHECKING:
     from azure.storage.queue import QueueClient
 
+    from sync.changes import ChangeEntry
     from sync.core.feed import Release
     from sync.settings import Settings
 
@@ -50,12 +52,14 @@ SETTLED = frozenset({"refused", "failed"})
 
 @dataclass
 class Store:
-    """The lock and the history in the app settings' container, and the queue of manual runs."""
+    """The lock, the history, the lists and the change log in the app settings' container,
+    and the queue of manual runs."""
 
     lock: RunLock
     history: History
     queue: QueueClient
     lists: ListStore
+    changes: ChangeLog
 
     @classmethod
     def from_env(
@@ -76,6 +80,7 @@ class Store:
             History(container, keep=app.history_keep),
             queue,
             ListStore(container),
+            ChangeLog(container),
         )
 
     def enqueue(self, request: RunRequest) -> None:
@@ -107,6 +112,7 @@ def perform(
     released, a run that did something is notified.
     """
     lease = store.lock.acquire(run_id)
+    changes: list[ChangeEntry] = []
     with lease:
         log.info(
             "run %s started%s%s",
@@ -125,12 +131,29 @@ def perform(
             report = _stopped(report, lease.lost_reason or "lease lost")
         telemetry.log_report(report)
         store.history.save(report)
+        if not (settings.dry_run or lease.lost.is_set()):
+            changes = _keep_changes(store.changes, report, read)
     try:
         store.history.prune()
     except AzureError as exc:
         log.warning("run %s: could not prune the history: %s", run_id, describe(exc))
-    _notify(app, report)
+    _notify(app, report, changes[0] if changes else None)
     return report
+
+
+def _keep_changes(
+    changelog: ChangeLog, report: Report, read: Sequence[Release]
+) -> list[ChangeEntry]:
+    """The hook after a run that wrote: archive the releases it read (as
+    :func:`~sync.feeds.recording` saw them, not read again) and store what each new one
+    changed. A failure here is logged and never fails the run, whose report is stored."""
+    try:
+        return changelog.record(read, report)
+    except (AzureError, IpsyncError) as exc:
+        log.warning("run %s: the change feed was not updated: %s", report.run_id, describe(exc))
+    except Exception:
+        log.exception("run %s: updating the change feed crashed", report.run_id)
+    return []
 
 
 def _publish(
@@ -192,13 +215,14 @@ def _with_lists(report: Report, outcomes: list[Outcome], release: Release | None
     return report.model_copy(update={"targets": targets, "ok": ok, "source": source})
 
 
-def _notify(app: AppSettings, report: Report) -> None:
-    """Post the run's summary when it did something; a webhook that fails only logs."""
+def _notify(app: AppSettings, report: Report, change: ChangeEntry | None) -> None:
+    """Post the run's summary, with what its release changed, when it did something; a
+    webhook that fails only logs."""
     if app.notify_url is None or report.run_id is None:
         return
     host = os.environ.get(HOSTNAME, "").strip()
     path = f"/api/runs/{report.run_id}"
-    body = notify.summary(report, f"https://{host}{path}" if host else path)
+    body = notify.summary(report, f"https://{host}{path}" if host else path, change)
     if body is not None:
         notify.post(app.notify_url.get_secret_value(), body)
 

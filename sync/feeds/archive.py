@@ -60,6 +60,16 @@ class ArchivedRelease(NamedTuple):
         return self._asdict()
 
 
+class Kept(NamedTuple):
+    """A release in the archive, and the one before it there."""
+
+    entry: ArchivedRelease
+    #: True when this call archived it; False when the same content was archived before.
+    new: bool
+    #: The newest other archived release of its feed and cloud, if any.
+    before: ArchivedRelease | None
+
+
 class Shelf(Protocol):
     """Where the archive's files live: named byte strings, listed, read, written, deleted."""
 
@@ -147,6 +157,12 @@ def to_drop(names: list[str], keep: int = MAX_ARCHIVED) -> list[str]:
     return sorted(names)[:-keep] if keep > 0 else sorted(names)
 
 
+def _before(entries: list[ArchivedRelease], latest: Release, digest: str) -> ArchivedRelease | None:
+    same = (latest.feed, latest.cloud)
+    older = [e for e in entries if (e.feed, e.cloud) == same and e.sha256 != digest]
+    return older[-1] if older else None
+
+
 def content_key(release: Release) -> str:
     """SHA-256 of the release's document: equal means the same release."""
     return hashlib.sha256(document(release)).hexdigest()
@@ -178,9 +194,9 @@ class ReleaseArchive:
                 found.append(entry)
         return found
 
-    def keep(self, release: Release, now: datetime | None = None) -> ArchivedRelease | None:
-        """Archive ``release`` unless the same content is archived already (that entry is
-        returned).
+    def keep(self, release: Release, now: datetime | None = None) -> Kept | None:
+        """Archive ``release`` unless the same content is archived already; with the one
+        before it (:meth:`before`).
 
         None when it could not be archived (a shelf that cannot be written, a document beyond
         :data:`MAX_ARCHIVED_BYTES`): that only leaves "the one before" unknown.
@@ -188,10 +204,11 @@ class ReleaseArchive:
         body = document(release)
         digest = hashlib.sha256(body).hexdigest()
         entries = self.entries()
+        before = _before(entries, release, digest)
         known = next((e for e in entries if e.sha256 == digest), None)
         if known is not None:
-            return known
-        packed = lzma.compress(body, preset=1)  # ~0.1 s for a Public release; preset 6: 1.2 s
+            return Kept(known, False, before)
+        packed = lzma.compress(body, preset=1)  # ~0.2 s for a Public release; preset 6: 1.2 s
         if len(packed) > MAX_ARCHIVED_BYTES:
             log.warning(
                 "release %s not archived: %d bytes compressed, more than MAX_ARCHIVED_BYTES (%d)",
@@ -221,15 +238,12 @@ class ReleaseArchive:
         for name in to_drop([*(e.name for e in entries), entry.name], self.keep_count):
             for suffix in (META, BODY):  # the record first: a half-dropped entry is not listed
                 self.shelf.delete(f"{name}{suffix}")
-        return entry
+        return Kept(entry, True, before)
 
     def before(self, latest: Release) -> ArchivedRelease | None:
         """The newest archived release of ``latest``'s feed and cloud with other content: the
         one before it."""
-        current = content_key(latest)
-        same = (latest.feed, latest.cloud)
-        older = [e for e in self.entries() if (e.feed, e.cloud) == same and e.sha256 != current]
-        return older[-1] if older else None
+        return _before(self.entries(), latest, content_key(latest))
 
     def load(self, entry: ArchivedRelease) -> Release:
         """The archived release, checked against its content key; a one-line error otherwise."""

@@ -39,9 +39,10 @@ def tiny(change: int, prefixes: list[str], **fields: object) -> Release:
 def test_an_azure_release_reads_back_the_same(tmp_path: Path) -> None:
     archive = cache_archive(tmp_path)
     release = parsed(PUBLIC)
-    entry = archive.keep(release)
-    assert entry is not None
-    assert (entry.mark, entry.feed) == ("373", "azure")
+    kept = archive.keep(release)
+    assert kept is not None
+    entry = kept.entry
+    assert (entry.mark, entry.feed, kept.new, kept.before) == ("373", "azure", True, None)
     assert sorted(p.name for p in (tmp_path / "releases").iterdir()) == [
         f"{entry.name}.json",
         f"{entry.name}.json.xz",
@@ -50,10 +51,15 @@ def test_an_azure_release_reads_back_the_same(tmp_path: Path) -> None:
     assert back.tags == release.tags
     assert (back.cloud, back.change_number, back.kind, back.mark) == ("Public", 373, "json", "373")
     api = Release("Public", "95", "api", "api", release.tags, mark="api-95")
-    api_entry = archive.keep(api)
-    assert api_entry is not None
-    assert (archive.load(api_entry).kind, archive.load(api_entry).mark) == ("api", "api-95")
-    assert archive.keep(release) == entry  # same content, archived once
+    api_kept = archive.keep(api)
+    assert api_kept is not None
+    assert api_kept.before == entry
+    assert (archive.load(api_kept.entry).kind, archive.load(api_kept.entry).mark) == (
+        "api",
+        "api-95",
+    )
+    # Same content: archived once; the one before it is the newest other.
+    assert archive.keep(release) == (entry, False, api_kept.entry)
 
 
 def test_a_release_of_another_feed_keeps_its_feed_and_mark(tmp_path: Path) -> None:
@@ -63,11 +69,11 @@ def test_a_release_of_another_feed_keeps_its_feed_and_mark(tmp_path: Path) -> No
     archive = ReleaseArchive(FolderShelf(tmp_path / "archive"))
     kept = archive.keep(old)
     assert kept is not None
-    back = archive.load(kept)
+    back = archive.load(kept.entry)
     assert (back.feed, back.mark, back.cloud) == ("aws", old.mark, old.cloud)
     assert back.tags == old.tags
-    archive.keep(new)
-    assert archive.before(new) == kept
+    assert archive.keep(new) == (archive.entries()[-1], True, kept.entry)
+    assert archive.before(new) == kept.entry
     # The one before an Azure release is never an AWS one.
     assert archive.before(parsed(PUBLIC)) is None
 
@@ -96,8 +102,9 @@ def test_the_one_before_is_of_the_same_cloud(tmp_path: Path) -> None:
 
 def test_a_damaged_document_is_refused_in_one_line(tmp_path: Path) -> None:
     archive = cache_archive(tmp_path)
-    entry = archive.keep(tiny(1, ["192.0.2.1/32"], region_id=3, network_features=["NSG"]))
-    assert entry is not None
+    kept = archive.keep(tiny(1, ["192.0.2.1/32"], region_id=3, network_features=["NSG"]))
+    assert kept is not None
+    entry = kept.entry
     body = tmp_path / "releases" / f"{entry.name}.json.xz"
     body.write_bytes(lzma.compress(document(tiny(1, ["192.0.2.99/32"]))))
     with pytest.raises(FeedError, match=r"^archived release 1 \(.*\) is missing or damaged$"):
