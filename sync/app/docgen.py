@@ -134,14 +134,6 @@ def app_settings_block() -> list[str]:
     )
 
 
-def notify_settings_block() -> list[str]:
-    from sync.app.notify import NotifySettings
-
-    return field_table(
-        NotifySettings, list(NotifySettings.model_fields), lambda n: f"`IPSYNC_{n.upper()}`"
-    )
-
-
 def targets_block() -> list[str]:
     common = list(TargetSpec.model_fields)
     lines = ["### Fields every kind has", ""]
@@ -248,7 +240,6 @@ def report_block() -> list[str]:
 BLOCKS: dict[str, Callable[[], list[str]]] = {
     "settings": settings_block,
     "app-settings": app_settings_block,
-    "notify-settings": notify_settings_block,
     "targets": targets_block,
     "cli": cli_block,
     "report": report_block,

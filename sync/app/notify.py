@@ -4,9 +4,9 @@ A run that changed, refused or failed something (a target, a published list, or 
 itself) posts its summary to ``IPSYNC_NOTIFY_URL``: which targets changed and by how many
 entries per service tag, what the release changed in the selected tags, the refusals and
 failures with their reasons, and a link to the stored report. A dry run posts only refusals
-and failures (it changes nothing). ``IPSYNC_NOTIFY_FORMAT`` picks the form: the generic JSON
-body (``json``, with a ``text`` line), Slack Block Kit (``slack``) or an Adaptive Card for a
-Microsoft Teams Workflows webhook (``teams``); see :mod:`sync.app.cards`.
+and failures (it changes nothing). ``IPSYNC_NOTIFY_FORMAT`` (an app setting) picks the form:
+the generic JSON body (``json``, with a ``text`` line), Slack Block Kit (``slack``) or an
+Adaptive Card for a Microsoft Teams Workflows webhook (``teams``); see :mod:`sync.app.cards`.
 
 The URL is a secret (webhook URLs carry their token): it is never logged or stored; logs name
 its host only. Sending retries connection errors, 408, 429 and 5xx answers with exponential
@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sync.report import Report, TargetReport
 
@@ -42,16 +41,6 @@ _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 CONNECTOR_HOSTS = ("webhook.office.com", "outlook.office.com", "outlook.office365.com")
 
 NotifyFormat = Literal["json", "slack", "teams"]
-
-
-class NotifySettings(BaseSettings):
-    """How notifications are written (the Functions app reads it with its own settings)."""
-
-    model_config = SettingsConfigDict(env_prefix="IPSYNC_", extra="ignore", frozen=True)
-
-    #: The form of the notification: `json` (the generic body), `slack` (Block Kit, for a
-    #: Slack incoming webhook) or `teams` (an Adaptive Card, for a Teams Workflows webhook).
-    notify_format: NotifyFormat = "json"
 
 
 def payload(fmt: NotifyFormat, body: dict[str, Any]) -> dict[str, Any]:

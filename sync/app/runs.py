@@ -224,7 +224,7 @@ def _notify(app: AppSettings, report: Report, change: ChangeEntry | None) -> Non
     path = f"/api/runs/{report.run_id}"
     body = notify.summary(report, f"https://{host}{path}" if host else path, change)
     if body is not None:
-        notify.post(app.notify_url.get_secret_value(), body)
+        notify.post(app.notify_url.get_secret_value(), notify.payload(app.notify_format, body))
 
 
 def _execute(

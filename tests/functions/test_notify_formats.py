@@ -10,18 +10,24 @@ from typing import Any
 
 import jsonschema
 import pytest
+from azure.functions.timer import TimerRequest
 
+import function_app
 from sync.app import cards, notify
+from sync.app.app_settings import load_app_settings
 from sync.changes import change_entry
 from sync.core.diff import diff_releases
+from sync.errors import SettingsError
 from sync.report import Change, Report, SourceInfo, TargetReport
 from tests.feed.conftest import parsed
 
+from ._app import FEED, App, target
 from .adaptive_card import CARD_1_4, WORKFLOWS_MESSAGE
 from .test_notify import TOKEN, Hook, hook  # noqa: F401  (the loopback webhook fixture)
 
 URL = "https://ipsync-demo.azurewebsites.net/api/runs/20251017T043000123Z-1a2b3c4d"
 NSG = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/"
+OLD = FEED.with_name("ServiceTags_Public_20251010.json.xz")
 
 
 def report(refused: int = 1, changed: int = 1) -> Report:
@@ -164,12 +170,12 @@ def test_a_report_path_is_not_made_a_link() -> None:
 
 
 def test_the_format_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert notify.NotifySettings().notify_format == "json"
+    assert load_app_settings().notify_format == "json"
     monkeypatch.setenv("IPSYNC_NOTIFY_FORMAT", "teams")
-    assert notify.NotifySettings().notify_format == "teams"
+    assert load_app_settings().notify_format == "teams"
     monkeypatch.setenv("IPSYNC_NOTIFY_FORMAT", "msteams")
-    with pytest.raises(ValueError, match="notify_format"):
-        notify.NotifySettings()
+    with pytest.raises(SettingsError, match="IPSYNC_NOTIFY_FORMAT"):
+        load_app_settings()
 
 
 def test_an_office_365_connector_url_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
@@ -193,3 +199,24 @@ def test_a_card_is_posted_as_json_and_the_token_stays_out_of_logs(
     (received,) = hook.received
     assert received["attachments"][0]["content"]["type"] == "AdaptiveCard"
     assert TOKEN not in caplog.text
+
+
+def test_the_app_posts_its_format_with_the_release_change(
+    app: App,
+    hook: Hook,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("IPSYNC_NOTIFY_URL", hook.url)
+    monkeypatch.setenv("IPSYNC_NOTIFY_FORMAT", "teams")
+    monkeypatch.setenv("WEBSITE_HOSTNAME", "ipsync-example.azurewebsites.net")
+    app.targets(target("nsg-a", service_tags=["Storage.WestEurope", "AzureMonitor"]))
+    for source in (OLD, FEED):
+        monkeypatch.setenv("IPSYNC_SOURCE", str(source))
+        function_app.sync_timer(TimerRequest())
+    first, second = (_card(posted) for posted in hook.received)
+    jsonschema.Draft6Validator(CARD_1_4).validate(second)
+    assert "release 372 -> 373" not in json.dumps(first)  # nothing kept before it
+    assert "; release 372 -> 373: IPv4 +" in second["fallbackText"]
+    assert '"AzureMonitor: IPv4 +' in json.dumps(second["body"])
+    run_id = app.history().run_ids()[-1]
+    assert second["actions"][0]["url"].endswith(f"/api/runs/{run_id}")
