@@ -107,9 +107,11 @@ def perform(
 
     The run syncs the targets, then publishes the lists; their outcomes are part of its
     report. The report is stored before the lock is released, so a released lock whose run
-    has no report means its worker died. If the lease is lost, the engine starts no further
-    write, no list is published, and the report says why the run stopped. After the lock is
-    released, a run that did something is notified.
+    has no report means its worker died; a run that was no dry run then keeps the releases
+    it read and what each new one changed (:mod:`sync.app.changelog`), and the history is
+    pruned, so a caller that got the report finds both done. If the lease is lost, the engine
+    starts no further write, no list is published, and the report says why the run stopped.
+    After the lock is released, a run that did something is notified.
     """
     lease = store.lock.acquire(run_id)
     changes: list[ChangeEntry] = []
@@ -133,10 +135,10 @@ def perform(
         store.history.save(report)
         if not (settings.dry_run or lease.lost.is_set()):
             changes = _keep_changes(store.changes, report, read)
-    try:
-        store.history.prune()
-    except AzureError as exc:
-        log.warning("run %s: could not prune the history: %s", run_id, describe(exc))
+        try:
+            store.history.prune()
+        except AzureError as exc:
+            log.warning("run %s: could not prune the history: %s", run_id, describe(exc))
     _notify(app, report, changes[0] if changes else None)
     return report
 
