@@ -184,3 +184,23 @@ def test_a_bad_setting_is_named(storage: ContainerClient, monkeypatch: pytest.Mo
         answer = get(route, path)
         assert answer.status_code == 500
         assert "IPSYNC_CONTAINER" in json.loads(answer.get_body())["error"]
+
+
+def test_the_documented_week_is_what_the_app_serves(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    week(app, monkeypatch)
+    (served,) = json.loads(get(function_app.get_changes, "/api/changes").get_body())["changes"]
+    page = (Path(__file__).parents[2] / "docs" / "changes.md").read_text(encoding="utf-8")
+    section = page.split("## The change feed of the Functions app", 1)[1]
+    documented = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    same = ("id", "feed", "cloud", "mark", "previous", "tags", "cidrs_omitted")
+    assert {k: documented[k] for k in same} == {k: served[k] for k in same}
+    impact = ("kind", "status", "service_tags", "added", "removed", "error")
+    assert [{k: t[k] for k in impact} for t in documented["targets"]] == [
+        {k: t[k] for k in impact} for t in served["targets"]
+    ]
+    parsed = feedparser.parse(get(function_app.get_changes_atom, "/api/changes.atom").get_body())
+    (entry,) = parsed.entries
+    assert f"> **{entry.title}**" in section
+    assert f"> {entry.summary}" in section
