@@ -19,7 +19,7 @@ from sync.app.changefeed import summary as change_summary
 from sync.app.changefeed import tag_text
 from sync.app.chart import colour, line_chart
 from sync.changes import ChangeEntry
-from sync.core.headroom import DEFAULT, Headroom, Thresholds, headroom_notes
+from sync.core.headroom import DEFAULT, Thresholds, headroom_notes
 from sync.report import Report, TargetReport
 
 #: What the page allows itself: its own inline style and nothing else (no script at all).
@@ -121,7 +121,7 @@ def _targets(latest: Report, reports: Sequence[Report], thresholds: Thresholds) 
     for target in latest.targets:
         fit = target.fit
         if fit is not None:
-            room = Headroom(fit.entries, fit.capacity, fit.extra_ratio, fit.max_extra_ratio)
+            room = fit.headroom()
             near = headroom_notes(room, thresholds)
             share = min(room.capacity_used, 1.0)
             bar = (

@@ -64,3 +64,23 @@ def test_drift_on_addresses_not_on_text() -> None:
     )
     assert notes[1].startswith("drift: ipsync-d-v6 that ipsync wrote was removed by someone else")
     assert drift(written, written) == []
+
+
+def test_the_report_tells_a_covers_largest_extra_ratio_and_its_limit() -> None:
+    from sync.core.budget import FitAccount
+    from sync.report import Fit
+
+    account = FitAccount(398, 400, 1_000, {"v4": 10_000, "v6": 1 << 70}, {"v4": 900, "v6": 100})
+    fit = Fit.of(account, max_extra_ratio=0.1)
+    assert (fit.extra_ratio, fit.max_extra_ratio) == (0.09, 0.1)
+    assert fit.headroom() == Headroom(398, 400, 0.09, 0.1)
+    assert [n.split(":")[0] for n in headroom_notes(fit.headroom())] == [
+        "near capacity",
+        "near max_extra_ratio",
+    ]
+    exact = Fit.of(FitAccount.exact(10, 400, {"v4": 256}))
+    assert (exact.extra_ratio, exact.max_extra_ratio, headroom_notes(exact.headroom())) == (
+        0.0,
+        None,
+        [],
+    )
