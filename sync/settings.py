@@ -216,8 +216,9 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def thresholds(self) -> Thresholds:
-        """When the report and the status page call a target near a limit."""
+    def headroom(self) -> Thresholds:
+        """When the report and the status page call a target near a limit (not the guards':
+        those refuse, these only say so)."""
         return Thresholds(self.near_capacity_ratio, self.near_extra_ratio)
 
     @property

@@ -476,7 +476,7 @@ def http_status(req: func.HttpRequest) -> func.HttpResponse:
 
     try:
         app = load_app_settings()
-        thresholds = load_settings().thresholds
+        thresholds = load_settings().headroom
         store = Store.from_env(app, quick=True)
         run_ids = store.history.run_ids()[-STATUS_RUNS:]
         changes = store.changes.names()[-1:]
