@@ -74,3 +74,27 @@ def get_list(req: func.HttpRequest) -> func.HttpResponse:
     from sync.app import http_api
 
     return http_api.http_list(req)
+
+
+@app.route(route="changes", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_changes(req: func.HttpRequest) -> func.HttpResponse:
+    """What each kept release changed in the selected service tags, newest first; ETag/304."""
+    from sync.app import http_api
+
+    return http_api.http_changes(req)
+
+
+@app.route(route="changes.atom", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_changes_atom(req: func.HttpRequest) -> func.HttpResponse:
+    """The same as an Atom 1.0 feed, for feed readers, Teams and Slack; ETag/304."""
+    from sync.app import http_api
+
+    return http_api.http_changes(req, atom=True)
+
+
+@app.route(route="status", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_status(req: func.HttpRequest) -> func.HttpResponse:
+    """The operators' status page: last runs, every target's state, lists, the latest change."""
+    from sync.app import http_api
+
+    return http_api.http_status(req)

@@ -69,6 +69,10 @@ param managementGroupId string = ''
 @secure()
 param notifyUrlSecretUri string = ''
 
+@description('Form of the notifications: json (the generic body), slack (Block Kit, for a Slack incoming webhook) or teams (an Adaptive Card, for a Teams Workflows webhook).')
+@allowed(['json', 'slack', 'teams'])
+param notifyFormat string = 'json'
+
 @description('Action group resource id to alert when a run fails or is refused. Empty: no alert rule.')
 param alertActionGroupId string = ''
 
@@ -165,6 +169,7 @@ var ipsyncSettings = {
   IPSYNC_CONTAINER: historyContainerName
   IPSYNC_MANAGEMENT_GROUP: managementGroupId
   IPSYNC_NOTIFY_URL: notifyUrlReference
+  IPSYNC_NOTIFY_FORMAT: notifyFormat
 }
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {

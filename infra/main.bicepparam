@@ -30,4 +30,5 @@ param maximumInstanceCount = 2
 
 // Off when empty: a Key Vault secret URI holding the webhook URL, an action group id.
 param notifyUrlSecretUri = ''
+param notifyFormat = 'json'
 param alertActionGroupId = ''

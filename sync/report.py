@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 
 if TYPE_CHECKING:
     from sync.core.budget import FitAccount
+    from sync.core.headroom import Headroom
 
 #: A run id: sortable by start time, unique (``20251117T043000123Z-1a2b3c4d``).
 RUN_ID = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{8}$")
@@ -48,15 +49,29 @@ class Fit(BaseModel):
     entries: int
     capacity: int
     extra_addresses: int
+    #: The largest share, over the families, of addresses the cover allows that Microsoft did
+    #: not publish; unset when not told.
+    extra_ratio: float | None = None
+    #: The target's ``max_extra_ratio``, beyond which a cover is refused; unset when not told.
+    max_extra_ratio: float | None = None
 
     @classmethod
-    def of(cls, account: FitAccount) -> Fit:
-        """The report's view of a fit's account."""
+    def of(cls, account: FitAccount, max_extra_ratio: float | None = None) -> Fit:
+        """The report's view of a fit's account (and of the target's ``max_extra_ratio``)."""
+        ratios = [account.extra_ratio(family) for family in account.published]
         return cls(
             entries=account.entries,
             capacity=account.capacity,
             extra_addresses=account.extra_addresses,
+            extra_ratio=float(max(ratios)) if ratios else None,
+            max_extra_ratio=max_extra_ratio,
         )
+
+    def headroom(self) -> Headroom:
+        """What is left of the target's limits, for :func:`sync.core.headroom.headroom_notes`."""
+        from sync.core.headroom import Headroom
+
+        return Headroom(self.entries, self.capacity, self.extra_ratio, self.max_extra_ratio)
 
 
 class TargetReport(BaseModel):

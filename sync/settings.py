@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
 from sync.core.clouds import CLOUDS, Cloud
+from sync.core.headroom import NEAR_CAPACITY_RATIO, NEAR_EXTRA_RATIO, Thresholds
 from sync.errors import SettingsError
 from sync.feedsettings import FEED_DEFAULTS, PREFIX, check_feed_field
 
@@ -121,6 +122,10 @@ class Settings(BaseSettings):
     #: Seconds between polls of a long-running write when ARM sends no ``Retry-After``
     #: (the SDK reads ``Retry-After: 0`` as "no hint" too).
     poll_interval_s: float = Field(default=10.0, ge=0, le=600, allow_inf_nan=False)
+    #: Share of a target's capacity in use from which it counts as near it (headroom notes).
+    near_capacity_ratio: float = Field(default=NEAR_CAPACITY_RATIO, gt=0, le=1, allow_inf_nan=False)
+    #: Share of ``max_extra_ratio`` a cover uses from which it counts as near it.
+    near_extra_ratio: float = Field(default=NEAR_EXTRA_RATIO, gt=0, le=1, allow_inf_nan=False)
     #: GitHub Enterprise Server whose meta API the `github` feed reads (`https://HOST`; it
     #: asks `<url>/api/v3/meta`); unset: github.com (`https://api.github.com/meta`).
     github_url: str | None = FEED_DEFAULTS.github_url
@@ -228,6 +233,12 @@ class Settings(BaseSettings):
         if self.arm_endpoint is None:
             object.__setattr__(self, "arm_endpoint", CLOUDS[self.cloud].arm_endpoint)
         return self
+
+    @property
+    def headroom(self) -> Thresholds:
+        """When the report and the status page call a target near a limit (not the guards':
+        those refuse, these only say so)."""
+        return Thresholds(self.near_capacity_ratio, self.near_extra_ratio)
 
     @property
     def arm_base(self) -> str:

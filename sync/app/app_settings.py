@@ -40,6 +40,9 @@ class AppSettings(BaseSettings):
     #: Webhook for run notifications (a secret: never logged); empty or an unresolved Key
     #: Vault reference turns them off.
     notify_url: SecretStr | None = None
+    #: The form of the notification: `json` (the generic body), `slack` (Block Kit, for a
+    #: Slack incoming webhook) or `teams` (an Adaptive Card, for a Teams Workflows webhook).
+    notify_format: notify.NotifyFormat = "json"
 
     @field_validator("notify_url")
     @classmethod

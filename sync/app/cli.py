@@ -1,7 +1,8 @@
 """Command line (architecture contract 1): ``python -m sync COMMAND``.
 
 Each command is a few lines over the library. Exit codes: 0 done or nothing to change,
-1 error (a usage error too), 2 changes pending (``plan``), 3 refused by a guard. An error is
+1 error (a usage error too), 2 changes pending (``plan``) or found (``diff``), 3 refused by a
+guard. An error is
 one line on stderr; with ``--json`` it is also ``{"ok": false, "error": ...}`` on stdout.
 """
 
@@ -25,6 +26,7 @@ from sync.errors import IpsyncError
 if TYPE_CHECKING:
     from sync.core.feed import Release
     from sync.core.fit import FamilyFit
+    from sync.feeds.archive import ArchivedRelease
     from sync.feedsettings import FeedSettings
     from sync.settings import Settings
 
@@ -47,26 +49,31 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def _release(args: argparse.Namespace) -> Release:
-    """The release ``prefixes`` and ``tags`` read: of ``--feed`` (azure by default), from
-    ``--source`` when given. Without a config file or the ``api`` source only the feeds' own
-    settings are read (no pydantic-settings import, a faster start)."""
-    from sync.feeds import DEFAULT_FEED, load_release
+def _feed_settings(args: argparse.Namespace) -> Settings | FeedSettings:
+    """Settings for reading a release of ``--feed``: without a config file or the ``api``
+    source only the feeds' own settings are read (no pydantic-settings import, a faster
+    start). ``--source`` is the azure feed's source setting; other feeds take it apart."""
+    from sync.feeds import DEFAULT_FEED
 
-    feed = args.feed or DEFAULT_FEED
-    azure = feed == DEFAULT_FEED
-    source = None if azure else args.source  # the azure feed's source is a setting
+    azure = (args.feed or DEFAULT_FEED) == DEFAULT_FEED
     overrides = {"source": args.source if azure else None, "cloud": args.cloud}
-    settings: Settings | FeedSettings
     if args.config is None:
         from sync.feedsettings import load_feed_settings
 
-        settings = load_feed_settings(**overrides)
-        if azure and settings.source.strip() == "api":
-            settings = _settings(args, **overrides)
-    else:
-        settings = _settings(args, **overrides)
-    return load_release(settings, feed, source=source)
+        light = load_feed_settings(**overrides)
+        if not (azure and light.source.strip() == "api"):
+            return light
+    return _settings(args, **overrides)
+
+
+def _release(args: argparse.Namespace) -> Release:
+    """The release ``prefixes`` and ``tags`` read: of ``--feed`` (azure by default), from
+    ``--source`` when given."""
+    from sync.feeds import DEFAULT_FEED, load_release
+
+    feed = args.feed or DEFAULT_FEED
+    source = None if feed == DEFAULT_FEED else args.source  # the azure feed's is a setting
+    return load_release(_feed_settings(args), feed, source=source)
 
 
 def _selectors(args: argparse.Namespace, release: Release) -> list[str]:
@@ -195,6 +202,63 @@ def _cmd_tags(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from sync.app.render import render_diff
+    from sync.core.diff import diff_releases
+
+    old, new = _diff_sides(args)
+    diff = diff_releases(old, new, tags=args.tag or (), match=args.match, region=args.region)
+    if args.json:
+        print(json.dumps(diff.as_json(), indent=2))
+    else:
+        print(render_diff(diff))
+    return 2 if diff.changed else 0
+
+
+#: The words ``diff`` takes for a side besides a file: the source's current release, and the
+#: newest kept one with other content.
+LATEST, PREVIOUS = "latest", "previous"
+
+
+def _diff_sides(args: argparse.Namespace) -> tuple[Release, Release]:
+    """OLD and NEW: files of ``--feed``, or its current release (kept on the way) and the
+    one before it among the kept releases."""
+    from sync.errors import SettingsError
+    from sync.feeds import DEFAULT_FEED, load_release
+    from sync.feeds.archive import cache_archive
+    from sync.feeds.cache import default_cache_dir
+
+    for word in (args.old, args.new):
+        if word not in (LATEST, PREVIOUS) and not Path(word).expanduser().is_file():
+            raise SettingsError(
+                f"diff: {word}: no such release file (or say {LATEST} or {PREVIOUS})"
+            )
+    settings = _feed_settings(args)
+    archive = cache_archive(settings.cache_dir or default_cache_dir())
+    latest: Release | None = None
+    entry: ArchivedRelease | None = None
+    if {args.old, args.new} & {LATEST, PREVIOUS}:
+        latest = _release(args)
+        kept = archive.keep(latest)
+        entry = kept.before if kept is not None else archive.before(latest)
+
+    def side(word: str) -> Release:
+        if word == LATEST and latest is not None:
+            return latest
+        if word == PREVIOUS and latest is not None:
+            if entry is None:
+                raise IpsyncError(
+                    f"diff: no release before {latest.mark} is kept in "
+                    f"{archive.shelf}: the download page links only the newest, so the one "
+                    f"before must have been read here (each 'diff {LATEST}' keeps what it "
+                    "reads); give the older release as a file"
+                )
+            return archive.load(entry)
+        return load_release(settings, args.feed or DEFAULT_FEED, source=word)
+
+    return side(args.old), side(args.new)
+
+
 def _cmd_sync(args: argparse.Namespace) -> int:
     from sync.app.render import render
     from sync.engine import run
@@ -296,6 +360,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--match", help="only tags whose name contains this text (any case)")
     p.add_argument("--json", action="store_true", help="print the tags as a JSON list")
     p.set_defaults(handler=_cmd_tags)
+
+    p = sub.add_parser("diff", help="addresses added and removed per tag between two releases")
+    side = "a release file, or 'latest' (the source's current release) or 'previous' (the one "
+    p.add_argument("old", metavar="OLD", help=side + "before it, kept when it was read)")
+    p.add_argument("new", metavar="NEW", help="as OLD")
+    common(p)
+    p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
+    p.add_argument(
+        "--tag",
+        action="append",
+        metavar="TAG",
+        help="only this tag (exact name, any case); repeat for more",
+    )
+    p.add_argument("--match", help="only tags whose name contains this text (any case)")
+    p.add_argument("--region", help="only tags of this region (exact, any case)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"old": mark, "new": mark, "tags": {name: {"added": [...], "removed": [...]}}}',
+    )
+    p.set_defaults(handler=_cmd_diff)
 
     for name, text in (("plan", "show what would change, write nothing"), ("apply", "sync")):
         p = sub.add_parser(name, help=text)

@@ -1,9 +1,11 @@
-"""The HTTP functions: queue a run and await its report, read runs, health, published lists.
+"""The HTTP functions: queue a run and await its report, read runs, health, published lists,
+the change feed and the status page.
 
 ``POST /api/sync`` reserves the lock for a new run id, records it as queued, puts it on the
 queue, and waits at most ``IPSYNC_HTTP_WAIT_S`` for its report; after that it answers ``202``
-and a ``Location`` to poll. Every answer is JSON except a published list, which is served in
-the format its name asks for.
+and a ``Location`` to poll. Every answer is JSON except a published list (in the format its
+name asks for), the Atom change feed and the HTML status page; those three and the JSON
+change feed answer conditional GETs with ``304``.
 """
 
 from __future__ import annotations
@@ -12,23 +14,29 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
 from azure.core.exceptions import AzureError
 
 from sync.app import telemetry
 from sync.app.app_settings import RunRequest, load_app_settings
+from sync.app.history import run_time
 from sync.app.runlock import RunBusy, RunLock
 from sync.app.runs import SETTLED, Store, describe
 from sync.azure.storage import STORAGE
 from sync.errors import SettingsError, TargetError
 from sync.report import Report, new_run_id
+
+if TYPE_CHECKING:
+    from sync.app.status import PublishedList
+    from sync.changes import ChangeEntry
 
 log = logging.getLogger(__name__)
 
@@ -260,8 +268,6 @@ def http_health(req: func.HttpRequest) -> func.HttpResponse:
     if holder.leased:
         checks["running"] = holder.run_id
     if pointer is not None:
-        from sync.app.history import run_time
-
         age_h = (datetime.now(UTC) - run_time(str(pointer["run_id"]))).total_seconds() / 3600
         checks["last_run"] = {**pointer, "age_h": round(age_h, 2)}
         if not pointer.get("ok"):
@@ -361,14 +367,15 @@ def _published_at(document: Mapping[str, Any], written: datetime) -> datetime:
     return when.astimezone(UTC).replace(microsecond=0)
 
 
-def _not_modified(req: func.HttpRequest, etag: str, modified: datetime) -> bool:
-    """True when the caller has this copy: ``If-None-Match`` first, else ``If-Modified-Since``."""
+def _not_modified(req: func.HttpRequest, etag: str, modified: datetime | None) -> bool:
+    """True when the caller has this copy: ``If-None-Match`` first, else ``If-Modified-Since``
+    (where the answer has a date)."""
     match = req.headers.get("If-None-Match")
     if match is not None:
         tags = {t.strip().removeprefix("W/") for t in match.split(",")}
         return "*" in tags or etag in tags
     since = req.headers.get("If-Modified-Since")
-    if since is None:
+    if since is None or modified is None:
         return False
     try:
         when = parsedate_to_datetime(since)
@@ -377,3 +384,165 @@ def _not_modified(req: func.HttpRequest, etag: str, modified: datetime) -> bool:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return modified <= when
+
+
+#: Stored reports the status page reads (the newest): its table shows 20, its chart the
+#: releases these runs applied.
+STATUS_RUNS = 60
+#: Reports and lists read at once for the status page.
+STATUS_READERS = 8
+
+
+def http_changes(req: func.HttpRequest, *, atom: bool = False) -> func.HttpResponse:
+    """``GET /api/changes`` (JSON) and ``/api/changes.atom`` (Atom 1.0): the kept change
+    entries, newest first, with ``ETag``, ``Last-Modified`` and ``304``.
+
+    Entries never change once stored, so their names make the ETag: a conditional GET costs
+    one listing, not a read of every entry.
+    """
+    from sync.app.changefeed import changes_atom, changes_json
+
+    try:
+        store = Store.from_env(load_app_settings(), quick=True)
+        names = store.changes.names()
+        checked = None if names or not atom else store.history.latest_pointer()
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return _error(500, str(exc))
+    except AzureError as exc:
+        return _storage_error(exc)
+    feed_url = _public_url(req, "/api/changes.atom")
+    # An Atom feed says when it last changed: with no entry yet, when a run last looked.
+    empty_since = datetime.fromisoformat(str((checked or {}).get("finished_at") or _EPOCH))
+    etag = _etag("atom" if atom else "json", feed_url if atom else "", str(empty_since), *names)
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    modified = _entry_time(names[-1]) if names else None
+    if modified is not None:
+        headers["Last-Modified"] = format_datetime(modified, usegmt=True)
+    if _not_modified(req, etag, modified):
+        return func.HttpResponse(status_code=304, headers=headers)
+    try:
+        entries = store.changes.entries(names)
+    except AzureError as exc:
+        return _storage_error(exc)
+    if not atom:
+        body, mimetype = changes_json(entries), "application/json"
+    else:
+        body = changes_atom(entries, feed_url=feed_url, when_empty=empty_since)
+        mimetype = "application/atom+xml"
+    return func.HttpResponse(
+        body, status_code=200, mimetype=mimetype, charset="utf-8", headers=headers
+    )
+
+
+_EPOCH = "1970-01-01T00:00:00+00:00"
+
+
+def _public_url(req: func.HttpRequest, path: str) -> str:
+    """The public URL of the app's ``path``: on its host name (``WEBSITE_HOSTNAME``), else on
+    the request's; never with a query (the request's may hold the function key)."""
+    from urllib.parse import urlsplit
+
+    from sync.app.runs import HOSTNAME
+
+    host = os.environ.get(HOSTNAME, "").strip()
+    if host:
+        return f"https://{host}{path}"
+    parts = urlsplit(req.url)
+    return f"{parts.scheme}://{parts.netloc}{path}" if parts.netloc else path
+
+
+def _entry_time(name: str) -> datetime | None:
+    """When the run that stored a change entry started (its name begins with it)."""
+    from sync.app.changelog import NAME
+
+    match = NAME.match(name)
+    if match is None:
+        return None
+    return datetime.strptime(match[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+
+def _etag(*parts: str) -> str:
+    """A strong validator of what an answer is made from (and of this version's forms)."""
+    from sync import __version__
+
+    digest = hashlib.sha256("\n".join((__version__, *parts)).encode())
+    return f'"{digest.hexdigest()[:32]}"'
+
+
+def http_status(req: func.HttpRequest) -> func.HttpResponse:
+    """``GET /api/status``: the operators' status page (HTML, no script, nothing loaded from
+    elsewhere, its Content-Security-Policy as a header too), with ``ETag``, ``Last-Modified``
+    (the start of the newest run shown) and ``304``."""
+    from sync.app.status import CSP, render_status
+    from sync.settings import load_settings
+
+    try:
+        app = load_app_settings()
+        settings = load_settings()
+        thresholds, names = settings.headroom, list(settings.lists)
+        store = Store.from_env(app, quick=True)
+        run_ids = store.history.run_ids()[-STATUS_RUNS:]
+        changes = store.changes.names()[-1:]
+        lists = store.lists.status() if names else {}
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return _error(500, str(exc))
+    except AzureError as exc:
+        return _storage_error(exc)
+    seed = json.dumps([run_ids, changes, lists, names, thresholds], sort_keys=True)
+    etag = _etag("status", seed)
+    modified = run_time(run_ids[-1]).replace(microsecond=0) if run_ids else None
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "Content-Security-Policy": CSP}
+    if modified is not None:
+        headers["Last-Modified"] = format_datetime(modified, usegmt=True)
+    if _not_modified(req, etag, modified):
+        return func.HttpResponse(status_code=304, headers=headers)
+    try:
+        reports, published, change = _status_inputs(store, names, run_ids, changes, lists, req)
+    except AzureError as exc:
+        return _storage_error(exc)
+    page = render_status(
+        reports,
+        lists=published,
+        change=change,
+        thresholds=thresholds,
+        generated_at=datetime.now(UTC).replace(microsecond=0),
+    )
+    return func.HttpResponse(
+        page, status_code=200, mimetype="text/html", charset="utf-8", headers=headers
+    )
+
+
+def _status_inputs(
+    store: Store,
+    names: list[str],
+    run_ids: list[str],
+    changes: list[str],
+    lists: Mapping[str, Any],
+    req: func.HttpRequest,
+) -> tuple[list[Report], list[PublishedList], ChangeEntry | None]:
+    """The reports of ``run_ids`` (oldest first), the published lists and the latest change,
+    read in parallel."""
+    from sync.app.status import PublishedList
+
+    with ThreadPoolExecutor(max_workers=STATUS_READERS, thread_name_prefix="status") as pool:
+        stored = pool.map(store.history.get, run_ids)
+        documents = pool.map(store.lists.document, names)
+        entries = pool.submit(store.changes.entries, changes)
+        reports = [Report.model_validate(r) for r in stored if r is not None]
+        published = []
+        for name, found in zip(names, documents, strict=True):
+            document = found.document if found is not None else {}
+            count = sum(len(document.get(f) or ()) for f in ("v4", "v6")) if found else None
+            published.append(
+                PublishedList(
+                    name,
+                    _public_url(req, f"/api/lists/{name}"),
+                    lists.get(name) or {},
+                    published_at=document.get("published_at"),
+                    entries=count,
+                )
+            )
+        change = next(iter(entries.result()), None)
+    return reports, published, change

@@ -1,10 +1,12 @@
-"""Run notifications: a JSON summary posted to a webhook after a run that did something.
+"""Run notifications: a summary posted to a webhook after a run that did something.
 
 A run that changed, refused or failed something (a target, a published list, or the run
 itself) posts its summary to ``IPSYNC_NOTIFY_URL``: which targets changed and by how many
-entries per service tag, the refusals and failures with their reasons, and a link to the
-stored report. A dry run posts only refusals and failures (it changes nothing). The body has a
-``text`` line too, which Slack and Teams incoming webhooks show as the message.
+entries per service tag, what the release changed in the selected tags, the refusals and
+failures with their reasons, and a link to the stored report. A dry run posts only refusals
+and failures (it changes nothing). ``IPSYNC_NOTIFY_FORMAT`` (an app setting) picks the form:
+the generic JSON body (``json``, with a ``text`` line), Slack Block Kit (``slack``) or an
+Adaptive Card for a Microsoft Teams Workflows webhook (``teams``); see :mod:`sync.app.cards`.
 
 The URL is a secret (webhook URLs carry their token): it is never logged or stored; logs name
 its host only. Sending retries connection errors, 408, 429 and 5xx answers with exponential
@@ -18,12 +20,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
 
 from sync.report import Report, TargetReport
+
+if TYPE_CHECKING:
+    from sync.changes import ChangeEntry
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,21 @@ KEY_VAULT_REFERENCE = "@microsoft.keyvault("
 #: Answers worth another try; any other answer is final.
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+#: Hosts of Teams' Office 365 connectors (incoming webhooks), which Microsoft is retiring.
+CONNECTOR_HOSTS = ("webhook.office.com", "outlook.office.com", "outlook.office365.com")
+
+NotifyFormat = Literal["json", "slack", "teams"]
+
+
+def payload(fmt: NotifyFormat, body: dict[str, Any]) -> dict[str, Any]:
+    """What to post for the summary ``body`` in the format ``fmt``."""
+    from sync.app import cards
+
+    if fmt == "slack":
+        return cards.slack(body)
+    if fmt == "teams":
+        return cards.teams(body)
+    return body
 
 
 def webhook(value: str | None) -> str | None:
@@ -54,6 +74,13 @@ def webhook(value: str | None) -> str | None:
         raise ValueError("IPSYNC_NOTIFY_URL must be an https:// URL")
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
         raise ValueError("IPSYNC_NOTIFY_URL must be an https:// URL (plain http only on loopback)")
+    if any(parts.hostname == h or parts.hostname.endswith(f".{h}") for h in CONNECTOR_HOSTS):
+        log.warning(
+            "IPSYNC_NOTIFY_URL (%s) is a Teams Office 365 connector, which Microsoft is "
+            "retiring: create a Workflows webhook ('When a Teams webhook request is received') "
+            "and set IPSYNC_NOTIFY_FORMAT=teams",
+            masked(text),
+        )
     return text
 
 
@@ -94,8 +121,13 @@ def masked(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}/***"
 
 
-def summary(report: Report, report_url: str | None) -> dict[str, Any] | None:
-    """The body to post for a run, or None when there is nothing to tell."""
+def summary(
+    report: Report, report_url: str | None, change: ChangeEntry | None = None
+) -> dict[str, Any] | None:
+    """The body to post for a run, or None when there is nothing to tell.
+
+    ``change`` is what the run's release changed in the selected tags, when it changed any.
+    """
     noteworthy = ("refused", "failed") if report.dry_run else ("applied", "refused", "failed")
     targets = [t for t in report.targets if t.status in noteworthy]
     if not targets and report.error is None:
@@ -111,8 +143,11 @@ def summary(report: Report, report_url: str | None) -> dict[str, Any] | None:
         counts["added"] += entry["added"]
         counts["removed"] += entry["removed"]
     release = report.source.change_number if report.source else None
+    told = _change(change)
+    tally = (len(changed), len(refused), len(failed))
+    line = str(told["summary"]) if told else None
     return {
-        "text": _text(report, len(changed), len(refused), len(failed), report_url),
+        "text": _text(report, tally, line, report_url),
         "run_id": report.run_id,
         "ok": report.ok,
         "dry_run": report.dry_run,
@@ -123,6 +158,25 @@ def summary(report: Report, report_url: str | None) -> dict[str, Any] | None:
         "refused": refused,
         "failed": failed,
         "by_service_tags": by_tags,
+        "change": told,
+    }
+
+
+def _change(change: ChangeEntry | None) -> dict[str, Any] | None:
+    """The release change for a notification: marks, a line, and per tag the amounts."""
+    if change is None:
+        return None
+    from sync.app.changefeed import summary as change_line
+    from sync.app.changefeed import tag_text
+
+    return {
+        "previous": change.previous,
+        "release": change.mark,
+        "summary": change_line(change),
+        "tags": {
+            name: {**{f: list(n) for f, n in delta.addresses.items()}, "text": tag_text(delta)}
+            for name, delta in change.tags.items()
+        },
     }
 
 
@@ -138,10 +192,13 @@ def _entry(target: TargetReport) -> dict[str, Any]:
     }
 
 
-def _text(report: Report, changed: int, refused: int, failed: int, url: str | None) -> str:
+def _text(report: Report, counts: tuple[int, int, int], change: str | None, url: str | None) -> str:
+    changed, refused, failed = counts
     parts = [f"{changed} changed", f"{refused} refused", f"{failed} failed"]
     head = f"ipsync run {report.run_id}{' (dry run)' if report.dry_run else ''}: "
     line = head + ", ".join(parts)
+    if change:
+        line += f"; {change}"
     if report.error:
         line += f"; error: {report.error}"
     return f"{line} - {url}" if url else line

@@ -1,4 +1,5 @@
-"""A readable text form of a report, for the CLI's ``plan``, ``apply`` and ``demo``.
+"""A readable text form of a report, for the CLI's ``plan``, ``apply`` and ``demo``, and of
+a release diff, for ``diff``.
 
 Like ``terraform plan``: each resource, each change with its sign (``+`` create, ``~`` update,
 ``-`` delete), a created entry's settings, the prefixes it adds and removes, and a last line
@@ -9,8 +10,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from sync.core.prefixes import FAMILIES, Family
 from sync.report import Change, Report
+
+if TYPE_CHECKING:
+    from sync.core.diff import ReleaseDiff
 
 #: Prefixes shown per list before the rest is summarised as "... and N more" (without --full).
 SHOWN = 6
@@ -87,3 +93,43 @@ def _short(prefixes: Sequence[str]) -> str:
     shown = " ".join(prefixes[:SHOWN])
     rest = len(prefixes) - SHOWN
     return f"{shown} ... and {rest} more (--full lists all)" if rest > 0 else shown
+
+
+#: IPv6 amounts of a /64 or more are told in /64 networks (2**64 addresses each).
+SLASH_64 = 1 << 64
+_FAMILY = {"v4": "IPv4", "v6": "IPv6"}
+
+
+def amounts(added: int, removed: int, family: Family) -> str:
+    """``+42 -0 addresses``; IPv6 from a /64 up in ``/64s`` (``~`` when rounded)."""
+    if family == "v4" or max(added, removed) < SLASH_64:
+        return f"+{added:,} -{removed:,} addresses"
+
+    def in_64s(count: int) -> str:
+        rounded = round(count / SLASH_64)
+        return f"{rounded:,}" if rounded * SLASH_64 == count else f"~{rounded:,}"
+
+    return f"+{in_64s(added)} -{in_64s(removed)} /64s"
+
+
+def render_diff(diff: ReleaseDiff) -> str:
+    """Per tag: its addresses added and removed per family, then every CIDR, signed."""
+    lines = [f"release {diff.old} -> {diff.new}"]
+    for tag in diff.tags:
+        status = "" if tag.status == "changed" else f" ({tag.status})"
+        counts = [
+            f"{_FAMILY[f]} {amounts(*tag.addresses(f), f)}"
+            for f in FAMILIES
+            if any(tag.addresses(f))
+        ]
+        where = f" [{tag.region}]" if tag.region else ""
+        lines.append(f"{tag.name}{where}{status}: {'; '.join(counts)}")
+        lines.extend(f"  + {prefix}" for prefix in tag.added)
+        lines.extend(f"  - {prefix}" for prefix in tag.removed)
+    totals = diff.totals()
+    summed = "; ".join(f"{_FAMILY[f]} {amounts(*totals[f], f)}" for f in FAMILIES if any(totals[f]))
+    count = len(diff.tags)
+    lines.append(
+        f"Diff: {count} tag{'s' * (count != 1)} changed" + (f"; {summed}." if summed else ".")
+    )
+    return "\n".join(lines)

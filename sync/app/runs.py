@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -23,16 +23,20 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 
 from sync.app import notify, telemetry
 from sync.app.app_settings import AppSettings, RunRequest
+from sync.app.changelog import ChangeLog
 from sync.app.history import History
 from sync.app.runlock import RunLock
 from sync.azure.storage import cached_service, storage_env
 from sync.errors import IpsyncError
+from sync.feeds import recording
 from sync.report import Report
 from sync.state.lists import BlobLists
 
 if TYPE_CHECKING:
     from azure.storage.queue import QueueClient
 
+    from sync.changes import ChangeEntry
+    from sync.core.feed import Release
     from sync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,7 @@ class Store:
     queue: QueueClient
     #: The published lists, as the app serves them, and the last run's outcome of each.
     lists: BlobLists
+    changes: ChangeLog
 
     @classmethod
     def from_env(
@@ -74,6 +79,7 @@ class Store:
             History(container, keep=app.history_keep),
             queue,
             BlobLists(container),
+            ChangeLog(container),
         )
 
     def enqueue(self, request: RunRequest) -> None:
@@ -100,11 +106,15 @@ def perform(
 
     The run syncs the targets and publishes the lists (targets of the ``list`` kind); the
     outcome of each list is kept for ``/api/health``. The report is stored before the lock is
-    released, so a released lock whose run has no report means its worker died. If the lease
-    is lost, the engine starts no further write and the report says why the run stopped.
+    released, so a released lock whose run has no report means its worker died; a run that
+    was no dry run then keeps the releases it read and what each new one changed
+    (:mod:`sync.app.changelog`), and the history is pruned, so a caller that got the report
+    finds both done. If the lease is lost, the engine starts no further write and the report
+    says why the run stopped.
     After the lock is released, a run that did something is notified.
     """
     lease = store.lock.acquire(run_id)
+    changes: list[ChangeEntry] = []
     with lease:
         log.info(
             "run %s started%s%s",
@@ -115,19 +125,37 @@ def perform(
         )
         if on_start is not None:
             on_start()
-        report = _execute(settings, force, run_id, lease.lost)
+        with recording() as read:
+            report = _execute(settings, force, run_id, lease.lost)
         if settings.lists and not settings.dry_run:
             _record_lists(store.lists, settings, report)
         if lease.lost.is_set():
             report = _stopped(report, lease.lost_reason or "lease lost")
         telemetry.log_report(report)
         store.history.save(report)
-    try:
-        store.history.prune()
-    except AzureError as exc:
-        log.warning("run %s: could not prune the history: %s", run_id, describe(exc))
-    _notify(app, report)
+        if not (settings.dry_run or lease.lost.is_set()):
+            changes = _keep_changes(store.changes, report, read)
+        try:
+            store.history.prune()
+        except AzureError as exc:
+            log.warning("run %s: could not prune the history: %s", run_id, describe(exc))
+    _notify(app, report, changes[0] if changes else None)
     return report
+
+
+def _keep_changes(
+    changelog: ChangeLog, report: Report, read: Sequence[Release]
+) -> list[ChangeEntry]:
+    """The hook after a run that wrote: archive the releases it read (as
+    :func:`~sync.feeds.recording` saw them, not read again) and store what each new one
+    changed. A failure here is logged and never fails the run, whose report is stored."""
+    try:
+        return changelog.record(read, report)
+    except (AzureError, IpsyncError) as exc:
+        log.warning("run %s: the change feed was not updated: %s", report.run_id, describe(exc))
+    except Exception:
+        log.exception("run %s: updating the change feed crashed", report.run_id)
+    return []
 
 
 def _record_lists(lists: BlobLists, settings: Settings, report: Report) -> None:
@@ -152,15 +180,16 @@ def _record_lists(lists: BlobLists, settings: Settings, report: Report) -> None:
         log.warning("run %s: could not keep the lists' status: %s", report.run_id, describe(exc))
 
 
-def _notify(app: AppSettings, report: Report) -> None:
-    """Post the run's summary when it did something; a webhook that fails only logs."""
+def _notify(app: AppSettings, report: Report, change: ChangeEntry | None) -> None:
+    """Post the run's summary, with what its release changed, when it did something; a
+    webhook that fails only logs."""
     if app.notify_url is None or report.run_id is None:
         return
     host = os.environ.get(HOSTNAME, "").strip()
     path = f"/api/runs/{report.run_id}"
-    body = notify.summary(report, f"https://{host}{path}" if host else path)
+    body = notify.summary(report, f"https://{host}{path}" if host else path, change)
     if body is not None:
-        notify.post(app.notify_url.get_secret_value(), body)
+        notify.post(app.notify_url.get_secret_value(), notify.payload(app.notify_format, body))
 
 
 def _execute(settings: Settings, force: bool, run_id: str, stop: threading.Event) -> Report:

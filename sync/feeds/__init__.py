@@ -2,12 +2,15 @@
 
 Adding a feed is a sub-package implementing :class:`sync.feeds.base.Feed`; nothing lists the
 names by hand. :func:`load_release` is the one way the engine, the apps and the command line
-get a release.
+get a release; :func:`recording` lets a caller see the releases a run read through it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -54,4 +57,32 @@ def load_release(
     local file ``source``; parsed and validated. The azure feed takes ``settings.source``
     when no ``source`` is given."""
     found, instance = get_feed(feed)
-    return found.load(settings, source=source, instance=instance, client=client)
+    release = found.load(settings, source=source, instance=instance, client=client)
+    if _recorders:
+        with _recording:
+            for seen in _recorders:
+                seen.append(release)
+    return release
+
+
+#: The lists of :func:`recording` blocks that are open (in any thread).
+_recorders: list[list[Release]] = []
+_recording = threading.Lock()
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[Release]]:
+    """The releases :func:`load_release` returns while the block runs, in the order read.
+
+    So the Functions app keeps the release a run applied without reading it again, and
+    without the engine knowing. Every thread's reads count (the engine may read in its
+    workers); the app runs one run at a time, under its run lock.
+    """
+    seen: list[Release] = []
+    with _recording:
+        _recorders.append(seen)
+    try:
+        yield seen
+    finally:
+        with _recording:  # by identity: two lists that hold the same releases are equal
+            _recorders[:] = [other for other in _recorders if other is not seen]

@@ -41,3 +41,27 @@ def test_a_single_feed_takes_no_name(name: str, tmp_path: Path) -> None:
 
     with pytest.raises(SettingsError, match="takes no ':<name>'"):
         load_release(FeedSettings(cache_dir=tmp_path), name, source=str(tmp_path / "none"))
+
+
+def test_recording_sees_every_release_read_while_it_is_open(tmp_path: Path) -> None:
+    import threading
+
+    from sync.feeds import load_release, recording
+    from sync.feedsettings import FeedSettings
+
+    from .conftest import AWS_NEW, AWS_OLD
+
+    settings = FeedSettings(cache_dir=tmp_path)
+    with recording() as outer:
+        old = load_release(settings, "aws", source=str(AWS_OLD))
+        with recording() as inner:
+            worker = threading.Thread(
+                target=load_release, args=(settings, "aws"), kwargs={"source": str(AWS_NEW)}
+            )
+            worker.start()
+            worker.join()
+        assert [r.mark for r in inner] == [load_release(settings, "aws", source=str(AWS_NEW)).mark]
+    assert len(outer) == 3
+    assert outer[0] is old
+    load_release(settings, "aws", source=str(AWS_OLD))
+    assert len(outer) == 3  # closed: no longer recorded

@@ -55,6 +55,9 @@ def test_functions_and_triggers(indexed: dict[str, dict[str, Any]]) -> None:
         "get_run": ("runs/{run_id}", ["GET"], "FUNCTION"),
         "health": ("health", ["GET"], "FUNCTION"),
         "get_list": ("lists/{name}", ["GET"], "FUNCTION"),
+        "get_changes": ("changes", ["GET"], "FUNCTION"),
+        "get_changes_atom": ("changes.atom", ["GET"], "FUNCTION"),
+        "get_status": ("status", ["GET"], "FUNCTION"),
     }
     timer = _trigger(indexed["sync_timer"])
     assert (timer["type"], timer["schedule"], timer["runOnStartup"]) == (

@@ -204,3 +204,29 @@ def test_lists_ride_along_with_targets_and_a_dry_run_publishes_nothing(
     function_app.sync_timer(TimerRequest())
     assert get("edl").status_code == 200
     assert app.arm_writes() > 0
+
+
+def test_a_run_reads_its_release_once_for_its_targets_and_lists(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sync.feeds.azure import FEED as AZURE
+
+    reads: list[str] = []
+    read = AZURE.read
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        release = read(*args, **kwargs)
+        reads.append(release.mark)
+        return release
+
+    monkeypatch.setattr(AZURE, "read", counted)
+    app.targets(target("nsg-a"))
+    monkeypatch.setenv("IPSYNC_LISTS", json.dumps({"edl": {"service_tags": TAGS}}))
+    function_app.sync_timer(TimerRequest())
+    assert reads == ["373"]  # once, by the engine
+    assert get("edl").headers["X-Ipsync-Release"] == "373"
+    # Lists only (no target, no subscription to discover in): one read all the same.
+    monkeypatch.delenv("IPSYNC_TARGETS")
+    monkeypatch.delenv("IPSYNC_SUBSCRIPTION_ID")
+    function_app.sync_timer(TimerRequest())
+    assert reads == ["373", "373"]

@@ -43,6 +43,15 @@ NOT_DEPLOYED = {
     "WEBSITE_HOSTNAME": "set by the platform: the app's host name, for links to stored reports",
 }
 
+#: The app's own settings the deployment leaves at their code default, and why. Every other
+#: field of AppSettings must be an app setting the template writes.
+APP_DEFAULTS = {
+    "IPSYNC_HTTP_WAIT_S": "a bound under the platform's 230 s answer limit, not a choice",
+    "IPSYNC_HISTORY_KEEP": "200 reports are months of daily runs",
+    "IPSYNC_LEASE_S": "the lock's lease; 60 s is Azure's longest fixed lease",
+    "IPSYNC_HEALTH_MAX_AGE_H": "two days: a daily timer that missed a day is unhealthy",
+}
+
 #: Settings with a code default that Azure still needs: no NSG work without a subscription.
 NEEDED_IN_AZURE = {"IPSYNC_SUBSCRIPTION_ID"}
 
@@ -210,6 +219,23 @@ def test_required_settings_are_deployed() -> None:
         if field.is_required()
     }
     assert sorted((required | NEEDED_IN_AZURE) - set(deployed_settings())) == []
+
+
+def test_every_app_setting_is_deployed_or_left_at_its_default_on_purpose() -> None:
+    fields = {f"IPSYNC_{name.upper()}" for name in AppSettings.model_fields}
+    deployed = set(deployed_settings())
+    assert sorted(fields - deployed - set(APP_DEFAULTS)) == []
+    assert sorted(set(APP_DEFAULTS) - fields) == [], "stale entries in APP_DEFAULTS"
+    assert sorted(set(APP_DEFAULTS) & deployed) == [], "deployed now: drop them from APP_DEFAULTS"
+
+
+def test_the_notification_format_follows_its_parameter(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "@allowed(['json', 'slack', 'teams'])" in bicep.decorators(MAIN, "notifyFormat")
+    assert deployed_settings()["IPSYNC_NOTIFY_FORMAT"] == "json"
+    for form in ("slack", "teams"):
+        value = deployed_settings({"notifyFormat": form})["IPSYNC_NOTIFY_FORMAT"]
+        monkeypatch.setenv("IPSYNC_NOTIFY_FORMAT", value)
+        assert load_app_settings().notify_format == form
 
 
 def test_every_deployed_ipsync_setting_exists_in_the_code() -> None:
