@@ -7,22 +7,22 @@ stored report. A dry run posts only refusals and failures (it changes nothing). 
 ``text`` line too, which Slack and Teams incoming webhooks show as the message.
 
 The URL is a secret (webhook URLs carry their token): it is never logged or stored; logs name
-its host only. Sending retries connection errors, 408, 429 and 5xx answers with exponential
+its host only (:func:`sync.logmask.hide_url` masks it in every log record, however a library
+writes it). Sending retries connection errors, 408, 429 and 5xx answers with exponential
 backoff (honouring ``Retry-After``) within a bounded total time, and never fails the run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from sync.logmask import hide_url
 from sync.report import Report, TargetReport
 
 log = logging.getLogger(__name__)
@@ -49,43 +49,13 @@ def webhook(value: str | None) -> str | None:
             "notifications are off"
         )
         return None
+    hide_url(text)
     parts = urlsplit(text)
     if not parts.hostname or parts.scheme not in ("https", "http"):
         raise ValueError("IPSYNC_NOTIFY_URL must be an https:// URL")
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
         raise ValueError("IPSYNC_NOTIFY_URL must be an https:// URL (plain http only on loopback)")
     return text
-
-
-class _Redact(logging.Filter):
-    """Rewrites log records that hold a webhook URL (httpx logs each request's full URL)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        for secret, shown in list(self.secrets.items()):
-            if secret in message:
-                message = message.replace(secret, shown)
-                record.msg, record.args = message, ()
-        return True
-
-    @contextlib.contextmanager
-    def hiding(self, url: str) -> Iterator[None]:
-        with self._lock:
-            self.secrets[url] = masked(url)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self.secrets.pop(url, None)
-
-
-_REDACT = _Redact()
-logging.getLogger("httpx").addFilter(_REDACT)
 
 
 def masked(url: str) -> str:
@@ -165,10 +135,8 @@ def post(
     deadline = time.monotonic() + budget_s
     delay = first_delay_s
     where = masked(url)
-    with (
-        _REDACT.hiding(url),
-        httpx.Client(transport=transport, follow_redirects=False) as client,
-    ):
+    hide_url(url)
+    with httpx.Client(transport=transport, follow_redirects=False) as client:
         for attempt in range(1, attempts + 1):
             left = deadline - time.monotonic()
             if left <= 0:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from sync.azure.storage import StorageEnv, blob_service, storage_env
+from sync.core.redact import mask_secrets_in, mask_url
 from sync.errors import IpsyncError, SettingsError
 
 if TYPE_CHECKING:
@@ -204,7 +205,8 @@ class BlobRegistry:
     def __init__(self, container: ContainerClient, prefix: str = "") -> None:
         self._container = container
         self._prefix = prefix
-        self.location = f"{container.url}/{prefix}"
+        # The client's URL holds its SAS, if it has one: never in a message.
+        self.location = f"{container.url.split('?', 1)[0]}/{prefix}"
 
     def load(self, resource_id: str) -> Record:
         from azure.core.exceptions import AzureError, ResourceNotFoundError
@@ -216,7 +218,7 @@ class BlobRegistry:
         except ResourceNotFoundError:
             return Record()
         except AzureError as exc:
-            raise StateError(f"ownership record {name} in {self.location}: {exc}") from None
+            raise StateError(f"ownership record {name} in {self.location}: {_said(exc)}") from None
         return _record(data, name, str(download.properties.etag))
 
     def save(
@@ -258,8 +260,15 @@ class BlobRegistry:
                 with contextlib.suppress(ResourceExistsError):
                     self._container.create_container()
             except AzureError as exc:
-                raise StateError(f"ownership record {name} in {self.location}: {exc}") from None
+                raise StateError(
+                    f"ownership record {name} in {self.location}: {_said(exc)}"
+                ) from None
         raise StateError(f"ownership record {name}: cannot create container {self.location}")
+
+
+def _said(error: BaseException) -> str:
+    """An SDK error's message with any SAS or key in it masked."""
+    return mask_secrets_in(str(error))
 
 
 def note_release(registry: Registry, resource_id: str, release: str, tries: int = 3) -> None:
@@ -303,26 +312,34 @@ def _app_registry(storage: StorageEnv, container: str) -> Registry:
 
 @functools.lru_cache(maxsize=8)
 def _url_registry(url: str, storage: StorageEnv) -> Registry:
-    """A container URL; the app's own storage connection is used when it is that account."""
+    """A container URL; a SAS in its query is the credential; else the app's own storage
+    connection when it is that account, else the run's Azure identity. Messages show the URL
+    masked (:func:`sync.core.redact.mask_url`)."""
     from sync.azure.client import is_loopback
 
     parts = urlsplit(url)
+    shown = mask_url(url)
     if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(url)):
-        raise SettingsError(f"setting IPSYNC_STATE: must be https:// (or a folder), not {url}")
+        raise SettingsError(f"setting IPSYNC_STATE: must be https:// (or a folder), not {shown}")
+    if "@" in parts.netloc:
+        raise SettingsError(f"setting IPSYNC_STATE: {shown} must not hold a user name")
     segments = [s for s in parts.path.split("/") if s]
     account = f"{parts.scheme}://{parts.netloc}"
     if is_loopback(url) and segments:  # Azurite puts the account name in the path
         account, segments = f"{account}/{segments[0]}", segments[1:]
     if not segments:
-        raise SettingsError(f"setting IPSYNC_STATE: {url} names no container")
+        raise SettingsError(f"setting IPSYNC_STATE: {shown} names no container")
     container, prefix = segments[0], "/".join(segments[1:])
     prefix = f"{prefix}/" if prefix else ""
+    from azure.storage.blob import ContainerClient
+
+    if parts.query:
+        return BlobRegistry(ContainerClient(account, container, credential=parts.query), prefix)
     if storage:
         service = blob_service(dict(storage))
         if service.url.rstrip("/").lower() == account.lower():
             return BlobRegistry(service.get_container_client(container), prefix)
     from azure.identity import DefaultAzureCredential
-    from azure.storage.blob import ContainerClient
 
     client = ContainerClient(account, container, credential=DefaultAzureCredential())
     return BlobRegistry(client, prefix)
