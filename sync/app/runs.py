@@ -184,14 +184,17 @@ def _with_lists(report: Report, outcomes: list[Outcome], release: Release | None
 
 
 def _notify(app: AppSettings, report: Report) -> None:
-    """Post the run's summary when it did something; a webhook that fails only logs."""
+    """Post the run's summary when it did something; a notification that fails only logs."""
     if app.notify_url is None or report.run_id is None:
         return
     host = os.environ.get(HOSTNAME, "").strip()
     path = f"/api/runs/{report.run_id}"
-    body = notify.summary(report, f"https://{host}{path}" if host else path)
-    if body is not None:
-        notify.post(app.notify_url.get_secret_value(), body)
+    try:
+        body = notify.summary(report, f"https://{host}{path}" if host else path)
+        if body is not None:
+            notify.post(app.notify_url.get_secret_value(), body)
+    except Exception as exc:  # the run is done and stored: nothing here may undo that
+        log.error("run %s: notification failed: %s", report.run_id, type(exc).__name__)
 
 
 def _execute(
