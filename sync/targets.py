@@ -160,9 +160,12 @@ def _unknown_suffixes(
         if suffix == name or name in OWN_TAGS or suffix in fields:
             continue
         close = difflib.get_close_matches(suffix, fields, n=1, cutoff=0.6)
-        hint = f"; did you mean {discover_tag}-{close[0]}?" if close else ""
-        known = ", ".join(sorted(fields))
-        unknown.append(f"{discover_tag}-{suffix} (unknown for {kind} targets{hint} known: {known})")
+        hint = (
+            f"did you mean {discover_tag}-{close[0]}?"
+            if close
+            else f"known: {', '.join(sorted(fields))}"
+        )
+        unknown.append(f"{discover_tag}-{suffix} (unknown for {kind} targets; {hint})")
     return unknown
 
 

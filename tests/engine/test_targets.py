@@ -302,13 +302,13 @@ def test_an_ip_group_is_handed_over_by_the_settings_never_by_its_own_tags() -> N
 @pytest.mark.parametrize(
     ("tags", "kind", "needle"),
     [
-        (
-            {"ipsync-familes": "v4"},
-            "nsg",
-            "ipsync-familes (unknown for nsg targets; did you mean ipsync-families?",
-        ),  # fmt: skip
+        ({"ipsync-familes": "v4"}, "nsg", "unknown for nsg targets; did you mean ipsync-families?"),
         ({"ipsync-ports": "443"}, "storage", "ipsync-ports (unknown for storage targets"),
-        ({"IPSYNC-Colour": "blue"}, "nsg", "ipsync-colour (unknown for nsg targets known: "),
+        (
+            {"IPSYNC-Colour": "blue"},
+            "nsg",
+            "ipsync-colour (unknown for nsg targets; known: access, ",
+        ),
     ],
 )
 def test_an_unknown_tag_suffix_is_refused_with_a_did_you_mean(
