@@ -77,6 +77,14 @@ SELECTOR_GLOB = re.compile(r"^[A-Za-z0-9.*?\[\]!_:-]{1,200}$")
 RESOURCE_GROUP = re.compile(
     r"^(/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/)?[-\w.()]{1,90}$", re.IGNORECASE
 )
+#: List settings whose every item has a form: the form, and what an item must be.
+ITEM_FORMS = {
+    "tag_select": (SELECTOR_GLOB, "a glob pattern of service tag names"),
+    "tag_handover_resource_groups": (
+        RESOURCE_GROUP,
+        "a resource group (/subscriptions/<guid>/resourceGroups/<name>, or a name)",
+    ),
+}
 
 
 #: Settings whose empty value means "off" rather than "unset" (``IPSYNC_DISCOVER_TAG=``
@@ -195,23 +203,13 @@ class Settings(BaseSettings):
             return [item for item in re.split(r"[\s,;]+", text) if item]
         return value
 
-    @field_validator("tag_select")
+    @field_validator("tag_select", "tag_handover_resource_groups")
     @classmethod
-    def _globs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in value:
-            if not SELECTOR_GLOB.match(pattern):
-                raise ValueError(f"{pattern!r} is not a glob pattern of service tag names")
-        return value
-
-    @field_validator("tag_handover_resource_groups")
-    @classmethod
-    def _resource_groups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _items_of_their_form(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        form, what = ITEM_FORMS[str(info.field_name)]
         for item in value:
-            if not RESOURCE_GROUP.match(item):
-                raise ValueError(
-                    f"{item!r} is not a resource group (/subscriptions/<guid>/resourceGroups/"
-                    "<name>, or a name)"
-                )
+            if not form.match(item):
+                raise ValueError(f"{item!r} is not {what}")
         return value
 
     @field_validator("subscriptions", "subscription_id")
