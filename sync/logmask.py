@@ -59,14 +59,6 @@ def mask_record(record: logging.LogRecord) -> logging.LogRecord:
     return record
 
 
-class MaskSecrets(logging.Filter):
-    """The same masking as a filter, for a handler that receives records made elsewhere."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        mask_record(record)
-        return True
-
-
 def install() -> None:
     """Mask every record the process makes from now on (idempotent)."""
     with _lock:

@@ -137,7 +137,8 @@ class Settings(BaseSettings):
     max_remove_ratio: float = Field(default=0.3, ge=0.0, le=1.0, allow_inf_nan=False)
     cache_dir: Path | None = FEED_DEFAULTS.cache_dir
     #: The ownership registry of the list kinds (Storage, Key Vault, ACR): a folder, or a blob
-    #: container URL; unset: the Functions app's own storage, or ``<cache dir>/state``.
+    #: container URL (a SAS in its query is its credential, never shown); unset: the Functions
+    #: app's own storage, or ``<cache dir>/state``.
     state: str | None = None
     api_location: str = "westeurope"
     min_prefixlen_v4: int = FEED_DEFAULTS.min_prefixlen_v4
