@@ -160,3 +160,16 @@ def test_settings_errors_show_a_sas_state_url_masked() -> None:
         open_registry(load_settings(state="http://example.com/c?sv=1&sig=s3cr3tSig"), env={})
     assert "s3cr3tSig" not in str(caught.value)
     assert "http://example.com/c?sv=***&sig=***" in str(caught.value)
+
+
+def test_storage_errors_told_in_reports_and_answers_hold_no_sas() -> None:
+    from azure.core.exceptions import ServiceRequestError
+
+    from sync.app.runs import describe
+
+    error = ServiceRequestError(
+        "cannot reach https://a.blob.core.windows.net/ipsync/lock?sv=1&sig=s3cr3tSig\nmore"
+    )
+    told = describe(error)
+    assert "s3cr3tSig" not in told
+    assert told.startswith("ServiceRequestError: cannot reach https://a.blob.core.windows.net/")

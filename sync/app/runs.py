@@ -27,6 +27,7 @@ from sync.app.app_settings import AppSettings, RunRequest
 from sync.app.history import History
 from sync.app.runlock import RunLock
 from sync.azure.storage import cached_service, storage_env
+from sync.core.redact import mask_secrets_in
 from sync.errors import IpsyncError
 from sync.lists import ListStore, Outcome, publish_all
 from sync.report import Report, SourceInfo
@@ -230,8 +231,9 @@ def _stopped(report: Report, reason: str) -> Report:
 
 
 def describe(exc: BaseException) -> str:
-    """One line: the exception's type, first line, and the storage error code if it has one."""
-    lines = str(exc).strip().splitlines()
+    """One line: the exception's type, first line (secrets masked: it reaches reports and
+    HTTP answers), and the storage error code if it has one."""
+    lines = mask_secrets_in(str(exc)).strip().splitlines()
     text = f"{type(exc).__name__}: {lines[0] if lines else 'no details'}"
     code = getattr(exc, "error_code", None)
     return f"{text} ({code})" if code and str(code) not in text else text
