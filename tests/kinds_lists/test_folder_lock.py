@@ -23,6 +23,11 @@ ID = (
 )
 
 
+def _save(folder: FolderRegistry, owned: frozenset[str] = frozenset()) -> str:
+    """A first save of the record of ``ID``."""
+    return folder.save(ID, owned, None)
+
+
 def _lock_of(folder: Path) -> Path:
     return (folder / record_name(ID)).with_suffix(".lock")
 
@@ -49,7 +54,7 @@ def _dead_pid() -> int:
 def test_the_lock_of_a_killed_save_is_broken_at_once(tmp_path: Path) -> None:
     folder = FolderRegistry(tmp_path)
     _hold(_lock_of(tmp_path), _dead_pid())  # seconds old, far from any age limit
-    folder.save(ID, frozenset({"20.1.0.0/24"}), None)
+    _save(folder, frozenset({"20.1.0.0/24"}))
     assert folder.load(ID).owned == frozenset({"20.1.0.0/24"})
     assert not _lock_of(tmp_path).exists()
 
@@ -61,7 +66,7 @@ def test_a_live_owners_lock_is_busy_not_a_conflict_and_nothing_is_saved(
     folder = FolderRegistry(tmp_path)
     _hold(_lock_of(tmp_path), os.getpid())
     with pytest.raises(Busy, match="not saved") as caught:
-        folder.save(ID, frozenset({"20.1.0.0/24"}), None)
+        _save(folder, frozenset({"20.1.0.0/24"}))
     assert not isinstance(caught.value, Conflict)  # "reload and retry" would not help
     assert f"process {os.getpid()}" in str(caught.value)
     assert not folder.load(ID).exists
@@ -82,11 +87,11 @@ def test_another_hosts_lock_is_broken_by_age_only(
     _hold(_lock_of(tmp_path), os.getpid(), host=host, age_s=age_s)
     folder = FolderRegistry(tmp_path)
     if broken:
-        folder.save(ID, frozenset(), None)
+        _save(folder)
         assert folder.load(ID).exists
     else:
         with pytest.raises(Busy):
-            folder.save(ID, frozenset(), None)
+            _save(folder)
 
 
 def test_an_unreadable_lock_is_broken_once_old(
@@ -96,10 +101,10 @@ def test_an_unreadable_lock_is_broken_once_old(
     lock = _lock_of(tmp_path)
     lock.touch()  # a lock being written, or left empty by an older version
     with pytest.raises(Busy):
-        FolderRegistry(tmp_path).save(ID, frozenset(), None)
+        _save(FolderRegistry(tmp_path))
     past = time.time() - folderlock.UNREADABLE_LOCK_S - 1
     os.utime(lock, (past, past))
-    FolderRegistry(tmp_path).save(ID, frozenset(), None)
+    _save(FolderRegistry(tmp_path))
 
 
 def test_breaking_never_removes_a_lock_taken_meanwhile(tmp_path: Path) -> None:
