@@ -49,6 +49,11 @@ TIMEOUT_S = 600.0  # Functions Consumption plan, maximum
 NOOP_GOAL_S = 1.0  # ipsync's own CPU in a no-op run of the 50 NSGs, beyond the ARM reads
 
 
+#: What the NSGs' tags may select: their region's Storage tag and the cloud-wide AzureMonitor,
+#: which the default (regional tags only) would refuse.
+TAG_SELECT = ("Storage.*", "AzureMonitor")
+
+
 def regions(count: int) -> list[str]:
     """``count`` regions spread over those with a Storage tag in both weekly releases."""
     names = [
@@ -122,7 +127,9 @@ def _runs(wait: float, specs: list[NsgSpec], noops: int = 0) -> tuple[tuple[Time
         create_nsgs(make_client(settings_for(arm, Path(cache))), specs)
         timed = []
         for release in (PREVIOUS, CURRENT):
-            settings = settings_for(arm, Path(cache), source=str(release), poll_interval_s=wait)
+            settings = settings_for(
+                arm, Path(cache), source=str(release), poll_interval_s=wait, tag_select=TAG_SELECT
+            )
             start = time.perf_counter()
             report = run(settings)
             timed.append(Timed(time.perf_counter() - start, report))

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +30,14 @@ from sync.report import Change, Fit, Report, SourceInfo, TargetReport, new_run_i
 from sync.state import State
 from sync.state.ownership import Record
 from sync.state.records import TargetRecords, sizes
-from sync.targets import check_breadth, check_overrides, discovered_targets, explicit_targets
+from sync.targets import (
+    check_breadth,
+    check_overrides,
+    discovered_targets,
+    explicit_targets,
+    named_in_settings,
+    tag_bound,
+)
 
 if TYPE_CHECKING:
     from sync.azure.client import Clients
@@ -53,6 +61,8 @@ class _Item:
     empty: tuple[str, ...] = ()
     #: The target's own record, read once it has something to write (or keeps everything).
     record: Record | None = None
+    #: The most addresses per family it may allow, when an Azure tag selected it.
+    bound: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,7 @@ def _resolve(
 ) -> tuple[list[_Job], list[TargetReport]]:
     """Targets grouped by resource, each with its selection; invalid ones become failed reports."""
     candidates = _candidates(settings, clients, deadline)
+    named = named_in_settings(settings)
     failed: list[TargetReport] = []
     groups: dict[str, _Job] = {}
     # Many targets select the same tags (AzureMonitor on every NSG): aggregate each set once.
@@ -195,7 +206,9 @@ def _resolve(
         key = candidate.resource_id.lower()
         job = groups.setdefault(key, _Job(get_kind(candidate.kind), candidate.resource_id))
         empty = tuple(empty_tags(release, candidate.service_tags, candidate.families))
-        job.items.append(_Item(candidate, selection, _report(candidate, "unchanged"), empty))
+        report = _report(candidate, "unchanged")
+        bound = tag_bound(candidate, settings, named)
+        job.items.append(_Item(candidate, selection, report, empty, bound=bound))
     if not candidates:
         raise TargetError(
             f"nothing to sync: IPSYNC_TARGETS is empty and no resource carries the tag "
@@ -355,6 +368,7 @@ def _proposal(
         peaks=record.peaks,
         fit=plan.fit,
         max_extra_ratio=target.max_extra_ratio,
+        tag_bound=item.bound,
     )
 
 

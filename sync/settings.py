@@ -72,6 +72,20 @@ def ncrontab_problem(expression: str) -> str | None:
 
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+#: A glob over selector names (``Storage.*``, ``AzureMonitor.?*``, ``github:*``).
+SELECTOR_GLOB = re.compile(r"^[A-Za-z0-9.*?\[\]!_:-]{1,200}$")
+#: A resource group: its ARM id, or its name alone.
+RESOURCE_GROUP = re.compile(
+    r"^(/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/)?[-\w.()]{1,90}$", re.IGNORECASE
+)
+#: List settings whose every item has a form: the form, and what an item must be.
+ITEM_FORMS = {
+    "tag_select": (SELECTOR_GLOB, "a glob pattern of service tag names"),
+    "tag_handover_resource_groups": (
+        RESOURCE_GROUP,
+        "a resource group (/subscriptions/<guid>/resourceGroups/<name>, or a name)",
+    ),
+}
 
 
 #: Settings whose empty value means "off" rather than "unset" (``IPSYNC_DISCOVER_TAG=``
@@ -104,6 +118,24 @@ class Settings(BaseSettings):
     #: What an Azure tag on a resource may set beyond service tags, families, fit and
     #: add-only (comma-separated tag suffixes, e.g. ``ports,priority``).
     tag_overrides: Annotated[tuple[str, ...], NoDecode] = ()
+    #: Which service tags an Azure tag on a resource may select: glob patterns, any case
+    #: (e.g. ``Storage.*,AzureMonitor.*``). The default ``*.*`` allows regional tags
+    #: (``Storage.WestEurope``), never a cloud-wide one (``AzureCloud``, ``Storage``). Targets
+    #: in ``IPSYNC_TARGETS`` are not bound by it.
+    tag_select: Annotated[tuple[str, ...], NoDecode] = ("*.*",)
+    #: The most IPv4 addresses a target that an Azure tag selected may allow (65,536: twice
+    #: the largest regional tag other than ``AzureCloud.<region>``); more is refused, whatever
+    #: ``--force``; a target in ``IPSYNC_TARGETS`` is not bound by it.
+    tag_max_addresses_v4: int = Field(default=1 << 16, ge=0)
+    #: The most IPv6 addresses a target that an Azure tag selected may allow (2^82, four /48s:
+    #: any regional tag other than ``AzureCloud.<region>``).
+    tag_max_addresses_v6: int = Field(default=1 << 82, ge=0)
+    #: Whether an Azure tag may ask for ``fit: cover``, which allows addresses no feed published.
+    tag_allow_cover: bool = False
+    #: Resource groups where an Azure tag may hand over a resource whose whole list ipsync then
+    #: owns (an IP Group): ``/subscriptions/<guid>/resourceGroups/<name>``, or a name (in any
+    #: subscription discovery searches). Elsewhere such a resource must be in ``IPSYNC_TARGETS``.
+    tag_handover_resource_groups: Annotated[tuple[str, ...], NoDecode] = ()
     schedule: str = "0 30 4 * * *"
     dry_run: bool = False
     max_remove_ratio: float = Field(default=0.3, ge=0.0, le=1.0, allow_inf_nan=False)
@@ -112,7 +144,8 @@ class Settings(BaseSettings):
     max_add_ratio: float = Field(default=1.0, ge=0.0, le=1000.0, allow_inf_nan=False)
     cache_dir: Path | None = FEED_DEFAULTS.cache_dir
     #: The ownership registry of the list kinds (Storage, Key Vault, ACR): a folder, or a blob
-    #: container URL; unset: the Functions app's own storage, or ``<cache dir>/state``.
+    #: container URL (a SAS in its query is its credential, never shown); unset: the Functions
+    #: app's own storage, or ``<cache dir>/state``.
     state: str | None = None
     api_location: str = "westeurope"
     min_prefixlen_v4: int = FEED_DEFAULTS.min_prefixlen_v4
@@ -179,7 +212,13 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
-    @field_validator("subscriptions", "tag_overrides", mode="before")
+    @field_validator(
+        "subscriptions",
+        "tag_overrides",
+        "tag_select",
+        "tag_handover_resource_groups",
+        mode="before",
+    )
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -187,6 +226,15 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [item for item in re.split(r"[\s,;]+", text) if item]
+        return value
+
+    @field_validator("tag_select", "tag_handover_resource_groups")
+    @classmethod
+    def _items_of_their_form(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        form, what = ITEM_FORMS[str(info.field_name)]
+        for item in value:
+            if not form.match(item):
+                raise ValueError(f"{item!r} is not {what}")
         return value
 
     @field_validator("subscriptions", "subscription_id")

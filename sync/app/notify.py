@@ -9,22 +9,24 @@ the generic JSON body (``json``, with a ``text`` line), Slack Block Kit (``slack
 Adaptive Card for a Microsoft Teams Workflows webhook (``teams``); see :mod:`sync.app.cards`.
 
 The URL is a secret (webhook URLs carry their token): it is never logged or stored; logs name
-its host only. Sending retries connection errors, 408, 429 and 5xx answers with exponential
-backoff (honouring ``Retry-After``) within a bounded total time, and never fails the run.
+its host only (:func:`sync.logmask.hide_url` masks it in every log record, however a library
+writes it). It is checked when the settings are read by the parser that sends it (httpx's).
+Sending retries connection errors, 408, 429 and 5xx answers with exponential backoff
+(honouring ``Retry-After``), all within one deadline for the whole notification (a webhook
+answering a byte at a time cannot hold the run), and never raises.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 
+from sync.logmask import hide_url
 from sync.report import Report, TargetReport
 
 if TYPE_CHECKING:
@@ -36,6 +38,10 @@ log = logging.getLogger(__name__)
 KEY_VAULT_REFERENCE = "@microsoft.keyvault("
 #: Answers worth another try; any other answer is final.
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: The whole notification, every try and wait included.
+BUDGET_S = 30.0
+#: One try at most (connect, send, answer).
+TRY_S = 10.0
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 #: Hosts of Teams' Office 365 connectors (incoming webhooks), which Microsoft is retiring.
 CONNECTOR_HOSTS = ("webhook.office.com", "outlook.office.com", "outlook.office365.com")
@@ -54,10 +60,14 @@ def payload(fmt: NotifyFormat, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+T = TypeVar("T")
+
+
 def webhook(value: str | None) -> str | None:
     """The webhook URL to post to, or None (off): empty, or an unresolved Key Vault reference.
 
-    Raises ValueError for a URL that is neither ``https://`` nor plain HTTP on loopback.
+    Raises ValueError for a URL httpx cannot send to, or one that is neither ``https://`` nor
+    plain HTTP on loopback; the message never holds the URL.
     """
     text = (value or "").strip()
     if not text:
@@ -69,12 +79,18 @@ def webhook(value: str | None) -> str | None:
             "notifications are off"
         )
         return None
-    parts = urlsplit(text)
-    if not parts.hostname or parts.scheme not in ("https", "http"):
+    hide_url(text)
+    try:
+        parts = httpx.URL(text)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"IPSYNC_NOTIFY_URL is not a URL ipsync can post to: {exc}") from None
+    if not parts.host or parts.scheme not in ("https", "http"):
         raise ValueError("IPSYNC_NOTIFY_URL must be an https:// URL")
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+    if parts.port is not None and not 0 < parts.port < 65536:
+        raise ValueError(f"IPSYNC_NOTIFY_URL: port {parts.port} is not a TCP port")
+    if parts.scheme == "http" and parts.host not in _LOOPBACK:
         raise ValueError("IPSYNC_NOTIFY_URL must be an https:// URL (plain http only on loopback)")
-    if any(parts.hostname == h or parts.hostname.endswith(f".{h}") for h in CONNECTOR_HOSTS):
+    if any(parts.host == h or parts.host.endswith(f".{h}") for h in CONNECTOR_HOSTS):
         log.warning(
             "IPSYNC_NOTIFY_URL (%s) is a Teams Office 365 connector, which Microsoft is "
             "retiring: create a Workflows webhook ('When a Teams webhook request is received') "
@@ -84,41 +100,13 @@ def webhook(value: str | None) -> str | None:
     return text
 
 
-class _Redact(logging.Filter):
-    """Rewrites log records that hold a webhook URL (httpx logs each request's full URL)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        for secret, shown in list(self.secrets.items()):
-            if secret in message:
-                message = message.replace(secret, shown)
-                record.msg, record.args = message, ()
-        return True
-
-    @contextlib.contextmanager
-    def hiding(self, url: str) -> Iterator[None]:
-        with self._lock:
-            self.secrets[url] = masked(url)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self.secrets.pop(url, None)
-
-
-_REDACT = _Redact()
-logging.getLogger("httpx").addFilter(_REDACT)
-
-
 def masked(url: str) -> str:
     """What a log may say of a webhook URL: its scheme and host, never its path or token."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}/***"
+    try:
+        parts = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "the webhook"
+    return f"{parts.scheme}://{parts.host}/***"
 
 
 def summary(
@@ -210,27 +198,80 @@ def post(
     *,
     attempts: int = 4,
     first_delay_s: float = 1.0,
-    budget_s: float = 30.0,
-    transport: httpx.BaseTransport | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    budget_s: float = BUDGET_S,
+    transport: httpx.AsyncBaseTransport | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> bool:
-    """POST ``body`` as JSON; True once the webhook answered 2xx.
+    """POST ``body`` as JSON; True once the webhook answered 2xx. Never raises.
 
     Tries up to ``attempts`` times, waiting ``first_delay_s`` and doubling (or what
-    ``Retry-After`` asks), and gives up when the next try would end after ``budget_s``.
+    ``Retry-After`` asks), and stops at ``budget_s`` from now whatever it is doing: the
+    deadline covers the whole notification, not each read.
     """
-    deadline = time.monotonic() + budget_s
+    hide_url(url)
+    where = masked(url)
+    try:
+        delivered = _bounded(
+            _deliver(url, body, attempts, first_delay_s, budget_s, transport, sleep), budget_s
+        )
+    except TimeoutError:
+        log.error("notification to %s not delivered within %.0f s", where, budget_s)
+        return False
+    except Exception as exc:  # a notification must never fail the run
+        log.error("notification to %s not delivered: %s", where, type(exc).__name__)
+        return False
+    if not delivered:
+        log.error("notification to %s not delivered", where)
+    return delivered
+
+
+def _bounded(work: Coroutine[Any, Any, T], budget_s: float) -> T:
+    """Run ``work`` to its end or cancel it at ``budget_s``, from this (synchronous) thread."""
+
+    async def within() -> T:
+        return await asyncio.wait_for(work, budget_s)
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(within())
+    # Called from inside an event loop: run in a thread of its own, never blocking past it.
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def alone() -> None:
+        try:
+            outcome.append(asyncio.run(within()))
+        except BaseException as exc:
+            failure.append(exc)
+
+    worker = threading.Thread(target=alone, name="ipsync-notify", daemon=True)
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+async def _deliver(
+    url: str,
+    body: dict[str, Any],
+    attempts: int,
+    first_delay_s: float,
+    budget_s: float,
+    transport: httpx.AsyncBaseTransport | None,
+    sleep: Callable[[float], Awaitable[None]],
+) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget_s
     delay = first_delay_s
     where = masked(url)
-    with (
-        _REDACT.hiding(url),
-        httpx.Client(transport=transport, follow_redirects=False) as client,
-    ):
+    async with httpx.AsyncClient(transport=transport, follow_redirects=False) as client:
         for attempt in range(1, attempts + 1):
-            left = deadline - time.monotonic()
+            left = deadline - loop.time()
             if left <= 0:
                 break
-            problem, retry_after = _try(client, url, body, min(10.0, left))
+            problem, retry_after = await _try(client, url, body, min(TRY_S, left))
             if problem is None:
                 log.info("notification sent to %s (try %d)", where, attempt)
                 return True
@@ -238,20 +279,19 @@ def post(
             if retry_after is None or attempt == attempts:
                 break
             wait = max(delay, retry_after)
-            if time.monotonic() + wait >= deadline:
+            if loop.time() + wait >= deadline:
                 break
-            sleep(wait)
+            await sleep(wait)
             delay *= 2
-    log.error("notification to %s not delivered", where)
     return False
 
 
-def _try(
-    client: httpx.Client, url: str, body: dict[str, Any], timeout_s: float
+async def _try(
+    client: httpx.AsyncClient, url: str, body: dict[str, Any], timeout_s: float
 ) -> tuple[str | None, float | None]:
     """(None, None) when delivered; else the problem and, if worth retrying, the least wait."""
     try:
-        response = client.post(url, json=body, timeout=timeout_s)
+        response = await client.post(url, json=body, timeout=timeout_s)
     except httpx.HTTPError as exc:
         # The exception text may hold the URL: only its type is told.
         return f"{type(exc).__name__}", 0.0

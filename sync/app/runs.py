@@ -27,6 +27,7 @@ from sync.app.changelog import ChangeLog
 from sync.app.history import History
 from sync.app.runlock import RunLock
 from sync.azure.storage import cached_service, storage_env
+from sync.core.redact import mask_secrets_in
 from sync.errors import IpsyncError
 from sync.feeds import recording
 from sync.report import Report
@@ -182,14 +183,17 @@ def _record_lists(lists: BlobLists, settings: Settings, report: Report) -> None:
 
 def _notify(app: AppSettings, report: Report, change: ChangeEntry | None) -> None:
     """Post the run's summary, with what its release changed, when it did something; a
-    webhook that fails only logs."""
+    notification that fails only logs."""
     if app.notify_url is None or report.run_id is None:
         return
     host = os.environ.get(HOSTNAME, "").strip()
     path = f"/api/runs/{report.run_id}"
-    body = notify.summary(report, f"https://{host}{path}" if host else path, change)
-    if body is not None:
-        notify.post(app.notify_url.get_secret_value(), notify.payload(app.notify_format, body))
+    try:
+        body = notify.summary(report, f"https://{host}{path}" if host else path, change)
+        if body is not None:
+            notify.post(app.notify_url.get_secret_value(), notify.payload(app.notify_format, body))
+    except Exception as exc:  # the run is done and stored: nothing here may undo that
+        log.error("run %s: notification failed: %s", report.run_id, type(exc).__name__)
 
 
 def _execute(settings: Settings, force: bool, run_id: str, stop: threading.Event) -> Report:
@@ -216,8 +220,9 @@ def _stopped(report: Report, reason: str) -> Report:
 
 
 def describe(exc: BaseException) -> str:
-    """One line: the exception's type, first line, and the storage error code if it has one."""
-    lines = str(exc).strip().splitlines()
+    """One line: the exception's type, first line (secrets masked: it reaches reports and
+    HTTP answers), and the storage error code if it has one."""
+    lines = mask_secrets_in(str(exc)).strip().splitlines()
     text = f"{type(exc).__name__}: {lines[0] if lines else 'no details'}"
     code = getattr(exc, "error_code", None)
     return f"{text} ({code})" if code and str(code) not in text else text

@@ -45,17 +45,6 @@ TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = f"ipsync/{__version__} (+service-tag sync)"
 
 
-class _MaskedUrls(logging.Filter):
-    """Masks URLs in httpx's own log lines ("HTTP Request: GET <url>" at INFO)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = mask_urls_in(record.getMessage()), None
-        return True
-
-
-logging.getLogger("httpx").addFilter(_MaskedUrls())
-
-
 @dataclass(frozen=True)
 class Fetched:
     data: bytes  # the document's bytes, as downloaded or from the cache

@@ -332,18 +332,20 @@ class IpRuleKind:
     def _writes(
         self, state: ListState, final: frozenset[str], release: str
     ) -> tuple[Write[ListWrite], ...]:
-        """The one write turning the list into ``final``, or none when it already is."""
+        """The one write turning the list into ``final``, or none when it already is.
+
+        Every value kept is sent back as read, duplicates included: they are the owner's.
+        """
         present = frozenset(state.entries)
         added = sorted(final - present, key=_address_key)
         removed = sorted(present - final, key=_address_key)
         if not added and not removed:
             return ()
-        values: list[str] = []
-        kept: set[str] = set()
-        for value, entry in zip(state.listed.values, state.entries, strict=True):
-            if entry in final and entry not in kept:
-                values.append(value)
-                kept.add(entry)
+        values = [
+            value
+            for value, entry in zip(state.listed.values, state.entries, strict=True)
+            if entry in final
+        ]
         values += [self.render(e) for e in added]
         payload = ListWrite(tuple(values), final, frozenset(added), release)
         return (Write("update", self.field, payload, tuple(added), tuple(removed)),)

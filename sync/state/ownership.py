@@ -3,14 +3,17 @@
 Storage, Key Vault and Container Registry IP rules are bare values, so nothing on the
 resource says who added one. ipsync records, per resource, the entries it added itself, and
 only ever removes an entry that the record holds. Each record is one small JSON document
-(``{"resource", "owned", "release", "updated_at", ...}``) with an etag: :meth:`Registry.save`
-succeeds only over the version :meth:`Registry.load` returned, so two writers never lose each
-other's update silently. The same registry keeps each target's own record (what ipsync last
-wrote into it, from which releases, and its largest selection: :mod:`sync.state.records`).
+(``{"resource", "owned", "release", "peaks", "updated_at", ...}``) with an etag:
+:meth:`Registry.save` succeeds only over the version :meth:`Registry.load` returned, so two
+writers never lose each other's update silently. The same registry keeps each target's own
+record (what ipsync last wrote into it, from which releases, and its largest selection:
+:mod:`sync.state.records`). A record is read strictly: a field of the wrong type, or a record
+stored for another resource, is refused naming the record and field.
 
-Two backends: a folder (one JSON file per resource, replaced atomically; the CLI's default,
-``<cache dir>/state``) and an Azure Blob container (the Functions app's default: its own
-storage account; or any container URL in ``IPSYNC_STATE``).
+Two backends: a folder (one JSON file per resource, replaced atomically under a lock that
+names its owner, :mod:`sync.state.folderlock`; the CLI's default, ``<cache dir>/state``) and
+an Azure Blob container (the Functions app's default: its own storage account; or any
+container URL in ``IPSYNC_STATE``).
 """
 
 from __future__ import annotations
@@ -19,20 +22,18 @@ import contextlib
 import hashlib
 import json
 import os
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
+from sync.core.redact import mask_secrets_in
 from sync.errors import IpsyncError
+from sync.state.folderlock import Busy, locked
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
-
-#: A folder lock older than this was left by a process that died: it is broken.
-STALE_LOCK_S = 300.0
 
 
 class StateError(IpsyncError):
@@ -109,25 +110,51 @@ def _document(resource_id: str, record: Record) -> bytes:
     return json.dumps(body, indent=1).encode()
 
 
-def _record(data: bytes, where: str, etag: str) -> Record:
+def _record(data: bytes, where: str, etag: str, resource_id: str) -> Record:
+    """The record as stored, every field of the type :func:`_document` writes; anything else
+    is refused naming the record and the field (a record read loosely could make ipsync own,
+    or delete, what it never wrote)."""
     try:
         body = json.loads(data)
-        owned = frozenset(str(v) for v in body["owned"])
-        release = body.get("release")
-        peaks = {str(k): int(v) for k, v in (body.get("peaks") or {}).items()}
-        written = body.get("written")
-        marks = tuple(str(m) for m in body.get("marks") or ())
-        fingerprint = body.get("fingerprint")
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except ValueError as exc:
         raise StateError(f"ownership record {where} is not readable: {exc}") from None
+    if not isinstance(body, dict):
+        raise StateError(f"ownership record {where} is not readable: not a JSON object")
+
+    def wrong(name: str, expected: str) -> StateError:
+        return StateError(
+            f"ownership record {where}: field {name!r} must be {expected}, "
+            f"not {json.dumps(body.get(name))[:80]}"
+        )
+
+    def strings(value: object) -> TypeGuard[list[str]]:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+    resource, owned, release = body.get("resource"), body.get("owned"), body.get("release")
+    peaks, written = body.get("peaks", {}), body.get("written")
+    marks, fingerprint = body.get("marks", []), body.get("fingerprint")
+    if not isinstance(resource, str) or resource.lower() != resource_id.lower():
+        raise wrong("resource", f"the id it is stored for ({resource_id})")
+    if not strings(owned):
+        raise wrong("owned", "a list of strings")
+    if release is not None and not isinstance(release, str):
+        raise wrong("release", "a string (a release mark) or null")
+    if not isinstance(peaks, dict) or not all(type(v) is int and v >= 0 for v in peaks.values()):
+        raise wrong("peaks", "an object of address counts (integers)")
+    if written is not None and not strings(written):
+        raise wrong("written", "a list of CIDRs (strings)")
+    if not strings(marks):
+        raise wrong("marks", "a list of release marks (strings)")
+    if fingerprint is not None and not isinstance(fingerprint, str):
+        raise wrong("fingerprint", "a string or absent")
     return Record(
-        owned,
+        frozenset(owned),
         etag,
-        str(release) if release is not None else None,
-        peaks,
-        frozenset(str(c) for c in written) if written is not None else None,
-        marks,
-        str(fingerprint) if fingerprint is not None else None,
+        release,
+        dict(peaks),
+        frozenset(written) if written is not None else None,
+        tuple(marks),
+        fingerprint,
     )
 
 
@@ -149,14 +176,14 @@ class FolderRegistry:
             return Record()
         except OSError as exc:
             raise StateError(f"ownership record {path}: {exc.strerror}") from None
-        return _record(data, str(path), _etag(data))
+        return _record(data, str(path), _etag(data), resource_id)
 
     def save(self, resource_id: str, record: Record) -> str:
         path = self._path(resource_id)
         data, etag = _document(resource_id, record), record.etag
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            with self._locked(path):
+            with locked(path.with_suffix(".lock"), f"ownership record {path}") as still_ours:
                 try:
                     current: str | None = _etag(path.read_bytes())
                 except FileNotFoundError:
@@ -168,30 +195,13 @@ class FolderRegistry:
                     handle.write(data)
                     handle.flush()
                     os.fsync(handle.fileno())
+                if not still_ours():
+                    temporary.unlink(missing_ok=True)
+                    raise Busy(f"ownership record {path}: its lock was broken meanwhile; not saved")
                 os.replace(temporary, path)
         except OSError as exc:
             raise StateError(f"ownership record {path}: {exc.strerror or exc}") from None
         return _etag(data)
-
-    @contextlib.contextmanager
-    def _locked(self, path: Path) -> Iterator[None]:
-        lock = path.with_suffix(".lock")
-        for _ in range(100):
-            try:
-                os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-                break
-            except FileExistsError:
-                with contextlib.suppress(FileNotFoundError):
-                    if time.time() - lock.stat().st_mtime > STALE_LOCK_S:
-                        lock.unlink()
-                        continue
-                time.sleep(0.05)
-        else:
-            raise Conflict(f"ownership record {path} is locked by another run ({lock})")
-        try:
-            yield
-        finally:
-            lock.unlink(missing_ok=True)
 
 
 def _etag(data: bytes) -> str:
@@ -204,7 +214,8 @@ class BlobRegistry:
     def __init__(self, container: ContainerClient, prefix: str = "") -> None:
         self._container = container
         self._prefix = prefix
-        self.location = f"{container.url}/{prefix}"
+        # The client's URL holds its SAS, if it has one: never in a message.
+        self.location = f"{container.url.split('?', 1)[0]}/{prefix}"
 
     def load(self, resource_id: str) -> Record:
         from azure.core.exceptions import AzureError, ResourceNotFoundError
@@ -216,8 +227,8 @@ class BlobRegistry:
         except ResourceNotFoundError:
             return Record()
         except AzureError as exc:
-            raise StateError(f"ownership record {name} in {self.location}: {exc}") from None
-        return _record(data, name, str(download.properties.etag))
+            raise StateError(f"ownership record {name} in {self.location}: {_said(exc)}") from None
+        return _record(data, name, str(download.properties.etag), resource_id)
 
     def save(self, resource_id: str, record: Record) -> str:
         from azure.core import MatchConditions
@@ -251,5 +262,12 @@ class BlobRegistry:
                 with contextlib.suppress(ResourceExistsError):
                     self._container.create_container()
             except AzureError as exc:
-                raise StateError(f"ownership record {name} in {self.location}: {exc}") from None
+                raise StateError(
+                    f"ownership record {name} in {self.location}: {_said(exc)}"
+                ) from None
         raise StateError(f"ownership record {name}: cannot create container {self.location}")
+
+
+def _said(error: BaseException) -> str:
+    """An SDK error's message with any SAS or key in it masked."""
+    return mask_secrets_in(str(error))

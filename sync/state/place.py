@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sync.azure.storage import StorageEnv, blob_service, storage_env
+from sync.core.redact import mask_url
 from sync.errors import SettingsError
 
 if TYPE_CHECKING:
@@ -63,26 +64,34 @@ def _app_place(storage: StorageEnv, container: str) -> Place:
 
 @functools.lru_cache(maxsize=8)
 def _url_place(url: str, storage: StorageEnv) -> Place:
-    """A container URL; the app's own storage connection is used when it is that account."""
+    """A container URL; a SAS in its query is the credential; else the app's own storage
+    connection when it is that account, else the run's Azure identity. Messages show the URL
+    masked (:func:`sync.core.redact.mask_url`)."""
+    from azure.storage.blob import ContainerClient
+
     from sync.azure.client import is_loopback
 
     parts = urlsplit(url)
+    shown = mask_url(url)
     if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(url)):
-        raise SettingsError(f"setting IPSYNC_STATE: must be https:// (or a folder), not {url}")
+        raise SettingsError(f"setting IPSYNC_STATE: must be https:// (or a folder), not {shown}")
+    if "@" in parts.netloc:
+        raise SettingsError(f"setting IPSYNC_STATE: {shown} must not hold a user name")
     segments = [s for s in parts.path.split("/") if s]
     account = f"{parts.scheme}://{parts.netloc}"
     if is_loopback(url) and segments:  # Azurite puts the account name in the path
         account, segments = f"{account}/{segments[0]}", segments[1:]
     if not segments:
-        raise SettingsError(f"setting IPSYNC_STATE: {url} names no container")
+        raise SettingsError(f"setting IPSYNC_STATE: {shown} names no container")
     container, prefix = segments[0], "/".join(segments[1:])
     prefix = f"{prefix}/" if prefix else ""
     client: Any
-    if storage and blob_service(dict(storage)).url.rstrip("/").lower() == account.lower():
+    if parts.query:
+        client = ContainerClient(account, container, credential=parts.query)
+    elif storage and blob_service(dict(storage)).url.rstrip("/").lower() == account.lower():
         client = blob_service(dict(storage)).get_container_client(container)
     else:
         from azure.identity import DefaultAzureCredential
-        from azure.storage.blob import ContainerClient
 
         client = ContainerClient(account, container, credential=DefaultAzureCredential())
     return Place(container=client, prefix=prefix, lists_prefix=f"{prefix}lists/")

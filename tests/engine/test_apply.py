@@ -184,7 +184,7 @@ def test_discovered_nsgs_are_synced_and_a_bad_tag_fails_alone(
     make_nsg(network_client, "broken", tags={"ipsync": "Beta", "ipsync-priority": "high"})
     make_nsg(network_client, "plain", tags={"env": "prod"})
     feed = write_release(tmp_path / "r.json", TAGS)
-    report = run(settings_for(feed, [], tag_overrides=["priority"]))
+    report = run(settings_for(feed, [], tag_overrides=["priority"], tag_select=["*"]))
 
     by_nsg = {t.nsg.rsplit("/", 1)[-1]: t for t in report.targets}
     assert sorted(by_nsg) == ["broken", "tagged"]

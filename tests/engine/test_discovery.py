@@ -17,6 +17,8 @@ from .conftest import SUB, SettingsFor, make_nsg, rules_of, write_release
 
 OTHER = "11111111-1111-4111-8111-111111111111"
 TAGS = {"Alpha": ["11.1.0.0/16"], "Beta": ["11.2.0.0/16"]}
+#: The generated release's tags have no region part: let a resource's tag select them.
+ANY_TAG = {"tag_select": "*"}
 
 
 def _ours(client: Any, name: str) -> list[str]:
@@ -26,7 +28,7 @@ def _ours(client: Any, name: str) -> list[str]:
 def test_discovery_spans_subscriptions_and_matches_the_tag_in_any_case(
     emulator: Emulator, network_client: Any, settings_for: SettingsFor, tmp_path: Path
 ) -> None:
-    settings = settings_for(write_release(tmp_path / "r.json", TAGS), [])
+    settings = settings_for(write_release(tmp_path / "r.json", TAGS), [], **ANY_TAG)
     other = make_client(settings, OTHER)
     make_nsg(network_client, "here", tags={"IPSync": "Alpha", "ipsync-families": "v4"})
     make_nsg(other, "there", tags={"ipsync": "Beta", "ipsync-families": "v4"})
@@ -36,7 +38,9 @@ def test_discovery_spans_subscriptions_and_matches_the_tag_in_any_case(
     assert [t.resource.rsplit("/", 1)[-1] for t in only_home.targets] == ["here"]
 
     both = run(
-        settings_for(write_release(tmp_path / "r.json", TAGS), [], subscriptions=[SUB, OTHER])
+        settings_for(
+            write_release(tmp_path / "r.json", TAGS), [], subscriptions=[SUB, OTHER], **ANY_TAG
+        )
     )
     assert both.ok, both
     assert sorted(t.resource.rsplit("/", 1)[-1] for t in both.targets) == ["here", "there"]
@@ -60,7 +64,7 @@ def test_a_throttled_query_waits_and_goes_on(
             }
         ]
     )
-    report = run(settings_for(write_release(tmp_path / "r.json", TAGS), []))
+    report = run(settings_for(write_release(tmp_path / "r.json", TAGS), [], **ANY_TAG))
     assert report.ok, report
     assert [t.status for t in report.targets] == ["applied"]
 
@@ -68,10 +72,12 @@ def test_a_throttled_query_waits_and_goes_on(
 def test_a_management_group_is_searched_instead_of_subscriptions(
     emulator: Emulator, network_client: Any, settings_for: SettingsFor, tmp_path: Path
 ) -> None:
-    settings = settings_for(write_release(tmp_path / "r.json", TAGS), [])
+    settings = settings_for(write_release(tmp_path / "r.json", TAGS), [], **ANY_TAG)
     make_nsg(make_client(settings, OTHER), "there", tags={"ipsync": "Beta"})
     report = run(
-        settings_for(write_release(tmp_path / "r.json", TAGS), [], management_group="mg-1")
+        settings_for(
+            write_release(tmp_path / "r.json", TAGS), [], management_group="mg-1", **ANY_TAG
+        )
     )
     assert report.ok, report
     assert [t.resource.rsplit("/", 1)[-1] for t in report.targets] == ["there"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -92,8 +93,63 @@ def test_post_gives_up_within_its_time_budget(hook: Hook) -> None:
 def test_post_honours_retry_after(hook: Hook) -> None:
     hook.script = [(429, {"Retry-After": "1"})]
     waits: list[float] = []
-    assert notify.post(hook.url, BODY, first_delay_s=0.01, sleep=waits.append) is True
+
+    async def wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    assert notify.post(hook.url, BODY, first_delay_s=0.01, sleep=wait) is True
     assert waits == [1.0]
+
+
+class Trickle:
+    """A webhook that answers one byte at a time, each well within any read timeout."""
+
+    ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+
+    def __init__(self, every_s: float) -> None:
+        self.every_s = every_s
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/hooks/{TOKEN}"
+        self.answered = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        connection, _ = self.server.accept()
+        with connection:
+            connection.recv(65536)
+            try:
+                for byte in self.ANSWER:
+                    connection.sendall(bytes([byte]))
+                    time.sleep(self.every_s)
+            except OSError:
+                return  # the client hung up: the notification gave up
+            self.answered.set()
+
+
+def test_a_trickling_webhook_cannot_hold_the_notification_past_its_deadline() -> None:
+    """Each byte comes within the read timeout; only a deadline for the whole notification
+    stops it (the full answer would take 30 s)."""
+    trickle = Trickle(every_s=0.5)
+    assert notify.post(trickle.url, BODY, budget_s=1.0) is False
+    assert not trickle.answered.is_set()
+    trickle.server.close()
+
+
+@pytest.mark.parametrize("url", [f"https://h:abc/{TOKEN}", f"https://h:99999/{TOKEN}", "ftp://h/x"])
+def test_a_url_httpx_cannot_post_to_is_refused_with_the_settings(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("IPSYNC_NOTIFY_URL", url)
+    with pytest.raises(SettingsError, match="IPSYNC_NOTIFY_URL") as error:
+        load_app_settings()
+    assert TOKEN not in str(error.value)
+
+
+def test_a_notification_never_raises(caplog: pytest.LogCaptureFixture) -> None:
+    assert notify.post(f"https://h:abc/{TOKEN}", BODY) is False
+    assert notify.post(f"http://127.0.0.1:99999/{TOKEN}", BODY) is False
+    assert "not delivered" in caplog.text
+    assert TOKEN not in caplog.text
 
 
 def test_unreachable_webhook_is_logged_without_its_url(caplog: pytest.LogCaptureFixture) -> None:

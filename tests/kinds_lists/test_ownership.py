@@ -101,15 +101,53 @@ def test_a_corrupt_folder_record_is_an_error_not_an_empty_one(tmp_path: Path) ->
         folder.load(ID)
 
 
-def test_a_held_folder_lock_makes_the_save_conflict(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"owned": "20.0.0.0/24"}, "owned"),  # a string, once read as its characters
+        ({"owned": ["20.0.0.0/24", 7]}, "owned"),
+        ({"release": 373}, "release"),
+        ({"release": ["373"]}, "release"),
+        ({"peaks": {"v4": "256"}}, "peaks"),
+        ({"peaks": {"v4": True}}, "peaks"),
+        ({"peaks": {"v4": 2.5}}, "peaks"),
+        ({"peaks": [256]}, "peaks"),
+        ({"resource": ID.replace("sto1", "sto2")}, "resource"),  # another resource's record
+        ({"resource": None}, "resource"),
+        ({"written": "20.0.0.0/24"}, "written"),
+        ({"marks": [373]}, "marks"),
+        ({"fingerprint": 7}, "fingerprint"),
+    ],
+)
+def test_a_record_with_a_wrong_type_is_refused_naming_record_and_field(
+    tmp_path: Path, change: dict[str, object], field: str
 ) -> None:
-    monkeypatch.setattr("sync.state.ownership.time.sleep", lambda _s: None)
     folder = FolderRegistry(tmp_path)
-    (tmp_path / record_name(ID)).with_suffix(".lock").touch()
-    with pytest.raises(Conflict, match="locked by another run"):
-        folder.save(ID, Record(frozenset(), None))
-    assert not folder.load(ID).exists
+    folder.save(
+        ID,
+        Record(
+            frozenset({"20.0.0.0/24"}),
+            None,
+            "373",
+            {"v4": 256},
+            frozenset({"20.0.0.0/24"}),
+            ("373",),
+            "f",
+        ),
+    )
+    path = tmp_path / record_name(ID)
+    body = json.loads(path.read_text())
+    path.write_text(json.dumps({**body, **change}))
+    with pytest.raises(StateError) as caught:
+        folder.load(ID)
+    assert str(path) in str(caught.value)
+    assert f"field '{field}'" in str(caught.value)
+
+
+def test_a_record_that_is_not_an_object_is_refused(tmp_path: Path) -> None:
+    (tmp_path / record_name(ID)).write_text('["20.0.0.0/24"]')
+    with pytest.raises(StateError, match="not a JSON object"):
+        FolderRegistry(tmp_path).load(ID)
 
 
 def open_registry(settings: Settings, env: dict[str, str]) -> Registry:

@@ -99,6 +99,19 @@ def test_an_entry_the_owner_added_stays_theirs_when_ipsync_no_longer_wants_it(
     assert report.targets[0].changes[0].removed == []
 
 
+def test_the_owners_duplicate_entries_are_sent_back_as_they_were(
+    make: Make, settings_for: SettingsFor, tmp_path: Path, kind: str
+) -> None:
+    res = make(kind, "fwdup", [OWNER, "51.0.0.2", OWNER])
+    owners = [v for v in res.values() if v.startswith("51.")]
+    assert len(owners) == 3  # the service holds the owner's list as written
+    goal = target(res, ["Alpha"])
+    report = run(settings_for(release(tmp_path / "r1.json", {"Alpha": ALPHA}), [goal]))
+    assert report.ok, report.model_dump_json(indent=1)
+    assert [v for v in res.values() if v.startswith("51.")] == owners
+    assert report.targets[0].changes[0].removed == []
+
+
 def test_a_lost_registry_keeps_every_entry_and_says_so(
     make: Make, settings_for: SettingsFor, tmp_path: Path, kind: str
 ) -> None:

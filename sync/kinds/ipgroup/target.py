@@ -17,6 +17,9 @@ class IpGroupTarget(Ipv4ResourceTarget):
     """
 
     kind: Literal["ipgroup"] = "ipgroup"
+    #: ipsync owns the group's whole list: only the settings may hand a group over, never its
+    #: own Azure tags alone (:func:`sync.targets.target_from_tags`).
+    whole_list: ClassVar[bool] = True
     provider_type: ClassVar[str] = "Microsoft.Network/ipGroups"
     noun: ClassVar[str] = "IP Group"
     holds: ClassVar[str] = "addresses"
