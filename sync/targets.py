@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sync.core.prefixes import parse_prefix
 from sync.errors import SettingsError, TargetError
+from sync.feedsettings import setting_label
 from sync.kinds import get_kind, parse_target
 
 if TYPE_CHECKING:
@@ -40,16 +41,29 @@ _SPLIT = re.compile(r"[\s,;]+")
 
 
 def explicit_targets(settings: Settings) -> list[TargetSpec | TargetError]:
-    """The targets of ``IPSYNC_TARGETS``, each validated on its own."""
+    """The targets of ``IPSYNC_TARGETS`` (or a settings file), each validated on its own."""
     found: list[TargetSpec | TargetError] = []
+    origins = settings.origins
     for index, raw in enumerate(settings.targets):
+        where = origins.get(f"targets.{index}") or origins.get("targets")
         named = raw.get("resource") or raw.get("nsg") if isinstance(raw, dict) else None
         label = str(named or f"#{index + 1} of IPSYNC_TARGETS")
+        if where is not None:
+            label = f"#{index + 1} ({where})"
         try:
             found.append(parse_target(raw, label))
         except TargetError as exc:
             found.append(exc)
     return found
+
+
+def check_explicit_targets(settings: Settings) -> None:
+    """Raise the first explicit target's error as a settings error: where a person runs
+    ipsync, a target written wrong is a mistake in the settings, told before any Azure call
+    (the Functions app instead reports it as that target's failure and syncs the others)."""
+    for target in explicit_targets(settings):
+        if isinstance(target, TargetError):
+            raise SettingsError(str(target))
 
 
 def tag_suffixes(kinds: Iterable[str]) -> set[str]:
@@ -135,7 +149,7 @@ def check_overrides(settings: Settings, kinds: Iterable[str]) -> None:
     unknown = sorted({o.lower() for o in settings.tag_overrides} - known)
     if unknown:
         raise SettingsError(
-            f"setting IPSYNC_TAG_OVERRIDES: unknown {', '.join(unknown)}; "
+            f"{setting_label(settings, 'tag_overrides')}: unknown {', '.join(unknown)}; "
             f"known: {', '.join(sorted(known))}"
         )
 
@@ -152,7 +166,8 @@ def check_breadth(target: TargetSpec, settings: Settings) -> None:
             if parsed.prefixlen < minimum[parsed.version]:
                 raise TargetError(
                     f"{name}: {value} is broader than "
-                    f"/{minimum[parsed.version]} (IPSYNC_MIN_PREFIXLEN_V{parsed.version})",
+                    f"/{minimum[parsed.version]} "
+                    f"({setting_label(settings, f'min_prefixlen_v{parsed.version}')})",
                     resource=target.resource_id,
                     kind=target.kind,
                 )

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sync import __version__
 from sync.core.clouds import CLOUDS
@@ -35,6 +35,8 @@ FEED_HELP = (
 )
 
 log = logging.getLogger(__name__)
+#: The options that override a setting, for messages about a value given there.
+FLAGS = {"source": "--source", "cloud": "--cloud"}
 
 
 class UsageError(Exception):
@@ -57,10 +59,10 @@ def _release(args: argparse.Namespace) -> Release:
     source = None if azure else args.source  # the azure feed's source is a setting
     overrides = {"source": args.source if azure else None, "cloud": args.cloud}
     settings: Settings | FeedSettings
-    if args.config is None:
+    if _config(args) is None:
         from sync.feedsettings import load_feed_settings
 
-        settings = load_feed_settings(**overrides)
+        settings = load_feed_settings(FLAGS, **overrides)
         if azure and settings.source.strip() == "api":
             settings = _settings(args, **overrides)
     else:
@@ -84,14 +86,23 @@ def _selectors(args: argparse.Namespace, release: Release) -> list[str]:
     return list(implicit)
 
 
-def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
+def _config(args: argparse.Namespace) -> Path | None:
+    """The settings file: ``--config``, else ``./ipsync.toml`` when there is one."""
+    from sync.configfile import DEFAULT_CONFIG
+
+    if args.config is not None:
+        return Path(args.config)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     """All settings, warning of ``IPSYNC_*`` variables that name none."""
     from sync.feedsettings import unknown_variables
     from sync.settings import Settings, load_settings
 
     for warning in unknown_variables(Settings.model_fields):
         log.warning("%s", warning)
-    return load_settings(args.config, **overrides)
+    return load_settings(_config(args), origins=FLAGS, **overrides)
 
 
 def _cmd_prefixes(args: argparse.Namespace) -> int:
@@ -172,9 +183,11 @@ def _cmd_tags(args: argparse.Namespace) -> int:
 def _cmd_sync(args: argparse.Namespace) -> int:
     from sync.app.render import render
     from sync.engine import run
+    from sync.targets import check_explicit_targets
 
     dry_run = True if args.command == "plan" else None
     settings = _settings(args, dry_run=dry_run, source=args.source, cloud=args.cloud)
+    check_explicit_targets(settings)
     report = run(settings, force=getattr(args, "force", False))
     if args.json:
         print(report.model_dump_json(indent=2))
@@ -226,7 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-v", "--verbose", action="count", default=0, dest="verbose_sub")
         p.add_argument("--source", help=SOURCE_HELP)
         p.add_argument("--cloud", choices=list(CLOUDS))
-        p.add_argument("--config", type=Path, help="TOML or JSON file of settings")
+        p.add_argument(
+            "--config",
+            type=Path,
+            metavar="FILE",
+            help="TOML or JSON file of settings (default: ./ipsync.toml when there is one)",
+        )
 
     p = sub.add_parser("prefixes", help="aggregated prefixes of service tags or feed selectors")
     p.add_argument(

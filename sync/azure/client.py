@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from sync.errors import SettingsError
+from sync.feedsettings import setting_label
 
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken, TokenCredential
@@ -55,8 +56,9 @@ def credential_for(settings: Settings) -> TokenCredential:
     if settings.credential == "emulator":
         if not is_loopback(settings.arm_base):
             raise SettingsError(
-                "setting IPSYNC_CREDENTIAL: 'emulator' is only allowed with a loopback "
-                f"IPSYNC_ARM_ENDPOINT, not {settings.arm_base}"
+                f"{setting_label(settings, 'credential')}: 'emulator' is only allowed with a "
+                f"loopback ARM endpoint ({setting_label(settings, 'arm_endpoint')}), not "
+                f"{settings.arm_base}"
             )
         return StaticTokenCredential()
     return SignInCredential()
@@ -114,7 +116,9 @@ def arm_client(
     and CA bundle, with the SDK's own retries off."""
     subscription = subscription_id or settings.subscription_id
     if not subscription:
-        raise SettingsError("setting IPSYNC_SUBSCRIPTION_ID: required for work on Azure resources")
+        raise SettingsError(
+            f"{setting_label(settings, 'subscription_id')}: required for work on Azure resources"
+        )
     return factory(credential_for(settings), subscription, **client_options(settings))
 
 
@@ -122,7 +126,7 @@ def client_options(settings: Settings) -> dict[str, Any]:
     """Endpoint, token scope, TLS trust and polling every client of a run shares."""
     if not settings.arm_base.startswith("https://"):
         raise SettingsError(
-            f"setting IPSYNC_ARM_ENDPOINT: must be https://, not {settings.arm_base}"
+            f"{setting_label(settings, 'arm_endpoint')}: must be https://, not {settings.arm_base}"
         )
     options: dict[str, Any] = {
         "base_url": settings.arm_base,
@@ -132,7 +136,9 @@ def client_options(settings: Settings) -> dict[str, Any]:
     }
     if settings.ca_bundle is not None:
         if not settings.ca_bundle.is_file():
-            raise SettingsError(f"setting IPSYNC_CA_BUNDLE: no such file {settings.ca_bundle}")
+            raise SettingsError(
+                f"{setting_label(settings, 'ca_bundle')}: no such file {settings.ca_bundle}"
+            )
         options["connection_verify"] = str(settings.ca_bundle)
     return options
 

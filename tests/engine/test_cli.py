@@ -411,8 +411,7 @@ def test_subscription_id_must_be_a_guid() -> None:
     assert done.returncode == 1
     assert json.loads(done.stdout) == {
         "ok": False,
-        "error": "setting IPSYNC_SUBSCRIPTION_ID: Value error, 'my-sub' is not a subscription "
-        "id (a GUID)",
+        "error": "setting IPSYNC_SUBSCRIPTION_ID: 'my-sub' is not a subscription id (a GUID)",
     }
 
 
