@@ -90,6 +90,26 @@ def setting_label(settings: Any, name: str) -> str:
     return label_of(getattr(settings, "origins", None) or {}, name)
 
 
+#: How an App Service Key Vault reference reads when the platform could not resolve it.
+KEY_VAULT_REFERENCE = "@microsoft.keyvault("
+
+
+def unresolved_reference(setting: str, value: str, outcome: str) -> bool:
+    """Whether ``value`` is a Key Vault reference the platform did not resolve; if so, say it
+    once in the log, with what follows (``outcome``), instead of using its text as a secret."""
+    if not value.strip().lower().startswith(KEY_VAULT_REFERENCE):
+        return False
+    import logging
+
+    logging.getLogger(__name__).warning(
+        "%s is a Key Vault reference the platform did not resolve (check the app's identity "
+        "has 'Key Vault Secrets User' on the vault, and the secret URI); %s",
+        setting,
+        outcome,
+    )
+    return True
+
+
 def check_feed_field(name: str, value: Any) -> Any:
     """A feed setting's value as the run uses it; raises ValueError saying what is wrong."""
     if name == "cloud" and value not in CLOUDS:
@@ -107,6 +127,8 @@ def check_feed_field(name: str, value: Any) -> Any:
     if name == "github_url" and value is not None:
         return https_url(str(value), query=False).rstrip("/")
     if name == "github_token" and isinstance(value, str):
+        if unresolved_reference(f"{PREFIX}GITHUB_TOKEN", value, "the github feed goes without"):
+            return None
         return Secret(value)
     if name == "m365_instance" and value not in M365_INSTANCES:
         raise ValueError(f"{value!r} is not an instance; instances: {', '.join(M365_INSTANCES)}")

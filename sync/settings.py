@@ -163,6 +163,14 @@ class Settings(BaseSettings):
         """The checks ``prefixes`` and ``tags`` run without this class."""
         return check_feed_field(str(info.field_name), value)
 
+    @field_validator("github_token", mode="before")
+    @classmethod
+    def _token(cls, value: Any) -> Any:
+        """A Key Vault reference the platform did not resolve is no token (said in the log)."""
+        if isinstance(value, str) and check_feed_field("github_token", value) is None:
+            return None
+        return value
+
     @field_validator("schedule")
     @classmethod
     def _ncrontab(cls, value: str) -> str:
