@@ -93,5 +93,6 @@ def _no_kind(raw: Any, name: str) -> str:
 def _did_you_mean(word: str, choices: Sequence[str]) -> str:
     import difflib
 
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    # [*...], not list(): the package's own names may shadow builtins (a kind named list)
+    close = difflib.get_close_matches(word, [*choices], n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
