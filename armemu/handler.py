@@ -29,6 +29,7 @@ from armemu.faults import Fault, parse_faults
 from armemu.model import NSG_TYPE
 from armemu.resources import Kind
 from armemu.state import Reply, ResourceStore, Write
+from armemu.stats import WRITES
 from armemu.throttle import Throttle
 
 _SUB = r"^/subscriptions/(?P<sub>[^/]+)"
@@ -220,6 +221,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         fault: Fault | None = None
         limits: dict[str, str] = {}
+        logged: dict[str, Any] | None = None  # a write that reached the resource
         try:
             self._check_auth()
             if self.throttle is not None:
@@ -253,6 +255,10 @@ class Handler(BaseHTTPRequestHandler):
                 if_match=self.headers.get("If-Match"),
                 fail=fault if fault is not None and fault.lro else None,
             )
+            if method in WRITES:
+                before = self._before(route, match, write.api_version, query)
+                logged = {"method": method, "path": path, "api_version": write.api_version,
+                          "body": payload, "before": before}  # fmt: skip
             reply = self._dispatch(method, route, match, payload, write, query)
             reply.body = versioned.shape(route.name, write.api_version, reply.body)
         except ArmErrorReply as exc:
@@ -260,11 +266,22 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # an emulator bug must still answer like ARM would
             reply = Reply(500, ArmErrorReply(500, "InternalServerError", repr(exc)).body())
         reply.headers = {**limits, **reply.headers}
+        if logged is not None:
+            self.store.log_write({**logged, "status": reply.status})
         if fault is not None and fault.lose_response:
             self.store.complete_now(reply.headers)
             self.close_connection = True
             return
         self._send(reply)
+
+    def _before(self, route: Route, m: dict[str, str], api_version: str,
+                query: dict[str, list[str]]) -> Any:  # fmt: skip
+        """The resource a write is for, as a GET at its api-version answers now (None: none)."""
+        try:
+            reply = self._dispatch("GET", route, m, None, Write(api_version=api_version), query)
+        except ArmErrorReply:
+            return None
+        return versioned.shape(route.name, api_version, reply.body) if reply.status == 200 else None
 
     def _dispatch(self, method: str, route: Route, m: dict[str, str], body: Any, write: Write,
                   query: dict[str, list[str]]) -> Reply:  # fmt: skip
@@ -375,6 +392,8 @@ class Handler(BaseHTTPRequestHandler):
         s = self.store
         if (method, path) == ("GET", "/_emulator/stats"):
             return Reply(200, s.stats())
+        if (method, path) == ("GET", "/_emulator/writes"):
+            return Reply(200, s.written())
         if (method, path) == ("GET", "/_emulator/history"):
             s.settle()
             with s.lock:

@@ -121,6 +121,11 @@ class Emulator:
         result: dict[str, Any] = self._admin("GET", "stats")
         return result
 
+    def writes(self) -> list[dict[str, Any]]:
+        """The last writes served, oldest first: each with its body and the resource before."""
+        result: list[dict[str, Any]] = self._admin("GET", "writes")
+        return result
+
     def history(self) -> dict[str, list[Any]]:
         """Per resource id, its allow-list after each completed write."""
         result: dict[str, list[Any]] = self._admin("GET", "history")

@@ -131,6 +131,14 @@ class ResourceStore(ChildStore):
         with self.lock:
             return self.requests.as_dict()
 
+    def log_write(self, entry: dict[str, Any]) -> None:
+        with self.lock:
+            self.requests.written.append(entry)
+
+    def written(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.requests.written)
+
     def take_fault(self, method: str, path: str, long_running: bool) -> Fault | None:
         with self.lock:
             for fault in self.faults:

@@ -1,11 +1,14 @@
-"""Request counts the admin API reports: per method, per request path, per written resource."""
+"""What the admin API reports of the requests served: counts per method, per request path, per
+written resource, and the last writes with their bodies."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from typing import Any
 
 WRITES = {"PUT": "puts", "DELETE": "deletes", "PATCH": "patches"}
+#: Writes ``GET /_emulator/writes`` keeps, newest last (older ones are dropped).
+MAX_LOGGED_WRITES = 500
 
 
 class Stats:
@@ -15,11 +18,15 @@ class Stats:
         self.counts: Counter[str] = Counter()
         self.by_resource: dict[str, Counter[str]] = defaultdict(Counter)
         self.writes_by_resource: Counter[str] = Counter()
+        #: the last writes: method, path, api-version, answer status, body as sent, and the
+        #: resource as a GET at that api-version answered just before (null: none)
+        self.written: deque[dict[str, Any]] = deque(maxlen=MAX_LOGGED_WRITES)
 
     def clear(self) -> None:
         self.counts.clear()
         self.by_resource.clear()
         self.writes_by_resource.clear()
+        self.written.clear()
 
     def count(self, method: str, path: str) -> None:
         self.counts["requests"] += 1

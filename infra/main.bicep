@@ -1,7 +1,8 @@
 // ipsync on Azure Functions Flex Consumption: one resource group with storage, monitoring and
 // the Function App, plus a least-privilege custom role for the app's identity with only the
-// actions of the enabled target kinds. Deploy with `azd up`, or:
-//   az deployment sub create --location <region> --parameters infra/main.bicepparam
+// actions of the enabled target kinds, assigned at the subscription or at named resource
+// groups. Deploy with `azd up`, or:
+//   az deployment sub create --name <env> --location <region> --parameters infra/main.bicepparam
 // For a role at management-group scope, deploy infra/mg-role.bicep afterwards.
 // See docs/operators-guide.md.
 targetScope = 'subscription'
@@ -50,15 +51,40 @@ param apiLocation string = location
 @description('Allow POST /api/sync/force (host master key only) to override the removal guard.')
 param allowForce bool = false
 
+@description('More app settings by name, e.g. {"IPSYNC_TAG_OVERRIDES": "ports", "IPSYNC_HISTORY_KEEP": "500"}: any IPSYNC_* setting without a parameter of its own. Set here they survive a redeployment, which replaces the app settings with the template\'s; the template\'s own settings win over a name given twice.')
+param extraSettings object = {}
+
+@description('Published lists (IPSYNC_LISTS), as JSON text: an object, list name -> {service_tags, families, ...}. Set them here: a redeployment puts back the template\'s settings, so a list set by hand would be wiped. Empty object: none.')
+param lists string = '{}'
+
+// Feeds beyond Azure's service tags (docs/feeds/).
+
+@description('GitHub Enterprise Server the github feed reads (IPSYNC_GITHUB_URL, https://HOST). Empty: github.com.')
+param githubUrl string = ''
+
+@description('Key Vault secret URI (https://<vault>.vault.azure.net/secrets/<name>) holding a token for the github feed. The app reads it as a Key Vault reference (IPSYNC_GITHUB_TOKEN); its identity needs Key Vault Secrets User on that secret. Empty: no token.')
+@secure()
+param githubTokenSecretUri string = ''
+
+@description('Microsoft 365 instance the m365 feed reads (IPSYNC_M365_INSTANCE).')
+@allowed(['Worldwide', 'USGovDoD', 'USGovGCCHigh', 'China'])
+param m365Instance string = 'Worldwide'
+
+@description('The url feeds (IPSYNC_URL_FEEDS), as JSON text: a list of {name, url, format, select}. Empty list: none.')
+param urlFeeds string = '[]'
+
 // What the app may touch.
 
 @description('Target kinds the app syncs; the custom role gets exactly the actions they need (see kindActions).')
 @allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery'])
 param kinds array = ['nsg', 'discovery']
 
-@description('Where the custom role is defined and assigned. managementGroup: this template skips it; deploy infra/mg-role.bicep with the roleActions and principalId outputs.')
-@allowed(['subscription', 'managementGroup'])
+@description('Where the custom role is assigned. subscription: every resource of it. resourceGroups: only the groups roleResourceGroupIds lists (the actions that name no resource, below, stay at the subscription). managementGroup: this template skips it; deploy infra/mg-role.bicep with the roleActions and principalId outputs.')
+@allowed(['subscription', 'resourceGroups', 'managementGroup'])
 param roleScope string = 'subscription'
+
+@description('With roleScope resourceGroups: ids of the resource groups (/subscriptions/<this subscription>/resourceGroups/<name>) whose resources the app may sync; the custom role is assignable and assigned there only.')
+param roleResourceGroupIds array = []
 
 @description('Management group whose subscriptions discovery searches (with roleScope managementGroup). Empty: this subscription only.')
 param managementGroupId string = ''
@@ -152,7 +178,20 @@ var kindActionLists = [for kind in kinds: kindActions[kind]]
 var usesNetworkWrites = contains(kinds, 'nsg') || contains(kinds, 'ipgroup')
 var roleActions = union(flatten(kindActionLists), usesNetworkWrites ? networkOperationStatus : [])
 
+// Actions on no one's resource: the status of the app's own long-running writes (by operation
+// id), the public service tags, and the Resource Graph query (which answers only with the
+// resources the app may read). With roleScope resourceGroups they are granted at the
+// subscription, by a role of their own; every other action at the listed groups only.
+var subscriptionWideActions = union(networkOperationStatus, [
+  'Microsoft.Network/locations/serviceTags/read'
+  'Microsoft.ResourceGraph/resources/read'
+])
+var atGroups = roleScope == 'resourceGroups'
+var groupActions = filter(roleActions, action => !contains(subscriptionWideActions, action))
+var statusActions = filter(roleActions, action => contains(subscriptionWideActions, action))
+
 var notifyUrlReference = empty(notifyUrlSecretUri) ? '' : '@Microsoft.KeyVault(SecretUri=${notifyUrlSecretUri})'
+var githubTokenReference = empty(githubTokenSecretUri) ? '' : '@Microsoft.KeyVault(SecretUri=${githubTokenSecretUri})'
 
 var ipsyncSettings = {
   IPSYNC_SUBSCRIPTION_ID: subscription().subscriptionId
@@ -170,6 +209,11 @@ var ipsyncSettings = {
   IPSYNC_MANAGEMENT_GROUP: managementGroupId
   IPSYNC_NOTIFY_URL: notifyUrlReference
   IPSYNC_NOTIFY_FORMAT: notifyFormat
+  IPSYNC_LISTS: lists
+  IPSYNC_GITHUB_URL: githubUrl
+  IPSYNC_GITHUB_TOKEN: githubTokenReference
+  IPSYNC_M365_INSTANCE: m365Instance
+  IPSYNC_URL_FEEDS: urlFeeds
 }
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -219,14 +263,38 @@ module functionApp 'modules/functionapp.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     appSettings: ipsyncSettings
+    extraSettings: extraSettings
   }
 }
 
-module role 'modules/role.bicep' = if (roleScope == 'subscription') {
+module role 'modules/role.bicep' = if (roleScope != 'managementGroup') {
   name: 'ipsync-role'
   params: {
     principalId: functionApp.outputs.principalId
-    actions: roleActions
+    actions: atGroups ? groupActions : roleActions
+    assignableScopes: atGroups ? roleResourceGroupIds : [subscription().id]
+    assignHere: !atGroups
+  }
+}
+
+// roleScope resourceGroups: the custom role at each listed group, nowhere else.
+module roleAtGroups 'modules/role-assignment.bicep' = [for (groupId, index) in (atGroups ? roleResourceGroupIds : []): {
+  name: 'ipsync-role-group-${index}'
+  scope: resourceGroup(split(groupId, '/')[2], split(groupId, '/')[4])
+  params: {
+    principalId: functionApp.outputs.principalId
+    roleDefinitionId: role.outputs.roleDefinitionId
+  }
+}]
+
+// ... and the actions that name no resource at the subscription, by a role of their own.
+module statusRole 'modules/role.bicep' = if (atGroups && !empty(statusActions)) {
+  name: 'ipsync-status-role'
+  params: {
+    principalId: functionApp.outputs.principalId
+    actions: statusActions
+    purpose: 'operation status'
+    roleDescription: 'Read the status of ipsync\'s own long-running writes, the public service tags and Resource Graph answers (only resources ipsync may read). Used by ipsync.'
   }
 }
 
@@ -235,7 +303,10 @@ output functionAppName string = functionApp.outputs.name
 output defaultHostName string = functionApp.outputs.defaultHostName
 output principalId string = functionApp.outputs.principalId
 output roleActions array = roleActions
-output roleDefinitionId string = roleScope == 'subscription' ? role.outputs.roleDefinitionId : ''
+output roleDefinitionId string = roleScope != 'managementGroup' ? role.outputs.roleDefinitionId : ''
 output roleAssignmentId string = roleScope == 'subscription' ? role.outputs.roleAssignmentId : ''
+output roleAssignmentIds array = [for (groupId, index) in (atGroups ? roleResourceGroupIds : []): roleAtGroups[index].outputs.roleAssignmentId]
+output statusRoleDefinitionId string = atGroups && !empty(statusActions) ? statusRole.outputs.roleDefinitionId : ''
+output statusRoleAssignmentId string = atGroups && !empty(statusActions) ? statusRole.outputs.roleAssignmentId : ''
 // azd keeps outputs in its environment and finds the resource group by this one.
 output AZURE_RESOURCE_GROUP string = rg.name

@@ -1,6 +1,9 @@
 // Parameters for infra/main.bicep. `azd up` reads this file and sets AZURE_ENV_NAME and
-// AZURE_LOCATION; with the Azure CLI, export them or edit the defaults:
-//   az deployment sub create --name ipsync --location westeurope --parameters infra/main.bicepparam
+// AZURE_LOCATION; with the Azure CLI, export them (or edit the defaults) and name the
+// deployment after the environment, so both ways give the same names:
+//   export AZURE_ENV_NAME=ipsync AZURE_LOCATION=westeurope
+//   az deployment sub create --name "$AZURE_ENV_NAME" --location "$AZURE_LOCATION" \
+//     --parameters infra/main.bicepparam
 // Every parameter of main.bicep not set here keeps its default (see docs/operators-guide.md).
 using './main.bicep'
 
@@ -20,10 +23,17 @@ param discoverTag = 'ipsync'
 param maxRemoveRatio = '0.3'
 param allowForce = false
 
+// Published lists, as JSON text: set them here, a list set by hand is wiped by the next
+// deployment. E.g. '{"azure-storage-weu": {"service_tags": ["Storage.WestEurope"]}}'.
+param lists = '{}'
+
 // Only the actions the enabled kinds need: add 'storage', 'keyvault', 'acr', 'sql',
 // 'ipgroup' or 'discovery' as you use them.
 param kinds = ['nsg', 'discovery']
+// 'subscription', 'resourceGroups' (with roleResourceGroupIds: the app may write only there)
+// or 'managementGroup' (then deploy infra/mg-role.bicep).
 param roleScope = 'subscription'
+param roleResourceGroupIds = []
 
 param instanceMemoryMB = 2048
 param maximumInstanceCount = 2
@@ -32,3 +42,13 @@ param maximumInstanceCount = 2
 param notifyUrlSecretUri = ''
 param notifyFormat = 'json'
 param alertActionGroupId = ''
+
+// Feeds beyond Azure's (docs/feeds/): a GitHub Enterprise Server, a Key Vault secret URI
+// holding a GitHub token, the Microsoft 365 instance, the url feeds as JSON text.
+param githubUrl = ''
+param githubTokenSecretUri = ''
+param m365Instance = 'Worldwide'
+param urlFeeds = '[]'
+
+// Any other IPSYNC_* setting by name, e.g. { IPSYNC_TAG_OVERRIDES: 'ports' }.
+param extraSettings = {}

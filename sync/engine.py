@@ -113,6 +113,8 @@ def run(
         clients = Clients(settings)
         deadline = Deadline(settings.time_budget_s, start=began, stop=stop)  # downloads count
         jobs, failed = _resolve(settings, release, clients, deadline)
+        if any(job.kind.arm_type for job in jobs):
+            clients.sign_in()  # once, before any target: a failure is one line for the run
         report.targets.extend(failed)
         report.source = _source_info(release, jobs)
         state = State.open(settings)

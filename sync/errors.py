@@ -33,3 +33,7 @@ class TargetError(IpsyncError):
 
 class ArmError(IpsyncError):
     """Azure Resource Manager refused or failed a request."""
+
+
+class SignInError(ArmError):
+    """No Azure credential worked: the run stops once, before any target, with one line."""

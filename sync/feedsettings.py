@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Collection, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from sync.core.clouds import CLOUDS, Cloud
@@ -67,10 +68,46 @@ class FeedSettings(NamedTuple):
     m365_instance: str = "Worldwide"
     m365_client_request_id: str | None = None
     url_feeds: tuple[dict[str, str], ...] = ()
+    #: Where settings not read from the environment were given (``{"source": "--source"}``).
+    origins: Mapping[str, str] = MappingProxyType({})
 
 
 FEED_DEFAULTS = FeedSettings()
-FEED_FIELDS = FeedSettings._fields
+FEED_FIELDS = tuple(name for name in FeedSettings._fields if name != "origins")
+
+
+def label_of(origins: Mapping[str, str], name: str) -> str:
+    """How a message names setting ``name``: as it was given (``--source``, ``config file
+    ipsync.toml, line 2: source``), else as its variable (``setting IPSYNC_SOURCE``)."""
+    where = origins.get(name)
+    if where is None:
+        return f"setting {PREFIX}{name.upper()}"
+    return where if where.startswith("-") else f"{where}: {name}"
+
+
+def setting_label(settings: Any, name: str) -> str:
+    """:func:`label_of` the settings' own origins (:class:`FeedSettings` or ``Settings``)."""
+    return label_of(getattr(settings, "origins", None) or {}, name)
+
+
+#: How an App Service Key Vault reference reads when the platform could not resolve it.
+KEY_VAULT_REFERENCE = "@microsoft.keyvault("
+
+
+def unresolved_reference(setting: str, value: str, outcome: str) -> bool:
+    """Whether ``value`` is a Key Vault reference the platform did not resolve; if so, say it
+    once in the log, with what follows (``outcome``), instead of using its text as a secret."""
+    if not value.strip().lower().startswith(KEY_VAULT_REFERENCE):
+        return False
+    import logging
+
+    logging.getLogger(__name__).warning(
+        "%s is a Key Vault reference the platform did not resolve (check the app's identity "
+        "has 'Key Vault Secrets User' on the vault, and the secret URI); %s",
+        setting,
+        outcome,
+    )
+    return True
 
 
 def check_feed_field(name: str, value: Any) -> Any:
@@ -90,6 +127,8 @@ def check_feed_field(name: str, value: Any) -> Any:
     if name == "github_url" and value is not None:
         return https_url(str(value), query=False).rstrip("/")
     if name == "github_token" and isinstance(value, str):
+        if unresolved_reference(f"{PREFIX}GITHUB_TOKEN", value, "the github feed goes without"):
+            return None
         return Secret(value)
     if name == "m365_instance" and value not in M365_INSTANCES:
         raise ValueError(f"{value!r} is not an instance; instances: {', '.join(M365_INSTANCES)}")
@@ -215,14 +254,17 @@ def unknown_variables(
     return warnings
 
 
-def load_feed_settings(**overrides: Any) -> FeedSettings:
-    """Feed settings from the environment and explicit overrides (which win)."""
+def load_feed_settings(origins: Mapping[str, str] | None = None, **overrides: Any) -> FeedSettings:
+    """Feed settings from the environment and explicit overrides (which win); ``origins``
+    names where overrides came from (``{"source": "--source"}``)."""
     values: dict[str, Any] = from_environ(FEED_FIELDS)
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    values.update(given)
+    where = {k: v for k, v in (origins or {}).items() if k in given}
     checked = {}
     for name, value in values.items():
         try:
             checked[name] = check_feed_field(name, value)
         except ValueError as exc:
-            raise SettingsError(f"setting IPSYNC_{name.upper()}: {exc}") from None
-    return FeedSettings(**checked)
+            raise SettingsError(f"{label_of(where, name)}: {exc}") from None
+    return FeedSettings(**checked, origins=MappingProxyType(where))

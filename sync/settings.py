@@ -2,8 +2,10 @@
 
 Settings come from ``IPSYNC_*`` environment variables, or from a TOML/JSON file whose keys are
 the same names (with or without the ``IPSYNC_`` prefix, any case); values in the file win over
-the environment. Targets stay raw JSON here and are validated one by one by their kind
-(:func:`sync.kinds.parse_target`), so one bad target is reported without stopping the others.
+the environment. Each value remembers where it was given (:attr:`Settings.origins`), so a
+message names it as the user wrote it (:func:`sync.feedsettings.setting_label`). Targets stay
+raw JSON here and are validated one by one by their kind (:func:`sync.kinds.parse_target`),
+so one bad target is reported without stopping the others.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     ValidationInfo,
@@ -29,7 +32,8 @@ from pydantic_settings import SettingsError as PydanticSettingsError
 from sync.core.clouds import CLOUDS, Cloud
 from sync.core.headroom import NEAR_CAPACITY_RATIO, NEAR_EXTRA_RATIO, Thresholds
 from sync.errors import SettingsError
-from sync.feedsettings import FEED_DEFAULTS, PREFIX, check_feed_field
+from sync.feedsettings import FEED_DEFAULTS, PREFIX, check_feed_field, label_of
+from sync.validation import location, problem
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -87,6 +91,11 @@ ITEM_FORMS = {
     ),
 }
 
+
+#: How to name targets, for "nothing to sync".
+NAME_TARGETS = (
+    "name them under [[targets]] in ./ipsync.toml (or the file --config names) or in IPSYNC_TARGETS"
+)
 
 #: Settings whose empty value means "off" rather than "unset" (``IPSYNC_DISCOVER_TAG=``
 #: switches discovery off); every other empty variable is read as unset.
@@ -174,6 +183,13 @@ class Settings(BaseSettings):
     #: The `url` feeds, each addressed `url:<name>`: a list of `{"name", "url", "format":
     #: "lines" | "json", "select": "<JMESPath, for json>"}`.
     url_feeds: Annotated[tuple[dict[str, str], ...], NoDecode] = FEED_DEFAULTS.url_feeds
+    _origins: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def origins(self) -> Mapping[str, str]:
+        """Where settings not read from the environment were given, by name (``targets.<i>``
+        for one target): ``config file ipsync.toml, line 3`` or ``--source``."""
+        return self._origins
 
     @field_validator(
         "cloud",
@@ -190,6 +206,14 @@ class Settings(BaseSettings):
     def _feed(cls, value: Any, info: ValidationInfo) -> Any:
         """The checks ``prefixes`` and ``tags`` run without this class."""
         return check_feed_field(str(info.field_name), value)
+
+    @field_validator("github_token", mode="before")
+    @classmethod
+    def _token(cls, value: Any) -> Any:
+        """A Key Vault reference the platform did not resolve is no token (said in the log)."""
+        if isinstance(value, str) and check_feed_field("github_token", value) is None:
+            return None
+        return value
 
     @field_validator("schedule")
     @classmethod
@@ -254,14 +278,14 @@ class Settings(BaseSettings):
             self.subscription_id or self.subscriptions or self.management_group
         ):
             return (
-                "nothing to sync: IPSYNC_TARGETS is empty and discovery is off "
-                "(IPSYNC_DISCOVER_TAG is empty); set IPSYNC_TARGETS, or IPSYNC_DISCOVER_TAG "
-                "to the tag that marks resources (default 'ipsync')"
+                "nothing to sync: no targets, and discovery is off (IPSYNC_DISCOVER_TAG is "
+                f"empty); {NAME_TARGETS}, or set IPSYNC_DISCOVER_TAG to the tag that marks "
+                "resources (default 'ipsync')"
             )
         return (
-            "nothing to sync: set IPSYNC_TARGETS, or IPSYNC_SUBSCRIPTION_ID (or "
-            "IPSYNC_SUBSCRIPTIONS, IPSYNC_MANAGEMENT_GROUP) to discover resources tagged "
-            f"'{self.discover_tag or 'ipsync'}'"
+            f"nothing to sync: no targets; {NAME_TARGETS}, or set subscription_id "
+            "(IPSYNC_SUBSCRIPTION_ID; or subscriptions, management_group) to discover resources "
+            f"tagged '{self.discover_tag or 'ipsync'}'"
         )
 
     @property
@@ -293,54 +317,53 @@ class Settings(BaseSettings):
         return (self.arm_endpoint or CLOUDS[self.cloud].arm_endpoint).rstrip("/")
 
 
-def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+def load_settings(
+    config: Path | None = None, *, origins: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
     """Build settings from the environment, an optional config file and explicit overrides.
 
-    Raises :class:`SettingsError` naming the setting (as ``IPSYNC_NAME``) that is wrong.
+    ``origins`` names where overrides came from (``{"source": "--source"}``). Raises
+    :class:`SettingsError` naming the setting at fault as it was given: a key of the file with
+    its line, an option, or ``IPSYNC_NAME``.
     """
+    from sync.configfile import read_config
+
     values: dict[str, Any] = {}
+    where: dict[str, str] = {}
     for name in EMPTY_MEANS_OFF:
         if any(k.upper() == f"{PREFIX}{name.upper()}" and not v for k, v in os.environ.items()):
             values[name] = ""
     if config is not None:
-        values.update(_read_config(config))
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return build_settings(Settings, values)
+        read, where = read_config(config, Settings.model_fields)
+        values.update(read)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    values.update(given)
+    for name in given:
+        where.pop(name, None)
+        if origins and name in origins:
+            where[name] = origins[name]
+    settings = build_settings(Settings, values, where)
+    settings._origins = where
+    return settings
 
 
-def build_settings(cls: type[S], values: dict[str, Any]) -> S:
-    """Instantiate a settings class; an error names the setting at fault as ``IPSYNC_NAME``."""
+def build_settings(
+    cls: type[S], values: dict[str, Any], origins: Mapping[str, str] | None = None
+) -> S:
+    """Instantiate a settings class; an error names the setting at fault as it was given
+    (:func:`sync.feedsettings.label_of`)."""
+    origins = origins or {}
     try:
         return cls(**values)
     except PydanticSettingsError as exc:
         field = re.search(r'field "(\w+)"', str(exc))
-        name = field[1].upper() if field else "settings"
+        name = field[1] if field else "settings"
         cause = exc.__cause__ or exc
-        raise SettingsError(f"setting IPSYNC_{name}: cannot parse it: {cause}") from None
+        raise SettingsError(f"{label_of(origins, name)}: cannot parse it: {cause}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise SettingsError(f"setting IPSYNC_{name}: {first['msg']}") from None
-
-
-def _read_config(path: Path) -> dict[str, Any]:
-    if path.suffix.lower() not in (".toml", ".json"):
-        raise SettingsError(f"config file {path}: must be a .toml or .json file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SettingsError(f"config file {path}: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        kind = path.suffix[1:] or "JSON"
-        raise SettingsError(f"config file {path}: not valid {kind}: {exc}") from None
-    if not isinstance(data, dict):
-        raise SettingsError(f"config file {path}: must hold a table/object of settings")
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        name = key.lower().removeprefix("ipsync_")
-        if name not in Settings.model_fields:
-            raise SettingsError(f"config file {path}: unknown setting {key!r}")
-        values[name] = value
-    return values
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        label = label_of(origins, name)
+        inner = location(first["loc"][1:])
+        label += f"{inner if inner.startswith('[') else '.' + inner}" if inner else ""
+        raise SettingsError(f"{label}: {problem(first)}") from None

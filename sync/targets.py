@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sync.core.prefixes import parse_prefix
 from sync.errors import SettingsError, TargetError
+from sync.feedsettings import setting_label
 from sync.kinds import get_kind, parse_target, resource_of
 from sync.kinds.ipgroup.plan import MANAGED_TAG, RELEASE_TAG
 
@@ -56,13 +57,16 @@ _PORT_FIELD = "ports"
 
 
 def explicit_targets(settings: Settings) -> list[TargetSpec | TargetError]:
-    """The targets of ``IPSYNC_TARGETS`` and the lists of ``IPSYNC_LISTS``, each validated
-    on its own."""
+    """The targets of ``IPSYNC_TARGETS`` (or a settings file) and the lists of
+    ``IPSYNC_LISTS``, each validated on its own."""
     found: list[TargetSpec | TargetError] = []
+    origins = settings.origins
     raws: list[tuple[Any, str]] = []
     for index, raw in enumerate(settings.targets):
+        where = origins.get(f"targets.{index}") or origins.get("targets")
         named = raw.get("resource") or raw.get("nsg") if isinstance(raw, dict) else None
-        raws.append((raw, str(named or f"#{index + 1} of IPSYNC_TARGETS")))
+        label = str(named or f"#{index + 1} of IPSYNC_TARGETS")
+        raws.append((raw, f"#{index + 1} ({where})" if where is not None else label))
     for name, fields in settings.lists.items():
         raw = {"kind": "list", **fields, "name": name} if isinstance(fields, dict) else fields
         raws.append((raw, f"list {name} of IPSYNC_LISTS"))
@@ -90,6 +94,15 @@ def tag_bound(
     if target.resource_id.lower() in named:
         return None
     return {"v4": settings.tag_max_addresses_v4, "v6": settings.tag_max_addresses_v6}
+
+
+def check_explicit_targets(settings: Settings) -> None:
+    """Raise the first explicit target's error as a settings error: where a person runs
+    ipsync, a target written wrong is a mistake in the settings, told before any Azure call
+    (the Functions app instead reports it as that target's failure and syncs the others)."""
+    for target in explicit_targets(settings):
+        if isinstance(target, TargetError):
+            raise SettingsError(str(target))
 
 
 def tag_suffixes(kinds: Iterable[str]) -> set[str]:
@@ -246,7 +259,7 @@ def check_overrides(settings: Settings, kinds: Iterable[str]) -> None:
     unknown = sorted({o.lower() for o in settings.tag_overrides} - known)
     if unknown:
         raise SettingsError(
-            f"setting IPSYNC_TAG_OVERRIDES: unknown {', '.join(unknown)}; "
+            f"{setting_label(settings, 'tag_overrides')}: unknown {', '.join(unknown)}; "
             f"known: {', '.join(sorted(known))}"
         )
 
@@ -263,7 +276,8 @@ def check_breadth(target: TargetSpec, settings: Settings) -> None:
             if parsed.prefixlen < minimum[parsed.version]:
                 raise TargetError(
                     f"{name}: {value} is broader than "
-                    f"/{minimum[parsed.version]} (IPSYNC_MIN_PREFIXLEN_V{parsed.version})",
+                    f"/{minimum[parsed.version]} "
+                    f"({setting_label(settings, f'min_prefixlen_v{parsed.version}')})",
                     resource=target.resource_id,
                     kind=target.kind,
                 )

@@ -98,9 +98,11 @@ def unpacked(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(site: Path, code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Python with the unpacked wheel on its path and the checkout nowhere on it."""
+    """Python with the unpacked wheel on its path and the checkout nowhere on it (the
+    checkout's venv puts it there with a ``.pth``: taken off before ``code`` runs)."""
+    off = f"import sys\nsys.path[:] = [p for p in sys.path if p.rstrip('/') != {str(ROOT)!r}]\n"
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", off + code],
         check=False,
         cwd=cwd,
         env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HOME": str(cwd)},
@@ -259,3 +261,17 @@ def test_the_installed_command_plans_every_kind_and_discovery_outside_the_checko
         (t.get("kind", "nsg"), t.get("resource", t.get("nsg"))) for t in settings["targets"]
     }
     assert planned == dict.fromkeys({*expected, ("nsg", nsg_id("found"))}, "planned")
+
+
+def test_the_checkout_venv_runs_ipsync_and_the_emulator_from_any_folder(tmp_path: Path) -> None:
+    """``make demo`` and ``make test`` install the project (editable) and put the checkout on
+    the path, so the docs' examples run from a scratch folder."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    command = Path(sys.executable).with_name("ipsync")
+    assert command.is_file(), "the venv lacks the ipsync command: run make test"
+    for argv in ([str(command), "--version"], [sys.executable, "-m", "armemu", "--help"]):
+        done = subprocess.run(
+            argv, cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage:")

@@ -29,6 +29,9 @@ param maximumInstanceCount int = 2
 @description('ipsync settings (IPSYNC_*), merged with the host settings below.')
 param appSettings object
 
+@description('More app settings by name; the host settings and appSettings win over a name given twice.')
+param extraSettings object = {}
+
 // Built-in role ids (the same in every tenant).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
@@ -83,7 +86,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: [
-        for setting in items(union(hostSettings, appSettings)): {
+        for setting in items(union(extraSettings, hostSettings, appSettings)): {
           name: setting.key
           value: setting.value
         }

@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sync import __version__
 from sync.core.clouds import CLOUDS
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from sync.settings import Settings
 
 SOURCE_HELP = "download (default), api, a file path (.json/.xml, optionally .gz/.xz) or https URL"
+VERBOSE_HELP = "more detail on stderr; twice: the Azure SDK's own logs too"
 FEED_HELP = (
     "the published feed to read (default azure): azure, github, m365, aws, google, "
     "cloudflare, or url:<name> (a url feed of IPSYNC_URL_FEEDS); with --source, a local file "
@@ -38,6 +40,8 @@ FEED_HELP = (
 )
 
 log = logging.getLogger(__name__)
+#: The options that override a setting, for messages about a value given there.
+FLAGS = {"source": "--source", "cloud": "--cloud"}
 
 
 class UsageError(Exception):
@@ -45,8 +49,16 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 1 (:class:`UsageError`) and name a near miss of what was meant."""
+
+    #: The subcommands' parsers, by name (on the top-level parser).
+    commands: dict[str, argparse.ArgumentParser]
+
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see {self.prog} --help)")
+        from sync.app.cli_help import explain
+
+        commands = getattr(self, "commands", {})
+        raise UsageError(f"{explain(message, commands)} (see {self.prog} --help)")
 
 
 def _feed_settings(args: argparse.Namespace) -> Settings | FeedSettings:
@@ -57,10 +69,10 @@ def _feed_settings(args: argparse.Namespace) -> Settings | FeedSettings:
 
     azure = (args.feed or DEFAULT_FEED) == DEFAULT_FEED
     overrides = {"source": args.source if azure else None, "cloud": args.cloud}
-    if args.config is None:
+    if _config(args) is None:
         from sync.feedsettings import load_feed_settings
 
-        light = load_feed_settings(**overrides)
+        light = load_feed_settings(FLAGS, **overrides)
         if not (azure and light.source.strip() == "api"):
             return light
     return _settings(args, **overrides)
@@ -92,14 +104,23 @@ def _selectors(args: argparse.Namespace, release: Release) -> list[str]:
     return list(implicit)
 
 
-def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
+def _config(args: argparse.Namespace) -> Path | None:
+    """The settings file: ``--config``, else ``./ipsync.toml`` when there is one."""
+    from sync.configfile import DEFAULT_CONFIG
+
+    if args.config is not None:
+        return Path(args.config)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     """All settings, warning of ``IPSYNC_*`` variables that name none."""
     from sync.feedsettings import unknown_variables
     from sync.settings import Settings, load_settings
 
     for warning in unknown_variables(Settings.model_fields):
         log.warning("%s", warning)
-    return load_settings(args.config, **overrides)
+    return load_settings(_config(args), origins=FLAGS, **overrides)
 
 
 def _cmd_prefixes(args: argparse.Namespace) -> int:
@@ -172,12 +193,20 @@ def _overfit(
 def _cmd_tags(args: argparse.Namespace) -> int:
     release = _release(args)
     needle = (args.match or "").lower()
-    region = (args.region or "").lower()
+    region = _region_id(args.region or "")
+    if region and not any(_region_id(tag.region) == region for tag in release.tags.values()):
+        from sync.app.cli_help import did_you_mean
+
+        regions = sorted({tag.region for tag in release.tags.values() if tag.region})
+        raise IpsyncError(
+            f"--region {args.region}: no tag of this release is in that region"
+            f"{did_you_mean(region, regions)}; regions: {', '.join(regions)}"
+        )
     rows = []
     for tag in release.tags.values():
         if needle and needle not in tag.name.lower():
             continue
-        if region and tag.region.lower() != region:
+        if region and _region_id(tag.region) != region:
             continue
         v4 = sum(1 for p in tag.address_prefixes if ":" not in p)
         rows.append(
@@ -259,12 +288,19 @@ def _diff_sides(args: argparse.Namespace) -> tuple[Release, Release]:
     return side(args.old), side(args.new)
 
 
+def _region_id(name: str) -> str:
+    """A region as the release names it: ``West Europe`` and ``westeurope`` are the same."""
+    return re.sub(r"[\s_-]+", "", name).lower()
+
+
 def _cmd_sync(args: argparse.Namespace) -> int:
     from sync.app.render import render
     from sync.engine import run
+    from sync.targets import check_explicit_targets
 
     dry_run = True if args.command == "plan" else None
     settings = _settings(args, dry_run=dry_run, source=args.source, cloud=args.cloud)
+    check_explicit_targets(settings)
     report = run(settings, force=getattr(args, "force", False))
     if args.json:
         print(report.model_dump_json(indent=2))
@@ -301,24 +337,52 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
     return emulator_main(args.emulator_args, prog="python -m sync emulator")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m sync") -> _Parser:
+    from sync.app.cli_help import epilog
+
+    def parser_for(command: str, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "epilog": epilog(command, prog),
+            "formatter_class": argparse.RawDescriptionHelpFormatter,
+            **kwargs,
+        }
+
     parser = _Parser(
-        prog="python -m sync",
-        description="Keep Azure allow-lists in step with Microsoft's service-tag ranges.",
+        prog=prog,
+        description="Keep Azure allow-lists in step with Microsoft's service-tag ranges. "
+        "Settings come from ./ipsync.toml (or --config FILE) and IPSYNC_* variables.",
+        **parser_for(""),
     )
     parser.add_argument("--version", action="version", version=f"ipsync {__version__}")
-    verbose_help = "more detail on stderr; twice: the Azure SDK's own logs too"
-    parser.add_argument("-v", "--verbose", action="count", default=0, help=verbose_help)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=VERBOSE_HELP)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.commands = {}
+
+    def command(name: str, text: str, **kwargs: Any) -> argparse.ArgumentParser:
+        made = sub.add_parser(name, help=text, description=text[:1].upper() + text[1:] + ".",
+                              **parser_for(name, **kwargs))  # fmt: skip
+        parser.commands[name] = made
+        return made
 
     def common(p: argparse.ArgumentParser) -> None:
         # A subcommand's -v counts apart: argparse would overwrite the one before the command.
-        p.add_argument("-v", "--verbose", action="count", default=0, dest="verbose_sub")
+        p.add_argument(
+            "-v", "--verbose", action="count", default=0, dest="verbose_sub", help=VERBOSE_HELP
+        )
         p.add_argument("--source", help=SOURCE_HELP)
-        p.add_argument("--cloud", choices=list(CLOUDS))
-        p.add_argument("--config", type=Path, help="TOML or JSON file of settings")
+        p.add_argument(
+            "--cloud",
+            choices=list(CLOUDS),
+            help="the Azure cloud whose release to read (default Public; IPSYNC_CLOUD)",
+        )
+        p.add_argument(
+            "--config",
+            type=Path,
+            metavar="FILE",
+            help="TOML or JSON file of settings (default: ./ipsync.toml when there is one)",
+        )
 
-    p = sub.add_parser("prefixes", help="aggregated prefixes of service tags or feed selectors")
+    p = command("prefixes", "aggregated prefixes of service tags or feed selectors")
     p.add_argument(
         "tags",
         nargs="*",
@@ -327,7 +391,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common(p)
     p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
-    p.add_argument("--family", choices=["v4", "v6", "both"], default="both")
+    p.add_argument(
+        "--family",
+        choices=["v4", "v6", "both"],
+        default="both",
+        help="the IP families to print",
+    )
     p.add_argument(
         "--max-entries",
         type=int,
@@ -353,15 +422,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="same as --format json")
     p.set_defaults(handler=_cmd_prefixes)
 
-    p = sub.add_parser("tags", help="list the tags (or a feed's selectors) of a release")
+    p = command("tags", "list the tags (or a feed's selectors) of a release")
     common(p)
     p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
-    p.add_argument("--region", help="only tags of this region (exact, any case)")
+    p.add_argument(
+        "--region",
+        help='only tags of this region, by id or name, any case (westeurope, "West Europe")',
+    )
     p.add_argument("--match", help="only tags whose name contains this text (any case)")
     p.add_argument("--json", action="store_true", help="print the tags as a JSON list")
     p.set_defaults(handler=_cmd_tags)
 
-    p = sub.add_parser("diff", help="addresses added and removed per tag between two releases")
+    p = command("diff", "addresses added and removed per tag between two releases")
     side = "a release file, or 'latest' (the source's current release) or 'previous' (the one "
     p.add_argument("old", metavar="OLD", help=side + "before it, kept when it was read)")
     p.add_argument("new", metavar="NEW", help="as OLD")
@@ -382,26 +454,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=_cmd_diff)
 
-    for name, text in (("plan", "show what would change, write nothing"), ("apply", "sync")):
-        p = sub.add_parser(name, help=text)
+    for name, text in (
+        ("plan", "show what would change, write nothing"),
+        ("apply", "plan, then write what changed"),
+    ):
+        p = command(name, text)
         common(p)
         p.add_argument("--json", action="store_true", help="print the report as JSON")
         p.add_argument("--full", action="store_true", help="list every prefix of each change")
         if name == "apply":
-            p.add_argument("--force", action="store_true", help="override the safety guards")
+            p.add_argument(
+                "--force",
+                action="store_true",
+                help="override the safety guards (removal, erosion, rollback, empty tag)",
+            )
         p.set_defaults(handler=_cmd_sync)
 
-    p = sub.add_parser("demo", help="offline end-to-end run on the embedded emulator")
+    p = command("demo", "offline end-to-end run on the embedded emulator")
     p.add_argument("--data", type=Path, help="folder of bundled releases (default: tests/data)")
     p.set_defaults(handler=_cmd_demo)
 
-    p = sub.add_parser("schema", help="print the JSON Schema of a config file (for editors)")
+    p = command("schema", "print the JSON Schema of a config file (for editors)")
     p.set_defaults(handler=_cmd_schema)
 
-    p = sub.add_parser(
-        "emulator", help="run the local ARM emulator (alias of python -m armemu)", add_help=False
+    p = command("emulator", "run the local ARM emulator (alias of python -m armemu)",
+                add_help=False)  # fmt: skip
+    p.add_argument(
+        "emulator_args",
+        nargs=argparse.REMAINDER,
+        metavar="ARG",
+        help="the emulator's own options (python -m armemu --help)",
     )
-    p.add_argument("emulator_args", nargs=argparse.REMAINDER)
     p.set_defaults(handler=_cmd_emulator)
     return parser
 
@@ -473,9 +556,17 @@ def _emulator_args(argv: list[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    prog = "ipsync" if Path(sys.argv[0]).name == "ipsync" else "python -m sync"
     try:
         passed_on = _emulator_args(argv)
-        args = build_parser().parse_args(argv[: len(argv) - len(passed_on)])
+        parser = build_parser(prog)
+        args, extras = parser.parse_known_args(argv[: len(argv) - len(passed_on)])
+        if extras:
+            from sync.app.cli_help import unknown_options
+
+            known = parser.commands[args.command]._option_string_actions
+            message = unknown_options(extras, known)
+            raise UsageError(f"{message} (see {prog} {args.command} --help)")
         if args.command == "emulator":
             args.emulator_args = passed_on
     except UsageError as exc:

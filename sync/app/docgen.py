@@ -202,11 +202,30 @@ def _action_row(action: argparse.Action) -> str:
     return f"| {_option(action)} | {_cell(text.strip())} |"
 
 
+def _usage_notes(command: str) -> list[str]:
+    """A command's examples (a shell block) and exit codes (a table), as ``--help`` ends."""
+    from sync.app.cli_help import EXAMPLES, EXIT_CODES
+
+    lines: list[str] = []
+    examples = EXAMPLES.get(command, ())
+    if examples:
+        lines += ["", "```sh"]
+        for text, note in examples:
+            lines += [f"# {note}", text.format(prog="python -m sync")]
+        lines.append("```")
+    codes = EXIT_CODES.get(command, ())
+    if codes:
+        lines += ["", "| exit code | meaning |", "|---|---|"]
+        lines += [f"| {code} | {_cell(meaning)} |" for code, meaning in codes]
+    return lines
+
+
 def cli_block() -> list[str]:
     from sync.app.cli import build_parser
 
     parser = build_parser()
     lines = ["| option | meaning |", "|---|---|", *(_action_row(a) for a in _actions(parser))]
+    lines += _usage_notes("")
     subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     helps = {c.dest: c.help or "" for c in subs._choices_actions}
     for name, sub in subs.choices.items():
@@ -217,6 +236,7 @@ def cli_block() -> list[str]:
             lines += ["| argument | meaning |", "|---|---|", *rows]
         else:
             lines.append("No arguments.")
+        lines += _usage_notes(name)
     return lines
 
 

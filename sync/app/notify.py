@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 
+from sync.feedsettings import unresolved_reference
 from sync.logmask import hide_url
 from sync.report import Report, TargetReport
 
@@ -34,8 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: How an App Service Key Vault reference reads when the platform could not resolve it.
-KEY_VAULT_REFERENCE = "@microsoft.keyvault("
 #: Answers worth another try; any other answer is final.
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 #: The whole notification, every try and wait included.
@@ -72,12 +71,7 @@ def webhook(value: str | None) -> str | None:
     text = (value or "").strip()
     if not text:
         return None
-    if text.lower().startswith(KEY_VAULT_REFERENCE):
-        log.warning(
-            "IPSYNC_NOTIFY_URL is a Key Vault reference the platform did not resolve (check the "
-            "app's identity has 'Key Vault Secrets User' on the vault, and the secret URI); "
-            "notifications are off"
-        )
+    if unresolved_reference("IPSYNC_NOTIFY_URL", text, "notifications are off"):
         return None
     hide_url(text)
     try:

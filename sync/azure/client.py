@@ -7,6 +7,7 @@ that it can honour ``Retry-After`` within its time budget and count every reques
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import threading
 import time
@@ -14,7 +15,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from sync.errors import SettingsError
+from sync.errors import SettingsError, SignInError
+from sync.feedsettings import setting_label
 
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken, TokenCredential
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from sync.settings import Settings
 
 C = TypeVar("C")
+log = logging.getLogger(__name__)
 
 #: The token the emulator accepts; any non-empty bearer token passes there.
 EMULATOR_TOKEN = "ipsync-emulator-token"
@@ -55,18 +58,21 @@ def credential_for(settings: Settings) -> TokenCredential:
     if settings.credential == "emulator":
         if not is_loopback(settings.arm_base):
             raise SettingsError(
-                "setting IPSYNC_CREDENTIAL: 'emulator' is only allowed with a loopback "
-                f"IPSYNC_ARM_ENDPOINT, not {settings.arm_base}"
+                f"{setting_label(settings, 'credential')}: 'emulator' is only allowed with a "
+                f"loopback ARM endpoint ({setting_label(settings, 'arm_endpoint')}), not "
+                f"{settings.arm_base}"
             )
         return StaticTokenCredential()
     return SignInCredential()
 
 
 class SignInCredential:
-    """``DefaultAzureCredential`` whose failure is one line saying what was tried and what to do.
+    """``DefaultAzureCredential`` that fails once, in one short line saying what to do.
 
-    The SDK's own message lists every credential of the chain over a dozen lines; a failure is
-    also kept, so the run's other requests fail at once instead of probing the chain again.
+    The SDK's own message lists every credential of the chain over a dozen lines; the names
+    tried go to the debug log (``-v``) instead. A failure is kept, so the run's other requests
+    fail at once instead of probing the chain again, and tokens are kept until shortly before
+    they expire, so signing in up front costs no second sign-in.
     """
 
     def __init__(self) -> None:
@@ -74,29 +80,45 @@ class SignInCredential:
 
         self._chain = DefaultAzureCredential()
         self._failed: str | None = None
+        self._tokens: dict[tuple[str, ...], AccessToken] = {}
+        self._lock = threading.Lock()
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         from azure.core.exceptions import ClientAuthenticationError
 
-        if self._failed is None:
-            try:
-                return self._chain.get_token(*scopes, **kwargs)
-            except ClientAuthenticationError as exc:
-                self._failed = sign_in_problem(str(exc.message))
-        raise ClientAuthenticationError(message=self._failed)
+        with self._lock:
+            if self._failed is None:
+                kept = None if kwargs.get("claims") else self._tokens.get(scopes)
+                if kept is not None and kept.expires_on - TOKEN_MARGIN_S > time.time():
+                    return kept
+                try:
+                    token = self._chain.get_token(*scopes, **kwargs)
+                except ClientAuthenticationError as exc:
+                    self._failed = sign_in_problem(str(exc.message))
+                else:
+                    self._tokens[scopes] = token
+                    return token
+            raise SignInError(self._failed)
+
+
+#: A kept token is fetched again this many seconds before it expires.
+TOKEN_MARGIN_S = 300
+#: Longest part of the SDK's message a sign-in failure repeats.
+SIGN_IN_DETAIL_CHARS = 160
 
 
 def sign_in_problem(message: str) -> str:
-    """One line for a failed Azure sign-in (from the SDK's message): the credentials tried,
-    and how to provide one."""
+    """One short line for a failed Azure sign-in (from the SDK's message): what to do; the
+    credentials tried go to the debug log."""
     tried = re.findall(r"^\s+(\w+Credential): ", message, re.M)
     if not tried:
         # One credential was found but refused (a wrong secret, an unknown identity): say so.
-        return f"Azure sign-in failed: {message.strip().splitlines()[0]}"
+        first = message.strip().splitlines()[0] if message.strip() else "refused"
+        return f"Azure sign-in failed: {first[:SIGN_IN_DETAIL_CHARS]}"
+    log.debug("Azure sign-in: no credential worked; tried %s", ", ".join(tried))
     return (
-        f"Azure sign-in failed: no credential worked (tried {', '.join(tried)}); run "
-        "`az login`, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or give "
-        "the host a managed identity"
+        "not signed in to Azure: run `az login`, or give the host a managed identity, or set "
+        "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (-v lists what was tried)"
     )
 
 
@@ -108,21 +130,27 @@ def make_client(settings: Settings, subscription_id: str | None = None) -> Netwo
 
 
 def arm_client(
-    settings: Settings, factory: Callable[..., C], subscription_id: str | None = None
+    settings: Settings,
+    factory: Callable[..., C],
+    subscription_id: str | None = None,
+    credential: TokenCredential | None = None,
 ) -> C:
     """A management client of any Azure SDK (``factory``) for the settings' cloud, endpoint
-    and CA bundle, with the SDK's own retries off."""
+    and CA bundle, with the SDK's own retries off (``credential``: one shared by a run)."""
     subscription = subscription_id or settings.subscription_id
     if not subscription:
-        raise SettingsError("setting IPSYNC_SUBSCRIPTION_ID: required for work on Azure resources")
-    return factory(credential_for(settings), subscription, **client_options(settings))
+        raise SettingsError(
+            f"{setting_label(settings, 'subscription_id')}: required for work on Azure resources"
+        )
+    credential = credential or credential_for(settings)
+    return factory(credential, subscription, **client_options(settings))
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
     """Endpoint, token scope, TLS trust and polling every client of a run shares."""
     if not settings.arm_base.startswith("https://"):
         raise SettingsError(
-            f"setting IPSYNC_ARM_ENDPOINT: must be https://, not {settings.arm_base}"
+            f"{setting_label(settings, 'arm_endpoint')}: must be https://, not {settings.arm_base}"
         )
     options: dict[str, Any] = {
         "base_url": settings.arm_base,
@@ -132,24 +160,39 @@ def client_options(settings: Settings) -> dict[str, Any]:
     }
     if settings.ca_bundle is not None:
         if not settings.ca_bundle.is_file():
-            raise SettingsError(f"setting IPSYNC_CA_BUNDLE: no such file {settings.ca_bundle}")
+            raise SettingsError(
+                f"{setting_label(settings, 'ca_bundle')}: no such file {settings.ca_bundle}"
+            )
         options["connection_verify"] = str(settings.ca_bundle)
     return options
 
 
 class Clients:
-    """Management clients of one run, made once per (SDK, subscription) and shared."""
+    """Management clients of one run, made once per (SDK, subscription) and shared, with one
+    credential.
+
+    :meth:`sign_in` signs in once: the engine asks it before any target when the run has
+    Azure work, so a run without a working credential stops with one line
+    (:class:`SignInError`) instead of failing every target alike; a run without Azure work
+    (published lists only) needs no sign-in.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._made: dict[tuple[Callable[..., Any], str], Any] = {}
         self._lock = threading.Lock()
+        self.credential = credential_for(settings)
+
+    def sign_in(self) -> None:
+        """Get the run's ARM token now (kept for the run's clients), or raise
+        :class:`SignInError` in one line."""
+        self.credential.get_token(self.settings.arm_base + "/.default")
 
     def get(self, factory: Callable[..., C], subscription: str) -> C:
         key = (factory, subscription.lower())
         with self._lock:
             if key not in self._made:
-                self._made[key] = arm_client(self.settings, factory, subscription)
+                self._made[key] = arm_client(self.settings, factory, subscription, self.credential)
             return cast(C, self._made[key])
 
     def for_resource(self, factory: Callable[..., C], resource_id: str) -> tuple[C, str, str]:
@@ -167,6 +210,6 @@ class Clients:
         with self._lock:
             key = (ResourceGraphClient, "")
             if key not in self._made:
-                credential = credential_for(self.settings)
-                self._made[key] = ResourceGraphClient(credential, **client_options(self.settings))
+                options = client_options(self.settings)
+                self._made[key] = ResourceGraphClient(self.credential, **options)
             return cast(ResourceGraphClient, self._made[key])

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from sync.errors import ArmError
+from sync.errors import ArmError, SignInError
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,8 @@ class ArmWriter:
                 if not _busy(exc):
                     raise ArmError(f"{self.label}: cannot {what}: {reason(exc)}") from None
                 self._wait_busy(what, exc)
+            except SignInError:
+                raise  # said once for the run, not as this resource's failure
             except Exception as exc:
                 raise ArmError(f"{self.label}: cannot {what}: {reason(exc)}") from None
         raise ArmError(f"{self.label}: {what}: ARM stayed busy after {MAX_BUSY_RETRIES} tries")

@@ -58,7 +58,13 @@ def parse_prefix(text: str) -> ParsedPrefix:
     network = value & ~((1 << (bits - prefixlen)) - 1)
     if network != value:
         packed = network.to_bytes(bits // 8, "big")
-    canonical = f"{inet_ntop(family, packed)}/{prefixlen}"
+    text = inet_ntop(family, packed)
+    if version == 6 and "." in text:
+        # glibc writes ::/96 and ::ffff:0:0/96 with a dotted tail; ipaddress is the canon.
+        from ipaddress import IPv6Address
+
+        text = str(IPv6Address(packed))
+    canonical = f"{text}/{prefixlen}"
     return ParsedPrefix(canonical, version, network, prefixlen, network != value)
 
 

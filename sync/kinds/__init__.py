@@ -7,6 +7,7 @@ name in :data:`KIND_NAMES`.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import ValidationError
@@ -48,20 +49,52 @@ def resource_of(raw: Any) -> str:
 
 
 def parse_target(raw: Any, label: str) -> TargetSpec:
-    """Validate one raw target; the error names the target (``label``) and the field at fault."""
+    """Validate one raw target; the error names the target (``label``) and the field at fault,
+    in the words of a settings file."""
+    from sync.validation import location, problem
+
     name = kind_of(raw)
     if name not in KIND_NAMES:
-        known = ", ".join(KIND_NAMES)
-        problem = f"unknown kind {name!r}" if name else "no kind (or nsg) given"
         raise TargetError(
-            f"target {label}: {problem}; kinds: {known}", resource=resource_of(raw), kind=name
+            f"target {label}: {_no_kind(raw, name)}", resource=resource_of(raw), kind=name
         )
     kind = get_kind(name)
     try:
         return kind.target.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "target"
+        where = location(first["loc"]) or "target"
+        what = problem(first)
+        if first["type"] == "extra_forbidden":
+            fields = [f for f in kind.target.model_fields if f != "kind"]
+            what = f"not a field of {name} targets{_did_you_mean(where, fields)}"
         raise TargetError(
-            f"target {label}: {where}: {first['msg']}", resource=resource_of(raw), kind=name
+            f"target {label}: {where}: {what}", resource=resource_of(raw), kind=name
         ) from None
+
+
+def _no_kind(raw: Any, name: str) -> str:
+    """Why a raw target names no kind ipsync knows, and what to write instead."""
+    from sync.validation import shown
+
+    known = ", ".join(KIND_NAMES)
+    if not isinstance(raw, dict):
+        return f"must be a table (kind, resource, service_tags, ...), not {shown(raw)}"
+    if name:
+        return f"unknown kind {name!r}{_did_you_mean(name, KIND_NAMES)}; kinds: {known}"
+    named = [key for key in raw if key in KIND_NAMES]
+    if named:
+        # ``storage = "<id>"`` by analogy with ``nsg = "<id>"``, which alone names its kind
+        return (
+            f'no kind given; write kind = "{named[0]}" and resource = "<its id>" '
+            '(only an NSG may be named by nsg = "<its id>")'
+        )
+    return f'no kind given: write kind = "<kind>" and resource = "<its id>"; kinds: {known}'
+
+
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+    import difflib
+
+    # [*...], not list(): the package's own names may shadow builtins (a kind named list)
+    close = difflib.get_close_matches(word, [*choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

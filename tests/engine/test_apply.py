@@ -378,10 +378,11 @@ def test_emulator_credential_is_refused_off_loopback(
     assert endpoint in report.error
 
 
-def test_client_errors_in_a_worker_fail_its_targets_and_keep_the_others(
+def test_a_credential_refused_for_the_endpoint_is_said_once_for_the_run(
     settings_for: SettingsFor, tmp_path: Path
 ) -> None:
-    """Without discovery, each NSG worker makes its client: a refusal there is per target."""
+    """The run's clients share one credential, made before any target: a credential the
+    settings refuse fails the run once, not every target alike."""
     targets = [target(nsg_id("n1"), ["Alpha"]), target(nsg_id("n2"), ["Beta"])]
     settings = settings_for(
         write_release(tmp_path / "r.json", TAGS),
@@ -391,11 +392,9 @@ def test_client_errors_in_a_worker_fail_its_targets_and_keep_the_others(
     )
     assert settings.subscription_id is None
     report = run(settings)
-    assert report.error is None
-    assert sorted(t.nsg for t in report.targets) == sorted(t["nsg"] for t in targets)
-    assert all(
-        t.status == "failed" and "IPSYNC_CREDENTIAL" in (t.error or "") for t in report.targets
-    )
+    assert report.targets == []
+    assert report.error is not None
+    assert report.error.startswith("setting IPSYNC_CREDENTIAL: 'emulator' is only allowed with")
 
 
 def test_address_moving_between_two_shrinking_rules_is_never_dropped(

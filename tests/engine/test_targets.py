@@ -139,8 +139,8 @@ def test_example_config_is_valid(tmp_path) -> None:  # type: ignore[no-untyped-d
 @pytest.mark.parametrize(
     ("text", "suffix", "needle"),
     [
-        ("cloud = ", ".toml", "not valid toml"),
-        ("{not json", ".json", "not valid json"),
+        ("cloud = ", ".toml", "not valid TOML"),
+        ("{not json", ".json", "line 1: not valid JSON"),
         ('["a list"]', ".json", "must hold a table/object"),
     ],
 )

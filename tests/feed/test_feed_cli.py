@@ -125,7 +125,7 @@ def test_missing_file_names_the_setting(capsys: pytest.CaptureFixture[str], tmp_
     code, _, err = run(capsys, "prefixes", "AzureCloud", "--source", str(missing))
     assert code == 1
     assert len(err) == 1
-    assert f"IPSYNC_SOURCE {missing}: cannot read the file" in err[0]
+    assert f"--source {missing}: cannot read the file" in err[0]
 
 
 def test_plain_http_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
@@ -323,8 +323,9 @@ def test_light_settings_validate_like_settings(
     full = cli("prefixes", "AzureMonitor", "--config", str(config))
     for done in (light, full):
         assert (done.returncode, done.stdout, done.stderr.count("\n")) == (1, "", 1)
-        assert done.stderr.startswith(f"error: setting IPSYNC_{name}: ")
         assert problem in done.stderr
+    assert light.stderr.startswith(f"error: setting IPSYNC_{name}: ")
+    assert full.stderr.startswith(f"error: config file {config}, line 1: {name.lower()}: ")
 
 
 def test_prefixes_without_config_skip_pydantic() -> None:

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -212,6 +213,11 @@ def test_summary_tells_changes_per_tag_refusals_and_failures() -> None:
     assert body["failed"][0]["error"] == "boom"
     assert body["release"] == 373
     assert body["text"].endswith("1 changed, 1 refused, 1 failed - https://app/api/runs/x")
+    # The body docs/notifications.md shows has exactly these fields.
+    page = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text()
+    shown = json.loads(page.split("```json\n", 1)[1].split("```", 1)[0])
+    assert set(shown) == set(body)
+    assert set(shown["changed"][0]) == set(body["changed"][0])
 
 
 def test_nothing_to_tell_posts_nothing_and_a_dry_run_tells_only_problems() -> None:

@@ -116,16 +116,20 @@ class _Opaque(str):
 
 
 def deployed_settings(overrides: dict[str, object] | None = None) -> dict[str, str]:
-    """App settings of the example deployment (with parameter ``overrides``): host settings
-    merged with ``ipsyncSettings``."""
-    assert "items(union(hostSettings, appSettings))" in FUNCTION_MODULE
+    """App settings of the example deployment (with parameter ``overrides``): the settings
+    given by name (``extraSettings``), then the host settings and ``ipsyncSettings``, which
+    win over a name given twice."""
+    assert "items(union(extraSettings, hostSettings, appSettings))" in FUNCTION_MODULE
     assert "appSettings: ipsyncSettings" in MAIN
+    assert "extraSettings: extraSettings" in MAIN
     scope = _scope(overrides)
+    extra = scope["extraSettings"]
+    assert isinstance(extra, dict)
     raw = {
         **bicep.object_entries(bicep.literal_after(FUNCTION_MODULE, "var hostSettings =")),
         **bicep.object_entries(bicep.literal_after(MAIN, "var ipsyncSettings =")),
     }
-    settings: dict[str, str] = {}
+    settings: dict[str, str] = {name: str(value) for name, value in extra.items()}
     for name, expression in raw.items():
         value = _evaluate(expression, scope)
         problem = f"app setting {name}: {expression!r} is not a string this test can evaluate"
@@ -375,3 +379,85 @@ def test_bicepparam_file_agrees_with_the_json_example() -> None:
             assert value == entry["value"], name
             compared += 1
     assert compared >= 8, "the two parameter files no longer share their settings"
+
+
+#: Settings without a parameter of their own: local runs only, or tuning set by name through
+#: ``extraSettings`` (which a redeployment keeps too).
+BY_NAME_ONLY = {
+    "IPSYNC_SUBSCRIPTIONS": "discovery beyond this subscription: usually managementGroupId",
+    "IPSYNC_ARM_ENDPOINT": "follows the cloud deployed to; the emulator's, for local runs",
+    "IPSYNC_CA_BUNDLE": "for the local emulator only",
+    "IPSYNC_CREDENTIAL": "the app's managed identity; 'emulator' only on loopback",
+    "IPSYNC_TAG_OVERRIDES": "what Azure tags may set beyond the safe fields: a deliberate choice",
+    "IPSYNC_CACHE_DIR": "the temp dir on the read-only app mount",
+    "IPSYNC_STATE": "the app's own storage account",
+    "IPSYNC_MIN_PREFIXLEN_V4": "tuning of the feed guards",
+    "IPSYNC_MIN_PREFIXLEN_V6": "tuning of the feed guards",
+    "IPSYNC_TIME_BUDGET_S": "tuning: host.json's timeout bounds it",
+    "IPSYNC_PARALLELISM": "tuning",
+    "IPSYNC_POLL_INTERVAL_S": "tuning; ARM's Retry-After rules",
+    "IPSYNC_M365_CLIENT_REQUEST_ID": "generated once and kept, as the service asks",
+    "IPSYNC_HTTP_WAIT_S": "tuning of the HTTP API",
+    "IPSYNC_HISTORY_KEEP": "tuning of the run history",
+    "IPSYNC_LEASE_S": "tuning of the run lock",
+    "IPSYNC_HEALTH_MAX_AGE_H": "tuning of /api/health",
+    "IPSYNC_NEAR_CAPACITY_RATIO": "tuning of the near-a-limit notes",
+    "IPSYNC_NEAR_EXTRA_RATIO": "tuning of the near-a-limit notes",
+    "IPSYNC_TAG_SELECT": "tag trust: safe by default, widening it is a deliberate choice",
+    "IPSYNC_TAG_MAX_ADDRESSES_V4": "tag trust: safe by default, a deliberate choice",
+    "IPSYNC_TAG_MAX_ADDRESSES_V6": "tag trust: safe by default, a deliberate choice",
+    "IPSYNC_TAG_ALLOW_COVER": "tag trust: off by default, a deliberate choice",
+    "IPSYNC_TAG_HANDOVER_RESOURCE_GROUPS": "tag trust: none by default, a deliberate choice",
+}
+
+
+def test_every_setting_is_deployed_or_settable_by_name() -> None:
+    """A setting set by hand on the app is gone after the next deployment: each one the code
+    reads has a parameter, or goes through ``extraSettings`` by name."""
+    known = {
+        f"IPSYNC_{name.upper()}" for model in (Settings, AppSettings) for name in model.model_fields
+    }
+    deployed = set(deployed_settings())
+    assert sorted(known - deployed - set(BY_NAME_ONLY)) == []
+    assert sorted(set(BY_NAME_ONLY) & deployed) == [], "deployed now: drop them from BY_NAME_ONLY"
+    assert sorted(set(BY_NAME_ONLY) - known) == []
+    extra = {"IPSYNC_HISTORY_KEEP": "500", "IPSYNC_TAG_OVERRIDES": "ports", "IPSYNC_DRY_RUN": "x"}
+    settings = deployed_settings({"extraSettings": extra})
+    assert (settings["IPSYNC_HISTORY_KEEP"], settings["IPSYNC_TAG_OVERRIDES"]) == ("500", "ports")
+    assert settings["IPSYNC_DRY_RUN"] == "true"  # the template's own setting wins
+
+
+def test_lists_and_feeds_follow_their_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [*Settings.model_fields, *AppSettings.model_fields]:
+        monkeypatch.delenv(f"IPSYNC_{name.upper()}", raising=False)
+    lists = {"azure-storage-weu": {"service_tags": ["Storage.WestEurope"], "families": ["v4"]}}
+    feeds = [{"name": "atlassian", "url": "https://ip-ranges.atlassian.com/", "format": "json",
+              "select": "items[].cidr"}]  # fmt: skip
+    secret = "https://kv-ops.vault.azure.net/secrets/github-token"
+    deployed = deployed_settings(
+        {
+            "lists": json.dumps(lists),
+            "githubUrl": "https://github.example.com",
+            "githubTokenSecretUri": secret,
+            "m365Instance": "USGovDoD",
+            "urlFeeds": json.dumps(feeds),
+        }
+    )
+    assert deployed["IPSYNC_GITHUB_TOKEN"] == f"@Microsoft.KeyVault(SecretUri={secret})"
+    for name, value in deployed.items():
+        monkeypatch.setenv(name, value)
+    settings, app = load_settings(), load_app_settings()
+    reader = settings if "lists" in Settings.model_fields else app  # where the code reads it
+    assert list(reader.lists) == ["azure-storage-weu"]
+    assert settings.github_url == "https://github.example.com"
+    assert settings.m365_instance == "USGovDoD"
+    assert [feed["name"] for feed in settings.url_feeds] == ["atlassian"]
+    # Unresolved (the identity may not read the secret): no token, and the log says why.
+    assert settings.github_token is None
+    assert "@secure()" in bicep.decorators(MAIN, "githubTokenSecretUri")
+    off = deployed_settings()
+    assert (off["IPSYNC_LISTS"], off["IPSYNC_GITHUB_TOKEN"], off["IPSYNC_URL_FEEDS"]) == (
+        "{}",
+        "",
+        "[]",
+    )

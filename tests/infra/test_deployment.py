@@ -178,3 +178,40 @@ def test_docs_give_the_flex_consumption_timeouts() -> None:
 def test_guide_explains_the_verified_modules_decision() -> None:
     assert "Azure Verified Modules" in GUIDE
     assert "br/public:avm/" in GUIDE
+
+
+def test_the_guide_lists_the_functions_function_app_declares() -> None:
+    """The function table of the guide names every function of ``function_app.py``, with its
+    route or queue, and no other."""
+    import ast
+
+    tree = ast.parse((ROOT / "function_app.py").read_text(encoding="utf-8"))
+    declared: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.decorator_list:
+            call = node.decorator_list[0]
+            assert isinstance(call, ast.Call)
+            where = {
+                k.arg: ast.literal_eval(k.value)
+                for k in call.keywords
+                if k.arg in ("route", "queue_name")
+            }
+            declared[node.name] = str(where.get("route") or where.get("queue_name") or "timer")
+    table = GUIDE.split("| function | trigger | does |", 1)[1].split("\n\n", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", table, re.MULTILINE)
+    assert {name for name, _ in rows} == set(declared)
+    for name, trigger in rows:
+        assert declared[name] in trigger, name
+
+
+def test_azd_and_the_azure_cli_name_everything_alike() -> None:
+    """Both read the environment name: the group is rg-<name>, the CLI's deployment <name>."""
+    param_file = (ROOT / "infra" / "main.bicepparam").read_text(encoding="utf-8")
+    assert "param resourceGroupName = 'rg-${readEnvironmentVariable('AZURE_ENV_NAME'" in (
+        param_file
+    )
+    assert 'az deployment sub create --name "$AZURE_ENV_NAME"' in GUIDE
+    assert "RG=rg-$AZURE_ENV_NAME" in GUIDE
+    assert "az deployment sub what-if" in GUIDE
+    assert "azd provision --preview" in GUIDE
+    assert "-n ipsync " not in GUIDE  # a fixed deployment name azd never uses

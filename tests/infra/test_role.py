@@ -278,17 +278,96 @@ def test_role_actions_are_composed_from_the_table() -> None:
     ) in MAIN
     role_module = bicep.literal_after(MAIN, "module role 'modules/role.bicep'")
     assert bicep.object_entries(bicep.literal_after(role_module, "params:"))["actions"] == (
-        "roleActions"
+        "atGroups ? groupActions : roleActions"
     )
     assert "output roleActions array = roleActions" in MAIN  # what mg-role.bicep is given
 
 
+#: What the resourceGroups scope grants at the subscription: no one's resource is named.
+SUBSCRIPTION_WIDE = LRO_STATUS | {
+    f"{NETWORK}/locations/serviceTags/read",
+    "Microsoft.ResourceGraph/resources/read",
+}
+
+
+def split_for_groups(kinds: list[str]) -> tuple[list[str], list[str]]:
+    """main.bicep's ``groupActions`` and ``statusActions`` for ``kinds`` (its two filter()
+    lines are pinned below)."""
+    actions = role_for(kinds)
+    return (
+        [a for a in actions if a not in SUBSCRIPTION_WIDE],
+        [a for a in actions if a in SUBSCRIPTION_WIDE],
+    )
+
+
+def test_at_resource_groups_the_actions_on_resources_stay_in_the_groups() -> None:
+    assert "var subscriptionWideActions = union(networkOperationStatus, [" in MAIN
+    wide = bicep.literal_after(MAIN, "var subscriptionWideActions =")
+    assert set(bicep.strings(wide)) | LRO_STATUS == SUBSCRIPTION_WIDE
+    assert (
+        "var groupActions = filter(roleActions, action => "
+        "!contains(subscriptionWideActions, action))"
+    ) in MAIN
+    assert (
+        "var statusActions = filter(roleActions, action => "
+        "contains(subscriptionWideActions, action))"
+    ) in MAIN
+    every = list(kind_table())
+    for kinds in (["nsg", "discovery"], ["storage", "keyvault"], every, ["ipgroup"]):
+        groups, status = split_for_groups(kinds)
+        assert sorted(groups + status) == sorted(role_for(kinds))
+        # What the groups get names a resource type; what the subscription gets, none.
+        assert not [a for a in groups if "/locations/" in a or "ResourceGraph" in a]
+        assert all("/locations/" in a or "ResourceGraph" in a for a in status)
+    assert split_for_groups(["storage", "keyvault"])[1] == []  # then no second role at all
+
+
+def test_at_resource_groups_the_role_is_assignable_and_assigned_there_only() -> None:
+    role_module = bicep.literal_after(MAIN, "module role 'modules/role.bicep'")
+    params = bicep.object_entries(bicep.literal_after(role_module, "params:"))
+    assert params["assignableScopes"] == "atGroups ? roleResourceGroupIds : [subscription().id]"
+    assert params["assignHere"] == "!atGroups"
+    assert "var atGroups = roleScope == 'resourceGroups'" in MAIN
+    loop = bicep.literal_after(MAIN, "module roleAtGroups 'modules/role-assignment.bicep'")
+    assert (
+        "module roleAtGroups 'modules/role-assignment.bicep' = [for (groupId, index) in "
+        "(atGroups ? roleResourceGroupIds : []): {"
+    ) in MAIN
+    entries = bicep.object_entries(loop[1:])
+    assert entries["scope"] == "resourceGroup(split(groupId, '/')[2], split(groupId, '/')[4])"
+    assert bicep.object_entries(bicep.literal_after(loop[1:], "params:")) == {
+        "principalId": "functionApp.outputs.principalId",
+        "roleDefinitionId": "role.outputs.roleDefinitionId",
+    }
+    assigned = bicep.read("modules/role-assignment.bicep")
+    assert "targetScope = 'resourceGroup'" in assigned
+    assignment = bicep.object_entries(bicep.literal_after(assigned, "resource assignment"))
+    assert assignment["name"] == "guid(resourceGroup().id, principalId, roleDefinitionId)"
+    properties = bicep.object_entries(
+        bicep.literal_after(bicep.literal_after(assigned, "resource assignment"), "properties:")
+    )
+    assert properties["roleDefinitionId"] == "roleDefinitionId"
+    assert properties["principalType"] == "'ServicePrincipal'"
+    status = bicep.literal_after(MAIN, "module statusRole 'modules/role.bicep'")
+    assert "module statusRole 'modules/role.bicep' = if (atGroups && !empty(statusActions)) {" in (
+        MAIN
+    )
+    status_params = bicep.object_entries(bicep.literal_after(status, "params:"))
+    assert (status_params["actions"], status_params["purpose"]) == (
+        "statusActions",
+        "'operation status'",
+    )
+    assert "assignableScopes" not in status_params  # the subscription, as by default
+    groups = bicep.decorators(MAIN, "roleResourceGroupIds")
+    assert "resourceGroups/<name>" in groups
+
+
 def test_role_scope_is_a_choice() -> None:
     allowed = bicep.strings(bicep.literal_after(bicep.decorators(MAIN, "roleScope"), "@allowed("))
-    assert sorted(allowed) == ["managementGroup", "subscription"]
+    assert sorted(allowed) == ["managementGroup", "resourceGroups", "subscription"]
     assert bicep.params(MAIN)["roleScope"] == "'subscription'"
     # At management-group scope the subscription role is not created (mg-role.bicep is).
-    assert "module role 'modules/role.bicep' = if (roleScope == 'subscription') {" in MAIN
+    assert "module role 'modules/role.bicep' = if (roleScope != 'managementGroup') {" in MAIN
 
 
 @pytest.mark.parametrize(("path", "scope"), sorted(ROLE_FILES.items()))
@@ -296,8 +375,16 @@ def test_role_is_scoped_and_named_uniquely(path: str, scope: str) -> None:
     role = bicep.read(path)
     scope_id = {"subscription": "subscription().id", "managementGroup": "managementGroup().id"}
     assert f"targetScope = '{scope}'" in role
-    assert bicep.literal_after(role, "assignableScopes:").split() == ["[", scope_id[scope], "]"]
-    name = bicep.object_entries(bicep.literal_after(role, "properties: {"))["roleName"]
+    properties = bicep.object_entries(bicep.literal_after(role, "properties: {"))
+    if scope == "subscription":  # the subscription by default, or the groups main.bicep names
+        assert properties["assignableScopes"] == "assignableScopes"
+        assert bicep.params(role)["assignableScopes"] == f"[{scope_id[scope]}]"
+        # The allow-list role keeps the id it always had: a redeployment updates it in place.
+        assert bicep.params(role)["purpose"] == "'allow-list sync'"
+        assert "purpose == 'allow-list sync' ? 'ipsync-nsg-rule-sync' :" in role
+    else:
+        assert bicep.literal_after(role, "assignableScopes:").split() == ["[", scope_id[scope], "]"]
+    name = properties["roleName"]
     unique = {
         "subscription": "subscription().subscriptionId",
         "managementGroup": "managementGroup().name",
@@ -311,7 +398,8 @@ def test_role_is_scoped_and_named_uniquely(path: str, scope: str) -> None:
         "dataActions": "[]",
         "notDataActions": "[]",
     }
-    assert bicep.params(role) == {"principalId": None, "actions": None}
+    required = {name for name, default in bicep.params(role).items() if default is None}
+    assert required == {"principalId", "actions"}
 
 
 def test_every_action_is_documented() -> None:

@@ -15,7 +15,7 @@ from sync.core.redact import mask_url
 from sync.errors import SettingsError
 from sync.feeds.base import Feed, read_source
 from sync.feeds.cache import default_cache_dir
-from sync.feedsettings import FeedSettings
+from sync.feedsettings import FeedSettings, setting_label
 
 if TYPE_CHECKING:
     import httpx
@@ -56,7 +56,10 @@ class AzureFeed(Feed):
             from sync.feeds.azure.discovery import fetch_discovery
 
             if isinstance(settings, FeedSettings):
-                raise SettingsError("IPSYNC_SOURCE api: needs the full settings (a subscription)")
+                raise SettingsError(
+                    f"{setting_label(settings, 'source')} api: needs the full settings "
+                    "(a subscription)"
+                )
             return fetch_discovery(settings)
         if source == "download" or scheme == "https":
             from sync.feeds.azure import page
@@ -73,10 +76,11 @@ class AzureFeed(Feed):
             data, origin = fetched.data, fetched.origin
         elif scheme:
             raise SettingsError(
-                f"IPSYNC_SOURCE {mask_url(source)}: only https:// URLs are accepted"
+                f"{setting_label(settings, 'source')} {mask_url(source)}: only https:// URLs "
+                "are accepted"
             )
         else:
-            data, origin, _ = read_source(source, "IPSYNC_SOURCE")
+            data, origin, _ = read_source(source, setting_label(settings, "source"))
         return _parsed(data, origin, settings)
 
 
