@@ -45,7 +45,8 @@ def build_parser(prog: str = "python -m armemu") -> argparse.ArgumentParser:
     parser.add_argument(
         "--throttle",
         action="store_true",
-        help="emulate ARM's token buckets (reads 250 refilled 25/s, writes and deletes 200, 10/s)",
+        help="emulate ARM's token buckets (reads 250 refilled 25/s, writes and deletes 200, 10/s) "
+        "and Resource Graph's quota (15 queries every 5 s per user)",
     )
     parser.add_argument(
         "--bucket",

@@ -1,4 +1,5 @@
-"""Request counts the admin API reports: per method, per request path, per written resource."""
+"""Request counts the admin API reports: per method, per request path, per written resource,
+and the requests ARM's emulated throttling refused (``throttled``)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class Stats:
         return {
             **{
                 name: self.counts[name]
-                for name in ("requests", "writes", "puts", "deletes", "patches")
+                for name in ("requests", "writes", "puts", "deletes", "patches", "throttled")
             },
             "by_resource": {k: dict(v) for k, v in self.by_resource.items()},
             "writes_by_resource": dict(self.writes_by_resource),
