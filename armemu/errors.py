@@ -360,3 +360,20 @@ def graph_bad_query(reason: str) -> ArmErrorReply:
             {"code": "ParserFailure", "message": reason},
         ],
     )
+
+
+def graph_too_many_subscriptions(count: int, limit: int) -> ArmErrorReply:
+    """Resource Graph's answer to a query naming too many subscriptions (the code unconfirmed)."""
+    return ArmErrorReply(
+        400,
+        "BadRequest",
+        "Please provide below info when asking for support: timestamp = now, correlationId = "
+        "emulator.",
+        details=[
+            {
+                "code": "TooManySubscriptions",
+                "message": f"The query names {count} subscriptions; at most {limit} are allowed. "
+                "See https://aka.ms/arg-error-toomanysubs",
+            }
+        ],
+    )
