@@ -8,8 +8,6 @@ one line on stderr; with ``--json`` it is also ``{"ok": false, "error": ...}`` o
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +19,7 @@ from sync import __version__
 from sync.core.clouds import CLOUDS
 from sync.core.formats import FORMATS
 from sync.errors import IpsyncError
+from sync.logs import get_logger
 
 if TYPE_CHECKING:
     from sync.core.feed import Release
@@ -34,7 +33,7 @@ FEED_HELP = (
     "of that feed's document"
 )
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class UsageError(Exception):
@@ -103,7 +102,8 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
     release = _release(args)
     families: tuple[Family, ...] = FAMILIES if args.family == "both" else (args.family,)
     selection = select(release, _selectors(args, release), families=families)
-    body = selection.as_dict()
+    fmt: Format = "json" if args.json else args.format
+    body = selection.as_dict(fingerprint=fmt == "json")
     if args.max_entries is not None:
         from sync.core.fit import fit
 
@@ -121,7 +121,6 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
             }
             for f, result in fitted.items()
         }
-    fmt: Format = "json" if args.json else args.format
     sys.stdout.write(render(fmt, "+".join(selection.tags), body).decode())
     if args.max_entries is not None and fmt != "json":  # JSON carries the fit itself
         for f in families:
@@ -137,6 +136,8 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
 
 
 def _cmd_tags(args: argparse.Namespace) -> int:
+    import json
+
     release = _release(args)
     needle = (args.match or "").lower()
     region = (args.region or "").lower()
@@ -211,7 +212,17 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
     return emulator_main(args.emulator_args, prog="python -m sync emulator")
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: The commands, as the parser names them.
+COMMANDS = ("prefixes", "tags", "plan", "apply", "demo", "schema", "emulator")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; only the top level and ``command``'s own parser when it names
+    one (each parser built costs start-up time, and ``prefixes`` is run from scripts)."""
+
+    def wanted(name: str) -> bool:
+        return command is None or command == name
+
     parser = _Parser(
         prog="python -m sync",
         description="Keep Azure allow-lists in step with Microsoft's service-tag ranges.",
@@ -228,42 +239,46 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--cloud", choices=list(CLOUDS))
         p.add_argument("--config", type=Path, help="TOML or JSON file of settings")
 
-    p = sub.add_parser("prefixes", help="aggregated prefixes of service tags or feed selectors")
-    p.add_argument(
-        "tags",
-        nargs="*",
-        metavar="SELECTOR",
-        help="service tags (azure), or the selectors of --feed (a url feed needs none)",
-    )
-    common(p)
-    p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
-    p.add_argument("--family", choices=["v4", "v6", "both"], default="both")
-    p.add_argument(
-        "--max-entries",
-        type=int,
-        metavar="N",
-        help="at most N blocks (shared by the families) covering every address with the "
-        "fewest extra ones; the extra is reported on stderr",
-    )
-    p.add_argument(
-        "--format",
-        choices=list(FORMATS),
-        default="plain",
-        help="plain: one CIDR per line (EDL); json; csv; checkpoint: Check Point's Generic "
-        "Data Center file",
-    )
-    p.add_argument("--json", action="store_true", help="same as --format json")
-    p.set_defaults(handler=_cmd_prefixes)
+    if wanted("prefixes"):
+        p = sub.add_parser("prefixes", help="aggregated prefixes of service tags or feed selectors")
+        p.add_argument(
+            "tags",
+            nargs="*",
+            metavar="SELECTOR",
+            help="service tags (azure), or the selectors of --feed (a url feed needs none)",
+        )
+        common(p)
+        p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
+        p.add_argument("--family", choices=["v4", "v6", "both"], default="both")
+        p.add_argument(
+            "--max-entries",
+            type=int,
+            metavar="N",
+            help="at most N blocks (shared by the families) covering every address with the "
+            "fewest extra ones; the extra is reported on stderr",
+        )
+        p.add_argument(
+            "--format",
+            choices=list(FORMATS),
+            default="plain",
+            help="plain: one CIDR per line (EDL); json; csv; checkpoint: Check Point's Generic "
+            "Data Center file",
+        )
+        p.add_argument("--json", action="store_true", help="same as --format json")
+        p.set_defaults(handler=_cmd_prefixes)
 
-    p = sub.add_parser("tags", help="list the tags (or a feed's selectors) of a release")
-    common(p)
-    p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
-    p.add_argument("--region", help="only tags of this region (exact, any case)")
-    p.add_argument("--match", help="only tags whose name contains this text (any case)")
-    p.add_argument("--json", action="store_true", help="print the tags as a JSON list")
-    p.set_defaults(handler=_cmd_tags)
+    if wanted("tags"):
+        p = sub.add_parser("tags", help="list the tags (or a feed's selectors) of a release")
+        common(p)
+        p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
+        p.add_argument("--region", help="only tags of this region (exact, any case)")
+        p.add_argument("--match", help="only tags whose name contains this text (any case)")
+        p.add_argument("--json", action="store_true", help="print the tags as a JSON list")
+        p.set_defaults(handler=_cmd_tags)
 
     for name, text in (("plan", "show what would change, write nothing"), ("apply", "sync")):
+        if not wanted(name):
+            continue
         p = sub.add_parser(name, help=text)
         common(p)
         p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -272,69 +287,57 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--force", action="store_true", help="override the safety guards")
         p.set_defaults(handler=_cmd_sync)
 
-    p = sub.add_parser("demo", help="offline end-to-end run on the embedded emulator")
-    p.add_argument("--data", type=Path, help="folder of bundled releases (default: tests/data)")
-    p.set_defaults(handler=_cmd_demo)
+    if wanted("demo"):
+        p = sub.add_parser("demo", help="offline end-to-end run on the embedded emulator")
+        p.add_argument("--data", type=Path, help="folder of bundled releases (default: tests/data)")
+        p.set_defaults(handler=_cmd_demo)
 
-    p = sub.add_parser("schema", help="print the JSON Schema of a config file (for editors)")
-    p.set_defaults(handler=_cmd_schema)
+    if wanted("schema"):
+        p = sub.add_parser("schema", help="print the JSON Schema of a config file (for editors)")
+        p.set_defaults(handler=_cmd_schema)
 
-    p = sub.add_parser(
-        "emulator", help="run the local ARM emulator (alias of python -m armemu)", add_help=False
-    )
-    p.add_argument("emulator_args", nargs=argparse.REMAINDER)
-    p.set_defaults(handler=_cmd_emulator)
+    if wanted("emulator"):
+        p = sub.add_parser(
+            "emulator",
+            help="run the local ARM emulator (alias of python -m armemu)",
+            add_help=False,
+        )
+        p.add_argument("emulator_args", nargs=argparse.REMAINDER)
+        p.set_defaults(handler=_cmd_emulator)
     return parser
-
-
-class _LogFormat(logging.Formatter):
-    """``12:03:04 +1.2s message``: wall clock and seconds since the command started."""
-
-    def __init__(self, began: float, names: bool) -> None:
-        super().__init__(datefmt="%H:%M:%S")
-        self._began = began
-        self._names = names
-
-    def format(self, record: logging.LogRecord) -> str:
-        level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
-        name = f"{record.name}: " if self._names else ""
-        stamp = f"{self.formatTime(record, self.datefmt)} +{record.created - self._began:.1f}s"
-        text = f"{stamp} {level}{name}{record.getMessage()}"
-        if record.exc_info:
-            text += "\n" + self.formatException(record.exc_info)
-        return text
 
 
 @contextmanager
 def _logging(verbosity: int, progress: bool) -> Iterator[None]:
-    """Progress of plan/apply at INFO by default, debug with -v. The Azure SDK logs warnings
-    only, and no sign-in warnings (ipsync reports a failed sign-in in one line), unless -v -v.
-    Loggers are left as they were found (``main`` may run inside another program)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_LogFormat(time.time(), names=verbosity > 0))
-    default = logging.INFO if progress else logging.WARNING
-    sdk = logging.DEBUG if verbosity >= 2 else None
-    levels = {
-        "": logging.WARNING,
-        "sync": logging.DEBUG if verbosity else default,
-        "azure": sdk or logging.WARNING,
-        "azure.identity": sdk or logging.ERROR,
-    }
-    before = {name: logging.getLogger(name).level for name in levels}
-    root = logging.getLogger()
-    root.addHandler(handler)
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
+    """The command's log format and levels (:mod:`sync.app.clilog`), set up at once for
+    ``plan``, ``apply`` and ``-v``; for the others when something is first logged, so that a
+    command that logs nothing does not import :mod:`logging`. Loggers are left as they were
+    found (``main`` may run inside another program)."""
+    from sync import logs
+
+    began, undo = time.time(), []
+
+    def setup() -> None:
+        from sync.app.clilog import install
+
+        undo.append(install(verbosity, progress, began))
+
+    if progress or verbosity or "logging" in sys.modules:
+        setup()
+    else:
+        logs.on_first_use(setup)
     try:
         yield
     finally:
-        root.removeHandler(handler)
-        for name, level in before.items():
-            logging.getLogger(name).setLevel(level)
+        logs.on_first_use(None)
+        for step in undo:
+            step()
 
 
 def _fail(message: str, as_json: bool) -> int:
     """One line on stderr, and with ``--json`` the error as JSON on stdout; exit 1."""
+    import json
+
     if as_json:
         print(json.dumps({"ok": False, "error": message}))
     print(f"error: {message}", file=sys.stderr)
@@ -356,7 +359,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         passed_on = _emulator_args(argv)
-        args = build_parser().parse_args(argv[: len(argv) - len(passed_on)])
+        named = next((a for a in argv if not a.startswith("-")), None)
+        parser = build_parser(named if named in COMMANDS else None)
+        args = parser.parse_args(argv[: len(argv) - len(passed_on)])
         if args.command == "emulator":
             args.emulator_args = passed_on
     except UsageError as exc:

@@ -7,11 +7,12 @@ a check.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from sync.logs import get_logger
+
+log = get_logger(__name__)
 
 
 def default_cache_dir() -> Path:
