@@ -11,7 +11,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -369,8 +369,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_json = bool(getattr(args, "json", False))
     verbosity = args.verbose + getattr(args, "verbose_sub", 0)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    quiet_gc: AbstractContextManager[None] = nullcontext()
+    if args.command in ("prefixes", "tags"):
+        # A command that reads a release and ends: the cycle collector would only walk the
+        # release's objects.
+        from sync.core.feed import paused_gc
+
+        quiet_gc = paused_gc()
     try:
-        with _logging(verbosity, progress=args.command in ("plan", "apply")):
+        with _logging(verbosity, progress=args.command in ("plan", "apply")), quiet_gc:
             return handler(args)
     except IpsyncError as exc:
         return _fail(str(exc), as_json)

@@ -73,6 +73,7 @@ class Release:
     __slots__ = (
         "_by_lower",
         "change_number",
+        "checked",
         "cloud",
         "digest",
         "feed",
@@ -97,6 +98,7 @@ class Release:
         feed: str = "azure",
         digest: str | None = None,
         resolve: Callable[[str], ServiceTag | None] | None = None,
+        checked: set[str] | None = None,
     ) -> None:
         self.cloud = cloud  # the Azure cloud, or the feed's instance (a label)
         self.change_number = change_number
@@ -114,6 +116,8 @@ class Release:
         #: Selectors of a form too open to list (a Microsoft 365 port filter): the record a
         #: name not among :attr:`tags` stands for, or None.
         self.resolve = resolve
+        #: Its distinct prefixes, when this read checked them and they passed as they were.
+        self.checked = checked
         self._by_lower: dict[str, list[str]] | None = None
 
     def __repr__(self) -> str:
@@ -297,9 +301,17 @@ def check_bounds(origin: str, *, tags: int = 0, prefixes: int = 0) -> None:
         )
 
 
-def checked_records(
-    records: list[ServiceTag], bounds: Bounds
-) -> tuple[dict[str, ServiceTag], str | None]:
+class Checked(NamedTuple):
+    """A release's records after the release-wide checks."""
+
+    by_name: dict[str, ServiceTag]
+    #: The content key to keep, or None (prefixes were rewritten, or the feed keeps none).
+    verdict: str | None
+    #: Its distinct prefixes when they were checked now (and passed as they were), else None.
+    distinct: set[str] | None
+
+
+def checked_records(records: list[ServiceTag], bounds: Bounds) -> Checked:
     """The records by name once every release-wide check passed, and the verdict to keep.
 
     Bounds, names given once, and every prefix (valid, no broader than the minimum, public);
@@ -310,17 +322,18 @@ def checked_records(
     if len(by_name) != len(records):
         twice = Counter(tag.name for tag in records).most_common(1)[0][0]
         raise FeedError(f"{bounds.origin}: {bounds.noun} {twice!r} appears twice")
-    verdict = bounds.verdict
-    trusted = verdict is not None and verdict in bounds.trusted
-    if not trusted and not _normalise_prefixes(records, bounds):
-        verdict = None  # prefixes were rewritten: the same content needs the rewrite again
-    return by_name, verdict
+    if bounds.verdict is not None and bounds.verdict in bounds.trusted:
+        return Checked(by_name, bounds.verdict, None)
+    distinct = _normalise_prefixes(records, bounds)
+    if distinct is None:  # prefixes were rewritten: the same content needs the rewrite again
+        return Checked(by_name, None, None)
+    return Checked(by_name, bounds.verdict, distinct)
 
 
-def _normalise_prefixes(tags: list[ServiceTag], bounds: Bounds) -> bool:
+def _normalise_prefixes(tags: list[ServiceTag], bounds: Bounds) -> set[str] | None:
     """Check every distinct prefix once; rewrite only the records holding non-canonical ones.
 
-    True when every prefix was fine as it is (nothing rewritten).
+    The distinct prefixes when every one was fine as it is; None when some were rewritten.
     """
     distinct = set().union(*(tag.address_prefixes for tag in tags))
     fresh = distinct.difference(bounds.checked) if bounds.checked else distinct
@@ -328,7 +341,7 @@ def _normalise_prefixes(tags: list[ServiceTag], bounds: Bounds) -> bool:
     if not fresh or all_canonical(
         fresh, min_prefixlen_v4=v4_min, min_prefixlen_v6=v6_min, public=True
     ):
-        return True
+        return distinct
     try:  # one is odd (a rewrite is due) or refused: which, and why
         parsed = {raw: parse_prefix(raw) for raw in distinct}
     except ValueError:
@@ -353,7 +366,7 @@ def _normalise_prefixes(tags: list[ServiceTag], bounds: Bounds) -> bool:
             )
         # In place: the list is the decoded document's own, nobody else's.
         prefixes[:] = [renamed[p].text if p in renamed else p for p in prefixes]
-    return False
+    return None
 
 
 def _raise_first_bad(tags: list[ServiceTag], bounds: Bounds) -> NoReturn:

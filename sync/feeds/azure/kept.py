@@ -13,7 +13,6 @@ cache folder (:mod:`sync.feeds.cache`).
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from sync.core.feed import Release, ServiceTag
 from sync.errors import FeedError
-from sync.feeds.cache import private_dir, read_private
+from sync.feeds.cache import private_dir, read_private, write_atomically
 from sync.logs import get_logger
 
 if TYPE_CHECKING:
@@ -153,41 +152,34 @@ def write_parsed(cache_dir: Path, key: str, release: Release) -> None:
 def read_checked(cache_dir: Path, guards: tuple[int, ...]) -> list[str]:
     """The prefixes the last release that passed whole held, if it passed under ``guards``;
     none when the file is absent, unsafe (:func:`read_private`), unreadable or of other
-    guards."""
-    import marshal
-
+    guards. The file is text: the guards on its first line, then one prefix a line."""
     data = read_private(cache_dir / CHECKED_FILE)
     try:
-        kept_guards, prefixes = marshal.loads(data) if data is not None else ((), [])
-    except (ValueError, TypeError, EOFError):
+        lines = data.decode("ascii").split("\n") if data is not None else []
+    except UnicodeDecodeError:
         return []
-    return prefixes if kept_guards == guards and isinstance(prefixes, list) else []
+    return lines[1:] if lines and lines[0] == _guards_line(guards) else []
 
 
 def write_checked(cache_dir: Path, guards: tuple[int, ...], release: Release) -> None:
     """Keep the prefixes of a release that passed whole under ``guards`` (replacing those of
     the release before): the next release is checked for the prefixes it adds."""
-    import marshal
+    if release.checked is not None:
+        text = "\n".join([_guards_line(guards), *release.checked])
+        _keep(cache_dir, CHECKED_FILE, [text.encode("ascii")])
 
-    prefixes = list(set().union(*(tag.address_prefixes for tag in release.tags.values())))
-    _keep(cache_dir, CHECKED_FILE, [marshal.dumps((guards, prefixes))])
+
+def _guards_line(guards: tuple[int, ...]) -> str:
+    return "guards " + " ".join(map(str, guards))
 
 
 def _keep(cache_dir: Path, name: str, parts: list[bytes]) -> None:
     """Write ``name`` whole (owner-only, replaced at once); a failure only costs time later."""
-    import tempfile
-
     if not private_dir(cache_dir):
         return
-    temp = None
     try:
-        fd, temp = tempfile.mkstemp(dir=cache_dir, prefix=name, suffix=".tmp")  # 0600
-        with os.fdopen(fd, "wb") as file:
-            file.writelines(parts)
-        os.replace(temp, cache_dir / name)
+        write_atomically(cache_dir / name, parts, durable=False)
     except OSError as error:
-        if temp is not None:
-            Path(temp).unlink(missing_ok=True)
         log.info("could not keep %s in %s: %s", name, cache_dir, error)
 
 

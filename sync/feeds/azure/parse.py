@@ -356,10 +356,11 @@ def assemble(
         trusted=guards.trusted,
         checked=guards.checked,
     )
-    by_name, verdict = checked_records(tags, bounds)
+    checked = checked_records(tags, bounds)
     series = "" if kind == "json" else kind
     mark = mark_of(series, int(change_number))
-    return Release(cloud, change_number, origin, kind, by_name, verdict, mark=mark)
+    return Release(cloud, change_number, origin, kind, checked.by_name, checked.verdict,
+                   mark=mark, checked=checked.distinct)  # fmt: skip
 
 
 def _check_count(count: int, cloud: str, kind: str, guards: _Guards) -> None:
