@@ -13,7 +13,7 @@ import re
 
 # The C module itself: ``socket`` would add its enums and ``selectors`` to every start-up.
 from _socket import AF_INET, AF_INET6, inet_ntop, inet_pton
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from itertools import compress, repeat
 from operator import add, and_, itemgetter, or_
 from typing import Literal, NamedTuple, cast
@@ -159,10 +159,17 @@ def aggregate(
     wanted, removed = _by_family(canonical), _by_family(exclude)
     result: dict[Family, list[str]] = {"v4": [], "v6": []}
     for family in families:
-        spans = merge(_spans(wanted[family], family))
+        given = _spans(wanted[family], family)
+        spans = merge(given)
         if removed[family]:
             spans = subtract(spans, merge(_spans(removed[family], family)))
-        result[family] = to_cidrs(spans, family)
+        # Where little merged (the union of tags already aggregated, as most selections are),
+        # a range that is one of the given prefixes is written as it was given: building the
+        # text again is most of the work. Where much merged, looking them up costs more.
+        known = (
+            dict(zip(given, wanted[family], strict=True)) if 2 * len(spans) >= len(given) else None
+        )
+        result[family] = to_cidrs(spans, family, known)
     return result
 
 
@@ -220,13 +227,21 @@ def subtract(spans: list[Span], remove: list[Span]) -> list[Span]:
     return result
 
 
-def to_cidrs(spans: Iterable[Span], family: Family) -> list[str]:
-    """The fewest canonical CIDRs covering each range exactly, in address order."""
+def to_cidrs(
+    spans: Iterable[Span], family: Family, known: Mapping[Span, str] | None = None
+) -> list[str]:
+    """The fewest canonical CIDRs covering each range exactly, in address order; a range
+    ``known`` names (a prefix's own span) is that prefix."""
     socket_family, bits = _WIDTH[family]
     size = bits // 8
+    names = known or {}
     result = []
-    for start, last in spans:
-        first = start
+    for span in spans:
+        text = names.get(span)
+        if text is not None:
+            result.append(text)
+            continue
+        first, last = span
         while first <= last:
             # The largest block that starts at ``first`` (alignment) and ends by ``last``.
             log2 = (last - first + 1).bit_length() - 1
