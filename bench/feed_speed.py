@@ -66,11 +66,13 @@ class Medians:
     wall: float
     cpu: float
     rss_mb: float
+    fastest: float  # wall: the run the other sessions on the machine disturbed least
 
     @classmethod
     def of(cls, runs: list[Run]) -> Medians:
         fields = ("wall", "cpu", "rss_mb")
-        return cls(*(statistics.median(getattr(r, f) for r in runs) for f in fields))
+        wall, cpu, rss = (statistics.median(getattr(r, f) for r in runs) for f in fields)
+        return cls(wall, cpu, rss, min(r.wall for r in runs))
 
 
 def run(command: list[str], env: dict[str, str]) -> Run:
@@ -101,13 +103,15 @@ def measure(runs: int, release: str = str(CURRENT), previous: str = str(PREVIOUS
         "release*: the first read of an unseen release, the week before's "
         f"(`{Path(previous).name}`) read before it: decoded, and checked for the prefixes it "
         "adds. *Nothing kept*: the very first read, every prefix checked. Wall and CPU time "
-        "(user + system) of the child, peak RSS = its `ru_maxrss`. Bytecode is cached (one "
+        "(user + system) of the child, peak RSS = its `ru_maxrss`; the goals are judged on the "
+        "medians, and the fastest run of each is shown too (on a shared machine, the one "
+        "other work disturbed least). Bytecode is cached (one "
         "untimed run of each command first), as in an installed package. The machine is shared: "
         "load averages (1 / 5 / 15 min) are read before and after, and every ratio compares "
         "runs that took turns.",
     )
     before = load()
-    rows = ["| tag | variant | wall | CPU | peak RSS |", "|---|---|---|---|---|"]
+    rows = ["| tag | variant | wall | CPU | peak RSS | fastest wall |", "|---|---|---|---|---|---|"]
     # Bytecode is cached, as in an installed package: the untimed first runs write it.
     env = {
         k: v
@@ -147,8 +151,8 @@ def measure(runs: int, release: str = str(CURRENT), previous: str = str(PREVIOUS
             ours = [runs_of[tag, v] for v in VARIANTS if v != "script"]
             _check(section, tag, [r for runs in ours for r in runs], runs_of[tag, "script"])
             figures = {name: Medians.of(runs_of[tag, name]) for name in VARIANTS}
-            rows += [f"| {tag} | {name} | {ms(m.wall)} | {ms(m.cpu)} | {m.rss_mb:.1f} MB |"
-                     for name, m in figures.items()]  # fmt: skip
+            rows += [f"| {tag} | {name} | {ms(m.wall)} | {ms(m.cpu)} | {m.rss_mb:.1f} MB | "
+                     f"{ms(m.fastest)} |" for name, m in figures.items()]  # fmt: skip
             section.figures += _figures(tag, figures)
         warm = fresh()
         run(commands["AzureCloud"][0], warm)
