@@ -26,6 +26,13 @@ def build_parser(prog: str = "python -m armemu") -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
     parser.add_argument("--state", type=Path, help="JSON file that keeps resources across restarts")
     parser.add_argument(
+        "--load",
+        type=Path,
+        metavar="FILE",
+        help="start from the resources of a --state file, keeping changes in memory only "
+        "(a large fleet for benchmarks: saving it on every write would be the bottleneck)",
+    )
+    parser.add_argument(
         "--feed", type=Path, help="Service Tags release served by the serviceTags API"
     )
     parser.add_argument("--lro-polls", type=int, default=1, help="InProgress answers per operation")
@@ -45,7 +52,8 @@ def build_parser(prog: str = "python -m armemu") -> argparse.ArgumentParser:
     parser.add_argument(
         "--throttle",
         action="store_true",
-        help="emulate ARM's token buckets (reads 250 refilled 25/s, writes and deletes 200, 10/s)",
+        help="emulate ARM's token buckets (reads 250 refilled 25/s, writes and deletes 200, 10/s) "
+        "and Resource Graph's quota (15 queries every 5 s per user)",
     )
     parser.add_argument(
         "--bucket",
@@ -105,6 +113,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m armemu") -> i
     emulator = Emulator(
         port=args.port,
         state_file=args.state,
+        load=args.load,
         feed=args.feed,
         lro_polls=args.lro_polls,
         retry_after=args.retry_after,

@@ -346,17 +346,33 @@ def ip_group_error(code: str, message: str) -> ArmErrorReply:
 
 
 def graph_bad_query(reason: str) -> ArmErrorReply:
+    return _graph_bad_request(
+        {
+            "code": "InvalidQuery",
+            "message": "Query is invalid. Please refer to the documentation for the Azure "
+            "Resource Graph service and fix the error before retrying.",
+        },
+        {"code": "ParserFailure", "message": reason},
+    )
+
+
+def graph_too_many_subscriptions(count: int, limit: int) -> ArmErrorReply:
+    """Resource Graph's answer to a query naming too many subscriptions (the code unconfirmed)."""
+    return _graph_bad_request(
+        {
+            "code": "TooManySubscriptions",
+            "message": f"The query names {count} subscriptions; at most {limit} are allowed. "
+            "See https://aka.ms/arg-error-toomanysubs",
+        }
+    )
+
+
+def _graph_bad_request(*details: dict[str, Any]) -> ArmErrorReply:
+    """Resource Graph's 400: a support line, and what is wrong in the details."""
     return ArmErrorReply(
         400,
         "BadRequest",
         "Please provide below info when asking for support: timestamp = now, correlationId = "
         "emulator.",
-        details=[
-            {
-                "code": "InvalidQuery",
-                "message": "Query is invalid. Please refer to the documentation for the Azure "
-                "Resource Graph service and fix the error before retrying.",
-            },
-            {"code": "ParserFailure", "message": reason},
-        ],
+        details=list(details),
     )

@@ -14,6 +14,7 @@ Understood, and nothing else (anything else is a 400 that says what was not unde
                  | type in~ ('<type>', ...) | type in ('<type>', ...)
                  | type =~ '<type>' | type == '<type>'
                  | <column> [!]contains[_cs] '<text>' | <column> [!]has[_cs] '<term>'
+                 | tostring(tags) [!]contains[_cs] '<text>'   (and has: the tags as JSON text)
 
 Stages apply in the order written (``limit`` before ``order by`` keeps the first rows by id).
 ``contains`` finds a substring, ``has`` a whole term (no letter or digit either side), both
@@ -21,8 +22,9 @@ ignoring case unless ``_cs``; the columns are name, id, type, location, resource
 subscriptionId and kind.
 Rows have ARG's columns (``type`` lower-case, as ARG returns it); tag keys match exactly as
 written, ``=~``/``in~`` compare case-insensitively and ``==``/``in`` exactly. Scopes:
-``subscriptions`` limits rows to those subscriptions; ``managementGroups`` (any name) and no
-scope search every subscription. Paging: ``options.$top`` (default 100, at most 1000),
+``subscriptions`` limits rows to those subscriptions (at most :data:`MAX_SUBSCRIPTIONS`, as
+ARG's; the error answered beyond is unconfirmed); ``managementGroups`` (any name) and no scope
+search every subscription. Paging: ``options.$top`` (default 100, at most 1000),
 ``options.$skip`` and ``options.$skipToken``; a token is only given when the rows carry ``id``
 (as in ARG), otherwise ``resultTruncated`` is "true". Only ``resultFormat: objectArray``.
 """
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -42,10 +45,12 @@ FIELDS = (
     "managedBy", "sku", "plan", "properties", "tags", "identity", "zones", "extendedLocation",
 )  # fmt: skip
 DEFAULT_TOP, MAX_TOP = 100, 1000
+#: Subscriptions one query may name ("Troubleshoot errors in Azure Resource Graph")
+MAX_SUBSCRIPTIONS = 1000
 _STRING = r"""(?:'([^']*)'|"([^"]*)")"""
 _TAG = rf"tags(?:\[\s*{_STRING}\s*\]|\.([A-Za-z_][A-Za-z0-9_]*))"
-#: columns the string operators read
-_TEXT_COLUMNS = "name|id|type|location|resourceGroup|subscriptionId|kind"
+#: columns the string operators read; ``tostring(tags)`` reads the tags as JSON text
+_TEXT_COLUMNS = r"name|id|type|location|resourceGroup|subscriptionId|kind|tostring\(\s*tags\s*\)"
 _CONDITIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(rf"^{pattern}$", re.IGNORECASE), kind)
     for pattern, kind in (
@@ -90,7 +95,11 @@ def query(body: Any, rows: Iterable[Row]) -> dict[str, Any]:
     if str(options.get("resultFormat", "objectArray")) != "objectArray":
         raise errors.graph_bad_query("Only resultFormat 'objectArray' is emulated.")
     subscriptions = body.get("subscriptions")
-    wanted = {s.lower() for s in subscriptions} if isinstance(subscriptions, list) else None
+    wanted = None
+    if isinstance(subscriptions, list):
+        if len(subscriptions) > MAX_SUBSCRIPTIONS:
+            raise errors.graph_too_many_subscriptions(len(subscriptions), MAX_SUBSCRIPTIONS)
+        wanted = {s.lower() for s in subscriptions}
     stages, columns = _parse(body["query"])
     found = sorted(
         (r for r in rows if wanted is None or r["subscriptionId"].lower() in wanted),
@@ -208,6 +217,8 @@ def _condition(text: str) -> Predicate:
             return lambda r: _same(str((r["tags"] or {}).get(key, "")), value, op == "=~")
         if kind == "text":
             column, op, needle = groups
+            if column.lower().startswith("tostring"):
+                return _text(TAGS_TEXT, op.lower(), needle)
             return _text(_field(column), op.lower(), needle)
         if kind == "type_in":
             op, inner = groups
@@ -224,14 +235,25 @@ def _condition(text: str) -> Predicate:
 
 def _text(column: str, op: str, needle: str) -> Predicate:
     """``contains`` (a substring) and ``has`` (a whole term: no letter or digit either side),
-    ignoring case unless ``_cs``; ``!`` negates."""
+    ignoring case unless ``_cs``; ``!`` negates. :data:`TAGS_TEXT` is ``tostring(tags)``."""
     negate, base = op.startswith("!"), op.lstrip("!")
     flags = 0 if base.endswith("_cs") else re.IGNORECASE
     pattern = re.escape(needle)
     if base.startswith("has"):
         pattern = rf"(?<![0-9A-Za-z]){pattern}(?![0-9A-Za-z])"
     compiled = re.compile(pattern, flags)
+    if column == TAGS_TEXT:
+        return lambda r: (compiled.search(_json(r["tags"])) is not None) != negate
     return lambda r: (compiled.search(str(r.get(column) or "")) is not None) != negate
+
+
+#: ``tostring(tags)`` among the text columns
+TAGS_TEXT = "tostring(tags)"
+
+
+def _json(tags: Any) -> str:
+    """A dynamic value as KQL's ``tostring`` writes it: compact JSON."""
+    return json.dumps(tags or {}, separators=(",", ":"), ensure_ascii=False)
 
 
 def _same(actual: str, expected: str, insensitive: bool) -> bool:

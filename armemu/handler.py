@@ -41,6 +41,8 @@ _LOC = _SUB + r"/providers/(?P<ns>[^/]+)/locations/(?P<loc>[^/]+)"
 _POLL = r"/(?:operations|azureAsyncOperation|operationsStatus)"
 NETWORK = "Microsoft.Network"
 RESOURCES = "Microsoft.Resources"
+#: Resource Graph's query route (its own quota besides ARM's buckets: armemu.throttle)
+GRAPH_PATH = re.compile(r"^/providers/Microsoft\.ResourceGraph/resources/?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -224,9 +226,9 @@ class Handler(BaseHTTPRequestHandler):
         logged: dict[str, Any] | None = None  # a write that reached the resource
         try:
             self._check_auth()
-            if self.throttle is not None:
-                limits = self.throttle.take(method, path, self.headers.get("Authorization", ""))
             query = parse_qs(url.query)
+            if self.throttle is not None:
+                limits = self._throttle(self.throttle, method, path)
             if not query.get("api-version"):
                 raise errors.missing_api_version()
             route, match = self._route(path)
@@ -282,6 +284,18 @@ class Handler(BaseHTTPRequestHandler):
         except ArmErrorReply:
             return None
         return versioned.shape(route.name, api_version, reply.body) if reply.status == 200 else None
+
+    def _throttle(self, throttle: Throttle, method: str, path: str) -> dict[str, str]:
+        """ARM's token buckets, and Resource Graph's quota for a query; a 429 is counted."""
+        principal = self.headers.get("Authorization", "")
+        try:
+            limits = throttle.take(method, path, principal)
+            if method == "POST" and GRAPH_PATH.match(path):
+                limits |= throttle.query(principal)
+        except ArmErrorReply:
+            self.store.count_throttled()
+            raise
+        return limits
 
     def _dispatch(self, method: str, route: Route, m: dict[str, str], body: Any, write: Write,
                   query: dict[str, list[str]]) -> Reply:  # fmt: skip

@@ -39,6 +39,7 @@ class Emulator:
         *,
         port: int = 0,
         state_file: Path | None = None,
+        load: Path | None = None,
         feed: Path | None = None,
         lro_polls: int = 1,
         retry_after: int = 0,
@@ -49,12 +50,15 @@ class Emulator:
         """``slow`` maps a resource type's last segment to its operations' InProgress polls
         (``{"ipGroups": 20}``: IP Group writes wait for their firewall policy);
         ``subscriptions`` are listed (``GET /subscriptions``) even while they hold nothing;
-        ``throttle`` turns on ARM's token buckets (``Limits()``: the documented sizes)."""
+        ``throttle`` turns on ARM's token buckets (``Limits()``: the documented sizes); ``load``
+        starts from the resources of a state file without saving changes to it."""
         self.port = port
         self.store = ResourceStore(
-            lro_polls=lro_polls, retry_after=retry_after, state_file=state_file, slow=slow,
-            subscriptions=subscriptions,
+            lro_polls=lro_polls, retry_after=retry_after, state_file=state_file or load,
+            slow=slow, subscriptions=subscriptions,
         )  # fmt: skip
+        if state_file is None:
+            self.store.state_file = None  # loaded (or nothing to load): changes stay in memory
         self.feed = Feed(Path(feed) if feed is not None else None)
         #: Microsoft Graph's named locations, served at ``{endpoint}/v1.0/...``
         self.directory = Directory(self.store)

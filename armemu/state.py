@@ -127,6 +127,10 @@ class ResourceStore(ChildStore):
         with self.lock:
             self.requests.count(method, path)
 
+    def count_throttled(self) -> None:
+        with self.lock:
+            self.requests.counts["throttled"] += 1
+
     def stats(self) -> dict[str, Any]:
         with self.lock:
             return self.requests.as_dict()

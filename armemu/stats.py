@@ -1,5 +1,6 @@
 """What the admin API reports of the requests served: counts per method, per request path, per
-written resource, and the last writes with their bodies."""
+written resource, the last writes with their bodies, and the requests ARM's emulated
+throttling refused (``throttled``)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ class Stats:
         return {
             **{
                 name: self.counts[name]
-                for name in ("requests", "writes", "puts", "deletes", "patches")
+                for name in ("requests", "writes", "puts", "deletes", "patches", "throttled")
             },
             "by_resource": {k: dict(v) for k, v in self.by_resource.items()},
             "writes_by_resource": dict(self.writes_by_resource),

@@ -10,6 +10,12 @@ per-principal buckets. Every answer carries what is left of the bucket the reque
 answers 429 ``SubscriptionRequestsThrottled`` with ``Retry-After``, the whole seconds until a
 token is back. Limits are per region in ARM; the emulator is one region. The resource
 providers' own limits (``x-ms-ratelimit-remaining-resource``) are not emulated.
+
+Resource Graph counts queries apart, per user, in windows ("Guidance for throttled requests":
+15 queries every 5 seconds): every answer carries ``x-ms-user-quota-remaining`` and
+``x-ms-user-quota-resets-after`` (``hh:mm:ss``); beyond the quota it answers 429 ``RateLimiting``
+("Client application has been throttled ...", as real answers word it) with both headers and a
+``Retry-After`` (whether ARG sends one is unconfirmed).
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ class Limits:
     reads: tuple[float, float] = (250, 25)
     writes: tuple[float, float] = (200, 10)
     deletes: tuple[float, float] = (200, 10)
+    #: Resource Graph: (queries, window in seconds) per user
+    graph: tuple[float, float] = (15, 5)
 
     def of(self, operation: str) -> tuple[float, float]:
         limits: tuple[float, float] = getattr(self, operation)
@@ -65,13 +73,52 @@ class Bucket:
         return max(1, math.ceil((1 - self.tokens) / self.rate)) if self.rate > 0 else 3600
 
 
+@dataclass
+class Window:
+    """Resource Graph's quota of one user: ``used`` queries since ``start``."""
+
+    start: float
+    used: int = 0
+
+
 class Throttle:
-    """Every bucket of one emulator; ``take`` is one request."""
+    """Every bucket of one emulator; ``take`` is one ARM request, ``query`` one Resource Graph
+    query."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self._buckets: dict[tuple[str, ...], Bucket] = {}
+        self._windows: dict[str, Window] = {}
         self._lock = threading.Lock()
+
+    def query(self, authorization: str) -> dict[str, str]:
+        """The quota headers of a Resource Graph answer, or ArmErrorReply 429 (with them)."""
+        quota, length = self.limits.graph
+        user = _actor(authorization)
+        now = time.monotonic()
+        with self._lock:
+            window = self._windows.get(user)
+            if window is None or now >= window.start + length:
+                window = self._windows[user] = Window(now)
+            window.used += 1
+            left = window.start + length - now
+            headers = {
+                "x-ms-user-quota-remaining": str(max(0, int(quota) - window.used)),
+                "x-ms-user-quota-resets-after": _clock(left),
+            }
+            if window.used <= quota:
+                return headers
+            window.used -= 1  # a refused query costs nothing
+        raise ArmErrorReply(
+            429,
+            "RateLimiting",
+            "Please provide below info when asking for support: timestamp = now, "
+            "correlationId = emulator.",
+            details=[{"code": "RateLimiting", "message": "Client application has been throttled "
+                      "and should not attempt to repeat the request until an amount of time has "
+                      "elapsed. Please see https://aka.ms/resourcegraph-throttling for help."}],
+            headers={**headers, "Retry-After": str(max(1, math.ceil(left)))},
+        )  # fmt: skip
 
     def take(self, method: str, path: str, authorization: str) -> dict[str, str]:
         """The rate-limit headers of this request's answer, or ArmErrorReply 429 (with them)."""
@@ -79,7 +126,7 @@ class Throttle:
         found = _SUBSCRIPTION.match(path)
         scope = "subscription" if found else "tenant"
         owner = found.group(1).lower() if found else "tenant"
-        actor = hashlib.sha256(authorization.encode()).hexdigest()[:12]
+        actor = _actor(authorization)
         size, rate = self.limits.of(operation)
         wanted: list[tuple[str, tuple[str, ...], float, float]] = [
             (f"x-ms-ratelimit-remaining-{scope}-{operation}", (scope, owner, operation, actor),
@@ -99,6 +146,17 @@ class Throttle:
         if empty is not None:
             raise throttled(operation, scope, owner, actor, empty.wait_s(), headers)
         return headers
+
+
+def _actor(authorization: str) -> str:
+    """The principal behind a bearer token (the token itself stands for it)."""
+    return hashlib.sha256(authorization.encode()).hexdigest()[:12]
+
+
+def _clock(seconds: float) -> str:
+    """``hh:mm:ss``, rounded up (as ``x-ms-user-quota-resets-after`` writes a duration)."""
+    whole = max(0, math.ceil(seconds))
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
 def throttled(operation: str, scope: str, owner: str, actor: str, wait_s: int,

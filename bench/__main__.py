@@ -13,7 +13,17 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import feed_speed, fit_speed, kinds_replay, machine, noop, replay, scale, startup
+from bench import (
+    feed_speed,
+    fit_speed,
+    fleet,
+    kinds_replay,
+    machine,
+    noop,
+    replay,
+    scale,
+    startup,
+)
 from bench.common import ROOT, Section
 from bench.latency import calibrate
 from bench.markdown import render
@@ -49,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         step("cold start and memory", lambda: startup.section(runs)),
         step("budget fit", lambda: fit_speed.measure(runs)),
         step("IP rule list kinds", lambda: kinds_replay.section(releases)),
+        step(
+            "fleet",
+            lambda: fleet.section(calibration, **({"subscriptions": 10} if args.quick else {})),
+        ),
     ]
     sections.sort(key=lambda s: s.title)
     command = ".venv/bin/python -m bench" + (" --quick" if args.quick else "")

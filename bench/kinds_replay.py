@@ -28,7 +28,7 @@ from azure.mgmt.storage import models as st
 
 from armemu import Emulator
 from bench.common import Figure, Section
-from bench.fleet import SUBSCRIPTION, settings_for
+from bench.emulated import SUBSCRIPTION, settings_for
 from bench.markdown import render_section
 from bench.replay import find_releases
 from sync.azure.client import arm_client

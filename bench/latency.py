@@ -19,7 +19,7 @@ from pathlib import Path
 
 from armemu import Emulator
 from bench.common import REAL_LRO_POLLS, REAL_RETRY_AFTER_S
-from bench.fleet import RESOURCE_GROUP, Foreign, NsgSpec, create_nsgs, settings_for
+from bench.emulated import RESOURCE_GROUP, Foreign, NsgSpec, create_nsgs, settings_for
 from sync.azure.client import make_client
 
 SCALED = (0.1, 0.3)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bench.fleet import RESOURCE_GROUP
+from bench.emulated import RESOURCE_GROUP
 from sync.core.feed import Release
 from sync.core.prefixes import FAMILIES
 from sync.core.selection import select

@@ -17,7 +17,7 @@ from unittest import mock
 
 from armemu import Emulator
 from bench.common import CURRENT, Figure, Section, release_bytes
-from bench.fleet import NsgSpec, create_nsgs, settings_for
+from bench.emulated import NsgSpec, create_nsgs, settings_for
 from bench.mirror import serve
 from bench.naive import delete_and_recreate
 from bench.replay import LAYOUT, NAIVE, _naive_target

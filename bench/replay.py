@@ -21,7 +21,7 @@ from pathlib import Path
 from armemu import Emulator
 from bench import checks
 from bench.common import DATA, RELEASE_NAME, Figure, Section, ratio, secs
-from bench.fleet import Foreign, NsgSpec, create_nsgs, nsg_id, settings_for, target
+from bench.emulated import Foreign, NsgSpec, create_nsgs, nsg_id, settings_for, target
 from bench.latency import Calibration
 from bench.naive import delete_and_recreate
 from sync.azure.client import make_client

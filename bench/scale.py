@@ -27,7 +27,7 @@ from bench.common import (
     ratio,
     secs,
 )
-from bench.fleet import (
+from bench.emulated import (
     RESOURCE_GROUP,
     SUBSCRIPTION,
     Foreign,
@@ -96,7 +96,7 @@ _RULE_FIELDS = (
 )
 
 
-def _touch(nsg: Any) -> int:
+def touch(nsg: Any) -> int:
     """Read every field ipsync compares of every rule; the count of fields set."""
     return sum(getattr(r, f) is not None for r in nsg.security_rules or [] for f in _RULE_FIELDS)
 
@@ -112,7 +112,7 @@ def arm_reads(settings: Settings, specs: list[NsgSpec], workers: int) -> None:
     client = make_client(settings)
 
     def read(spec: NsgSpec) -> int:
-        return _touch(client.network_security_groups.get(RESOURCE_GROUP, spec.name))
+        return touch(client.network_security_groups.get(RESOURCE_GROUP, spec.name))
 
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(read, specs))

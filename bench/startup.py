@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from bench.common import CURRENT, REAL_LRO_POLLS, ROOT, Figure, Section, ratio
-from bench.fleet import SUBSCRIPTION, create_nsgs, emulator_process, settings_for
+from bench.emulated import SUBSCRIPTION, create_nsgs, emulator_process, settings_for
 from bench.scale import fleet
 from sync.azure.client import make_client
 

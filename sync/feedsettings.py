@@ -9,7 +9,6 @@ fields with :func:`check_feed_field`, so both paths accept and refuse the same v
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Collection, Mapping
@@ -163,6 +162,8 @@ def url_feeds(value: Any) -> tuple[dict[str, str], ...]:
     """The ``url`` feeds: a JSON list (or a list) of ``{name, url, format, select}``, checked
     one by one; the message names the feed and the field at fault."""
     if isinstance(value, str):
+        import json
+
         try:
             value = json.loads(value)
         except ValueError as exc:

@@ -9,13 +9,11 @@ one line on stderr; with ``--json`` it is also ``{"ok": false, "error": ...}`` o
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -23,6 +21,7 @@ from sync import __version__
 from sync.core.clouds import CLOUDS
 from sync.core.formats import FORMATS
 from sync.errors import IpsyncError
+from sync.logs import get_logger
 
 if TYPE_CHECKING:
     from sync.core.feed import Release
@@ -39,7 +38,7 @@ FEED_HELP = (
     "of that feed's document"
 )
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 #: The options that override a setting, for messages about a value given there.
 FLAGS = {"source": "--source", "cloud": "--cloud"}
 
@@ -220,6 +219,8 @@ def _cmd_tags(args: argparse.Namespace) -> int:
             }
         )
     if args.json:
+        import json
+
         print(json.dumps(rows, indent=2))
         return 0
     print(f"{'tag':<48} {'region':<22} {'change':>6} {'v4':>6} {'v6':>6}")
@@ -238,6 +239,8 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     old, new = _diff_sides(args)
     diff = diff_releases(old, new, tags=args.tag or (), match=args.match, region=args.region)
     if args.json:
+        import json
+
         print(json.dumps(diff.as_json(), indent=2))
     else:
         print(render_diff(diff))
@@ -337,8 +340,17 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
     return emulator_main(args.emulator_args, prog="python -m sync emulator")
 
 
-def build_parser(prog: str = "python -m sync") -> _Parser:
+#: The commands, as the parser names them.
+COMMANDS = ("prefixes", "tags", "diff", "plan", "apply", "demo", "schema", "emulator")
+
+
+def build_parser(prog: str = "python -m sync", only: str | None = None) -> _Parser:
+    """The whole command line; only the top level and ``only``'s own parser when it names a
+    command (each parser built costs start-up time, and ``prefixes`` is run from scripts)."""
     from sync.app.cli_help import epilog
+
+    def wanted(name: str) -> bool:
+        return only is None or only == name
 
     def parser_for(command: str, **kwargs: Any) -> dict[str, Any]:
         return {
@@ -382,82 +394,88 @@ def build_parser(prog: str = "python -m sync") -> _Parser:
             help="TOML or JSON file of settings (default: ./ipsync.toml when there is one)",
         )
 
-    p = command("prefixes", "aggregated prefixes of service tags or feed selectors")
-    p.add_argument(
-        "tags",
-        nargs="*",
-        metavar="SELECTOR",
-        help="service tags (azure), or the selectors of --feed (a url feed needs none)",
-    )
-    common(p)
-    p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
-    p.add_argument(
-        "--family",
-        choices=["v4", "v6", "both"],
-        default="both",
-        help="the IP families to print",
-    )
-    p.add_argument(
-        "--max-entries",
-        type=int,
-        metavar="N",
-        help="at most N blocks (shared by the families) covering every address with the "
-        "fewest extra ones; the extra is reported on stderr",
-    )
-    p.add_argument(
-        "--max-extra-ratio",
-        type=float,
-        default=0.1,
-        metavar="R",
-        help="with --max-entries: refuse (exit 3) a fit that allows more unpublished "
-        "addresses than R times the published ones, in any family (default 0.1)",
-    )
-    p.add_argument(
-        "--format",
-        choices=list(FORMATS),
-        default="plain",
-        help="plain: one CIDR per line (EDL); json; csv; checkpoint: Check Point's Generic "
-        "Data Center file",
-    )
-    p.add_argument("--json", action="store_true", help="same as --format json")
-    p.set_defaults(handler=_cmd_prefixes)
+    if wanted("prefixes"):
+        p = command("prefixes", "aggregated prefixes of service tags or feed selectors")
+        p.add_argument(
+            "tags",
+            nargs="*",
+            metavar="SELECTOR",
+            help="service tags (azure), or the selectors of --feed (a url feed needs none)",
+        )
+        common(p)
+        p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
+        p.add_argument(
+            "--family",
+            choices=["v4", "v6", "both"],
+            default="both",
+            help="the IP families to print",
+        )
+        p.add_argument(
+            "--max-entries",
+            type=int,
+            metavar="N",
+            help="at most N blocks (shared by the families) covering every address with the "
+            "fewest extra ones; the extra is reported on stderr",
+        )
+        p.add_argument(
+            "--max-extra-ratio",
+            type=float,
+            default=0.1,
+            metavar="R",
+            help="with --max-entries: refuse (exit 3) a fit that allows more unpublished "
+            "addresses than R times the published ones, in any family (default 0.1)",
+        )
+        p.add_argument(
+            "--format",
+            choices=list(FORMATS),
+            default="plain",
+            help="plain: one CIDR per line (EDL); json; csv; checkpoint: Check Point's Generic "
+            "Data Center file",
+        )
+        p.add_argument("--json", action="store_true", help="same as --format json")
+        p.set_defaults(handler=_cmd_prefixes)
 
-    p = command("tags", "list the tags (or a feed's selectors) of a release")
-    common(p)
-    p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
-    p.add_argument(
-        "--region",
-        help='only tags of this region, by id or name, any case (westeurope, "West Europe")',
-    )
-    p.add_argument("--match", help="only tags whose name contains this text (any case)")
-    p.add_argument("--json", action="store_true", help="print the tags as a JSON list")
-    p.set_defaults(handler=_cmd_tags)
+    if wanted("tags"):
+        p = command("tags", "list the tags (or a feed's selectors) of a release")
+        common(p)
+        p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
+        p.add_argument(
+            "--region",
+            help='only tags of this region, by id or name, any case (westeurope, "West Europe")',
+        )
+        p.add_argument("--match", help="only tags whose name contains this text (any case)")
+        p.add_argument("--json", action="store_true", help="print the tags as a JSON list")
+        p.set_defaults(handler=_cmd_tags)
 
-    p = command("diff", "addresses added and removed per tag between two releases")
-    side = "a release file, or 'latest' (the source's current release) or 'previous' (the one "
-    p.add_argument("old", metavar="OLD", help=side + "before it, kept when it was read)")
-    p.add_argument("new", metavar="NEW", help="as OLD")
-    common(p)
-    p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
-    p.add_argument(
-        "--tag",
-        action="append",
-        metavar="TAG",
-        help="only this tag (exact name, any case); repeat for more",
-    )
-    p.add_argument("--match", help="only tags whose name contains this text (any case)")
-    p.add_argument("--region", help="only tags of this region (exact, any case)")
-    p.add_argument(
-        "--json",
-        action="store_true",
-        help='print {"old": mark, "new": mark, "tags": {name: {"added": [...], "removed": [...]}}}',
-    )
-    p.set_defaults(handler=_cmd_diff)
+    if wanted("diff"):
+        p = command("diff", "addresses added and removed per tag between two releases")
+        side = "a release file, or 'latest' (the source's current release) or 'previous' (the one "
+        p.add_argument("old", metavar="OLD", help=side + "before it, kept when it was read)")
+        p.add_argument("new", metavar="NEW", help="as OLD")
+        common(p)
+        p.add_argument("--feed", metavar="NAME", help=FEED_HELP)
+        p.add_argument(
+            "--tag",
+            action="append",
+            metavar="TAG",
+            help="only this tag (exact name, any case); repeat for more",
+        )
+        p.add_argument("--match", help="only tags whose name contains this text (any case)")
+        p.add_argument("--region", help="only tags of this region (exact, any case)")
+        p.add_argument(
+            "--json",
+            action="store_true",
+            help='print {"old": mark, "new": mark, '
+            '"tags": {name: {"added": [...], "removed": [...]}}}',
+        )
+        p.set_defaults(handler=_cmd_diff)
 
     for name, text in (
         ("plan", "show what would change, write nothing"),
         ("apply", "plan, then write what changed"),
     ):
+        if not wanted(name):
+            continue
         p = command(name, text)
         common(p)
         p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -470,73 +488,59 @@ def build_parser(prog: str = "python -m sync") -> _Parser:
             )
         p.set_defaults(handler=_cmd_sync)
 
-    p = command("demo", "offline end-to-end run on the embedded emulator")
-    p.add_argument("--data", type=Path, help="folder of bundled releases (default: tests/data)")
-    p.set_defaults(handler=_cmd_demo)
+    if wanted("demo"):
+        p = command("demo", "offline end-to-end run on the embedded emulator")
+        p.add_argument("--data", type=Path, help="folder of bundled releases (default: tests/data)")
+        p.set_defaults(handler=_cmd_demo)
 
-    p = command("schema", "print the JSON Schema of a config file (for editors)")
-    p.set_defaults(handler=_cmd_schema)
+    if wanted("schema"):
+        p = command("schema", "print the JSON Schema of a config file (for editors)")
+        p.set_defaults(handler=_cmd_schema)
 
-    p = command("emulator", "run the local ARM emulator (alias of python -m armemu)",
-                add_help=False)  # fmt: skip
-    p.add_argument(
-        "emulator_args",
-        nargs=argparse.REMAINDER,
-        metavar="ARG",
-        help="the emulator's own options (python -m armemu --help)",
-    )
-    p.set_defaults(handler=_cmd_emulator)
+    if wanted("emulator"):
+        p = command("emulator", "run the local ARM emulator (alias of python -m armemu)",
+                    add_help=False)  # fmt: skip
+        p.add_argument(
+            "emulator_args",
+            nargs=argparse.REMAINDER,
+            metavar="ARG",
+            help="the emulator's own options (python -m armemu --help)",
+        )
+        p.set_defaults(handler=_cmd_emulator)
     return parser
-
-
-class _LogFormat(logging.Formatter):
-    """``12:03:04 +1.2s message``: wall clock and seconds since the command started."""
-
-    def __init__(self, began: float, names: bool) -> None:
-        super().__init__(datefmt="%H:%M:%S")
-        self._began = began
-        self._names = names
-
-    def format(self, record: logging.LogRecord) -> str:
-        level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
-        name = f"{record.name}: " if self._names else ""
-        stamp = f"{self.formatTime(record, self.datefmt)} +{record.created - self._began:.1f}s"
-        text = f"{stamp} {level}{name}{record.getMessage()}"
-        if record.exc_info:
-            text += "\n" + self.formatException(record.exc_info)
-        return text
 
 
 @contextmanager
 def _logging(verbosity: int, progress: bool) -> Iterator[None]:
-    """Progress of plan/apply at INFO by default, debug with -v. The Azure SDK logs warnings
-    only, and no sign-in warnings (ipsync reports a failed sign-in in one line), unless -v -v.
-    Loggers are left as they were found (``main`` may run inside another program)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_LogFormat(time.time(), names=verbosity > 0))
-    default = logging.INFO if progress else logging.WARNING
-    sdk = logging.DEBUG if verbosity >= 2 else None
-    levels = {
-        "": logging.WARNING,
-        "sync": logging.DEBUG if verbosity else default,
-        "azure": sdk or logging.WARNING,
-        "azure.identity": sdk or logging.ERROR,
-    }
-    before = {name: logging.getLogger(name).level for name in levels}
-    root = logging.getLogger()
-    root.addHandler(handler)
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
+    """The command's log format and levels (:mod:`sync.app.clilog`), set up at once for
+    ``plan``, ``apply`` and ``-v``; for the others when something is first logged, so that a
+    command that logs nothing does not import :mod:`logging`. Loggers are left as they were
+    found (``main`` may run inside another program)."""
+    from sync import logs
+
+    began, undo = time.time(), []
+
+    def setup() -> None:
+        from sync.app.clilog import install
+
+        undo.append(install(verbosity, progress, began))
+
+    if progress or verbosity or "logging" in sys.modules:
+        setup()
+    else:
+        logs.on_first_use(setup)
     try:
         yield
     finally:
-        root.removeHandler(handler)
-        for name, level in before.items():
-            logging.getLogger(name).setLevel(level)
+        logs.on_first_use(None)
+        for step in undo:
+            step()
 
 
 def _fail(message: str, as_json: bool) -> int:
     """One line on stderr, and with ``--json`` the error as JSON on stdout; exit 1."""
+    import json
+
     if as_json:
         print(json.dumps({"ok": False, "error": message}))
     print(f"error: {message}", file=sys.stderr)
@@ -559,7 +563,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = "ipsync" if Path(sys.argv[0]).name == "ipsync" else "python -m sync"
     try:
         passed_on = _emulator_args(argv)
-        parser = build_parser(prog)
+        named = next((a for a in argv if not a.startswith("-")), None)
+        parser = build_parser(prog, named if named in COMMANDS else None)
         args, extras = parser.parse_known_args(argv[: len(argv) - len(passed_on)])
         if extras:
             from sync.app.cli_help import unknown_options
@@ -574,8 +579,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_json = bool(getattr(args, "json", False))
     verbosity = args.verbose + getattr(args, "verbose_sub", 0)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    quiet_gc: AbstractContextManager[None] = nullcontext()
+    if args.command in ("prefixes", "tags"):
+        # A command that reads a release and ends: the cycle collector would only walk the
+        # release's objects.
+        from sync.core.feed import paused_gc
+
+        quiet_gc = paused_gc()
     try:
-        with _logging(verbosity, progress=args.command in ("plan", "apply")):
+        with _logging(verbosity, progress=args.command in ("plan", "apply")), quiet_gc:
             return handler(args)
     except IpsyncError as exc:
         return _fail(str(exc), as_json)

@@ -2,6 +2,7 @@
 
 The SDK's own retries are switched off (``retry_total=0``): the engine retries writes itself so
 that it can honour ``Retry-After`` within its time budget and count every request it sends.
+Every request of every client is paced by ARM's remaining budget (:mod:`sync.azure.pacing`).
 """
 
 from __future__ import annotations
@@ -147,7 +148,9 @@ def arm_client(
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
-    """Endpoint, token scope, TLS trust and polling every client of a run shares."""
+    """Endpoint, token scope, TLS trust, polling and pacing every client of a run shares."""
+    from sync.azure.pacing import pacing_policy
+
     if not settings.arm_base.startswith("https://"):
         raise SettingsError(
             f"{setting_label(settings, 'arm_endpoint')}: must be https://, not {settings.arm_base}"
@@ -157,6 +160,7 @@ def client_options(settings: Settings) -> dict[str, Any]:
         "credential_scopes": [settings.arm_base + "/.default"],
         "retry_total": 0,
         "polling_interval": settings.poll_interval_s,
+        "per_retry_policies": [pacing_policy()],
     }
     if settings.ca_bundle is not None:
         if not settings.ca_bundle.is_file():

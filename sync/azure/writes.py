@@ -1,11 +1,13 @@
 """The one way ipsync reads and writes ARM resources, whatever the kind.
 
-ARM's moods are the same for every resource: 429 and 409 "another operation" mean wait for
-``Retry-After`` and try again; 412 means the resource changed under us, so the caller re-reads
-and re-plans; a lost response may hide a write that happened, so the caller re-reads too.
-Long-running writes are polled here (``Azure-AsyncOperation`` or ``Location``), never past
-the run's deadline, and the deadline also stops a write from starting when the run is told to
-stop. Every PUT, PATCH and DELETE sent is counted, retries included.
+ARM's moods are the same for every resource: 429 (throttled, or another operation on the
+resource) and 409 "another operation" mean wait for ``Retry-After`` and try again (requests are
+also paced so that ARM seldom throttles: :mod:`sync.azure.pacing`); 412 means the resource
+changed under us, so the caller re-reads and re-plans; a lost response may hide a write that
+happened, so the caller re-reads too. Long-running writes are polled here
+(``Azure-AsyncOperation`` or ``Location``), never past the run's deadline, and the deadline
+also stops a write from starting when the run is told to stop. Every PUT, PATCH and DELETE
+sent is counted, retries included.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+from sync.azure.pacing import retry_seconds
 from sync.errors import ArmError, SignInError
 
 log = logging.getLogger(__name__)
@@ -29,8 +32,9 @@ MAX_BUSY_RETRIES = 8
 MAX_WAIT_S = 60.0
 #: Wait when a busy answer or a running operation carries no usable ``Retry-After``.
 DEFAULT_WAIT_S = 5.0
-#: Error codes ARM answers (with 409 or 429) while another operation holds the resource.
-BUSY_CODES = frozenset({"RetryableError", "AnotherOperationInProgress", "TooManyRequests"})
+#: Error codes of a 409 that means another operation holds the resource; any 429 is busy
+#: (throttled, or an NSG's ``RetryableError`` while another operation runs).
+BUSY_CODES = frozenset({"AnotherOperationInProgress"})
 #: Terminal states of a long-running operation that are not success.
 _FAILED = frozenset({"failed", "canceled", "cancelled"})
 
@@ -70,15 +74,6 @@ class Deadline:
             time.sleep(seconds)
 
 
-def retry_after(headers: Any, default: float) -> float:
-    """``Retry-After`` in seconds (ARM sends whole seconds); ``default`` when absent or odd."""
-    value = headers.get("Retry-After") if headers is not None else None
-    try:
-        return max(float(value), 0.0) if value is not None else default
-    except ValueError:
-        return default
-
-
 def reason(exc: BaseException) -> str:
     """``<status> <code> <first line of the message>`` of an SDK error."""
     status = getattr(exc, "status_code", None)
@@ -94,7 +89,8 @@ def _code(exc: BaseException) -> str:
 
 
 def _busy(exc: Any) -> bool:
-    return getattr(exc, "status_code", None) in (409, 429) and _code(exc) in BUSY_CODES
+    status = getattr(exc, "status_code", None)
+    return status == 429 or (status == 409 and _code(exc) in BUSY_CODES)
 
 
 class ArmWriter:
@@ -175,7 +171,7 @@ class ArmWriter:
         began = time.monotonic()
         headers: Any = http.headers
         while True:
-            wait = min(retry_after(headers, self._poll_interval), MAX_WAIT_S)
+            wait = min(retry_seconds(headers, self._poll_interval), MAX_WAIT_S)
             if self._deadline.remaining() < wait:
                 raise OutOfTime(
                     f"{self.label}: {what} was sent but still running after "
@@ -208,9 +204,9 @@ class ArmWriter:
             raise OutOfTime(f"{self.label}: time budget nearly spent before {what}")
 
     def _wait_busy(self, what: str, exc: Any) -> None:
-        """Honour ``Retry-After``, but never past the run's deadline."""
+        """Honour ``Retry-After`` (or Resource Graph's quota reset), never past the deadline."""
         response = getattr(exc, "response", None)
-        wait = retry_after(getattr(response, "headers", None), DEFAULT_WAIT_S)
+        wait = retry_seconds(getattr(response, "headers", None), DEFAULT_WAIT_S)
         wait = min(wait, MAX_WAIT_S, max(self._deadline.remaining(), 0))
         log.info(
             "%s: %s: ARM busy (%s), retrying in %.1f s", self.label, what, exc.status_code, wait

@@ -11,20 +11,21 @@ may remember its verdict by content (:attr:`Release.verdict`).
 
 from __future__ import annotations
 
+import gc
 import hashlib
-import json
-import logging
 import lzma
 import re
 import zlib
 from collections import Counter
-from collections.abc import Callable, Container
+from collections.abc import Callable, Collection, Container, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, NamedTuple, NoReturn, Protocol
 
 from sync.core.prefixes import all_canonical, overlaps_reserved, parse_prefix, reserved_block
 from sync.errors import FeedError
+from sync.logs import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: Largest (decompressed) document accepted from any feed; Azure's release is ~4 MB.
 MAX_FEED_BYTES = 64 * 1024 * 1024
@@ -72,6 +73,7 @@ class Release:
     __slots__ = (
         "_by_lower",
         "change_number",
+        "checked",
         "cloud",
         "digest",
         "feed",
@@ -89,13 +91,14 @@ class Release:
         change_number: int | str,
         origin: str,
         kind: str,
-        tags: dict[str, ServiceTag],
+        tags: Mapping[str, ServiceTag],
         verdict: str | None = None,
         *,
         mark: str,
         feed: str = "azure",
         digest: str | None = None,
         resolve: Callable[[str], ServiceTag | None] | None = None,
+        checked: set[str] | None = None,
     ) -> None:
         self.cloud = cloud  # the Azure cloud, or the feed's instance (a label)
         self.change_number = change_number
@@ -113,6 +116,8 @@ class Release:
         #: Selectors of a form too open to list (a Microsoft 365 port filter): the record a
         #: name not among :attr:`tags` stands for, or None.
         self.resolve = resolve
+        #: Its distinct prefixes, when this read checked them and they passed as they were.
+        self.checked = checked
         self._by_lower: dict[str, list[str]] | None = None
 
     def __repr__(self) -> str:
@@ -173,6 +178,9 @@ class Bounds(NamedTuple):
     noun: str = "tag"
     verdict: str | None = None  # the content key, where the feed keeps verdicts
     trusted: Container[str] = ()
+    #: Prefixes an earlier release held that passed the same check as they were: only the
+    #: others are checked (a new weekly release shares nearly all of its prefixes).
+    checked: Collection[str] = ()
 
     def minimum(self, version: int) -> int:
         return self.min_prefixlen_v4 if version == 4 else self.min_prefixlen_v6
@@ -223,13 +231,31 @@ def decompress(data: bytes, origin: str) -> bytes:
 def head(text: bytes) -> str:
     """The document's first characters, lower-cased, in UTF-8 or UTF-16/32 (by BOM or zero
     bytes). Decoded before looking, so that XML or HTML in UTF-16 is recognised as such."""
+    import json
+
     sample = text[:256]
     return sample.decode(json.detect_encoding(sample), errors="ignore").lstrip()[:64].lower()
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cycle collector waits while a release is decoded and checked: that makes some
+    200,000 objects and no cycle, and the collector's passes over them cost about a third of
+    ``json.loads`` (measured: ``bench.feed_speed``). It is switched back on as it was."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def decode_json(text: bytes, origin: str, what: str) -> Any:
     """Decode a (decompressed) JSON document, bounded in values and nesting; one line naming
     ``origin`` and ``what`` the document should have been when it is not."""
+    import json
+
     if head(text).startswith(("<!doctype html", "<html")):
         raise FeedError(f"{origin}: looks like an HTML page, not {what}")
     values = sum(map(text.count, (b",", b"[", b"{")))
@@ -275,9 +301,17 @@ def check_bounds(origin: str, *, tags: int = 0, prefixes: int = 0) -> None:
         )
 
 
-def checked_records(
-    records: list[ServiceTag], bounds: Bounds
-) -> tuple[dict[str, ServiceTag], str | None]:
+class Checked(NamedTuple):
+    """A release's records after the release-wide checks."""
+
+    by_name: dict[str, ServiceTag]
+    #: The content key to keep, or None (prefixes were rewritten, or the feed keeps none).
+    verdict: str | None
+    #: Its distinct prefixes when they were checked now (and passed as they were), else None.
+    distinct: set[str] | None
+
+
+def checked_records(records: list[ServiceTag], bounds: Bounds) -> Checked:
     """The records by name once every release-wide check passed, and the verdict to keep.
 
     Bounds, names given once, and every prefix (valid, no broader than the minimum, public);
@@ -288,22 +322,26 @@ def checked_records(
     if len(by_name) != len(records):
         twice = Counter(tag.name for tag in records).most_common(1)[0][0]
         raise FeedError(f"{bounds.origin}: {bounds.noun} {twice!r} appears twice")
-    verdict = bounds.verdict
-    trusted = verdict is not None and verdict in bounds.trusted
-    if not trusted and not _normalise_prefixes(records, bounds):
-        verdict = None  # prefixes were rewritten: the same content needs the rewrite again
-    return by_name, verdict
+    if bounds.verdict is not None and bounds.verdict in bounds.trusted:
+        return Checked(by_name, bounds.verdict, None)
+    distinct = _normalise_prefixes(records, bounds)
+    if distinct is None:  # prefixes were rewritten: the same content needs the rewrite again
+        return Checked(by_name, None, None)
+    return Checked(by_name, bounds.verdict, distinct)
 
 
-def _normalise_prefixes(tags: list[ServiceTag], bounds: Bounds) -> bool:
+def _normalise_prefixes(tags: list[ServiceTag], bounds: Bounds) -> set[str] | None:
     """Check every distinct prefix once; rewrite only the records holding non-canonical ones.
 
-    True when every prefix was fine as it is (nothing rewritten).
+    The distinct prefixes when every one was fine as it is; None when some were rewritten.
     """
     distinct = set().union(*(tag.address_prefixes for tag in tags))
+    fresh = distinct.difference(bounds.checked) if bounds.checked else distinct
     v4_min, v6_min = bounds.min_prefixlen_v4, bounds.min_prefixlen_v6
-    if all_canonical(distinct, min_prefixlen_v4=v4_min, min_prefixlen_v6=v6_min, public=True):
-        return True
+    if not fresh or all_canonical(
+        fresh, min_prefixlen_v4=v4_min, min_prefixlen_v6=v6_min, public=True
+    ):
+        return distinct
     try:  # one is odd (a rewrite is due) or refused: which, and why
         parsed = {raw: parse_prefix(raw) for raw in distinct}
     except ValueError:
@@ -328,7 +366,7 @@ def _normalise_prefixes(tags: list[ServiceTag], bounds: Bounds) -> bool:
             )
         # In place: the list is the decoded document's own, nobody else's.
         prefixes[:] = [renamed[p].text if p in renamed else p for p in prefixes]
-    return False
+    return None
 
 
 def _raise_first_bad(tags: list[ServiceTag], bounds: Bounds) -> NoReturn:

@@ -14,7 +14,6 @@ release), so a stored list can be served in any format without being computed ag
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, get_args
 
@@ -105,4 +104,6 @@ def checkpoint(name: str, description: str, prefixes: Sequence[str]) -> dict[str
 
 
 def _json(value: Any) -> bytes:
+    import json
+
     return (json.dumps(value, indent=2) + "\n").encode()

@@ -13,9 +13,9 @@ import re
 
 # The C module itself: ``socket`` would add its enums and ``selectors`` to every start-up.
 from _socket import AF_INET, AF_INET6, inet_ntop, inet_pton
-from collections.abc import Collection, Iterable
-from itertools import compress, filterfalse, repeat
-from operator import add, and_, itemgetter, methodcaller, not_
+from collections.abc import Collection, Iterable, Mapping
+from itertools import compress, repeat
+from operator import add, and_, itemgetter, or_
 from typing import Literal, NamedTuple, cast
 
 Family = Literal["v4", "v6"]
@@ -81,14 +81,12 @@ def all_canonical(
     Exact but silent: when it says False, :func:`parse_prefix` and :func:`reserved_block`
     tell which and why.
     """
-    v6 = list(filter(_HAS_COLON, prefixes))
-    v4 = list(filterfalse(_HAS_COLON, prefixes))
-    return _family_canonical(v4, "v4", min_prefixlen_v4, public) and _family_canonical(
-        v6, "v6", min_prefixlen_v6, public
+    by_family = _by_family(prefixes)
+    return _family_canonical(by_family["v4"], "v4", min_prefixlen_v4, public) and (
+        _family_canonical(by_family["v6"], "v6", min_prefixlen_v6, public)
     )
 
 
-_HAS_COLON = methodcaller("__contains__", ":")
 _HOSTMASKS = {bits: [(1 << (bits - n)) - 1 for n in range(bits + 1)] for bits in (32, 128)}
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 #: Whole text of one family, one prefix per line. The IPv4 form is canonical by construction;
@@ -122,10 +120,26 @@ def _family_canonical(prefixes: list[str], name: Family, minimum: int, public: b
     firsts = list(map(int.from_bytes, packed))
     if any(map(and_, firsts, hostmasks)):
         return False
-    ends = map(add, firsts, hostmasks)
-    if public and _touches_reserved(list(zip(firsts, ends, strict=True)), name):
+    if public and _touches_reserved(_suspects(packed, prefixlens, firsts, hostmasks, name), name):
         return False
     return family == AF_INET or list(map(inet_ntop, repeat(family), packed)) == addresses
+
+
+def _suspects(
+    packed: list[bytes],
+    prefixlens: list[int],
+    firsts: list[int],
+    hostmasks: list[int],
+    name: Family,
+) -> list[Span]:
+    """The spans that may touch reserved space: a prefix of /8 or longer lies within one
+    value of the first byte, so only those whose first byte a reserved block touches (and any
+    broader than /8) are looked at closely. Public releases hold few: a bulk test, no sort."""
+    near = map(_NEAR_RESERVED[name].__contains__, map(itemgetter(0), packed))
+    if min(prefixlens) < 8:
+        near = map(or_, near, map((8).__gt__, prefixlens))
+    chosen = list(compress(range(len(firsts)), near))
+    return [(firsts[i], firsts[i] + hostmasks[i]) for i in chosen]
 
 
 def family_of(prefix: str) -> Family:
@@ -151,17 +165,23 @@ def aggregate(
     wanted, removed = _by_family(canonical), _by_family(exclude)
     result: dict[Family, list[str]] = {"v4": [], "v6": []}
     for family in families:
-        spans = merge(_spans(wanted[family], family))
+        given = _spans(wanted[family], family)
+        spans = merge(given)
         if removed[family]:
             spans = subtract(spans, merge(_spans(removed[family], family)))
-        result[family] = to_cidrs(spans, family)
+        # Where little merged (the union of tags already aggregated, as most selections are),
+        # a range that is one of the given prefixes is written as it was given: building the
+        # text again is most of the work. Where much merged, looking them up costs more.
+        known = (
+            dict(zip(given, wanted[family], strict=True)) if 2 * len(spans) >= len(given) else None
+        )
+        result[family] = to_cidrs(spans, family, known)
     return result
 
 
 def _by_family(prefixes: Iterable[str]) -> dict[Family, list[str]]:
-    texts = list(prefixes)
-    v6 = list(map(str.__contains__, texts, repeat(":")))
-    return {"v4": list(compress(texts, map(not_, v6))), "v6": list(compress(texts, v6))}
+    texts = prefixes if isinstance(prefixes, list | set | frozenset) else list(prefixes)
+    return {"v4": [p for p in texts if ":" not in p], "v6": [p for p in texts if ":" in p]}
 
 
 def _spans(prefixes: list[str], family: Family) -> list[Span]:
@@ -213,13 +233,21 @@ def subtract(spans: list[Span], remove: list[Span]) -> list[Span]:
     return result
 
 
-def to_cidrs(spans: Iterable[Span], family: Family) -> list[str]:
-    """The fewest canonical CIDRs covering each range exactly, in address order."""
+def to_cidrs(
+    spans: Iterable[Span], family: Family, known: Mapping[Span, str] | None = None
+) -> list[str]:
+    """The fewest canonical CIDRs covering each range exactly, in address order; a range
+    ``known`` names (a prefix's own span) is that prefix."""
     socket_family, bits = _WIDTH[family]
     size = bits // 8
+    names = known or {}
     result = []
-    for start, last in spans:
-        first = start
+    for span in spans:
+        text = names.get(span)
+        if text is not None:
+            result.append(text)
+            continue
+        first, last = span
         while first <= last:
             # The largest block that starts at ``first`` (alignment) and ends by ``last``.
             log2 = (last - first + 1).bit_length() - 1
@@ -267,6 +295,15 @@ def _reserved_spans() -> dict[Family, list[tuple[Span, str, str]]]:
 
 
 _RESERVED_SPANS = _reserved_spans()
+#: Per family, the values of an address's first byte that some reserved block covers.
+_NEAR_RESERVED: dict[Family, frozenset[int]] = {
+    family: frozenset(
+        byte
+        for (low, high), _, _ in _RESERVED_SPANS[family]
+        for byte in range(low >> (bits - 8), (high >> (bits - 8)) + 1)
+    )
+    for family, (_, bits) in _WIDTH.items()
+}
 
 
 def overlaps_reserved(canonical: Collection[str]) -> bool:

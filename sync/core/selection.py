@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -39,6 +38,8 @@ class Selection(NamedTuple):
         it ignores file bytes, line endings, tag order, duplicates and the release's top-level
         change number (which Microsoft has reused for different content).
         """
+        import json
+
         body = json.dumps(
             {"change_numbers": self.change_numbers, "v4": self.v4, "v6": self.v6},
             sort_keys=True,
@@ -46,14 +47,18 @@ class Selection(NamedTuple):
         )
         return hashlib.sha256(body.encode()).hexdigest()
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
+    def as_dict(self, *, fingerprint: bool = True) -> dict[str, Any]:
+        """The document every list format renders; ``fingerprint`` adds :attr:`sha256`
+        (which only the JSON form shows)."""
+        document: dict[str, Any] = {
             "tags": list(self.tags),
             "change_numbers": dict(self.change_numbers),
             "v4": list(self.v4),
             "v6": list(self.v6),
-            "sha256": self.sha256,
         }
+        if fingerprint:
+            document["sha256"] = self.sha256
+        return document
 
 
 def _setting_prefixes(values: Sequence[str], setting: str) -> list[str]:

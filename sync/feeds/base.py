@@ -164,7 +164,7 @@ def build_release(
     if not any(group.prefixes for group in groups.values()):
         raise FeedError(f"{origin}: holds no prefixes; refusing an empty {feed} release")
     records = [ServiceTag(name, g.region, g.service, "", g.prefixes) for name, g in groups.items()]
-    by_name, _ = checked_records(records, prefix_bounds(settings, origin, f"{feed} selector"))
+    by_name = checked_records(records, prefix_bounds(settings, origin, f"{feed} selector")).by_name
     versioned = {
         name: tag._replace(change_number=content_version(tag.address_prefixes))
         for name, tag in by_name.items()

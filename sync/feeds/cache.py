@@ -7,11 +7,12 @@ a check.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from sync.logs import get_logger
+
+log = get_logger(__name__)
 
 
 def default_cache_dir() -> Path:
@@ -75,17 +76,24 @@ def read_private(path: Path) -> bytes | None:
     return data
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` whole (0600): a crash or a concurrent writer never leaves half a file."""
-    import tempfile
+def write_atomically(path: Path, data: bytes | list[bytes], *, durable: bool = True) -> None:
+    """Replace ``path`` whole (0600): a crash or a concurrent writer never leaves half a file.
 
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    ``durable`` waits for the disk before the rename; a file that only saves time later (a
+    kept release) does without. The temporary name is this process's own (no ``tempfile``
+    import: the quick path of the command line writes here).
+    """
+    import time
+
+    temp = path.with_name(f"{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
+            file.writelines([data] if isinstance(data, bytes) else data)
+            if durable:
+                file.flush()
+                os.fsync(file.fileno())
         os.replace(temp, path)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise

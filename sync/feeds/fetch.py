@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import logging
 import ssl
 import time
 from collections.abc import Iterator, Mapping
@@ -29,8 +28,9 @@ from sync import __version__
 from sync.core.redact import mask_url, mask_urls_in
 from sync.errors import DownloadError
 from sync.feeds.cache import default_cache_dir, private_dir, read_private, write_atomically
+from sync.logs import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: Largest body accepted (Azure's release, the largest feed, is about 4 MB in 2025).
 MAX_BODY_BYTES = 32 * 1024 * 1024

@@ -29,8 +29,8 @@ def test_help_lists_armemu_options() -> None:
                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: python -m sync emulator")
-    for option in ("--port", "--state", "--feed", "--lro-polls", "--retry-after", "--slow",
-                   "--seed", "--subscription", "--throttle"):  # fmt: skip
+    for option in ("--port", "--state", "--load", "--feed", "--lro-polls", "--retry-after",
+                   "--slow", "--seed", "--subscription", "--throttle"):  # fmt: skip
         assert option in done.stdout
 
 

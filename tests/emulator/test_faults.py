@@ -203,6 +203,21 @@ def test_state_file_survives_restart(tmp_path: Path) -> None:
     assert [r["name"] for r in got["properties"]["securityRules"]] == ["a"]
 
 
+def test_a_loaded_state_file_is_served_and_left_as_it_was(tmp_path: Path) -> None:
+    """``load``: a fleet for benchmarks starts from a state file, and its writes stay in
+    memory (saving the whole state on every write would be the bottleneck)."""
+    state = tmp_path / "state.json"
+    with Emulator(state_file=state, lro_polls=0) as emu:
+        assert raw(emu, "PUT", NSG_PATH + Q, headers=AUTH, body={"location": "westus"})[0] == 201
+    kept = state.read_bytes()
+    with Emulator(load=state, lro_polls=0) as emu:
+        assert raw(emu, "GET", NSG_PATH + Q, headers=AUTH)[0] == 200
+        other = NSG_PATH.replace("/networkSecurityGroups/", "/networkSecurityGroups/other-")
+        assert raw(emu, "PUT", other + Q, headers=AUTH, body={"location": "westus"})[0] == 201
+        assert raw(emu, "GET", other + Q, headers=AUTH)[0] == 200
+    assert state.read_bytes() == kept
+
+
 def test_cli_prints_endpoint_and_serves(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "armemu", "--lro-polls", "0"],

@@ -143,6 +143,29 @@ def test_graph_limit_take_contains_has_and_paging(tagged: Emulator) -> None:
     assert ids("resources | where name has 'lai' | project id") == []  # not a whole term
 
 
+def test_graph_reads_tags_as_text_and_refuses_too_many_subscriptions(tagged: Emulator) -> None:
+    client = graph(tagged)
+    put(tagged, SUB, "Microsoft.Network/ipGroups/mention", {"location": "westeurope",
+        "tags": {"owner": "the-IPSYNC-team"}})  # fmt: skip
+
+    def names(query: str) -> list[str]:
+        answer = client.resources(QueryRequest(subscriptions=[SUB, OTHER], query=query))
+        return sorted(row["id"].rsplit("/", 1)[1] for row in answer.data)
+
+    mentions = names("resources | where tostring(tags) contains 'ipsync' | project id")
+    assert mentions == sorted(["mention", "n", *(f"g{i}" for i in range(9))])
+    assert names("resources | where tostring(tags) contains '\"ipsync\":' | project id") == (
+        sorted(["n", *(f"g{i}" for i in range(9))]))  # fmt: skip
+    assert names("resources | where tostring(tags) contains_cs 'IPSYNC' | project id") == [
+        "mention"]  # fmt: skip
+    many = [f"{i:08d}-0000-4000-8000-000000000000" for i in range(1001)]
+    with pytest.raises(HttpResponseError) as info:
+        client.resources(QueryRequest(subscriptions=many, query=QUERY))
+    assert info.value.status_code == 400
+    assert [d.code for d in info.value.error.details] == ["TooManySubscriptions"]
+    assert client.resources(QueryRequest(subscriptions=many[:1000], query=QUERY)).count == 0
+
+
 @pytest.mark.parametrize(
     ("version", "code"),
     [("2099-01-01", "NoRegisteredProviderFound"), ("yesterday", "InvalidApiVersionParameter"),

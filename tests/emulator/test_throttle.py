@@ -80,3 +80,24 @@ def test_the_sdk_sees_429_when_the_bucket_is_empty(throttled: Emulator) -> None:
         list(client.network_security_groups.list("rg"))
     assert info.value.status_code == 429
     assert info.value.response.headers["Retry-After"] == "1000"
+
+
+def test_resource_graph_counts_queries_per_user_in_windows() -> None:
+    """ARG's quota: every answer says what is left of the window and when it resets; past the
+    quota, 429 RateLimiting with both headers. Another user has a quota of its own."""
+    graph = "/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01"
+    limits = Limits(graph=(2, 1000))
+    with Emulator(lro_polls=0, throttle=limits) as emu:
+        answers = [raw(emu, "POST", graph, body={"query": "resources"}, headers=AUTH)
+                   for _ in range(3)]  # fmt: skip
+        assert [a[0] for a in answers] == [200, 200, 429]
+        assert [a[1]["x-ms-user-quota-remaining"] for a in answers] == ["1", "0", "0"]
+        assert all(a[1]["x-ms-user-quota-resets-after"].startswith("00:16:") for a in answers)
+        _, headers, body = answers[2]
+        assert body["error"]["code"] == "RateLimiting"
+        assert "Client application has been throttled" in body["error"]["details"][0]["message"]
+        assert int(headers["retry-after"]) > 900
+        other = raw(emu, "POST", graph, body={"query": "resources"},
+                    headers={"Authorization": "Bearer another-user"})  # fmt: skip
+        assert (other[0], other[1]["x-ms-user-quota-remaining"]) == (200, "1")
+        assert emu.stats()["throttled"] == 1

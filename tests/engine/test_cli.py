@@ -439,3 +439,21 @@ def test_empty_variables_are_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert (settings.targets, settings.source, settings.ca_bundle) == ([], "download", None)
     assert settings.max_remove_ratio == 0.3
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["prefixes", "Storage.WestEurope", "--source", "r.json", "--family", "v4", "--json"],
+        ["-v", "prefixes", "AzureCloud", "--format", "csv", "--max-entries", "5", "-v"],
+        ["tags", "--match", "storage", "--region", "westeurope"],
+        ["apply", "--force", "--full", "--cloud", "China"],
+        ["demo", "--data", "tests/data"],
+    ],
+)
+def test_the_parser_of_one_command_reads_it_as_the_whole_one_does(argv: list[str]) -> None:
+    """``main`` builds only the named command's parser (a faster start)."""
+    from sync.app.cli import build_parser
+
+    only = argv[1] if argv[0] == "-v" else argv[0]
+    assert vars(build_parser(only=only).parse_args(argv)) == vars(build_parser().parse_args(argv))

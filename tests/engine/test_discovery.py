@@ -19,6 +19,7 @@ OTHER = "11111111-1111-4111-8111-111111111111"
 TAGS = {"Alpha": ["11.1.0.0/16"], "Beta": ["11.2.0.0/16"]}
 #: The generated release's tags have no region part: let a resource's tag select them.
 ANY_TAG = {"tag_select": "*"}
+GRAPH = "/providers/microsoft.resourcegraph/resources"
 
 
 def _ours(client: Any, name: str) -> list[str]:
@@ -99,3 +100,41 @@ def test_discovery_is_off_without_a_tag_or_a_scope() -> None:
     assert load_settings(subscription_id=SUB, discover_tag="").discovery_scope is None
     assert load_settings().discovery_scope is None
     assert load_settings(subscription_id=SUB).discovery_scope == ((SUB,), None)
+
+
+def test_many_subscriptions_go_in_batches_and_every_page_is_read(
+    emulator: Emulator, emulator_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five subscriptions two to a query, rows three to a page: every opted-in resource is
+    found once, whatever the case of its tag; a resource merely mentioning the tag in a value,
+    or with a longer tag name, is not."""
+    from sync.azure import discovery
+    from sync.azure.client import Clients
+    from sync.azure.writes import ArmWriter, Deadline
+
+    monkeypatch.setattr(discovery, "SUBSCRIPTIONS_PER_QUERY", 2)
+    monkeypatch.setattr(discovery, "PAGE_SIZE", 3)
+    subscriptions = [f"{i:08d}-1111-4111-8111-111111111111" for i in range(5)]
+    expected = set()
+    for index, sub in enumerate(subscriptions):
+        client = make_client(emulator_settings, sub)
+        for n in range(index + 2):  # 2, 3, ... 6 per subscription: 20 in all
+            key = ("ipsync", "IPSync", "IPSYNC")[n % 3]
+            expected.add(make_nsg(client, f"n{n}", tags={key: "Alpha"}).replace(SUB, sub))
+        make_nsg(client, "mentions", tags={"owner": "ipsync-team"})
+        make_nsg(client, "longer", tags={"ipsync-families": "v4"})
+    before = emulator.stats()["by_resource"].get(GRAPH, {}).get("POST", 0)
+    found = list(
+        discovery.opted_in(
+            Clients(emulator_settings).graph(),
+            ArmWriter("discovery", Deadline(60), 0),
+            {"microsoft.network/networksecuritygroups"},
+            "ipsync",
+            subscriptions=subscriptions,
+        )
+    )
+    assert sorted(r[0].lower() for r in found) == sorted(e.lower() for e in expected)
+    # batches of 2, 2 and 1 subscriptions hold 5, 9 and 6 opted-in resources, and the query
+    # also brings the two that only mention the tag in each subscription: pages of three
+    queries = emulator.stats()["by_resource"][GRAPH]["POST"] - before
+    assert queries == sum(-(-(rows + 2 * subs) // 3) for rows, subs in ((5, 2), (9, 2), (6, 1)))

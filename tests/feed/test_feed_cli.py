@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -344,3 +345,29 @@ def test_prefixes_without_config_skip_pydantic() -> None:
         cwd=Path(__file__).resolve().parents[2],
     )
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_a_release_read_before_is_printed_without_logging_and_warnings_keep_their_form(
+    tmp_path: Path,
+) -> None:
+    """The second ``prefixes`` of a release logs nothing and does not import logging; a
+    warning, when one comes, is still written in the command line's form."""
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    probe = (
+        "import sys; from sync.app.cli import main; "
+        f"main(['prefixes', 'AzureMonitor', '--source', {SOURCE!r}]); "
+        "print('logging' in sys.modules)"
+    )
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              timeout=120, check=True, env={**os.environ, **env},
+                              cwd=Path(__file__).resolve().parents[2])  # fmt: skip
+    assert (done.stdout.splitlines()[-1], done.stderr) == ("False", "")
+    (tmp_path / "ipsync").chmod(0o777)  # a cache others may write: warned, and not used
+    warned = cli("prefixes", "AzureMonitor", env=env)
+    assert warned.returncode == 0
+    assert re.fullmatch(
+        r"\d\d:\d\d:\d\d \+\d+\.\ds warning: .*/ipsync/parsed-[0-9a-f]{64}: written by another "
+        r"user or writable by others; ignored\n",
+        warned.stderr.splitlines(keepends=True)[0],
+    )

@@ -9,11 +9,11 @@ from collections.abc import Iterable
 
 import netaddr
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sync.core.feed import Release
-from sync.core.prefixes import all_canonical, parse_prefix, reserved_block
+from sync.core.prefixes import RESERVED, all_canonical, parse_prefix, reserved_block
 from sync.core.selection import select
 from sync.errors import FeedError, SettingsError
 from sync.feeds.azure.parse import parse_release
@@ -178,6 +178,36 @@ def screen_expected(text: str, v4_min: int, v6_min: int) -> bool:
 def test_bulk_screen_agrees_with_parse_prefix(items: list[str], v4_min: int, v6_min: int) -> None:
     expected = all(screen_expected(p, v4_min, v6_min) for p in items)
     assert all_canonical(items, min_prefixlen_v4=v4_min, min_prefixlen_v6=v6_min) == expected
+
+
+@st.composite
+def anywhere(draw: st.DrawFn) -> str:
+    """A canonical prefix of any length anywhere in the address space (near a reserved block
+    more often than chance would put it)."""
+    version = draw(st.sampled_from([4, 6]))
+    bits = 32 if version == 4 else 128
+    prefixlen = draw(st.integers(0, bits))
+    near = [int(ipaddress.ip_network(block).network_address) for block, _ in RESERVED
+            if ipaddress.ip_network(block).version == version]  # fmt: skip
+    start = draw(st.one_of(st.integers(0, 2**bits - 1), st.sampled_from(near)))
+    start += draw(st.integers(-(2**12), 2**12))
+    network = max(0, min(start, 2**bits - 1)) & ~((1 << (bits - prefixlen)) - 1)
+    return str(ipaddress.ip_network((network, prefixlen)))
+
+
+@given(st.lists(anywhere(), max_size=6), st.integers(0, 32), st.integers(0, 128))
+@example(["11.0.0.0/8", "96.0.0.0/3"], 0, 0)  # holds 100.64.0.0/10, starts outside it
+@example(["64.0.0.0/2"], 2, 0)
+def test_bulk_public_screen_agrees_with_the_block_it_names(
+    items: list[str], v4_min: int, v6_min: int
+) -> None:
+    """Broad prefixes too (a /3 holds reserved blocks without starting in one)."""
+    expected = all(
+        screen_expected(p, v4_min, v6_min) and reserved_block(parse_prefix(p).text) is None
+        for p in items
+    )
+    screened = all_canonical(items, min_prefixlen_v4=v4_min, min_prefixlen_v6=v6_min, public=True)
+    assert screened == expected
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,19 @@ from sync.core.feed import Release
 from sync.errors import FeedError
 from sync.feeds import load_release
 from sync.feeds.azure import parse as parse_module
-from sync.feeds.azure.kept import PARSED_PREFIX, VERDICTS_FILE, read_verdicts
-from sync.feeds.azure.parse import parse_release
+from sync.feeds.azure.kept import (
+    CHECKED_FILE,
+    PARSED_PREFIX,
+    VERDICTS_FILE,
+    read_checked,
+    read_verdicts,
+)
+from sync.feeds.azure.parse import VERDICT_VERSION, parse_release
 from sync.settings import load_settings
 
 from .conftest import DATA, PUBLIC, raw_json, release_bytes
+
+PREVIOUS = "ServiceTags_Public_20251010.json.xz"
 
 
 @pytest.fixture
@@ -137,12 +145,37 @@ def test_a_verdicts_file_others_may_write_is_ignored(
     path = tmp_path / "release.json"
     path.write_bytes(release_bytes(PUBLIC))
     load(path)
-    (tmp_path / "cache" / VERDICTS_FILE).chmod(0o666)
+    for name in (VERDICTS_FILE, CHECKED_FILE):
+        (tmp_path / "cache" / name).chmod(0o666)
     for kept in (tmp_path / "cache").glob(f"{PARSED_PREFIX}*"):
         kept.unlink()
     assert read_verdicts(tmp_path / "cache") == []
     load(path)
-    assert len(checks) == 2
+    assert checks == [checks[0]] * 2  # every prefix, again
+
+
+def test_a_new_release_is_checked_for_the_prefixes_it_adds(
+    tmp_path: Path, load: Callable[..., Release], checks: list[int]
+) -> None:
+    """The prefixes of the last release that passed are kept with its guards: the next
+    release checks only the others; other guards, or a file others may write, check all."""
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    before.write_bytes(release_bytes(PREVIOUS))
+    after.write_bytes(release_bytes(PUBLIC))
+    load(before)
+    release = load(after)
+    assert release.verdict is not None
+    old, new = (set().union(*(t.address_prefixes for t in load(p).tags.values()))
+                for p in (before, after))  # fmt: skip
+    assert checks[1:] == [len(new - old)]  # 52: a week's worth
+    payload = raw_json(PUBLIC)
+    payload["values"][0]["properties"]["addressPrefixes"].append("10.1.0.0/16")
+    with pytest.raises(FeedError, match=r"10\.1\.0\.0/16 overlaps reserved 10\.0\.0\.0/8"):
+        load(write(tmp_path / "bad.json", payload))
+    load(write(tmp_path / "stricter.json", raw_json(PREVIOUS)), min_prefixlen_v4=9)
+    assert checks[-1] == checks[0]  # other guards: every prefix
+    (tmp_path / "cache" / CHECKED_FILE).chmod(0o666)
+    assert read_checked(tmp_path / "cache", (VERDICT_VERSION, 8, 16)) == []
 
 
 @pytest.fixture
@@ -223,3 +256,27 @@ def test_verdicts_in_a_folder_others_may_write_are_ignored(
     assert read_verdicts(tmp_path / "cache") == []
     load(path)
     assert len(checks) == 2
+
+
+def test_a_kept_release_decodes_each_tag_when_asked(
+    tmp_path: Path, load: Callable[..., Release], parses: list[str]
+) -> None:
+    """Tags are kept apart: damage to one tag's bytes spoils that tag alone, named clearly;
+    a kept file cut short is not used at all."""
+    path = tmp_path / "release.json.xz"
+    path.write_bytes((DATA / PUBLIC).read_bytes())
+    first = load(path)
+    (kept,) = (tmp_path / "cache").glob(f"{PARSED_PREFIX}*")
+    data = bytearray(kept.read_bytes())
+    data[-40:] = b"\xff" * 40  # inside the last tag's bytes
+    kept.write_bytes(bytes(data))
+    damaged = load(path)
+    assert parses == [str(path)]
+    last = list(first.tags)[-1]
+    assert list(damaged.tags) == list(first.tags)
+    assert damaged.find("Storage.WestEurope") == first.tags["Storage.WestEurope"]
+    with pytest.raises(FeedError, match="the kept release is damaged; delete it"):
+        damaged.tags[last]
+    kept.write_bytes(bytes(data[:-1]))
+    assert load(path).tags == first.tags
+    assert len(parses) == 2  # parsed again

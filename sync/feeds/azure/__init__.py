@@ -7,7 +7,6 @@ checked once, not by every run until the next.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from sync.core.feed import Release
@@ -16,13 +15,14 @@ from sync.errors import SettingsError
 from sync.feeds.base import Feed, read_source
 from sync.feeds.cache import default_cache_dir
 from sync.feedsettings import FeedSettings, setting_label
+from sync.logs import get_logger
 
 if TYPE_CHECKING:
     import httpx
 
     from sync.feeds.base import AnySettings
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: How far a release mark may jump ahead of the one a target holds, per series. The file's
 #: ``changeNumber`` grows by about one a week (339 on 2025-01-01, 372 and 373 in October
@@ -87,25 +87,29 @@ class AzureFeed(Feed):
 def _parsed(data: bytes, origin: str, settings: AnySettings) -> Release:
     """Parse, or take the release kept for these bytes; keep what passed whole."""
     from sync.feeds.azure import kept
-    from sync.feeds.azure.parse import parse_release
 
     cache = settings.cache_dir or default_cache_dir()
     key = kept.parsed_key(data, settings)
     release = kept.read_parsed(cache, key, mask_url(origin))
     if release is not None:
         return release
+    from sync.feeds.azure.parse import VERDICT_VERSION, parse_release
+
+    guards = (VERDICT_VERSION, settings.min_prefixlen_v4, settings.min_prefixlen_v6)
     trusted = kept.read_verdicts(cache)
     release = parse_release(
         data,
         origin=origin,
         cloud=settings.cloud,
         trusted=trusted,
+        checked=kept.read_checked(cache, guards),
         min_prefixlen_v4=settings.min_prefixlen_v4,
         min_prefixlen_v6=settings.min_prefixlen_v6,
     )
     if release.verdict is not None:
         if release.verdict not in trusted:
             kept.write_verdicts(cache, [*trusted, release.verdict])
+            kept.write_checked(cache, guards, release)
         if release.kind == "json":  # an XML release's change number comes from its file name
             kept.write_parsed(cache, key, release)
     return release

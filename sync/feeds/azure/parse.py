@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Collection, Container, Mapping
 from itertools import repeat
 from typing import Any, Literal, NamedTuple, cast
 
@@ -20,7 +20,6 @@ from sync.core.clouds import CLOUDS
 from sync.core.feed import Bounds, Release, ServiceTag, checked_records, digits, mark_of
 from sync.core.redact import mask_url
 from sync.errors import FeedError
-from sync.feeds.azure.xmlfile import parse_xml
 
 #: Fewest tags a plausible release of each cloud has: :data:`sync.core.clouds.CLOUDS`; for a
 #: cloud not listed there:
@@ -43,6 +42,7 @@ class _Guards(NamedTuple):
     min_tags: int | None
     verdict: str | None = None  # the content key, for file releases
     trusted: Container[str] = ()
+    checked: Collection[str] = ()
 
 
 #: Part of every verdict key: bump it when the prefix check changes what it accepts, so that
@@ -69,6 +69,7 @@ def parse_release(
     min_prefixlen_v6: int = 16,
     min_tags: int | None = None,
     trusted: Container[str] = (),
+    checked: Collection[str] = (),
 ) -> Release:
     """Parse a release file: JSON or legacy XML, optionally gzip/xz (detected by magic bytes).
 
@@ -76,18 +77,22 @@ def parse_release(
     (:func:`sync.core.redact.mask_url`). ``cloud``, when given, must match the file's.
     ``min_tags`` overrides the cloud's plausibility minimum (:data:`sync.core.clouds.CLOUDS`).
     ``trusted`` holds :attr:`Release.verdict` keys of releases checked before: the same content
-    under the same guards skips the prefix check.
+    under the same guards skips the prefix check. ``checked`` holds prefixes that passed the
+    check under the same guards before (an earlier release's): only the others are checked.
     """
     origin = mask_url(origin)
     text = feed.decompress(data, origin)
     guards = _Guards(origin, cloud, min_prefixlen_v4, min_prefixlen_v6, min_tags)
-    guards = guards._replace(verdict=_verdict_key(text, guards), trusted=trusted)
+    guards = guards._replace(verdict=_verdict_key(text, guards), trusted=trusted, checked=checked)
     start = feed.head(text)
     if start.startswith("<") and not start.startswith(("<!doctype html", "<html")):
+        from sync.feeds.azure.xmlfile import parse_xml  # the retired format: seldom read
+
         tags, dated = parse_xml(text, origin)
         return assemble(tags, "Public", dated, "xml", guards)
-    payload = feed.decode_json(text, origin, "the service tags JSON")
-    return _from_payload(payload, "json", guards)
+    with feed.paused_gc():
+        payload = feed.decode_json(text, origin, "the service tags JSON")
+        return _from_payload(payload, "json", guards)
 
 
 def parse_discovery(
@@ -349,11 +354,13 @@ def assemble(
         guards.min_prefixlen_v6,
         verdict=guards.verdict,
         trusted=guards.trusted,
+        checked=guards.checked,
     )
-    by_name, verdict = checked_records(tags, bounds)
+    checked = checked_records(tags, bounds)
     series = "" if kind == "json" else kind
     mark = mark_of(series, int(change_number))
-    return Release(cloud, change_number, origin, kind, by_name, verdict, mark=mark)
+    return Release(cloud, change_number, origin, kind, checked.by_name, checked.verdict,
+                   mark=mark, checked=checked.distinct)  # fmt: skip
 
 
 def _check_count(count: int, cloud: str, kind: str, guards: _Guards) -> None:

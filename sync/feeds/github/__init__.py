@@ -12,7 +12,6 @@ to another host.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -21,13 +20,14 @@ from sync.core.prefixes import parse_prefix
 from sync.core.redact import mask_url
 from sync.errors import FeedError
 from sync.feeds.base import TWO_YEARS_S, Feed, Group, build_release, fetcher, load_document
+from sync.logs import get_logger
 
 if TYPE_CHECKING:
     import httpx
 
     from sync.feeds.base import AnySettings
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 URL = "https://api.github.com/meta"
 #: Keys the meta API documents as lists of address ranges: a malformed entry in one of them

@@ -19,7 +19,6 @@ Selectors (:mod:`sync.feeds.m365.select`): ``AREA`` (``Exchange``, ``SharePoint`
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ from sync.core.redact import mask_url
 from sync.errors import FeedError
 from sync.feeds.base import Feed, Group, build_release, read_source
 from sync.feeds.m365.select import EndpointSet, endpoint_set, resolver
+from sync.logs import get_logger
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from sync.feeds.base import AnySettings
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 BASE = "https://endpoints.office.com"
 #: Where the generated ``clientrequestid`` is kept in the cache folder.
