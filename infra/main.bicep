@@ -169,13 +169,15 @@ var kindActions = {
     'Microsoft.ResourceGraph/resources/read'
   ]
 }
-// Status of Microsoft.Network long-running writes (NSG rules, IP Groups): shared by two kinds.
+// Status of Microsoft.Network long-running writes: shared by the kinds that write there
+// (each kind declares it in its folder: KIND.needs.shared).
 var networkOperationStatus = [
   'Microsoft.Network/locations/operations/read'
   'Microsoft.Network/locations/operationResults/read'
 ]
+var networkWriters = ['nsg', 'ipgroup']
 var kindActionLists = [for kind in kinds: kindActions[kind]]
-var usesNetworkWrites = contains(kinds, 'nsg') || contains(kinds, 'ipgroup')
+var usesNetworkWrites = !empty(intersection(kinds, networkWriters))
 var roleActions = union(flatten(kindActionLists), usesNetworkWrites ? networkOperationStatus : [])
 
 // Actions on no one's resource: the status of the app's own long-running writes (by operation

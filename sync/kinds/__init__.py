@@ -1,13 +1,15 @@
 """The registry of target kinds: ``kind`` names to implementations, loaded on first use.
 
-Adding a kind is a sub-package here exposing ``KIND`` (see :mod:`sync.kinds.base`) and its
-name in :data:`KIND_NAMES`.
+A kind is a sub-package here, named after it, exposing ``KIND`` (see :mod:`sync.kinds.base`):
+the registry finds it by its folder, and tests tie what it declares (``KIND.needs``) to the
+role table, the dependencies, the docs, the schema and the emulator.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import ValidationError
@@ -18,9 +20,9 @@ if TYPE_CHECKING:
     from sync.kinds.base import Kind, TargetSpec
 
 
-#: Every kind ipsync can sync, by the ``kind`` value of a target: ``sync.kinds.<name>``
-#: exposes it as ``KIND`` and is imported on first use.
-KIND_NAMES = ("nsg", "storage", "keyvault", "acr", "sql", "ipgroup", "list")
+#: Every kind ipsync can sync, by the ``kind`` value of a target: each folder here is one,
+#: ``sync.kinds.<name>`` exposes it as ``KIND`` and is imported on first use.
+KIND_NAMES = tuple(sorted(p.parent.name for p in Path(__file__).parent.glob("*/__init__.py")))
 
 
 def get_kind(name: str) -> Kind:

@@ -154,6 +154,30 @@ class Gateway(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Needs:
+    """What a kind needs beyond its folder, declared there: tests tie it to the rest of the
+    tree (the role table in ``infra/main.bicep``, the dependencies, the docs, the schema, the
+    emulator), so a kind that forgets one fails them."""
+
+    #: Its page under ``docs/``.
+    docs: str
+    #: Azure RBAC actions its requests need: reads, writes, deletes, its operations' status.
+    actions: frozenset[str] = frozenset()
+    #: Action sets of ``infra/main.bicep`` it shares with other kinds, by the Bicep variable's
+    #: name (``networkOperationStatus``: Microsoft.Network's long-running writes).
+    shared: frozenset[str] = frozenset()
+    #: Microsoft Graph application permissions, for a kind that is no ARM resource.
+    graph: frozenset[str] = frozenset()
+    #: Why it needs no Azure RBAC at all, when it needs none.
+    no_rbac: str = ""
+    #: The pip distribution of the Azure SDK it imports (None: it imports none).
+    sdk: str | None = None
+    #: What the emulator serves for its tests: ARM types (``Microsoft.Storage/storageAccounts``)
+    #: or Graph paths (``graph:/identity/conditionalAccess/namedLocations``).
+    emulated: tuple[str, ...] = ()
+
+
 class Kind(Protocol):
     """A kind of allow-list: NSG rules, a Storage firewall, SQL firewall rules, ..."""
 
@@ -167,6 +191,8 @@ class Kind(Protocol):
     id_field: ClassVar[str]
     #: Tag suffix (``ipsync-<suffix>``) -> target field, for the fields of this kind only.
     tag_fields: ClassVar[Mapping[str, str]]
+    #: What it needs beyond its folder (RBAC, SDK, docs, emulator).
+    needs: ClassVar[Needs]
 
     def conflicts(self, targets: Sequence[TargetSpec]) -> dict[int, str]:
         """Targets (by index) on one resource that cannot coexist, with the reason."""

@@ -116,7 +116,9 @@ def sync(emulator: Emulator, tmp_path: Path) -> str:
     config.write_text(
         f'source = "{FEED}"\narm_endpoint = "{emulator.endpoint}"\n'
         f'ca_bundle = "{emulator.ca_bundle}"\ncredential = "emulator"\n'
-        f'subscription_id = "{SUB}"\npoll_interval_s = 0\n',
+        f'subscription_id = "{SUB}"\npoll_interval_s = 0\n'
+        # the IP Group is handed over by its tags: the operator allows that in rg-cli alone
+        f'tag_handover_resource_groups = ["{RG}"]\n',
         encoding="utf-8",
     )
     done = subprocess.run(

@@ -16,6 +16,8 @@ import re
 
 import pytest
 
+from sync.kinds import KIND_NAMES, get_kind
+
 from . import bicep_text as bicep
 from .reach import ROOT, reachable_sources
 
@@ -96,37 +98,17 @@ def required_actions(calls: set[tuple[str, str]]) -> set[str]:
 MAIN = bicep.read("main.bicep")
 ROLE_FILES = {"modules/role.bicep": "subscription", "mg-role.bicep": "managementGroup"}
 
-#: What each kind needs, from Microsoft's resource provider operations list: reads to find and
-#: read the target, the write of its allow-list, and the status of writes that run long.
+#: Every kind's actions as it declares them in its folder (``KIND.needs``), and discovery's:
+#: Resource Graph answers only with resources the caller may read (the kinds' own reads).
 SPEC: dict[str, frozenset[str]] = {
-    "nsg": frozenset(set().union(*NSG_ACTIONS.values()) - LRO_STATUS),
-    "storage": frozenset(
-        {"Microsoft.Storage/storageAccounts/read", "Microsoft.Storage/storageAccounts/write"}
-    ),
-    "keyvault": frozenset({"Microsoft.KeyVault/vaults/read", "Microsoft.KeyVault/vaults/write"}),
-    "acr": frozenset(
-        {
-            "Microsoft.ContainerRegistry/registries/read",
-            "Microsoft.ContainerRegistry/registries/write",
-            # A registry PATCH is long-running; its Azure-AsyncOperation URL is under the registry.
-            "Microsoft.ContainerRegistry/registries/operationStatuses/read",
-        }
-    ),
-    "sql": frozenset(
-        {
-            "Microsoft.Sql/servers/read",
-            "Microsoft.Sql/servers/firewallRules/read",
-            "Microsoft.Sql/servers/firewallRules/write",
-            "Microsoft.Sql/servers/firewallRules/delete",
-        }
-    ),
-    "ipgroup": frozenset(set().union(*IP_GROUP_ACTIONS.values())),
-    # Resource Graph answers only with resources the caller may read: the kinds' own reads.
+    **{k: get_kind(k).needs.actions for k in KIND_NAMES if get_kind(k).needs.actions},
     "discovery": frozenset({"Microsoft.ResourceGraph/resources/read"}),
 }
 
 #: Kinds whose writes are Microsoft.Network long-running operations (need LRO_STATUS).
-NETWORK_WRITERS = frozenset({"nsg", "ipgroup"})
+NETWORK_WRITERS = frozenset(
+    k for k in KIND_NAMES if "networkOperationStatus" in get_kind(k).needs.shared
+)
 
 
 def kind_table() -> dict[str, list[str]]:
@@ -271,7 +253,10 @@ def test_unknown_kinds_are_rejected() -> None:
 def test_role_actions_are_composed_from_the_table() -> None:
     # role_for() models these three lines; a change here must change the model with it.
     assert "var kindActionLists = [for kind in kinds: kindActions[kind]]" in MAIN
-    assert "var usesNetworkWrites = contains(kinds, 'nsg') || contains(kinds, 'ipgroup')" in MAIN
+    assert "var usesNetworkWrites = !empty(intersection(kinds, networkWriters))" in MAIN
+    assert sorted(bicep.strings(bicep.literal_after(MAIN, "var networkWriters ="))) == sorted(
+        NETWORK_WRITERS
+    )
     assert (
         "var roleActions = union(flatten(kindActionLists), "
         "usesNetworkWrites ? networkOperationStatus : [])"

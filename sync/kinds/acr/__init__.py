@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from sync.azure.writes import raw
-from sync.kinds.base import TargetSpec
+from sync.kinds.base import Needs, TargetSpec
 from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed, rules_copy
 
 if TYPE_CHECKING:
@@ -66,6 +66,19 @@ class AcrKind(IpRuleKind):
     target: ClassVar[type[TargetSpec]] = AcrTarget
     limit: ClassVar[int] = 100
     field: ClassVar[str] = "networkRuleSet.ipRules"
+    needs: ClassVar[Needs] = Needs(
+        docs="kinds/acr.md",
+        actions=frozenset(
+            {
+                "Microsoft.ContainerRegistry/registries/read",
+                "Microsoft.ContainerRegistry/registries/write",
+                # A registry PATCH is long-running; its status URL is under the registry.
+                "Microsoft.ContainerRegistry/registries/operationStatuses/read",
+            }
+        ),
+        sdk="azure-mgmt-containerregistry",
+        emulated=("Microsoft.ContainerRegistry/registries",),
+    )
 
     def api(self, clients: Clients, resource_id: str) -> AcrApi:
         from azure.mgmt.containerregistry import ContainerRegistryManagementClient

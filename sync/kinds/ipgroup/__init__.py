@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sync.core.plan import TargetPlan
-from sync.kinds.base import PlanContext, Snapshot, TargetSpec
+from sync.kinds.base import Needs, PlanContext, Snapshot, TargetSpec
 from sync.kinds.ipgroup.plan import held_cidrs, plan_target
 from sync.kinds.ipgroup.target import IpGroupTarget
 
@@ -24,6 +24,13 @@ class IpGroupKind:
     target: ClassVar[type[TargetSpec]] = IpGroupTarget
     id_field: ClassVar[str] = "resource"
     tag_fields: ClassVar[Mapping[str, str]] = {"groups": "max_groups"}
+    needs: ClassVar[Needs] = Needs(
+        docs="kinds/ipgroup.md",
+        actions=frozenset({"Microsoft.Network/ipGroups/read", "Microsoft.Network/ipGroups/write"}),
+        shared=frozenset({"networkOperationStatus"}),
+        sdk="azure-mgmt-network",
+        emulated=("Microsoft.Network/ipGroups",),
+    )
 
     def conflicts(self, targets: Sequence[TargetSpec]) -> dict[int, str]:
         """A group's list has one owner: several targets on one group are all refused."""

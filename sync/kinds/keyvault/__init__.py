@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from sync.azure.writes import raw
-from sync.kinds.base import TargetSpec
+from sync.kinds.base import Needs, TargetSpec
 from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed, rules_copy
 
 if TYPE_CHECKING:
@@ -55,6 +55,12 @@ class KeyVaultKind(IpRuleKind):
     target: ClassVar[type[TargetSpec]] = KeyVaultTarget
     limit: ClassVar[int] = 1000
     field: ClassVar[str] = "networkAcls.ipRules"
+    needs: ClassVar[Needs] = Needs(
+        docs="kinds/keyvault.md",
+        actions=frozenset({"Microsoft.KeyVault/vaults/read", "Microsoft.KeyVault/vaults/write"}),
+        sdk="azure-mgmt-keyvault",
+        emulated=("Microsoft.KeyVault/vaults",),
+    )
 
     def api(self, clients: Clients, resource_id: str) -> KeyVaultApi:
         from azure.mgmt.keyvault import KeyVaultManagementClient

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from sync.core.budget import Budget, fit_to_budget
 from sync.core.plan import TargetPlan, Write
 from sync.core.prefixes import parse_prefix
-from sync.kinds.base import PlanContext, Snapshot, TargetSpec
+from sync.kinds.base import Needs, PlanContext, Snapshot, TargetSpec
 from sync.kinds.list.target import ListTarget
 
 if TYPE_CHECKING:
@@ -62,6 +62,11 @@ class ListKind:
     target: ClassVar[type[TargetSpec]] = ListTarget
     id_field: ClassVar[str] = "name"
     tag_fields: ClassVar[Mapping[str, str]] = {}
+    needs: ClassVar[Needs] = Needs(
+        docs="published-lists.md",
+        no_rbac="a list is written to the state place (the app's own storage account, whose "
+        "data roles the deployment grants, or a folder): no Azure resource is touched",
+    )
 
     def conflicts(self, targets: Sequence[TargetSpec]) -> dict[int, str]:
         """Names that differ only in case would share one blob."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from sync.core.budget import fit_to_budget
 from sync.core.plan import TargetPlan
 from sync.errors import TargetError
-from sync.kinds.base import PlanContext, Snapshot, TargetSpec
+from sync.kinds.base import Needs, PlanContext, Snapshot, TargetSpec
 from sync.kinds.nsg.plan import (
     check_bands,
     check_limits,
@@ -42,6 +42,22 @@ class NsgKind:
         "local": "local_prefixes",
         "priority": "priority_range",
     }
+    needs: ClassVar[Needs] = Needs(
+        docs="kinds/nsg.md",
+        actions=frozenset(
+            {
+                "Microsoft.Network/networkSecurityGroups/read",
+                "Microsoft.Network/networkSecurityGroups/securityRules/read",
+                "Microsoft.Network/networkSecurityGroups/securityRules/write",
+                "Microsoft.Network/networkSecurityGroups/securityRules/delete",
+                # The Discovery API source (IPSYNC_SOURCE=api) reads the service tags.
+                "Microsoft.Network/locations/serviceTags/read",
+            }
+        ),
+        shared=frozenset({"networkOperationStatus"}),
+        sdk="azure-mgmt-network",
+        emulated=("Microsoft.Network/networkSecurityGroups",),
+    )
 
     def describe(self, payload: Any) -> dict[str, str]:
         """A rule's settings beside its remote addresses: the local side is the destination of

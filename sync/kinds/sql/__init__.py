@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sync.core.plan import TargetPlan
-from sync.kinds.base import PlanContext, Snapshot, TargetSpec
+from sync.kinds.base import Needs, PlanContext, Snapshot, TargetSpec
 from sync.kinds.sql.plan import check_limits, check_prefixes, owned_cidrs, plan_target
 from sync.kinds.sql.target import SqlTarget
 
@@ -24,6 +24,19 @@ class SqlKind:
     target: ClassVar[type[TargetSpec]] = SqlTarget
     id_field: ClassVar[str] = "resource"
     tag_fields: ClassVar[Mapping[str, str]] = {"prefix": "rule_prefix"}
+    needs: ClassVar[Needs] = Needs(
+        docs="kinds/sql.md",
+        actions=frozenset(
+            {
+                "Microsoft.Sql/servers/read",
+                "Microsoft.Sql/servers/firewallRules/read",
+                "Microsoft.Sql/servers/firewallRules/write",
+                "Microsoft.Sql/servers/firewallRules/delete",
+            }
+        ),
+        sdk="azure-mgmt-sql",
+        emulated=("Microsoft.Sql/servers",),
+    )
 
     def conflicts(self, targets: Sequence[TargetSpec]) -> dict[int, str]:
         return check_prefixes(cast(Sequence[SqlTarget], targets))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from sync.azure.writes import raw
-from sync.kinds.base import TargetSpec
+from sync.kinds.base import Needs, TargetSpec
 from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed, rules_copy
 
 if TYPE_CHECKING:
@@ -61,6 +61,14 @@ class StorageKind(IpRuleKind):
     limit: ClassVar[int] = 400
     field: ClassVar[str] = "networkAcls.ipRules"
     forbidden_lengths: ClassVar[frozenset[int]] = frozenset({31})
+    needs: ClassVar[Needs] = Needs(
+        docs="kinds/storage.md",
+        actions=frozenset(
+            {"Microsoft.Storage/storageAccounts/read", "Microsoft.Storage/storageAccounts/write"}
+        ),
+        sdk="azure-mgmt-storage",
+        emulated=("Microsoft.Storage/storageAccounts",),
+    )
 
     def api(self, clients: Clients, resource_id: str) -> StorageApi:
         from azure.mgmt.storage import StorageManagementClient
