@@ -5,6 +5,7 @@ package (what ``.funcignore`` leaves) holds no test machinery."""
 from __future__ import annotations
 
 import fnmatch
+import importlib
 import json
 import os
 import subprocess
@@ -15,28 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.mgmt.sql import SqlManagementClient
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from armemu import Emulator
-from sync.azure.client import arm_client
+from sync.kinds import KIND_NAMES, get_kind
+from tests.contract.harness import Arm, Harness
 from tests.engine.conftest import make_nsg, nsg_id
-from tests.kinds_lists.conftest import FIREWALLS
-from tests.kinds_named.conftest import group_id, make_group, make_server
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE = ROOT / "tests" / "data" / "ServiceTags_Public_20251017.json.xz"
-#: A service tag per kind that fits the kind's limit exactly in RELEASE (IPv4 prefixes: ACR 11
-#: of 100, Key Vault 5, SQL 51 ranges of 256, Storage 96 of 400).
-KIND_TAGS = {
-    "nsg": "Storage.WestEurope",
-    "storage": "Storage.WestEurope",
-    "keyvault": "AzureKeyVault.WestEurope",
-    "acr": "AzureContainerRegistry.WestEurope",
-    "sql": "Sql.WestEurope",
-    "ipgroup": "AzureMonitor.WestEurope",
-}
+#: A service tag that fits every kind's limit in RELEASE (96 IPv4 prefixes, 1 IPv6).
+TAG = "Storage.WestEurope"
 PIP_WHEEL = (sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation")
 #: Top-level folders that are test or demo machinery, never product.
 MACHINERY = ("tests", "bench", "armemu")
@@ -202,24 +193,18 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
-def _resources(emulator_settings: Any, network_client: Any) -> list[dict[str, Any]]:
-    """One resource of each kind in the emulator, made with the real SDKs, and their targets;
-    plus an NSG that only discovery finds (tagged ``ipsync=<service tag>``)."""
-
-    def target(kind: str, resource: str) -> dict[str, Any]:
-        return {"kind": kind, "resource": resource, "service_tags": [KIND_TAGS[kind]]}
-
-    targets = [{"nsg": make_nsg(network_client, "n1"), "service_tags": [KIND_TAGS["nsg"]]}]
-    for kind in ("storage", "keyvault", "acr"):
-        firewall = FIREWALLS[kind]
-        client = arm_client(emulator_settings, firewall.client_type)
-        firewall.make(client, f"{kind}1", [], "Premium")
-        targets.append(target(kind, firewall.resource_id(f"{kind}1")))
-    sql = arm_client(emulator_settings, SqlManagementClient)
-    targets.append(target("sql", make_server(sql)))
-    make_group(network_client, "fw", [], {"ipsync-managed": "fw"})
-    targets.append(target("ipgroup", group_id("fw")))
-    make_nsg(network_client, "found", tags={"ipsync": KIND_TAGS["nsg"]})
+def _resources(emulator: Emulator, network_client: Any) -> list[dict[str, Any]]:
+    """One resource of every kind that lives in Azure, made in the emulator by its contract
+    harness, and their targets (a kind added to the registry is packaged-tested with no edit
+    here); plus an NSG that only discovery finds (tagged ``ipsync=<service tag>``)."""
+    arm = Arm(emulator)
+    targets = []
+    for name in KIND_NAMES:
+        if not get_kind(name).arm_type:
+            continue  # a kind that makes no Azure request imports no Azure SDK
+        harness: Harness = importlib.import_module(f"tests.contract.harness.{name}").HARNESS
+        targets.append(harness.target(harness.create(arm, f"{name}1", []), [TAG]))
+    make_nsg(network_client, "found", tags={"ipsync": TAG})
     return targets
 
 
@@ -240,7 +225,7 @@ def test_the_installed_command_plans_every_kind_and_discovery_outside_the_checko
         "cache_dir": str(tmp_path / "cache"),
         "source": str(RELEASE),
         "poll_interval_s": 0,
-        "targets": _resources(emulator_settings, network_client),
+        "targets": _resources(emulator, network_client),
     }
     config.write_text(json.dumps(settings))
     done = subprocess.run(

@@ -84,6 +84,21 @@ def test_sync_rerun_and_next_release_write_only_the_delta(
     assert entries(network, "fw") == set(changed)
 
 
+def test_handing_over_a_group_that_holds_entries_needs_force_once(
+    emulator: Emulator, network: Any, settings_for: SettingsFor, tmp_path: Path
+) -> None:
+    make_group(network, "fw", ["198.51.100.7", "203.0.113.0/24"], MANAGED)
+    refused = run(settings_for(_release(tmp_path, SMALL), [_target()]))
+    assert refused.targets[0].status == "refused", refused
+    assert "would remove 2 of 2 owned prefixes" in (refused.targets[0].error or "")
+    assert entries(network, "fw") == {"198.51.100.7/32", "203.0.113.0/24"}
+
+    forced = run(settings_for(_release(tmp_path, SMALL), [_target()]), force=True)
+    assert forced.ok, forced
+    assert entries(network, "fw") == set(SMALL)
+    assert run(settings_for(_release(tmp_path, SMALL, 2), [_target()])).writes == 0
+
+
 def test_a_group_not_handed_over_is_never_written(
     emulator: Emulator, network: Any, settings_for: SettingsFor, tmp_path: Path
 ) -> None:
