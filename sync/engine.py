@@ -27,6 +27,7 @@ from sync.errors import ArmError, IpsyncError, TargetError
 from sync.kinds import KIND_NAMES, get_kind
 from sync.kinds.base import Gateway, Kind, PlanContext, Snapshot, TargetSpec, details_of
 from sync.report import Change, Fit, Report, SourceInfo, TargetReport, new_run_id
+from sync.resourceplan import PlanWatch, ResourcePlan, snapshot_digest, spec_digest
 from sync.state import State
 from sync.state.ownership import Record
 from sync.state.records import TargetRecords, sizes
@@ -73,6 +74,8 @@ class _Run:
     thresholds: Thresholds
     force: bool
     records: TargetRecords
+    #: Sees each resource's plan before its writes, and may stop them (saved plans).
+    watch: PlanWatch | None = None
 
 
 @dataclass
@@ -90,11 +93,13 @@ def run(
     force: bool = False,
     stop: threading.Event | None = None,
     run_id: str | None = None,
+    watch: PlanWatch | None = None,
 ) -> Report:
     """Sync (or, with ``settings.dry_run``, plan) every target; never raises for bad input.
 
     ``stop``, once set, lets no further write start (the Functions app sets it when its run
-    lock is lost); what is left is reported and waits for the next run.
+    lock is lost); what is left is reported and waits for the next run. ``watch`` sees the
+    release and each resource's plan before its writes (:mod:`sync.resourceplan`).
     """
     from sync.azure.client import Clients
     from sync.feeds import load_release
@@ -110,6 +115,8 @@ def run(
         if settings.nothing_to_sync:
             raise TargetError(settings.nothing_to_sync)
         release = load_release(settings)
+        if watch is not None:
+            watch.release(release)
         clients = Clients(settings)
         deadline = Deadline(settings.time_budget_s, start=began, stop=stop)  # downloads count
         jobs, failed = _resolve(settings, release, clients, deadline)
@@ -123,6 +130,7 @@ def run(
             _thresholds(settings, release),
             force,
             state.records,
+            watch,
         )
         with ThreadPoolExecutor(max_workers=min(settings.parallelism, max(len(jobs), 1))) as pool:
             done = pool.map(
@@ -278,6 +286,8 @@ def _sync(
             log.info("%s %s: read", job.kind.name, name)
             plans = _plan(job, snapshot, run)
             log.info("%s: %d changes planned", name, sum(len(p.to_apply) for _, p in plans))
+            if run.watch is not None:
+                _show(job, snapshot, plans, run.watch, run.context.release)
             if settings.dry_run:
                 _record_plans(job, plans)
                 return reports
@@ -475,14 +485,40 @@ def _sent(
 
 def _record_plans(job: _Job, plans: Planned) -> None:
     for item, plan in plans:
-        report = item.report
-        report.fit = Fit.of(plan.fit) if plan.fit is not None else None
-        report.notes = list(plan.notes)
-        report.changes = [_change(w, job.kind) for w in plan.writes]
-        if plan.refused is not None:
-            report.status, report.error = "refused", plan.refused
-        elif plan.writes:
-            report.status = "planned"
+        _as_planned(item.report, plan, job.kind)
+
+
+def _as_planned(report: TargetReport, plan: TargetPlan[Any], kind: Kind) -> None:
+    """What a dry run reports of a target's plan."""
+    report.fit = Fit.of(plan.fit) if plan.fit is not None else None
+    report.notes = list(plan.notes)
+    report.changes = [_change(w, kind) for w in plan.writes]
+    if plan.refused is not None:
+        report.status, report.error = "refused", plan.refused
+    elif plan.writes:
+        report.status = "planned"
+
+
+def _show(job: _Job, snapshot: Snapshot, plans: Planned, watch: PlanWatch, release: str) -> None:
+    """Show the resource's plan to the run's watch before any write; its objection stops
+    every write to the resource (its targets fail with it)."""
+    views = []
+    for item, plan in plans:
+        view = item.report.model_copy(deep=True)
+        _as_planned(view, plan, job.kind)
+        views.append(view)
+    objection = watch.planned(
+        ResourcePlan(
+            kind=job.kind.name,
+            resource_id=job.resource_id,
+            snapshot=snapshot_digest(snapshot),
+            release=release,
+            specs=tuple(spec_digest(item.target) for item, _ in plans),
+            targets=tuple(views),
+        )
+    )
+    if objection is not None:
+        raise TargetError(objection, job.resource_id, job.kind.name)
 
 
 def _source_info(release: Release, jobs: list[_Job]) -> SourceInfo:

@@ -297,21 +297,11 @@ def _region_id(name: str) -> str:
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
-    from sync.app.render import render
-    from sync.engine import run
-    from sync.targets import check_explicit_targets
+    from sync.app.cli_sync import sync_command
 
     dry_run = True if args.command == "plan" else None
     settings = _settings(args, dry_run=dry_run, source=args.source, cloud=args.cloud)
-    check_explicit_targets(settings)
-    report = run(settings, force=getattr(args, "force", False))
-    if args.json:
-        print(report.model_dump_json(indent=2))
-    if report.error is not None and (args.json or not report.targets):
-        print(f"error: {report.error}", file=sys.stderr)
-    elif not args.json:
-        print(render(report, full=args.full))
-    return report.exit_code()
+    return sync_command(args, settings, args.prog)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -472,21 +462,16 @@ def build_parser(prog: str = "python -m sync", only: str | None = None) -> _Pars
 
     for name, text in (
         ("plan", "show what would change, write nothing"),
-        ("apply", "plan, then write what changed"),
+        ("apply", "plan, then write what changed; or write exactly a plan saved with plan --out"),
     ):
         if not wanted(name):
             continue
+        from sync.app.cli_sync import add_arguments
+
         p = command(name, text)
         common(p)
-        p.add_argument("--json", action="store_true", help="print the report as JSON")
-        p.add_argument("--full", action="store_true", help="list every prefix of each change")
-        if name == "apply":
-            p.add_argument(
-                "--force",
-                action="store_true",
-                help="override the safety guards (removal, erosion, rollback, empty tag)",
-            )
-        p.set_defaults(handler=_cmd_sync)
+        add_arguments(p, name)
+        p.set_defaults(handler=_cmd_sync, prog=prog)
 
     if wanted("demo"):
         p = command("demo", "offline end-to-end run on the embedded emulator")

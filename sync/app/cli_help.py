@@ -35,7 +35,7 @@ EXIT_CODES: dict[str, tuple[tuple[int, str], ...]] = {
     ),
     "apply": (
         (0, "applied, or nothing to do"),
-        (1, "error (a target failed, a setting, sign-in)"),
+        (1, "error (a target failed, a setting, sign-in, a saved plan that no longer holds)"),
         (2, "changes pending: dry_run is on, nothing was written"),
         (3, "a guard refused a target (--force overrides)"),
     ),
@@ -77,11 +77,13 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("{prog} plan", "settings from ./ipsync.toml (or IPSYNC_* variables)"),
         ("{prog} plan --config prod.toml --full", "every prefix of every change"),
         ("{prog} plan --json > plan.json", "the report as JSON"),
+        ("{prog} plan --out week.plan.json", "save the plan for review, then apply exactly it"),
     ),
     "apply": (
         ("{prog} apply", "plan, then write what changed"),
         ("{prog} apply --config prod.toml --json", "the report as JSON"),
         ("{prog} apply --force", "past a guard that refused, after checking why"),
+        ("{prog} apply week.plan.json", "write exactly the saved plan, or nothing if it moved"),
     ),
     "demo": (("{prog} demo", "offline, on the embedded emulator"),),
     "schema": (("{prog} schema > ipsync.schema.json", "for editors: #:schema in the file"),),
