@@ -99,6 +99,12 @@ param notifyUrlSecretUri string = ''
 @allowed(['json', 'slack', 'teams'])
 param notifyFormat string = 'json'
 
+@description('Fan each run out in work items of at most this many resources (none spanning two subscriptions), each a queued invocation the Functions host scales out; 0 runs in one invocation.')
+param partitionSize string = '0'
+
+@description('Work items of one subscription that may run at once (each holds one of its leases): 1 to 16.')
+param subscriptionParallelism string = '1'
+
 @description('Action group resource id to alert when a run fails or is refused. Empty: no alert rule.')
 param alertActionGroupId string = ''
 
@@ -211,6 +217,8 @@ var ipsyncSettings = {
   IPSYNC_MANAGEMENT_GROUP: managementGroupId
   IPSYNC_NOTIFY_URL: notifyUrlReference
   IPSYNC_NOTIFY_FORMAT: notifyFormat
+  IPSYNC_PARTITION_SIZE: partitionSize
+  IPSYNC_SUBSCRIPTION_PARALLELISM: subscriptionParallelism
   IPSYNC_LISTS: lists
   IPSYNC_GITHUB_URL: githubUrl
   IPSYNC_GITHUB_TOKEN: githubTokenReference

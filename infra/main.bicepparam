@@ -37,6 +37,9 @@ param roleResourceGroupIds = []
 
 param instanceMemoryMB = 2048
 param maximumInstanceCount = 2
+// Fan-out (docs/operators-guide.md#a-large-fleet): 0 runs each run in one invocation.
+param partitionSize = '0'
+param subscriptionParallelism = '1'
 
 // Off when empty: a Key Vault secret URI holding the webhook URL, an action group id.
 param notifyUrlSecretUri = ''

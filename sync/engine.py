@@ -13,7 +13,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -94,12 +94,15 @@ def run(
     stop: threading.Event | None = None,
     run_id: str | None = None,
     watch: PlanWatch | None = None,
+    only: Callable[[str], bool] | None = None,
 ) -> Report:
     """Sync (or, with ``settings.dry_run``, plan) every target; never raises for bad input.
 
     ``stop``, once set, lets no further write start (the Functions app sets it when its run
     lock is lost); what is left is reported and waits for the next run. ``watch`` sees the
-    release and each resource's plan before its writes (:mod:`sync.resourceplan`).
+    release and each resource's plan before its writes (:mod:`sync.resourceplan`). ``only``
+    keeps the resources (by id) this run syncs, the rest being another's: a work item of a
+    run fanned out over several invocations (:mod:`sync.app.fanout`).
     """
     from sync.azure.client import Clients
     from sync.feeds import load_release
@@ -120,6 +123,9 @@ def run(
         clients = Clients(settings)
         deadline = Deadline(settings.time_budget_s, start=began, stop=stop)  # downloads count
         jobs, failed = _resolve(settings, release, clients, deadline)
+        if only is not None:
+            jobs = [job for job in jobs if only(job.resource_id)]
+            failed = [row for row in failed if only(row.resource)]
         if any(job.kind.arm_type for job in jobs):
             clients.sign_in()  # once, before any target: a failure is one line for the run
         report.targets.extend(failed)
@@ -146,6 +152,24 @@ def run(
     )
     report.duration_s = round(time.monotonic() - began, 3)
     return report
+
+
+def inventory(settings: Settings) -> list[tuple[str, str]]:
+    """``(kind, resource id)`` of every resource a run would visit (named, discovered by tag,
+    published lists; invalid targets too, so they are reported), sorted, without reading any
+    release: what a run fanned out over several invocations divides among them."""
+    from sync.azure.client import Clients
+
+    if settings.nothing_to_sync:
+        raise TargetError(settings.nothing_to_sync)
+    clients = Clients(settings)
+    found = set()
+    for candidate in _candidates(settings, clients, Deadline(settings.time_budget_s)):
+        if isinstance(candidate, TargetSpec):
+            found.add((candidate.kind, candidate.resource_id))
+        elif candidate.resource:
+            found.add((candidate.kind, candidate.resource))
+    return sorted(found, key=lambda pair: pair[1].lower())
 
 
 def _candidates(

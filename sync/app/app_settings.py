@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sync.app import notify
+from sync.app.fanout import WorkItem
 from sync.report import RUN_ID
 from sync.settings import build_settings
 
@@ -43,6 +44,11 @@ class AppSettings(BaseSettings):
     #: The form of the notification: `json` (the generic body), `slack` (Block Kit, for a
     #: Slack incoming webhook) or `teams` (an Adaptive Card, for a Teams Workflows webhook).
     notify_format: notify.NotifyFormat = "json"
+    #: Fan a run out over the Functions platform in work items of at most this many resources
+    #: (none spanning two subscriptions), each a queued invocation; 0 runs in one invocation.
+    partition_size: int = Field(default=0, ge=0)
+    #: Work items of one subscription that may run at once (each holds one of its slots).
+    subscription_parallelism: int = Field(default=1, ge=1, le=16)
 
     @field_validator("notify_url")
     @classmethod
@@ -60,10 +66,12 @@ class RunRequest(BaseModel):
     dry_run: bool = False
     force: bool = False
     requested_at: str
+    #: The part of a fanned-out run this message carries (:mod:`sync.app.fanout`).
+    item: WorkItem | None = None
 
     def details(self) -> dict[str, Any]:
         """What a progress record repeats of the request."""
-        return self.model_dump(exclude={"run_id"})
+        return self.model_dump(exclude={"run_id", "item"})
 
 
 def load_app_settings() -> AppSettings:

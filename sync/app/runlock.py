@@ -67,6 +67,10 @@ class RunLock:
         self._blob: BlobClient = container.get_blob_client(blob)
         self.duration_s = duration_s
 
+    def beside(self, blob: str) -> RunLock:
+        """Another lock in the same container, as long (a work item's subscription slot)."""
+        return RunLock(self._container, blob, self.duration_s)
+
     def acquire(self, run_id: str) -> Lease:
         """Take the lease for ``run_id`` (free, or reserved for it) or raise :class:`RunBusy`."""
         held = Lease(self._take(run_id), run_id, self.duration_s)

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 
-from sync.app import notify, telemetry
+from sync.app import fanout, notify, telemetry
 from sync.app.app_settings import AppSettings, RunRequest
 from sync.app.changelog import ChangeLog
+from sync.app.fanout import FanoutPlan, Parts
 from sync.app.history import History
 from sync.app.runlock import RunLock
 from sync.azure.storage import cached_service, storage_env
@@ -60,6 +61,8 @@ class Store:
     #: The published lists, as the app serves them, and the last run's outcome of each.
     lists: BlobLists
     changes: ChangeLog
+    #: Plans and items' reports of runs fanned out over several invocations.
+    parts: Parts
 
     @classmethod
     def from_env(
@@ -81,11 +84,12 @@ class Store:
             queue,
             BlobLists(container),
             ChangeLog(container),
+            Parts(container),
         )
 
     def enqueue(self, request: RunRequest) -> None:
         """Queue a manual run, creating the queue on the account's first one."""
-        body = request.model_dump_json()
+        body = request.model_dump_json(exclude_none=True)
         try:
             self.queue.send_message(body)
         except ResourceNotFoundError:
@@ -102,8 +106,10 @@ def perform(
     app: AppSettings,
     force: bool,
     on_start: Callable[[], None] | None = None,
-) -> Report:
+) -> Report | None:
     """Run under the lock (or raise :class:`RunBusy`) in this invocation; store the report.
+    None when the run was fanned out (``IPSYNC_PARTITION_SIZE``): its items, queued, do it
+    and the last of them stores the report (:mod:`sync.app.fanout`).
 
     The run syncs the targets and publishes the lists (targets of the ``list`` kind); the
     outcome of each list is kept for ``/api/health``. The report is stored before the lock is
@@ -126,6 +132,8 @@ def perform(
         )
         if on_start is not None:
             on_start()
+        if app.partition_size and _fan_out(store, settings, run_id, app, force):
+            return None
         with recording() as read:
             report = _execute(settings, force, run_id, lease.lost)
         if settings.lists and not settings.dry_run:
@@ -142,6 +150,104 @@ def perform(
             log.warning("run %s: could not prune the history: %s", run_id, describe(exc))
     _notify(app, report, changes[0] if changes else None)
     return report
+
+
+def _fan_out(store: Store, settings: Settings, run_id: str, app: AppSettings, force: bool) -> bool:
+    """Queue the run's work items, if it has more than one; False to run it here. A run that
+    cannot list its resources runs here too, and reports why in the usual way."""
+    from sync.engine import inventory
+    from sync.feeds import load_release
+
+    try:
+        items = fanout.divide(inventory(settings), app.partition_size)
+        if len(items) < 2:
+            return False
+        release = load_release(settings)
+    except IpsyncError:
+        return False
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    plan = FanoutPlan(
+        run_id=run_id,
+        started_at=now,
+        dry_run=settings.dry_run,
+        force=force,
+        release=release.mark,
+        items=list(items),
+        resources={item.key: found for item, found in items.items()},
+    )
+    store.parts.start(plan)
+    store.history.mark(run_id, "running", items=len(items), items_done=0)
+    for item in items:
+        store.enqueue(
+            RunRequest(
+                run_id=run_id, dry_run=settings.dry_run, force=force, requested_at=now, item=item
+            )
+        )
+    log.info("run %s fanned out in %d work items", run_id, len(items), extra={"run_id": run_id})
+    return True
+
+
+def perform_item(store: Store, settings: Settings, request: RunRequest, app: AppSettings) -> None:
+    """One work item of a fanned-out run, under its subscription's lease (or
+    :class:`RunBusy`, so the host delivers it again later); the last item assembles the run."""
+    item = request.item
+    plan = store.parts.plan(request.run_id)
+    if item is None or plan is None or store.parts.done(request.run_id, item):
+        log.info("run %s: work item already done or its run is gone", request.run_id)
+        return
+    lock = store.lock.beside(fanout.lease_slot(item, app.subscription_parallelism))
+    with lock.acquire(f"{request.run_id}/{item.key}") as lease:
+        narrowed = fanout.item_settings(settings, item)
+        if plan.dry_run:
+            narrowed = narrowed.model_copy(update={"dry_run": True})
+        report = _execute(
+            narrowed, plan.force, request.run_id, lease.lost, item.holds, plan.release
+        )
+        if lease.lost.is_set():
+            report = _stopped(report, lease.lost_reason or "lease lost")
+    store.parts.finish(request.run_id, item, report)
+    complete(store, settings, plan, app)
+
+
+def complete(store: Store, settings: Settings, plan: FanoutPlan, app: AppSettings) -> None:
+    """Store the run's report once every item has stored its own; until then say how far."""
+    run_id = plan.run_id
+    results = store.parts.results(plan)
+    if len(results) < len(plan.items):
+        store.history.mark(run_id, "running", items=len(plan.items), items_done=len(results))
+        return
+    if not store.parts.claim(run_id):
+        return
+    report = fanout.assemble(plan, results)
+    if settings.lists and not plan.dry_run:
+        _record_lists(store.lists, settings, report)
+    telemetry.log_report(report)
+    store.history.save(report)
+    changes: list[ChangeEntry] = []
+    if not plan.dry_run:
+        from sync.feeds import load_release
+
+        with recording() as read, contextlib.suppress(IpsyncError):
+            load_release(settings)  # the run's release, from this instance's cache
+        changes = _keep_changes(store.changes, report, read)
+    with contextlib.suppress(AzureError):
+        store.history.prune()
+        store.parts.drop(run_id)
+    _notify(app, report, changes[0] if changes else None)
+
+
+def poisoned_item(store: Store, settings: Settings, request: RunRequest, app: AppSettings) -> None:
+    """A work item the host gave up on: its resources fail, saying so, and the run completes."""
+    item = request.item
+    plan = store.parts.plan(request.run_id)
+    if item is None or plan is None or store.parts.done(request.run_id, item):
+        return
+    reason = "the host gave up on it after its tries (see the run's log lines)"
+    log.error(
+        "run %s: work item %s %s", plan.run_id, item.key, reason, extra={"run_id": plan.run_id}
+    )
+    store.parts.finish(plan.run_id, item, fanout.given_up(plan, item, reason))
+    complete(store, settings, plan, app)
 
 
 def _keep_changes(
@@ -196,12 +302,22 @@ def _notify(app: AppSettings, report: Report, change: ChangeEntry | None) -> Non
         log.error("run %s: notification failed: %s", report.run_id, type(exc).__name__)
 
 
-def _execute(settings: Settings, force: bool, run_id: str, stop: threading.Event) -> Report:
-    """The engine's report under our run id; an unexpected crash becomes a failed report."""
+def _execute(
+    settings: Settings,
+    force: bool,
+    run_id: str,
+    stop: threading.Event,
+    only: Callable[[str], bool] | None = None,
+    release: str | None = None,
+) -> Report:
+    """The engine's report under our run id; an unexpected crash becomes a failed report.
+    A work item (``only``) runs at its run's ``release`` or writes nothing."""
     try:
         from sync import engine
 
-        report = engine.run(settings, force=force, stop=stop, run_id=run_id)
+        if release is not None:
+            _same_release(settings, release)
+        report = engine.run(settings, force=force, stop=stop, run_id=run_id, only=only)
     except IpsyncError as exc:
         report = Report(ok=False, dry_run=settings.dry_run, error=str(exc))
     except Exception as exc:
@@ -209,6 +325,17 @@ def _execute(settings: Settings, force: bool, run_id: str, stop: threading.Event
         report = Report(ok=False, dry_run=settings.dry_run, error=f"internal error: {exc!r}")
     started = report.started_at or datetime.now(UTC).isoformat(timespec="seconds")
     return report.model_copy(update={"run_id": run_id, "started_at": started})
+
+
+def _same_release(settings: Settings, planned: str) -> None:
+    from sync.feeds import load_release
+
+    mark = load_release(settings).mark
+    if mark != planned:
+        raise IpsyncError(
+            f"release {mark} came out while the run was fanned out at release {planned}: "
+            "nothing written by this item; the next run syncs it"
+        )
 
 
 def _stopped(report: Report, reason: str) -> Report:

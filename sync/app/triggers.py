@@ -9,7 +9,7 @@ from sync.app import telemetry
 from sync.app.app_settings import RunRequest, load_app_settings
 from sync.app.history import History
 from sync.app.runlock import RunBusy
-from sync.app.runs import SETTLED, Store, describe, perform
+from sync.app.runs import SETTLED, Store, describe, perform, perform_item, poisoned_item
 from sync.errors import SettingsError
 from sync.report import new_run_id
 
@@ -43,7 +43,7 @@ def timer_sync(past_due: bool = False) -> None:
             extra={"run_id": busy.holder},
         )
         return
-    if not report.ok:
+    if report is not None and not report.ok:  # None: fanned out, its items report
         raise RunFailed(f"run {report.run_id} failed; see the log lines above")
 
 
@@ -63,6 +63,9 @@ def queue_sync(body: bytes, dequeue_count: int) -> None:
     app = load_app_settings()
     store = Store.from_env(app)
     run_id, details = request.run_id, request.details()
+    if request.item is not None:
+        perform_item(store, load_settings(), request, app)  # RunBusy: delivered again later
+        return
     if _settled(store.history, run_id):
         return
     try:
@@ -104,7 +107,14 @@ def queue_poisoned(body: bytes) -> None:
     request = _request(body)
     if request is None:
         return
-    history = Store.from_env(load_app_settings()).history
+    app = load_app_settings()
+    store = Store.from_env(app)
+    if request.item is not None:
+        from sync.settings import load_settings
+
+        poisoned_item(store, load_settings(), request, app)
+        return
+    history = store.history
     if _settled(history, request.run_id):
         return
     last = history.progress(request.run_id) or {}
