@@ -79,6 +79,7 @@ class Release:
         "feed",
         "kind",
         "mark",
+        "memo",
         "origin",
         "resolve",
         "tags",
@@ -119,6 +120,9 @@ class Release:
         #: Its distinct prefixes, when this read checked them and they passed as they were.
         self.checked = checked
         self._by_lower: dict[str, list[str]] | None = None
+        #: What a run derives from one record once and shares between targets (its
+        #: aggregated prefixes), by record name.
+        self.memo: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return (

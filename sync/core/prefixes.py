@@ -179,6 +179,49 @@ def aggregate(
     return result
 
 
+class Aggregated(NamedTuple):
+    """One prefix list aggregated once, per family: its merged ranges, and the text of each
+    range that is one of its prefixes. A release's tags are aggregated once each and then
+    joined per target (:func:`aggregate_union`), where many targets share a large tag
+    (``AzureMonitor`` beside each one's regional tag) in different combinations."""
+
+    spans: dict[Family, list[Span]]
+    known: dict[Family, dict[Span, str]]
+
+
+def aggregated(canonical: Iterable[str]) -> Aggregated:
+    """``canonical`` prefixes (as :func:`parse_prefix` writes them) aggregated per family."""
+    texts = _by_family(canonical)
+    spans: dict[Family, list[Span]] = {}
+    known: dict[Family, dict[Span, str]] = {}
+    for family in FAMILIES:
+        given = _spans(texts[family], family)
+        spans[family] = merge(given)
+        kept = set(spans[family])
+        known[family] = {s: t for s, t in zip(given, texts[family], strict=True) if s in kept}
+    return Aggregated(spans, known)
+
+
+def aggregate_union(
+    parts: Iterable[Aggregated], exclude: Iterable[str] = (), families: Iterable[Family] = FAMILIES
+) -> dict[Family, list[str]]:
+    """What :func:`aggregate` gives for the union of the parts' prefixes minus ``exclude``,
+    from parts aggregated already."""
+    parts = list(parts)
+    removed = _by_family(exclude)
+    result: dict[Family, list[str]] = {"v4": [], "v6": []}
+    for family in families:
+        runs = [part.spans[family] for part in parts if part.spans[family]]
+        spans = runs[0] if len(runs) == 1 else merge([s for run in runs for s in run])
+        if removed[family]:
+            spans = subtract(spans, merge(_spans(removed[family], family)))
+        names: dict[Span, str] = {}
+        for part in parts:
+            names |= part.known[family]  # a C-level copy: cheaper than a lookup chain
+        result[family] = to_cidrs(spans, family, names)
+    return result
+
+
 def _by_family(prefixes: Iterable[str]) -> dict[Family, list[str]]:
     texts = prefixes if isinstance(prefixes, list | set | frozenset) else list(prefixes)
     return {"v4": [p for p in texts if ":" not in p], "v6": [p for p in texts if ":" in p]}

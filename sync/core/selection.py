@@ -6,11 +6,19 @@ import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sync.core.prefixes import FAMILIES, Family, aggregate, family_of, parse_prefix
+from sync.core.prefixes import (
+    FAMILIES,
+    Aggregated,
+    Family,
+    aggregate_union,
+    aggregated,
+    family_of,
+    parse_prefix,
+)
 from sync.errors import FeedError, SettingsError
 
 if TYPE_CHECKING:
-    from sync.core.feed import Release
+    from sync.core.feed import Release, ServiceTag
 
 
 class Selection(NamedTuple):
@@ -103,14 +111,24 @@ def select(
                 f"{', '.join(sorted(wanted_families))}"
             )
     excluded = _setting_prefixes(exclude, "exclude_prefixes")
-    wanted = set(extras).union(*(tag.address_prefixes for tag in tags.values()))
-    merged = aggregate(wanted, excluded, [f for f in FAMILIES if f in wanted_families])
+    parts = [_tag_aggregate(release, tag) for tag in tags.values()]
+    if extras:
+        parts.append(aggregated(extras))
+    merged = aggregate_union(parts, excluded, [f for f in FAMILIES if f in wanted_families])
     return Selection(
         tags=tuple(tags),
         v4=tuple(merged["v4"]),
         v6=tuple(merged["v6"]),
         change_numbers={name: tag.change_number for name, tag in tags.items()},
     )
+
+
+def _tag_aggregate(release: Release, tag: ServiceTag) -> Aggregated:
+    """A record's prefixes aggregated once per release, shared by every target selecting it."""
+    found: Aggregated | None = release.memo.get(tag.name)
+    if found is None:
+        found = release.memo[tag.name] = aggregated(tag.address_prefixes)
+    return found
 
 
 def empty_tags(release: Release, names: Sequence[str], families: Sequence[str]) -> list[str]:

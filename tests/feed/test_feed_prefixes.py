@@ -347,3 +347,25 @@ def test_fingerprint_changes_with_prefixes_and_tag_versions() -> None:
     assert (
         base.sha256 != select(release_of({"B": ["1.0.0.0/24"], "A": ["11.0.0.0/24"]}), ["A"]).sha256
     )  # A's change number is now 1
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(wide_prefixes(), max_size=20),
+    st.lists(wide_prefixes(), max_size=20),
+    st.lists(wide_prefixes(), max_size=6),
+)
+def test_tags_aggregated_once_then_joined_equal_the_union_aggregated(
+    first: list[str], second: list[str], exclude: list[str]
+) -> None:
+    """Each tag is aggregated once per release and joined per target: the same as merging
+    the union of their prefixes (a tag inside another, touching or overlapping it)."""
+    release = release_of({"A": first, "B": second, "C": first[: len(first) // 2]})
+    for names in (["A", "B"], ["B", "C", "A"], ["C"]):
+        union = [
+            p for n in names for p in {"A": first, "B": second, "C": first[: len(first) // 2]}[n]
+        ]
+        expected = netaddr_select(union, exclude) if union else []
+        got = select(release, names, exclude=exclude).prefixes
+        assert list(got) == expected
+    assert set(release.memo) == {"A", "B", "C"}  # each aggregated once, kept for the next target
