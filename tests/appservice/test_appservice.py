@@ -171,3 +171,31 @@ def test_a_slot_target_writes_the_slots_rules_only(arm: Arm, settings_for: Setti
         tag["v4"] + tag["v6"]
     )
     assert _ours(_config(arm, site)["ipSecurityRestrictions"]) == []
+
+
+def test_lists_changed_since_the_read_are_not_overwritten(arm: Arm, emulator_settings: Any) -> None:
+    """No etag on config/web: the gateway reads the lists again and re-plans when they moved."""
+    from azure.mgmt.web import WebSiteManagementClient
+
+    from sync.azure.client import arm_client
+    from sync.azure.writes import ArmWriter, Deadline, Stale
+    from sync.core.selection import Selection
+    from sync.kinds.appservice.gateway import AppServiceGateway
+    from sync.kinds.appservice.plan import plan_target
+    from sync.kinds.appservice.target import AppServiceTarget
+
+    site = HARNESS.create(arm, "app6", [OFFICE])
+    client = arm_client(emulator_settings, WebSiteManagementClient)
+    writer = ArmWriter(site, Deadline(60), 0)
+    gateway = AppServiceGateway(client, "rg-contract", "app6", None, writer)
+    target = AppServiceTarget.model_validate(_target(site))
+    snapshot = gateway.read()
+    plan = plan_target(target, Selection(("x",), ("20.0.0.0/24",), (), {}), snapshot.state)
+    assert not isinstance(plan, str)
+    rules = _config(arm, site)["ipSecurityRestrictions"]
+    late = {"name": "late", "priority": 200, "action": "Allow", "ipAddress": "7.7.7.0/24"}
+    arm.patch(f"{site}/config/web", API, {"properties": {"ipSecurityRestrictions": [*rules, late]}})
+    with pytest.raises(Stale):
+        gateway.send(plan.writes[0], None)
+    assert writer.writes == 0
+    assert "late" in {r["name"] for r in _config(arm, site)["ipSecurityRestrictions"]}
