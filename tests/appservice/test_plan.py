@@ -137,3 +137,10 @@ def test_ipv6_is_taken_beside_ipv4(families: tuple[str, ...]) -> None:
     assert isinstance(plan, TargetPlan)
     written = [p for r in _sent(plan) for p in r["ipAddress"].split(",")]
     assert written == [*V4[:7], *v6][: 7 + (len(families) - 1)]
+
+
+@pytest.mark.parametrize("priority", [2147483647, 1])
+def test_the_rule_a_get_shows_for_the_default_action_is_no_rule(priority: int) -> None:
+    shown = {"ipAddress": "Any", "action": "Deny", "priority": priority, "name": "Deny all"}
+    plan = _plan(_target(), _config([shown]))
+    assert all(r["ipAddress"] != "Any" for r in _sent(plan))

@@ -20,9 +20,10 @@ from sync.kinds.appservice.target import AppServiceTarget
 #: the main list.
 FIELDS = {"main": "ipSecurityRestrictions", "scm": "scmIpSecurityRestrictions"}
 USE_MAIN = "scmIpSecurityRestrictionsUseMain"
-#: The priority of the rule a GET shows last for the default action (``ipAddress: Any``);
-#: it is no rule of the list and is never sent back.
-DEFAULT_RULE_PRIORITY = 2147483647
+#: The source of the rule a GET shows last for the default action (``Allow all``/``Deny all``,
+#: priority 2147483647; answers have shown it at priority 1 too): no rule of the list, never
+#: sent back.
+DEFAULT_RULE_SOURCE = "any"
 #: Ranges in one multi-source rule (app-service-ip-restrictions.md).
 RULE_RANGES = 8
 
@@ -91,14 +92,10 @@ def parse_rule(raw: Mapping[str, Any]) -> AccessRule:
 
 
 def read_list(raw: Any) -> tuple[AccessRule, ...]:
-    """A list as GET answers it, without the rule the default action shows at its end."""
+    """A list as GET answers it, without the rule the default action shows."""
     rules = [r for r in raw or () if isinstance(r, Mapping)]
     return tuple(
-        parse_rule(r)
-        for r in rules
-        if not (
-            str(r.get("ipAddress")).lower() == "any" and r.get("priority") == DEFAULT_RULE_PRIORITY
-        )
+        parse_rule(r) for r in rules if str(r.get("ipAddress")).lower() != DEFAULT_RULE_SOURCE
     )
 
 
