@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from sync.kinds.base import Ipv4ResourceTarget
+from sync.kinds.base import Ipv4ResourceTarget, priority_band
 
 #: Priorities an access restriction rule may take (the spec's int32; 2147483647 is the rule the
 #: default action shows).
@@ -43,12 +43,7 @@ class AppServiceTarget(Ipv4ResourceTarget):
     @field_validator("priority_range")
     @classmethod
     def _band_inside_limits(cls, value: tuple[int, int]) -> tuple[int, int]:
-        low, high = value
-        if not PRIORITY_MIN <= low <= high <= PRIORITY_MAX:
-            raise ValueError(
-                f"must be [low, high] with {PRIORITY_MIN} <= low <= high <= {PRIORITY_MAX}"
-            )
-        return value
+        return priority_band(value, PRIORITY_MIN, PRIORITY_MAX)
 
     @property
     def resource_id(self) -> str:
