@@ -199,3 +199,19 @@ def test_lists_changed_since_the_read_are_not_overwritten(arm: Arm, emulator_set
         gateway.send(plan.writes[0], None)
     assert writer.writes == 0
     assert "late" in {r["name"] for r in _config(arm, site)["ipSecurityRestrictions"]}
+
+
+def test_a_write_whose_answer_was_lost_is_not_sent_again(
+    arm: Arm, emulator: Emulator, settings_for: SettingsFor
+) -> None:
+    site = HARNESS.create(arm, "app7", [OFFICE])
+    writes = emulator.stats()["writes"]
+    emulator.add_faults(
+        [{"method": "PATCH", "path_contains": f"{site}/config/web", "count": 1,
+          "lose_response": True}]
+    )  # fmt: skip
+    report = run(settings_for(RELEASE, [_target(site)]))
+    assert report.ok, report.model_dump_json(indent=1)
+    assert report.targets[0].status == "applied"
+    assert emulator.stats()["writes"] == writes + 1  # the lists read back hold what was sent
+    assert _ours(_config(arm, site)["ipSecurityRestrictions"])

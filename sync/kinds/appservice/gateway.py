@@ -86,13 +86,10 @@ class AppServiceGateway:
         return None
 
     def _landed(self, payload: ConfigWrite) -> bool:
-        """Whether a write whose answer was lost is in place (ipsync's rules as sent)."""
+        """Whether a write whose answer was lost is in place: each list holds what was sent."""
         after = self._get("read its config/web after a lost answer")
         sites = {field: site for site, field in FIELDS.items()}
         return all(
-            frozenset(
-                r.content for r in after.lists[sites[field]] if r.name and r.content in wanted
-            )
-            == wanted
+            frozenset(r.content for r in after.lists[sites[field]]) == wanted
             for field, wanted in payload.wanted.items()
         )

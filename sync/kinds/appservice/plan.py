@@ -55,7 +55,8 @@ class ConfigWrite:
     """The payload of the one PATCH: each changed list (field name -> rules as JSON)."""
 
     lists: Mapping[str, list[dict[str, object]]]
-    #: The rules ipsync wants in each written list, to recognise a write whose answer was lost.
+    #: Every rule of each written list as ipsync compares rules (``AccessRule.content``), to
+    #: recognise a write whose answer was lost.
     wanted: Mapping[str, frozenset[tuple[str, int, str, tuple[str, ...], str]]]
 
 
@@ -162,8 +163,9 @@ def plan_target(
         mine = owned_cidrs(target, current)
         added |= after - mine
         removed |= mine - after
-        lists[FIELDS[site]] = [to_json(r) for r in (*_foreign(target, current), *desired)]
-        wanted[FIELDS[site]] = contents
+        sent = (*_foreign(target, current), *desired)
+        lists[FIELDS[site]] = [to_json(r) for r in sent]
+        wanted[FIELDS[site]] = frozenset(r.content for r in sent)
     if not lists:
         return TargetPlan(target, (), after, fit=fitted.account, notes=notes)
     write = Write(
