@@ -215,3 +215,13 @@ def test_a_write_whose_answer_was_lost_is_not_sent_again(
     assert report.targets[0].status == "applied"
     assert emulator.stats()["writes"] == writes + 1  # the lists read back hold what was sent
     assert _ours(_config(arm, site)["ipSecurityRestrictions"])
+
+
+def test_an_app_tagged_ipsync_is_found_and_synced(arm: Arm, settings_for: SettingsFor) -> None:
+    site = HARNESS.create(arm, "app8", [OFFICE])
+    HARNESS.set_tags(arm, site, {"ipsync": "Storage.WestEurope", "ipsync-families": "v4"})
+    report = run(settings_for(RELEASE, []))
+    rows = [t for t in report.targets if t.resource.lower() == site.lower()]
+    assert [(t.kind, t.status) for t in rows] == [("appservice", "applied")], report
+    tag = published("Storage.WestEurope")
+    assert cidrs(_ranges(_config(arm, site)["ipSecurityRestrictions"])) == netaddr.IPSet(tag["v4"])
