@@ -34,6 +34,7 @@ RULE_SOURCES = 8
 DEFAULT_PRIORITY = 2147483647
 TAGS = ("Default", "XffProxy", "ServiceTag")
 ACTIONS = ("Allow", "Deny")
+TRAFFIC_TAGS = ("vnetTrafficTag", "subnetTrafficTag")
 HEADERS = ("X-Forwarded-Host", "X-Forwarded-For", "X-Azure-FDID", "X-FD-HealthProbe")
 SERVICE_TAG = re.compile(r"^[A-Za-z][A-Za-z0-9.]*$")
 SUBNET = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/"
@@ -177,6 +178,12 @@ def _rule(raw: Any) -> dict[str, Any]:
         "priority": priority,
     }
     rule |= {k: str(raw[k]) for k in ("name", "description") if raw.get(k) is not None}
+    for key in TRAFFIC_TAGS:  # int32 fields of IpSecurityRestriction in the spec
+        value = raw.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise invalid(f"IpSecurityRestriction.{key}", f"'{value}' is not an integer.")
+        if value is not None:
+            rule[key] = value
     if raw.get("headers") is not None:
         rule["headers"] = _headers(raw["headers"])
     return rule
@@ -224,10 +231,18 @@ def _shown(config: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+def _source(rule: dict[str, Any]) -> str:
+    """What a rule admits: its ranges, service tags or subnet; an address with ``subnetMask``
+    as the CIDR it stands for."""
+    if rule.get("subnetMask"):
+        mask = str(rule["subnetMask"])
+        return str(ipaddress.ip_network(f"{rule['ipAddress']}/{mask}", strict=False))
+    return str(rule.get("ipAddress") or rule.get("vnetSubnetResourceId"))
+
+
 def _allowed(config: dict[str, Any], field: str) -> list[str]:
     """The sources a list's Allow rules admit, ``Any`` when the default action allows."""
-    sources = [str(rule.get("ipAddress") or rule.get("vnetSubnetResourceId"))
-               for rule in config[field] if rule["action"] == "Allow"]  # fmt: skip
+    sources = [_source(rule) for rule in config[field] if rule["action"] == "Allow"]
     ranges = [part.strip() for source in sources for part in source.split(",")]
     return ranges + (["Any"] if _effective(config, field) == "Allow" else [])
 

@@ -76,7 +76,7 @@ param urlFeeds string = '[]'
 // What the app may touch.
 
 @description('Target kinds the app syncs; the custom role gets exactly the actions they need (see kindActions).')
-@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery'])
+@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery', 'appservice'])
 param kinds array = ['nsg', 'discovery']
 
 @description('Where the custom role is assigned. subscription: every resource of it. resourceGroups: only the groups roleResourceGroupIds lists (the actions that name no resource, below, stay at the subscription). managementGroup: this template skips it; deploy infra/mg-role.bicep with the roleActions and principalId outputs.')
@@ -170,6 +170,13 @@ var kindActions = {
   ipgroup: [
     'Microsoft.Network/ipGroups/read'
     'Microsoft.Network/ipGroups/write'
+  ]
+  appservice: [
+    'Microsoft.Web/sites/read'
+    'Microsoft.Web/sites/config/read'
+    'Microsoft.Web/sites/config/write'
+    'Microsoft.Web/sites/slots/config/read'
+    'Microsoft.Web/sites/slots/config/write'
   ]
   discovery: [
     'Microsoft.ResourceGraph/resources/read'

@@ -77,6 +77,14 @@ def arm_id(provider_type: str, name: str = r"[-\w.]{1,80}") -> re.Pattern[str]:
     )
 
 
+def priority_band(value: tuple[int, int], lowest: int, highest: int) -> tuple[int, int]:
+    """A ``priority_range`` ``[low, high]`` inside the priorities a service allows."""
+    low, high = value
+    if not lowest <= low <= high <= highest:
+        raise ValueError(f"must be [low, high] with {lowest} <= low <= high <= {highest}")
+    return value
+
+
 class Ipv4ResourceTarget(TargetSpec):
     """A target whose allow-list lives in one resource named by ``resource`` and holds IPv4
     only (every kind but NSGs)."""

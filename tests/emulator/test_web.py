@@ -109,7 +109,8 @@ def test_config_put_takes_every_kind_of_rule(emulator: Emulator, apps: Any) -> N
         ip("multi", "20.1.2.0/24,20.1.3.0/24,2001:db8::/48", 100),
         ip("fd", "AzureFrontDoor.Backend", 110, tag="ServiceTag",
            headers={"X-Azure-FDID": ["0a1b2c3d-0000-4000-8000-000000000000"]}),
-        {"name": "vnet", "vnetSubnetResourceId": SUBNET, "action": "Allow", "priority": 120},
+        {"name": "vnet", "vnetSubnetResourceId": SUBNET, "action": "Allow", "priority": 120,
+         "vnetTrafficTag": 7, "subnetTrafficTag": 3},
         ip("proxy", "20.1.4.0/24", 130, tag="XffProxy"),
         ip("mask", "20.1.5.0", 140, subnetMask="255.255.255.0"),
         ip("block", "20.1.6.0/24", 90, action="Deny"),
@@ -123,11 +124,12 @@ def test_config_put_takes_every_kind_of_rule(emulator: Emulator, apps: Any) -> N
         "Default", "ServiceTag", "Default", "XffProxy", "Default", "Default", None,
     ]  # fmt: skip
     assert shown[2]["vnetSubnetResourceId"] == SUBNET
+    assert (shown[2]["vnetTrafficTag"], shown[2]["subnetTrafficTag"]) == (7, 3)
     assert shown[-1] == {**ALLOW_ALL, "action": "Deny", "name": "Deny all",
                          "description": "Deny all access"}  # fmt: skip
     assert emulator.history()[SITE_PATH][-1] == {
         "main": ["20.1.2.0/24", "20.1.3.0/24", "2001:db8::/48", "AzureFrontDoor.Backend",
-                 SUBNET, "20.1.4.0/24", "20.1.5.0"],
+                 SUBNET, "20.1.4.0/24", "20.1.5.0/24"],
         "scm": ["Any"],
     }  # fmt: skip
     # what GET answers goes back as it is: the default rule is dropped, not doubled
@@ -200,9 +202,11 @@ def test_limits_are_512_rules_and_8_ranges(emulator: Emulator, apps: Any) -> Non
          "X-Client"),
         ([ip("a", "20.1.2.0/24", headers={"X-Forwarded-Host": list("abcdefghi")})],
          "IpSecurityRestriction.Headers", "at most 8 values"),
+        ([ip("a", "20.1.2.0/24", vnetTrafficTag="x")], "IpSecurityRestriction.vnetTrafficTag",
+         "not an integer"),
     ],
     ids=["9-ranges", "513-rules", "bare-address", "both", "neither", "tag", "action",
-         "service-tag", "header-name", "header-values"],
+         "service-tag", "header-name", "header-values", "traffic-tag"],
 )  # fmt: skip
 def test_refuses(
     emulator: Emulator, apps: Any, rules: list[Any], subject: str, fragment: str

@@ -200,6 +200,45 @@ ROWS = (
         # and the release mark ipsync keeps in a tag of its own on the group
         ("properties.ipAddresses", "tags.ipsync-release"),
     ),
+    Row(
+        "appservice",
+        "Microsoft.Web/sites",
+        "app-owner",
+        {
+            "location": "westeurope",
+            "kind": "app",
+            "tags": {"owner": "web-team"},
+            "properties": {
+                "serverFarmId": f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/"
+                                "Microsoft.Web/serverfarms/plan",
+                "httpsOnly": True,
+                "siteConfig": {
+                    "minTlsVersion": "1.2",
+                    "ipSecurityRestrictionsDefaultAction": "Deny",
+                    "scmIpSecurityRestrictionsDefaultAction": "Allow",
+                    "ipSecurityRestrictions": [
+                        {"name": "office", "priority": 100, "action": "Allow",
+                         "ipAddress": "203.0.113.0/24,2001:db8::/48"},
+                        {"name": "front-door", "priority": 110, "action": "Allow",
+                         "tag": "ServiceTag", "ipAddress": "AzureFrontDoor.Backend",
+                         "headers": {"x-azure-fdid": ["12345678-abcd-1234-abcd-123456789012"]}},
+                        {"name": "app-subnet", "priority": 120, "action": "Allow",
+                         "vnetSubnetResourceId": SUBNET},
+                        {"name": "blocked", "priority": 1500, "action": "Deny",
+                         "ipAddress": "198.51.100.0/24"},
+                    ],
+                    "scmIpSecurityRestrictions": [
+                        {"name": "build-agents", "priority": 100, "action": "Allow",
+                         "ipAddress": "192.0.2.0/28"},
+                    ],
+                },
+            },
+        },
+        ("Storage.WestEurope",),
+        ("properties.ipSecurityRestrictions", "properties.scmIpSecurityRestrictions"),
+        entries="config/web",
+        target={"site": "both"},
+    ),
 )  # fmt: skip
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from sync.kinds.base import TargetSpec
+from sync.kinds.base import TargetSpec, priority_band
 
 NSG_ID = re.compile(
     r"^/subscriptions/(?P<sub>[0-9a-fA-F-]{36})/resourceGroups/(?P<rg>[-\w.()]{1,90})"
@@ -45,12 +45,7 @@ class NsgTarget(TargetSpec):
     @field_validator("priority_range")
     @classmethod
     def _band_inside_limits(cls, value: tuple[int, int]) -> tuple[int, int]:
-        low, high = value
-        if not PRIORITY_MIN <= low <= high <= PRIORITY_MAX:
-            raise ValueError(
-                f"must be [low, high] with {PRIORITY_MIN} <= low <= high <= {PRIORITY_MAX}"
-            )
-        return value
+        return priority_band(value, PRIORITY_MIN, PRIORITY_MAX)
 
     @field_validator("ports")
     @classmethod
