@@ -41,6 +41,15 @@ class RangeRuleTarget(Ipv4ResourceTarget):
     rule_prefix: str = Field(default="ipsync", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 
+class FlexibleServerTarget(RangeRuleTarget):
+    """A PostgreSQL or MySQL flexible server: rule names ``^[a-zA-Z0-9][-_a-zA-Z0-9]{0,79}``
+    (not ending in ``-``) in both services' specs, so a prefix holds no dot."""
+
+    rule_name_max: ClassVar[int] = 80
+    #: Rules named ``<rule_prefix>-...`` belong to this target; every other rule is foreign.
+    rule_prefix: str = Field(default="ipsync", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+
+
 @dataclass(frozen=True)
 class FirewallRule:
     """A server-level firewall rule: its name and its inclusive IPv4 range."""
