@@ -13,11 +13,11 @@ anything was removed).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sync.core.plan import TargetPlan
-from sync.kinds.base import PlanContext, Snapshot, TargetSpec
+from sync.kinds.base import Needs, PlanContext, Snapshot, TargetSpec
 from sync.kinds.rangerules import (
     FirewallRule,
     RangeRuleTarget,
@@ -29,9 +29,11 @@ from sync.kinds.rangerules import (
 )
 
 if TYPE_CHECKING:
+    from sync.azure.client import Clients
     from sync.azure.writes import ArmWriter
     from sync.core.plan import Write
     from sync.core.selection import Selection
+    from sync.state import State
 
 
 class RangeRuleKind:
@@ -148,18 +150,52 @@ class _Accepted:
 
 
 class LongRunningRuleGateway(RuleGateway):
-    """Rules whose PUT and DELETE answer 202 with an operation to poll (flexible servers)."""
-
-    def body(self, rule: FirewallRule) -> Any:
-        """The SDK's model of one rule."""
-        raise NotImplementedError
+    """Rules whose PUT and DELETE answer 202 with an operation to poll (flexible servers). The
+    body is the REST shape, which both services' SDKs take as it is."""
 
     def put(self, rule: FirewallRule, headers: dict[str, str]) -> Any:
+        body = {"properties": {"startIpAddress": rule.start, "endIpAddress": rule.end}}
         return self._client.firewall_rules.begin_create_or_update(
-            self._rg, self._name, rule.name, self.body(rule), headers=headers, polling=_Accepted()
+            self._rg, self._name, rule.name, body, headers=headers, polling=_Accepted()
         ).result()
 
     def delete(self, name: str, headers: dict[str, str]) -> Any:
         return self._client.firewall_rules.begin_delete(
             self._rg, self._name, name, headers=headers, polling=_Accepted()
         ).result()
+
+
+class FlexibleServerKind(RangeRuleKind):
+    """A PostgreSQL or MySQL flexible server's rules; the kind names its SDK's client."""
+
+    @staticmethod
+    def client() -> Callable[..., Any]:
+        """The SDK's management client class (imported on first use)."""
+        raise NotImplementedError
+
+    def gateway(
+        self, clients: Clients, resource_id: str, writer: ArmWriter, state: State
+    ) -> LongRunningRuleGateway:
+        return LongRunningRuleGateway(*clients.for_resource(self.client(), resource_id), writer)
+
+
+def flexible_server_needs(kind: str, provider: str, sdk: str) -> Needs:
+    """A flexible server kind's needs: read the server, read, write and delete its rules, and
+    poll the rules' long-running writes, whose status URLs live under
+    ``/subscriptions/<id>/providers/<provider>/locations/``."""
+    rules = f"{provider}/flexibleServers/firewallRules"
+    return Needs(
+        docs=f"kinds/{kind}.md",
+        actions=frozenset(
+            {
+                f"{provider}/flexibleServers/read",
+                f"{rules}/read",
+                f"{rules}/write",
+                f"{rules}/delete",
+                f"{provider}/locations/azureAsyncOperation/read",
+                f"{provider}/locations/operationResults/read",
+            }
+        ),
+        sdk=sdk,
+        emulated=(f"{provider}/flexibleServers",),
+    )

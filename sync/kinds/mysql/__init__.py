@@ -1,51 +1,29 @@
-"""MySQL flexible server firewall rules: named IPv4 ranges, owned by name prefix, 500 per
-server."""
+"""MySQL flexible server firewall rules: named IPv4 ranges, owned by name prefix, 500 per server,
+each write long-running."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from sync.kinds.base import Needs, TargetSpec
 from sync.kinds.mysql.target import MysqlTarget
-from sync.kinds.rangekind import RangeRuleKind
-
-if TYPE_CHECKING:
-    from sync.azure.client import Clients
-    from sync.azure.writes import ArmWriter
-    from sync.kinds.mysql.gateway import MysqlGateway
-    from sync.state import State
+from sync.kinds.rangekind import FlexibleServerKind, flexible_server_needs
 
 
-class MysqlKind(RangeRuleKind):
+class MysqlKind(FlexibleServerKind):
     name: ClassVar[str] = "mysql"
     arm_type: ClassVar[str] = "microsoft.dbformysql/flexibleservers"
     target: ClassVar[type[TargetSpec]] = MysqlTarget
-    needs: ClassVar[Needs] = Needs(
-        docs="kinds/mysql.md",
-        actions=frozenset(
-            {
-                "Microsoft.DBforMySQL/flexibleServers/read",
-                "Microsoft.DBforMySQL/flexibleServers/firewallRules/read",
-                "Microsoft.DBforMySQL/flexibleServers/firewallRules/write",
-                "Microsoft.DBforMySQL/flexibleServers/firewallRules/delete",
-                # Rule writes are long-running: their status is read under the location.
-                "Microsoft.DBforMySQL/locations/azureAsyncOperation/read",
-                "Microsoft.DBforMySQL/locations/operationResults/read",
-            }
-        ),
-        sdk="azure-mgmt-mysqlflexibleservers",
-        emulated=("Microsoft.DBforMySQL/flexibleServers",),
+    needs: ClassVar[Needs] = flexible_server_needs(
+        "mysql", "Microsoft.DBforMySQL", sdk="azure-mgmt-mysqlflexibleservers"
     )
 
-    def gateway(
-        self, clients: Clients, resource_id: str, writer: ArmWriter, state: State
-    ) -> MysqlGateway:
+    @staticmethod
+    def client() -> Callable[..., Any]:
         from azure.mgmt.mysqlflexibleservers import MySQLManagementClient
 
-        from sync.kinds.mysql.gateway import MysqlGateway
-
-        client = clients.for_resource(MySQLManagementClient, resource_id)
-        return MysqlGateway(*client, writer)
+        return MySQLManagementClient
 
 
 KIND = MysqlKind()

@@ -1,51 +1,29 @@
 """PostgreSQL flexible server firewall rules: named IPv4 ranges, owned by name prefix, at most
-256 per server (ipsync's bound: the service documents none)."""
+256 per server (ipsync's bound: the service documents none), each write long-running."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from sync.kinds.base import Needs, TargetSpec
 from sync.kinds.postgresql.target import PostgresqlTarget
-from sync.kinds.rangekind import RangeRuleKind
-
-if TYPE_CHECKING:
-    from sync.azure.client import Clients
-    from sync.azure.writes import ArmWriter
-    from sync.kinds.postgresql.gateway import PostgresqlGateway
-    from sync.state import State
+from sync.kinds.rangekind import FlexibleServerKind, flexible_server_needs
 
 
-class PostgresqlKind(RangeRuleKind):
+class PostgresqlKind(FlexibleServerKind):
     name: ClassVar[str] = "postgresql"
     arm_type: ClassVar[str] = "microsoft.dbforpostgresql/flexibleservers"
     target: ClassVar[type[TargetSpec]] = PostgresqlTarget
-    needs: ClassVar[Needs] = Needs(
-        docs="kinds/postgresql.md",
-        actions=frozenset(
-            {
-                "Microsoft.DBforPostgreSQL/flexibleServers/read",
-                "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/read",
-                "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/write",
-                "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/delete",
-                # Rule writes are long-running: their status is read under the location.
-                "Microsoft.DBforPostgreSQL/locations/azureAsyncOperation/read",
-                "Microsoft.DBforPostgreSQL/locations/operationResults/read",
-            }
-        ),
-        sdk="azure-mgmt-postgresqlflexibleservers",
-        emulated=("Microsoft.DBforPostgreSQL/flexibleServers",),
+    needs: ClassVar[Needs] = flexible_server_needs(
+        "postgresql", "Microsoft.DBforPostgreSQL", sdk="azure-mgmt-postgresqlflexibleservers"
     )
 
-    def gateway(
-        self, clients: Clients, resource_id: str, writer: ArmWriter, state: State
-    ) -> PostgresqlGateway:
+    @staticmethod
+    def client() -> Callable[..., Any]:
         from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
 
-        from sync.kinds.postgresql.gateway import PostgresqlGateway
-
-        client = clients.for_resource(PostgreSQLManagementClient, resource_id)
-        return PostgresqlGateway(*client, writer)
+        return PostgreSQLManagementClient
 
 
 KIND = PostgresqlKind()
