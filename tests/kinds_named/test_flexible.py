@@ -96,6 +96,23 @@ def test_a_tag_is_synced_beside_foreign_rules_and_a_second_run_writes_nothing(
 
 
 @pytest.mark.parametrize("harness", [POSTGRESQL, MYSQL], ids=lambda h: h.kind)
+def test_a_server_tagged_with_a_tag_and_an_allowed_prefix_is_discovered_and_synced(
+    emulator: Emulator, settings_for: SettingsFor, tmp_path: Path, harness: SqlHarness
+) -> None:
+    arm = Arm(emulator)
+    server = _server(harness, arm, "flex3")
+    harness.set_tags(arm, server, {"ipsync": TAG, "ipsync-prefix": "team-a"})
+    source = write_release(tmp_path / "a.json", {TAG: PUBLISHED}, 373)
+    report = run(settings_for(source, [], tag_overrides=("prefix",)))
+    (row,) = [t for t in report.targets if t.resource.lower() == server.lower()]
+    assert row.status == "applied", row
+    rules = _rules(harness, arm, server)
+    ours = {n: r for n, r in rules.items() if n.startswith("team-a-")}
+    assert set(ours.values()) == ranges_of(PUBLISHED)
+    assert len(rules) == len(ours) + 1 + len(OWNER)
+
+
+@pytest.mark.parametrize("harness", [POSTGRESQL, MYSQL], ids=lambda h: h.kind)
 def test_ipv6_and_the_azure_services_address_are_refused_saying_why(
     emulator: Emulator, settings_for: SettingsFor, tmp_path: Path, harness: SqlHarness
 ) -> None:
