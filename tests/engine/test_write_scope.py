@@ -19,7 +19,7 @@ that change between the releases, and its allow-list path.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -200,35 +200,17 @@ ROWS = (
         # and the release mark ipsync keeps in a tag of its own on the group
         ("properties.ipAddresses", "tags.ipsync-release"),
     ),
-    *(
-        Row(
-            kind,
-            f"{provider}/flexibleServers",
-            f"{kind}-owner",
-            {
-                "location": "westeurope",
-                "tags": {"owner": "data-team"},
-                "sku": {"name": "Standard_D2ds_v4", "tier": "GeneralPurpose"},
-                "properties": {"administratorLogin": "owner", "version": version,
-                               "network": {"publicNetworkAccess": "Enabled"}},
-            },
-            ("Sql.WestEurope",),
-            ("properties.startIpAddress", "properties.endIpAddress"),
-            entries="firewallRules/ipsync-",
-            owner_entries=(
-                ("owner-office", {"properties": {"startIpAddress": "203.0.113.10",
-                                                 "endIpAddress": "203.0.113.20"}}),
-                ("AllowAllAzureServicesAndResourcesWithinAzureIps", {"properties": {
-                    "startIpAddress": "0.0.0.0", "endIpAddress": "0.0.0.0"}}),
-                ("ipsync-sql-westeurope-13-69-104-0", {"properties": {
-                    "startIpAddress": "13.69.104.0", "endIpAddress": "13.69.104.15"}}),
-            ),
-        )
-        for kind, provider, version in (
-            ("postgresql", "Microsoft.DBforPostgreSQL", "17"),
-            ("mysql", "Microsoft.DBforMySQL", "8.0.21"),
-        )
-    ),
+)  # fmt: skip
+_SQL = next(row for row in ROWS if row.kind == "sql")
+#: Flexible servers: firewall rules as a SQL server's, with the same owner's rules beside.
+ROWS += tuple(
+    replace(_SQL, kind=kind, arm_type=f"{provider}/flexibleServers", name=f"{kind}-owner", body={
+        "location": "westeurope", "tags": {"owner": "data-team"},
+        "sku": {"name": "Standard_D2ds_v4", "tier": "GeneralPurpose"},
+        "properties": {"administratorLogin": "owner", "version": version,
+                       "network": {"publicNetworkAccess": "Enabled"}}})
+    for kind, provider, version in (("postgresql", "Microsoft.DBforPostgreSQL", "17"),
+                                    ("mysql", "Microsoft.DBforMySQL", "8.0.21"))
 )  # fmt: skip
 
 

@@ -61,6 +61,12 @@ def _ours(rules: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
     return {n: r for n, r in rules.items() if n.startswith("ipsync-")}
 
 
+@pytest.fixture(params=[POSTGRESQL, MYSQL], ids=lambda h: h.kind)
+def harness(request: pytest.FixtureRequest) -> SqlHarness:
+    found: SqlHarness = request.param
+    return found
+
+
 def fewest_extra(prefixes: list[str], rules: int) -> int:
     """The fewest addresses beyond ``prefixes`` that ``rules`` inclusive ranges must allow to
     hold them all: close the smallest gaps between neighbouring ranges."""
@@ -69,7 +75,6 @@ def fewest_extra(prefixes: list[str], rules: int) -> int:
     return sum(gaps[: max(len(ranges) - rules, 0)])
 
 
-@pytest.mark.parametrize("harness", [POSTGRESQL, MYSQL], ids=lambda h: h.kind)
 def test_a_tag_is_synced_beside_foreign_rules_and_a_second_run_writes_nothing(
     emulator: Emulator, settings_for: SettingsFor, tmp_path: Path, harness: SqlHarness
 ) -> None:
@@ -95,7 +100,6 @@ def test_a_tag_is_synced_beside_foreign_rules_and_a_second_run_writes_nothing(
     assert _rules(harness, arm, server) == now
 
 
-@pytest.mark.parametrize("harness", [POSTGRESQL, MYSQL], ids=lambda h: h.kind)
 def test_a_server_tagged_with_a_tag_and_an_allowed_prefix_is_discovered_and_synced(
     emulator: Emulator, settings_for: SettingsFor, tmp_path: Path, harness: SqlHarness
 ) -> None:
@@ -112,7 +116,6 @@ def test_a_server_tagged_with_a_tag_and_an_allowed_prefix_is_discovered_and_sync
     assert len(rules) == len(ours) + 1 + len(OWNER)
 
 
-@pytest.mark.parametrize("harness", [POSTGRESQL, MYSQL], ids=lambda h: h.kind)
 def test_ipv6_and_the_azure_services_address_are_refused_saying_why(
     emulator: Emulator, settings_for: SettingsFor, tmp_path: Path, harness: SqlHarness
 ) -> None:
