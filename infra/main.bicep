@@ -76,7 +76,7 @@ param urlFeeds string = '[]'
 // What the app may touch.
 
 @description('Target kinds the app syncs; the custom role gets exactly the actions they need (see kindActions).')
-@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery', 'appservice'])
+@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery', 'appservice', 'postgresql', 'mysql'])
 param kinds array = ['nsg', 'discovery']
 
 @description('Where the custom role is assigned. subscription: every resource of it. resourceGroups: only the groups roleResourceGroupIds lists (the actions that name no resource, below, stay at the subscription). managementGroup: this template skips it; deploy infra/mg-role.bicep with the roleActions and principalId outputs.')
@@ -181,6 +181,22 @@ var kindActions = {
   discovery: [
     'Microsoft.ResourceGraph/resources/read'
   ]
+  postgresql: [
+    'Microsoft.DBforPostgreSQL/flexibleServers/read'
+    'Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/read'
+    'Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/write'
+    'Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/delete'
+    'Microsoft.DBforPostgreSQL/locations/azureAsyncOperation/read'
+    'Microsoft.DBforPostgreSQL/locations/operationResults/read'
+  ]
+  mysql: [
+    'Microsoft.DBforMySQL/flexibleServers/read'
+    'Microsoft.DBforMySQL/flexibleServers/firewallRules/read'
+    'Microsoft.DBforMySQL/flexibleServers/firewallRules/write'
+    'Microsoft.DBforMySQL/flexibleServers/firewallRules/delete'
+    'Microsoft.DBforMySQL/locations/azureAsyncOperation/read'
+    'Microsoft.DBforMySQL/locations/operationResults/read'
+  ]
 }
 // Status of Microsoft.Network long-running writes: shared by the kinds that write there
 // (each kind declares it in its folder: KIND.needs.shared).
@@ -200,6 +216,10 @@ var roleActions = union(flatten(kindActionLists), usesNetworkWrites ? networkOpe
 var subscriptionWideActions = union(networkOperationStatus, [
   'Microsoft.Network/locations/serviceTags/read'
   'Microsoft.ResourceGraph/resources/read'
+  'Microsoft.DBforPostgreSQL/locations/azureAsyncOperation/read'
+  'Microsoft.DBforPostgreSQL/locations/operationResults/read'
+  'Microsoft.DBforMySQL/locations/azureAsyncOperation/read'
+  'Microsoft.DBforMySQL/locations/operationResults/read'
 ])
 var atGroups = roleScope == 'resourceGroups'
 var groupActions = filter(roleActions, action => !contains(subscriptionWideActions, action))

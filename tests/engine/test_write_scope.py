@@ -19,7 +19,7 @@ that change between the releases, and its allow-list path.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -239,6 +239,17 @@ ROWS = (
         entries="config/web",
         target={"site": "both"},
     ),
+)  # fmt: skip
+_SQL = next(row for row in ROWS if row.kind == "sql")
+#: Flexible servers: firewall rules as a SQL server's, with the same owner's rules beside.
+ROWS += tuple(
+    replace(_SQL, kind=kind, arm_type=f"{provider}/flexibleServers", name=f"{kind}-owner", body={
+        "location": "westeurope", "tags": {"owner": "data-team"},
+        "sku": {"name": "Standard_D2ds_v4", "tier": "GeneralPurpose"},
+        "properties": {"administratorLogin": "owner", "version": version,
+                       "network": {"publicNetworkAccess": "Enabled"}}})
+    for kind, provider, version in (("postgresql", "Microsoft.DBforPostgreSQL", "17"),
+                                    ("mysql", "Microsoft.DBforMySQL", "8.0.21"))
 )  # fmt: skip
 
 

@@ -268,11 +268,13 @@ def test_role_actions_are_composed_from_the_table() -> None:
     assert "output roleActions array = roleActions" in MAIN  # what mg-role.bicep is given
 
 
-#: What the resourceGroups scope grants at the subscription: no one's resource is named.
-SUBSCRIPTION_WIDE = LRO_STATUS | {
-    f"{NETWORK}/locations/serviceTags/read",
-    "Microsoft.ResourceGraph/resources/read",
-}
+#: What the resourceGroups scope grants at the subscription: no one's resource is named (the
+#: status of other providers' long-running writes too, under ``/locations/``).
+SUBSCRIPTION_WIDE = (
+    LRO_STATUS
+    | {f"{NETWORK}/locations/serviceTags/read", "Microsoft.ResourceGraph/resources/read"}
+    | {a for actions in SPEC.values() for a in actions if "/locations/" in a}
+)
 
 
 def split_for_groups(kinds: list[str]) -> tuple[list[str], list[str]]:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from sync.kinds.rangerules import RangeRuleTarget
+from sync.kinds.sql.plan import MAX_RULES, NAME_MAX
 
-from sync.kinds.base import Ipv4ResourceTarget
 
-
-class SqlTarget(Ipv4ResourceTarget):
+class SqlTarget(RangeRuleTarget):
     """One allow-list kept as the server-level firewall rules (IPv4 ranges) of a SQL server."""
 
     kind: Literal["sql"] = "sql"
     provider_type: ClassVar[str] = "Microsoft.Sql/servers"
     noun: ClassVar[str] = "SQL server"
-    holds: ClassVar[str] = "firewall rules"
     name_pattern: ClassVar[str] = r"[a-zA-Z0-9][-a-zA-Z0-9]{0,62}"
-    #: Rules named ``<rule_prefix>-...`` belong to this target; every other rule is foreign.
-    rule_prefix: str = Field(default="ipsync", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+    max_rules: ClassVar[int] = MAX_RULES
+    rule_name_max: ClassVar[int] = NAME_MAX

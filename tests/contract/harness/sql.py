@@ -20,18 +20,21 @@ class SqlHarness(Harness):
     api: ClassVar[str] = API
     capacity: ClassVar[int] = 256
     write_method: ClassVar[str] = "PUT"
+    provider: ClassVar[str] = "Microsoft.Sql/servers"
+    #: The server as its owner PUT it.
+    server: ClassVar[dict[str, Any]] = {"location": "westeurope", "properties": {
+        "administratorLogin": "owner", "administratorLoginPassword": "x-Pa55word!",
+        "version": "12.0"}}  # fmt: skip
 
     def create(self, arm: Arm, name: str, foreign: Sequence[str]) -> str:
-        server = f"{group_id()}/providers/Microsoft.Sql/servers/{name}"
-        arm.put(server, API, {"location": "westeurope", "properties": {
-            "administratorLogin": "owner", "administratorLoginPassword": "x-Pa55word!",
-            "version": "12.0"}})  # fmt: skip
+        server = f"{group_id()}/providers/{self.provider}/{name}"
+        arm.put(server, self.api, self.server)
         for number, value in enumerate(foreign):
             self.add_entry(arm, server, value, f"corp-{number}")
         return server
 
     def rules(self, arm: Arm, resource: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = arm.get(f"{resource}/firewallRules", API)["value"]
+        found: list[dict[str, Any]] = arm.get(f"{resource}/firewallRules", self.api)["value"]
         return found
 
     def entries(self, arm: Arm, resource: str) -> list[str]:
@@ -45,7 +48,7 @@ class SqlHarness(Harness):
 
     def add_entry(self, arm: Arm, resource: str, value: str, name: str = "owner") -> None:
         net = netaddr.IPNetwork(value)
-        arm.put(f"{resource}/firewallRules/{name}", API, {"properties": {
+        arm.put(f"{resource}/firewallRules/{name}", self.api, {"properties": {
             "startIpAddress": str(net[0]), "endIpAddress": str(net[-1])}})  # fmt: skip
 
     def widen(self, arm: Arm, resource: str, to: str) -> bool:
