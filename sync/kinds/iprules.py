@@ -10,9 +10,12 @@ What the three share lives here; each kind adds its SDK calls, limit and entry s
 - One write per resource: the whole list in one PATCH, built from the list as read with
   only the IP rules replaced, so ``defaultAction``, ``bypass``, virtual network rules and
   every other property are sent back as they were.
-- Concurrency: these resources carry no etag in ARM (their API specs define none), so there
-  is no ``If-Match`` to send. The list is read again right before the PATCH and the run
-  re-plans when it moved; a 412 from ARM re-plans the same way.
+- Concurrency: Storage, Key Vault and ACR carry no etag in ARM (their API specs define none),
+  so there is no ``If-Match`` to send; a kind whose resource has one (AKS) sends it. The list
+  is read again right before the write and the run re-plans when it moved; a 412 from ARM
+  re-plans the same way.
+- A long-running write the run's time budget cuts short was still accepted: what it adds is
+  recorded as ipsync's then, so the next run finds those entries its own.
 - Budget: the kind's limit minus the entries ipsync does not own; ``fit: cover`` fits the
   selection into it, preferring the blocks ipsync holds now.
 """
@@ -25,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
-from sync.azure.writes import Stale
+from sync.azure.writes import OutOfTime, Stale
 from sync.core.budget import Budget, fit_to_budget
 from sync.core.plan import TargetPlan, Write
 from sync.core.prefixes import parse_prefix
@@ -71,6 +74,10 @@ class Listed:
     #: The SDK rule set as read; a write sends it back with only its IP rules replaced.
     rules: Any
     sku: str | None = None
+    #: The resource's etag, for ``If-Match`` (None: the resource has none).
+    etag: str | None = None
+    #: Why no write can start now (an operation of the resource still runs), or "".
+    busy: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,7 +165,7 @@ class ListGateway:
         entries = tuple(normalise(v) for v in listed.values)
         self._seen = ListState(listed, entries, record, self._registry.location)
         releases = (record.release,) if record.release else ()
-        return Snapshot(etag=None, state=self._seen, releases=releases)
+        return Snapshot(etag=listed.etag, state=self._seen, releases=releases)
 
     def send(self, write: Write[ListWrite], etag: str | None) -> str | None:
         """PATCH the list if it is still as planned from, then record what ipsync owns."""
@@ -176,6 +183,10 @@ class ListGateway:
                 etag,
                 self._api.client,
             )
+        except OutOfTime as exc:
+            if exc.sent:
+                self._remember(seen.record, payload)
+            raise
         except Stale as exc:
             if not exc.maybe_written:
                 raise
@@ -276,6 +287,14 @@ class IpRuleKind:
         problem = self.check(target, state.listed)
         if problem:
             return problem
+        plan = self._fit(target, selection, state, context)
+        if isinstance(plan, TargetPlan) and plan.writes and state.listed.busy:
+            return f"{target.where}: {state.listed.busy}; nothing written, the next run carries on"
+        return plan
+
+    def _fit(
+        self, target: IpRuleTarget, selection: Selection, state: ListState, context: PlanContext
+    ) -> TargetPlan[Any] | str:
         record, present = state.record, frozenset(state.entries)
         owned = record.owned & present
         foreign = present - owned
