@@ -76,7 +76,7 @@ param urlFeeds string = '[]'
 // What the app may touch.
 
 @description('Target kinds the app syncs; the custom role gets exactly the actions they need (see kindActions).')
-@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery'])
+@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery', 'aks'])
 param kinds array = ['nsg', 'discovery']
 
 @description('Where the custom role is assigned. subscription: every resource of it. resourceGroups: only the groups roleResourceGroupIds lists (the actions that name no resource, below, stay at the subscription). managementGroup: this template skips it; deploy infra/mg-role.bicep with the roleActions and principalId outputs.')
@@ -165,6 +165,11 @@ var kindActions = {
     'Microsoft.Network/ipGroups/read'
     'Microsoft.Network/ipGroups/write'
   ]
+  aks: [
+    'Microsoft.ContainerService/managedClusters/read'
+    'Microsoft.ContainerService/managedClusters/write'
+    'Microsoft.ContainerService/locations/operations/read'
+  ]
   discovery: [
     'Microsoft.ResourceGraph/resources/read'
   ]
@@ -187,6 +192,7 @@ var roleActions = union(flatten(kindActionLists), usesNetworkWrites ? networkOpe
 var subscriptionWideActions = union(networkOperationStatus, [
   'Microsoft.Network/locations/serviceTags/read'
   'Microsoft.ResourceGraph/resources/read'
+  'Microsoft.ContainerService/locations/operations/read'
 ])
 var atGroups = roleScope == 'resourceGroups'
 var groupActions = filter(roleActions, action => !contains(subscriptionWideActions, action))
