@@ -128,6 +128,12 @@ var feedClouds = {
   AzureUSGovernment: 'AzureGovernment'
   AzureChinaCloud: 'China'
 }
+// Microsoft Graph (Entra ID named locations) follows the cloud too.
+var graphEndpoints = {
+  AzureCloud: 'https://graph.microsoft.com'
+  AzureUSGovernment: 'https://graph.microsoft.us'
+  AzureChinaCloud: 'https://microsoftgraph.chinacloudapi.cn'
+}
 
 // Storage queue for manual runs, and its poison queue (the Functions host's <queue>-poison).
 var runQueueName = 'ipsync-runs'
@@ -222,6 +228,7 @@ var ipsyncSettings = {
   IPSYNC_GITHUB_TOKEN: githubTokenReference
   IPSYNC_M365_INSTANCE: m365Instance
   IPSYNC_URL_FEEDS: urlFeeds
+  IPSYNC_GRAPH_ENDPOINT: graphEndpoints[environment().name]
 }
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
