@@ -1,6 +1,7 @@
-"""Allow-lists that are one list of nameless IP rules on a resource: Storage, Key Vault, ACR.
+"""Allow-lists that are one list of nameless IP rules on a resource: Storage, Key Vault, ACR,
+AKS authorized IP ranges, Entra ID IP named locations.
 
-What the three share lives here; each kind adds its SDK calls, limit and entry syntax.
+What they share lives here; each kind adds its SDK (or Graph) calls, limit and entry syntax.
 
 - Ownership: an IP rule is a bare value, so ipsync keeps the entries it added in the
   ownership registry (:mod:`sync.state.ownership`) and removes only those. An entry that was there
@@ -61,7 +62,7 @@ SAVE_TRIES = 3
 
 
 class IpRuleTarget(Ipv4ResourceTarget):
-    """A target whose allow-list is a resource's IP rule list (IPv4 only)."""
+    """A target whose allow-list is an ARM resource's IP rule list (IPv4 only)."""
 
     holds: ClassVar[str] = "IP rules"
 
@@ -139,7 +140,9 @@ def _address_key(entry: str) -> tuple[int, int, str]:
 
 
 def _public(entry: str) -> bool:
-    net = ipaddress.IPv4Network(entry)
+    net = ipaddress.ip_network(entry)
+    if isinstance(net, ipaddress.IPv6Network):
+        return net.is_global
     return not any(net.overlaps(n) for n in NOT_PUBLIC)
 
 
@@ -225,6 +228,10 @@ class IpRuleKind:
     field: ClassVar[str]
     #: Prefix lengths the service refuses as one rule (each is written as two addresses).
     forbidden_lengths: ClassVar[frozenset[int]] = frozenset()
+    #: Whether the service takes CIDRs only (one address written as ``/32``).
+    cidrs_only: ClassVar[bool] = False
+    #: Why the list may never be written empty (None: it may).
+    not_empty: ClassVar[str | None] = None
 
     def api(self, clients: Clients, resource_id: str) -> ListApi:
         raise NotImplementedError
@@ -259,10 +266,10 @@ class IpRuleKind:
         high = ipaddress.IPv4Network((parsed.network + half, parsed.prefixlen + 1))
         return (*self.entries(str(low)), *self.entries(str(high)))
 
-    @staticmethod
-    def render(entry: str) -> str:
-        """The value written: a single address without its mask (Storage refuses ``/32``)."""
-        return entry.removesuffix("/32")
+    def render(self, entry: str) -> str:
+        """The value written: a single address without its mask (Storage refuses ``/32``),
+        unless the service takes CIDRs only."""
+        return entry if self.cidrs_only else entry.removesuffix("/32")
 
     def owned(self, target: TargetSpec, snapshot: Snapshot) -> frozenset[str]:
         """The entries the ownership record holds that the list still has."""
@@ -311,7 +318,7 @@ class IpRuleKind:
             {"v4": self.forbidden_lengths},
         )
         fitted = fit_to_budget(
-            {"v4": selection.v4},
+            {family: selection.family(family) for family in target.families},
             budget,
             mode=target.fit,
             max_entries=target.max_entries,
@@ -320,7 +327,9 @@ class IpRuleKind:
         )
         if fitted.refused:
             return TargetPlan(target, refused=fitted.refused, fit=fitted.account, notes=(*notes,))
-        wanted = frozenset(e for p in fitted.by_family.get("v4", ()) for e in self.entries(p))
+        wanted = frozenset(
+            e for prefixes in fitted.by_family.values() for p in prefixes for e in self.entries(p)
+        )
         private = sorted(e for e in wanted if not _public(e))
         if private:
             return (
@@ -341,6 +350,8 @@ class IpRuleKind:
             notes=(*notes,),
         )
         total = len(foreign | wanted)
+        if self.not_empty and not total:
+            return plan.refuse(f"{target.where}: {self.field} would be empty, {self.not_empty}")
         if total > self.limit:
             return plan.refuse(
                 f"{target.where}: {self.field} would hold {total} IP rules (limit {self.limit});"

@@ -21,15 +21,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from sync.azure.writes import raw
-from sync.core.plan import TargetPlan
-from sync.kinds.base import Needs, PlanContext, TargetSpec
-from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed, ListState
+from sync.kinds.base import Needs, TargetSpec
+from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed
 
 if TYPE_CHECKING:
     from azure.mgmt.containerservice import ContainerServiceClient
 
     from sync.azure.client import Clients
-    from sync.core.selection import Selection
 
 #: Provisioning states after which the cluster takes a new write.
 SETTLED = frozenset({"succeeded", "failed", "canceled"})
@@ -84,8 +82,12 @@ class AksKind(IpRuleKind):
     name: ClassVar[str] = "aks"
     arm_type: ClassVar[str] = "microsoft.containerservice/managedclusters"
     target: ClassVar[type[TargetSpec]] = AksTarget
+    cidrs_only: ClassVar[bool] = True
     limit: ClassVar[int] = 200
     field: ClassVar[str] = "apiServerAccessProfile.authorizedIPRanges"
+    not_empty: ClassVar[str | None] = (
+        "which opens the API server to every address; refused before any write"
+    )
     needs: ClassVar[Needs] = Needs(
         docs="kinds/aks.md",
         actions=frozenset(
@@ -124,22 +126,6 @@ class AksKind(IpRuleKind):
                 " which AKS takes with no other range: remove it first, or drop this target"
             )
         return None
-
-    @staticmethod
-    def render(entry: str) -> str:
-        """AKS takes CIDRs: one address is written as ``/32``."""
-        return entry
-
-    def _fit(
-        self, target: IpRuleTarget, selection: Selection, state: ListState, context: PlanContext
-    ) -> TargetPlan[Any] | str:
-        plan = super()._fit(target, selection, state, context)
-        if isinstance(plan, TargetPlan) and any(not w.payload.values for w in plan.writes):
-            return plan.refuse(
-                f"{target.where}: the authorized IP ranges would be empty, which opens the API "
-                "server to every address; refused before any write"
-            )
-        return plan
 
 
 KIND = AksKind()
