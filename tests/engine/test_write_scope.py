@@ -41,6 +41,8 @@ SUBNET = (
     f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Network/virtualNetworks/vnet"
     "/subnets/app"
 )
+#: Microsoft Graph's path below the emulator's endpoint.
+GRAPH = "/v1.0"
 #: What ARM sets on a resource itself, and ignores in a body: a PUT need not carry it.
 ARM_SETS = ("id", "name", "type", "etag", "systemData", "properties.provisioningState")
 
@@ -67,9 +69,14 @@ class Row:
     #: Fields the service sets itself besides ARM's (read-only in its spec): a PUT need not
     #: carry them.
     read_only: tuple[str, ...] = ()
+    #: A Microsoft Graph object's id (a named location), for a kind that is no ARM resource.
+    graph_id: str | None = None
 
     @property
     def resource_id(self) -> str:
+        """Where its writes go: the ARM id, or a Graph object's path."""
+        if self.graph_id is not None:
+            return f"{GRAPH}/{self.arm_type}/{self.graph_id}"
         return f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/{self.arm_type}/{self.name}"
 
 
@@ -230,6 +237,23 @@ ROWS = (
         ("properties.apiServerAccessProfile.authorizedIPRanges",),
         read_only=("eTag", "properties.powerState", "properties.fqdn"),
     ),
+    Row(
+        "namedlocation",
+        "identity/conditionalAccess/namedLocations",
+        "Corporate egress",
+        {
+            "@odata.type": "#microsoft.graph.ipNamedLocation",
+            "displayName": "Corporate egress",
+            "isTrusted": True,
+            "ipRanges": [
+                {"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "203.0.113.0/24"},
+                {"@odata.type": "#microsoft.graph.iPv6CidrRange", "cidrAddress": "2001:db8::/48"},
+            ],
+        },
+        ("Storage.WestEurope",),
+        ("ipRanges",),
+        graph_id="6f3c8a2e-1b4d-4e5f-9a7b-0c1d2e3f4a5b",
+    ),
 )  # fmt: skip
 
 
@@ -300,6 +324,9 @@ def test_the_check_finds_a_changed_a_dropped_and_an_added_field() -> None:
 def _make(emulator: Emulator, row: Row) -> None:
     """The resource as its owner made it, straight into the emulator's store."""
     store, seeded = emulator.store, Write(api_version="seed")
+    if row.graph_id is not None:
+        emulator.directory.locations[row.graph_id] = {**row.body, "id": row.graph_id}
+        return
     if row.kind == "nsg":
         store.put_nsg(SUB, RG, row.name, row.body, seeded)
     else:
@@ -320,7 +347,8 @@ def _apply_both(emulator: Emulator, tmp_path: Path) -> list[dict[str, Any]]:
     for row in ROWS:
         _make(emulator, row)
     targets = [
-        {"kind": row.kind, "resource": row.resource_id, "service_tags": list(row.service_tags),
+        {"kind": row.kind, "resource": row.graph_id or row.resource_id,
+         "service_tags": list(row.service_tags),
          **({"nsg": row.resource_id} if row.kind == "nsg" else {}), **row.target}
         for row in ROWS
     ]  # fmt: skip
@@ -330,6 +358,7 @@ def _apply_both(emulator: Emulator, tmp_path: Path) -> list[dict[str, Any]]:
     for release in RELEASES:
         settings = load_settings(
             arm_endpoint=emulator.endpoint,
+            graph_endpoint=emulator.endpoint,
             ca_bundle=emulator.ca_bundle,
             credential="emulator",
             subscription_id=SUB,
@@ -345,11 +374,12 @@ def _apply_both(emulator: Emulator, tmp_path: Path) -> list[dict[str, Any]]:
 
 
 def test_every_kind_is_in_the_table() -> None:
-    """Every kind whose allow-list is an ARM resource (what the emulator's log sees)."""
+    """Every kind whose allow-list is an ARM resource or a Graph object (what the emulator's
+    log sees)."""
     from sync.kinds import KIND_NAMES, get_kind
 
-    arm_kinds = [name for name in KIND_NAMES if get_kind(name).arm_type]
-    assert sorted(row.kind for row in ROWS) == sorted(arm_kinds)
+    kinds = [n for n in KIND_NAMES if get_kind(n).arm_type or get_kind(n).needs.graph]
+    assert sorted(row.kind for row in ROWS) == sorted(kinds)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: row.kind)
