@@ -376,9 +376,18 @@ class Handler(BaseHTTPRequestHandler):
         return action()
 
     def _graph(self, method: str, path: str, body: bytes) -> None:
-        """A Microsoft Graph request (armemu.msgraph); faults apply as to ARM."""
+        """A Microsoft Graph request (armemu.msgraph); faults apply as to ARM, and a PATCH or
+        DELETE of a location goes to the write log as an ARM write does."""
         fault = self.store.take_fault(method, path, long_running=False)
+        before = self.directory.before(path) if method in ("PATCH", "DELETE") else None
         reply = self.directory.serve(method, path, self.headers.get("Authorization"), body, fault)
+        if method in ("PATCH", "DELETE") and (fault is None or fault.status is None):
+            try:
+                sent = json.loads(body) if body else None
+            except ValueError:
+                sent = None
+            logged = {"method": method, "path": path, "api_version": "v1.0", "body": sent}
+            self.store.log_write({**logged, "before": before, "status": reply.status})
         if fault is not None and fault.lose_response:
             self.close_connection = True
             return

@@ -75,6 +75,14 @@ class Directory:
         with self.store.lock:
             self.locations.clear()
 
+    def before(self, path: str) -> dict[str, Any] | None:
+        """The location a write to ``path`` finds, as a GET answers it (None: none), for the
+        write log."""
+        head, _, item = path[len(PREFIX) :].strip("/").rpartition("/")
+        with self.store.lock:
+            found = self.locations.get(item.lower()) if head.lower() == COLLECTION else None
+            return copy.deepcopy(found)
+
     def serve(self, method: str, path: str, authorization: str | None, raw: bytes,
               fault: Fault | None) -> Reply:  # fmt: skip
         request_id = str(uuid.uuid4())

@@ -76,7 +76,7 @@ param urlFeeds string = '[]'
 // What the app may touch.
 
 @description('Target kinds the app syncs; the custom role gets exactly the actions they need (see kindActions).')
-@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery', 'appservice', 'postgresql', 'mysql'])
+@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery', 'appservice', 'postgresql', 'mysql', 'aks'])
 param kinds array = ['nsg', 'discovery']
 
 @description('Where the custom role is assigned. subscription: every resource of it. resourceGroups: only the groups roleResourceGroupIds lists (the actions that name no resource, below, stay at the subscription). managementGroup: this template skips it; deploy infra/mg-role.bicep with the roleActions and principalId outputs.')
@@ -134,6 +134,12 @@ var feedClouds = {
   AzureUSGovernment: 'AzureGovernment'
   AzureChinaCloud: 'China'
 }
+// Microsoft Graph (Entra ID named locations) follows the cloud too.
+var graphEndpoints = {
+  AzureCloud: 'https://graph.microsoft.com'
+  AzureUSGovernment: 'https://graph.microsoft.us'
+  AzureChinaCloud: 'https://microsoftgraph.chinacloudapi.cn'
+}
 
 // Storage queue for manual runs, and its poison queue (the Functions host's <queue>-poison).
 var runQueueName = 'ipsync-runs'
@@ -178,6 +184,11 @@ var kindActions = {
     'Microsoft.Web/sites/slots/config/read'
     'Microsoft.Web/sites/slots/config/write'
   ]
+  aks: [
+    'Microsoft.ContainerService/managedClusters/read'
+    'Microsoft.ContainerService/managedClusters/write'
+    'Microsoft.ContainerService/locations/operations/read'
+  ]
   discovery: [
     'Microsoft.ResourceGraph/resources/read'
   ]
@@ -220,6 +231,7 @@ var subscriptionWideActions = union(networkOperationStatus, [
   'Microsoft.DBforPostgreSQL/locations/operationResults/read'
   'Microsoft.DBforMySQL/locations/azureAsyncOperation/read'
   'Microsoft.DBforMySQL/locations/operationResults/read'
+  'Microsoft.ContainerService/locations/operations/read'
 ])
 var atGroups = roleScope == 'resourceGroups'
 var groupActions = filter(roleActions, action => !contains(subscriptionWideActions, action))
@@ -251,6 +263,7 @@ var ipsyncSettings = {
   IPSYNC_GITHUB_TOKEN: githubTokenReference
   IPSYNC_M365_INSTANCE: m365Instance
   IPSYNC_URL_FEEDS: urlFeeds
+  IPSYNC_GRAPH_ENDPOINT: graphEndpoints[environment().name]
 }
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {

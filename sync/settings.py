@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     subscriptions: Annotated[tuple[str, ...], NoDecode] = ()
     management_group: str | None = None
     arm_endpoint: str | None = None
+    #: Microsoft Graph base URL, https only (Entra ID named locations): a national cloud's
+    #: own (``https://graph.microsoft.us``, ``https://microsoftgraph.chinacloudapi.cn``), or
+    #: the emulator's for local runs.
+    graph_endpoint: str = "https://graph.microsoft.com"
     ca_bundle: Path | None = None
     credential: Literal["default", "emulator"] = "default"
     targets: list[dict[str, Any]] = Field(default_factory=list)
@@ -315,6 +319,10 @@ class Settings(BaseSettings):
     @property
     def arm_base(self) -> str:
         return (self.arm_endpoint or CLOUDS[self.cloud].arm_endpoint).rstrip("/")
+
+    @property
+    def graph_base(self) -> str:
+        return self.graph_endpoint.rstrip("/")
 
 
 def load_settings(

@@ -40,6 +40,7 @@ def emulator_settings(emulator: Emulator) -> Any:
 
     return load_settings(
         arm_endpoint=emulator.endpoint,
+        graph_endpoint=emulator.endpoint,
         ca_bundle=emulator.ca_bundle,
         credential="emulator",
         subscription_id=SUB,

@@ -38,7 +38,7 @@ FALLBACK: dict[tuple[str, str], str] = {
     "group instead.",
     ("Settings", "arm_endpoint"): "ARM base URL, https only; unset: the cloud's own "
     "(`https://management.azure.com`, ...).",
-    ("Settings", "ca_bundle"): "Extra CA bundle for the ARM endpoint (the emulator's).",
+    ("Settings", "ca_bundle"): "Extra CA bundle for the ARM and Graph endpoints (the emulator's).",
     ("Settings", "credential"): "`default` (DefaultAzureCredential: managed identity, az "
     "login, ...) or `emulator` (a static token, refused unless the endpoint is loopback).",
     ("Settings", "targets"): "Explicit targets (a JSON list in the environment, "

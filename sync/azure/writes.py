@@ -51,6 +51,11 @@ class Stale(Exception):
 class OutOfTime(ArmError):
     """The run's deadline came (or the run was told to stop); what is left waits for next run."""
 
+    def __init__(self, message: str, *, sent: bool = False) -> None:
+        super().__init__(message)
+        #: The write was accepted and runs on in Azure: the next run reads what it did.
+        self.sent = sent
+
 
 @dataclass
 class Deadline:
@@ -176,7 +181,8 @@ class ArmWriter:
                 raise OutOfTime(
                     f"{self.label}: {what} was sent but still running after "
                     f"{time.monotonic() - began:.0f} s when the time budget ran out; "
-                    "the next run reads what it did"
+                    "the next run reads what it did",
+                    sent=True,
                 )
             if wait:
                 log.info("%s: %s: waiting %.0f s on ARM", self.label, what, wait)

@@ -1,6 +1,7 @@
-"""Allow-lists that are one list of nameless IP rules on a resource: Storage, Key Vault, ACR.
+"""Allow-lists that are one list of nameless IP rules on a resource: Storage, Key Vault, ACR,
+AKS authorized IP ranges, Entra ID IP named locations.
 
-What the three share lives here; each kind adds its SDK calls, limit and entry syntax.
+What they share lives here; each kind adds its SDK (or Graph) calls, limit and entry syntax.
 
 - Ownership: an IP rule is a bare value, so ipsync keeps the entries it added in the
   ownership registry (:mod:`sync.state.ownership`) and removes only those. An entry that was there
@@ -10,9 +11,12 @@ What the three share lives here; each kind adds its SDK calls, limit and entry s
 - One write per resource: the whole list in one PATCH, built from the list as read with
   only the IP rules replaced, so ``defaultAction``, ``bypass``, virtual network rules and
   every other property are sent back as they were.
-- Concurrency: these resources carry no etag in ARM (their API specs define none), so there
-  is no ``If-Match`` to send. The list is read again right before the PATCH and the run
-  re-plans when it moved; a 412 from ARM re-plans the same way.
+- Concurrency: Storage, Key Vault and ACR carry no etag in ARM (their API specs define none),
+  so there is no ``If-Match`` to send; a kind whose resource has one (AKS) sends it. The list
+  is read again right before the write and the run re-plans when it moved; a 412 from ARM
+  re-plans the same way.
+- A long-running write the run's time budget cuts short was still accepted: what it adds is
+  recorded as ipsync's then, so the next run finds those entries its own.
 - Budget: the kind's limit minus the entries ipsync does not own; ``fit: cover`` fits the
   selection into it, preferring the blocks ipsync holds now.
 """
@@ -25,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
-from sync.azure.writes import Stale
+from sync.azure.writes import OutOfTime, Stale
 from sync.core.budget import Budget, fit_to_budget
 from sync.core.plan import TargetPlan, Write
 from sync.core.prefixes import parse_prefix
@@ -58,7 +62,7 @@ SAVE_TRIES = 3
 
 
 class IpRuleTarget(Ipv4ResourceTarget):
-    """A target whose allow-list is a resource's IP rule list (IPv4 only)."""
+    """A target whose allow-list is an ARM resource's IP rule list (IPv4 only)."""
 
     holds: ClassVar[str] = "IP rules"
 
@@ -71,6 +75,10 @@ class Listed:
     #: The SDK rule set as read; a write sends it back with only its IP rules replaced.
     rules: Any
     sku: str | None = None
+    #: The resource's etag, for ``If-Match`` (None: the resource has none).
+    etag: str | None = None
+    #: Why no write can start now (an operation of the resource still runs), or "".
+    busy: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,7 +140,9 @@ def _address_key(entry: str) -> tuple[int, int, str]:
 
 
 def _public(entry: str) -> bool:
-    net = ipaddress.IPv4Network(entry)
+    net = ipaddress.ip_network(entry)
+    if isinstance(net, ipaddress.IPv6Network):
+        return net.is_global
     return not any(net.overlaps(n) for n in NOT_PUBLIC)
 
 
@@ -158,7 +168,7 @@ class ListGateway:
         entries = tuple(normalise(v) for v in listed.values)
         self._seen = ListState(listed, entries, record, self._registry.location)
         releases = (record.release,) if record.release else ()
-        return Snapshot(etag=None, state=self._seen, releases=releases)
+        return Snapshot(etag=listed.etag, state=self._seen, releases=releases)
 
     def send(self, write: Write[ListWrite], etag: str | None) -> str | None:
         """PATCH the list if it is still as planned from, then record what ipsync owns."""
@@ -176,6 +186,10 @@ class ListGateway:
                 etag,
                 self._api.client,
             )
+        except OutOfTime as exc:
+            if exc.sent:
+                self._remember(seen.record, payload)
+            raise
         except Stale as exc:
             if not exc.maybe_written:
                 raise
@@ -224,6 +238,10 @@ class IpRuleKind:
     field: ClassVar[str]
     #: Prefix lengths the service refuses as one rule (each is written as two addresses).
     forbidden_lengths: ClassVar[frozenset[int]] = frozenset()
+    #: Whether the service takes CIDRs only (one address written as ``/32``).
+    cidrs_only: ClassVar[bool] = False
+    #: Why the list may never be written empty (None: it may).
+    not_empty: ClassVar[str | None] = None
 
     def api(self, clients: Clients, resource_id: str) -> ListApi:
         raise NotImplementedError
@@ -252,10 +270,10 @@ class IpRuleKind:
         high = ipaddress.IPv4Network((parsed.network + half, parsed.prefixlen + 1))
         return (*self.entries(str(low)), *self.entries(str(high)))
 
-    @staticmethod
-    def render(entry: str) -> str:
-        """The value written: a single address without its mask (Storage refuses ``/32``)."""
-        return entry.removesuffix("/32")
+    def render(self, entry: str) -> str:
+        """The value written: a single address without its mask (Storage refuses ``/32``),
+        unless the service takes CIDRs only."""
+        return entry if self.cidrs_only else entry.removesuffix("/32")
 
     def owned(self, target: TargetSpec, snapshot: Snapshot) -> frozenset[str]:
         """The entries the ownership record holds that the list still has."""
@@ -280,6 +298,14 @@ class IpRuleKind:
         problem = self.check(target, state.listed)
         if problem:
             return problem
+        plan = self._fit(target, selection, state, context)
+        if isinstance(plan, TargetPlan) and plan.writes and state.listed.busy:
+            return f"{target.where}: {state.listed.busy}; nothing written, the next run carries on"
+        return plan
+
+    def _fit(
+        self, target: IpRuleTarget, selection: Selection, state: ListState, context: PlanContext
+    ) -> TargetPlan[Any] | str:
         record, present = state.record, frozenset(state.entries)
         owned = record.owned & present
         foreign = present - owned
@@ -296,7 +322,7 @@ class IpRuleKind:
             {"v4": self.forbidden_lengths},
         )
         fitted = fit_to_budget(
-            {"v4": selection.v4},
+            {family: selection.family(family) for family in target.families},
             budget,
             mode=target.fit,
             max_entries=target.max_entries,
@@ -305,7 +331,9 @@ class IpRuleKind:
         )
         if fitted.refused:
             return TargetPlan(target, refused=fitted.refused, fit=fitted.account, notes=(*notes,))
-        wanted = frozenset(e for p in fitted.by_family.get("v4", ()) for e in self.entries(p))
+        wanted = frozenset(
+            e for prefixes in fitted.by_family.values() for p in prefixes for e in self.entries(p)
+        )
         private = sorted(e for e in wanted if not _public(e))
         if private:
             return (
@@ -326,6 +354,8 @@ class IpRuleKind:
             notes=(*notes,),
         )
         total = len(foreign | wanted)
+        if self.not_empty and not total:
+            return plan.refuse(f"{target.where}: {self.field} would be empty, {self.not_empty}")
         if total > self.limit:
             return plan.refuse(
                 f"{target.where}: {self.field} would hold {total} IP rules (limit {self.limit});"

@@ -41,6 +41,8 @@ SUBNET = (
     f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Network/virtualNetworks/vnet"
     "/subnets/app"
 )
+#: Microsoft Graph's path below the emulator's endpoint.
+GRAPH = "/v1.0"
 #: What ARM sets on a resource itself, and ignores in a body: a PUT need not carry it.
 ARM_SETS = ("id", "name", "type", "etag", "systemData", "properties.provisioningState")
 
@@ -64,9 +66,17 @@ class Row:
     #: The owner's entries of that kind, as (name, body).
     owner_entries: tuple[tuple[str, dict[str, Any]], ...] = ()
     target: Mapping[str, Any] = field(default_factory=dict)
+    #: Fields the service sets itself besides ARM's (read-only in its spec): a PUT need not
+    #: carry them.
+    read_only: tuple[str, ...] = ()
+    #: A Microsoft Graph object's id (a named location), for a kind that is no ARM resource.
+    graph_id: str | None = None
 
     @property
     def resource_id(self) -> str:
+        """Where its writes go: the ARM id, or a Graph object's path."""
+        if self.graph_id is not None:
+            return f"{GRAPH}/{self.arm_type}/{self.graph_id}"
         return f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/{self.arm_type}/{self.name}"
 
 
@@ -201,6 +211,50 @@ ROWS = (
         ("properties.ipAddresses", "tags.ipsync-release"),
     ),
     Row(
+        "aks",
+        "Microsoft.ContainerService/managedClusters",
+        "aks-owner",
+        {
+            "location": "westeurope",
+            "tags": {"owner": "platform-team"},
+            "sku": {"name": "Base", "tier": "Standard"},
+            "identity": {"type": "SystemAssigned"},
+            "properties": {
+                "kubernetesVersion": "1.33",
+                "dnsPrefix": "aks-owner",
+                "agentPoolProfiles": [{"name": "system", "count": 3, "vmSize": "Standard_D4s_v5",
+                                       "osType": "Linux", "mode": "System",
+                                       "type": "VirtualMachineScaleSets"}],
+                "networkProfile": {"networkPlugin": "azure", "loadBalancerSku": "standard",
+                                   "outboundType": "loadBalancer"},
+                "enableRBAC": True,
+                "disableLocalAccounts": True,
+                "apiServerAccessProfile": {"authorizedIPRanges": ["203.0.113.0/24"],
+                                           "disableRunCommand": True},
+            },
+        },
+        ("Storage.WestEurope",),
+        ("properties.apiServerAccessProfile.authorizedIPRanges",),
+        read_only=("eTag", "properties.powerState", "properties.fqdn"),
+    ),
+    Row(
+        "namedlocation",
+        "identity/conditionalAccess/namedLocations",
+        "Corporate egress",
+        {
+            "@odata.type": "#microsoft.graph.ipNamedLocation",
+            "displayName": "Corporate egress",
+            "isTrusted": True,
+            "ipRanges": [
+                {"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "203.0.113.0/24"},
+                {"@odata.type": "#microsoft.graph.iPv6CidrRange", "cidrAddress": "2001:db8::/48"},
+            ],
+        },
+        ("Storage.WestEurope",),
+        ("ipRanges",),
+        graph_id="6f3c8a2e-1b4d-4e5f-9a7b-0c1d2e3f4a5b",
+    ),
+    Row(
         "appservice",
         "Microsoft.Web/sites",
         "app-owner",
@@ -267,8 +321,11 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(path == p or path.startswith(p + ".") for p in prefixes)
 
 
-def out_of_scope(method: str, body: Any, before: Any, allowed: tuple[str, ...]) -> list[str]:
-    """What a write changes or drops outside ``allowed``, as ``path: read -> sent`` lines."""
+def out_of_scope(
+    method: str, body: Any, before: Any, allowed: tuple[str, ...], sets: tuple[str, ...] = ARM_SETS
+) -> list[str]:
+    """What a write changes or drops outside ``allowed``, as ``path: read -> sent`` lines
+    (``sets``: what the service sets itself)."""
     sent, read = leaves(body or {}), leaves(before or {})
     problems = [
         f"{path}: {read.get(path, '<absent>')!r} -> {value!r}"
@@ -279,7 +336,7 @@ def out_of_scope(method: str, body: Any, before: Any, allowed: tuple[str, ...]) 
         f"{path}: {value!r} -> <absent>"
         for path, value in read.items()
         if not _under(path, allowed)
-        and not _under(path, ARM_SETS)
+        and not _under(path, sets)
         and method == "PUT"
         and path not in sent
         and value not in ([], {}, None, "")
@@ -290,7 +347,7 @@ def out_of_scope(method: str, body: Any, before: Any, allowed: tuple[str, ...]) 
         f"{path}: <absent> -> {value!r}"
         for path, value in sent.items()
         if not _under(path, allowed)
-        and not _under(path, ARM_SETS)
+        and not _under(path, sets)
         and path not in read
         and value not in ([], {}, None, "")
     ]
@@ -317,6 +374,9 @@ def test_the_check_finds_a_changed_a_dropped_and_an_added_field() -> None:
 def _make(emulator: Emulator, row: Row) -> None:
     """The resource as its owner made it, straight into the emulator's store."""
     store, seeded = emulator.store, Write(api_version="seed")
+    if row.graph_id is not None:
+        emulator.directory.locations[row.graph_id] = {**row.body, "id": row.graph_id}
+        return
     if row.kind == "nsg":
         store.put_nsg(SUB, RG, row.name, row.body, seeded)
     else:
@@ -337,7 +397,8 @@ def _apply_both(emulator: Emulator, tmp_path: Path) -> list[dict[str, Any]]:
     for row in ROWS:
         _make(emulator, row)
     targets = [
-        {"kind": row.kind, "resource": row.resource_id, "service_tags": list(row.service_tags),
+        {"kind": row.kind, "resource": row.graph_id or row.resource_id,
+         "service_tags": list(row.service_tags),
          **({"nsg": row.resource_id} if row.kind == "nsg" else {}), **row.target}
         for row in ROWS
     ]  # fmt: skip
@@ -347,6 +408,7 @@ def _apply_both(emulator: Emulator, tmp_path: Path) -> list[dict[str, Any]]:
     for release in RELEASES:
         settings = load_settings(
             arm_endpoint=emulator.endpoint,
+            graph_endpoint=emulator.endpoint,
             ca_bundle=emulator.ca_bundle,
             credential="emulator",
             subscription_id=SUB,
@@ -362,11 +424,12 @@ def _apply_both(emulator: Emulator, tmp_path: Path) -> list[dict[str, Any]]:
 
 
 def test_every_kind_is_in_the_table() -> None:
-    """Every kind whose allow-list is an ARM resource (what the emulator's log sees)."""
+    """Every kind whose allow-list is an ARM resource or a Graph object (what the emulator's
+    log sees)."""
     from sync.kinds import KIND_NAMES, get_kind
 
-    arm_kinds = [name for name in KIND_NAMES if get_kind(name).arm_type]
-    assert sorted(row.kind for row in ROWS) == sorted(arm_kinds)
+    kinds = [n for n in KIND_NAMES if get_kind(n).arm_type or get_kind(n).needs.graph]
+    assert sorted(row.kind for row in ROWS) == sorted(kinds)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: row.kind)
@@ -387,7 +450,9 @@ def test_every_write_changes_the_allow_list_only(row: Row, written: list[dict[st
             assert row.entries is not None, f"{where}: ipsync creates no resource"
             changed.append(rest)  # a new entry of ipsync's own
             continue
-        problems = out_of_scope(write["method"], write["body"], write["before"], row.allowed)
+        problems = out_of_scope(
+            write["method"], write["body"], write["before"], row.allowed, ARM_SETS + row.read_only
+        )
         assert problems == [], f"{where} changes more than its allow-list: {problems}"
         sent, read = leaves(write["body"]), leaves(write["before"])
         changed += [p for p in row.allowed if p in sent and sent[p] != read.get(p)]

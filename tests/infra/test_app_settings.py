@@ -27,6 +27,7 @@ DEPLOY_TIME = {
     "storage.name": "stipsyncexample0123",
     "storage.properties.primaryEndpoints.queue": "https://stipsyncexample0123.queue.core.windows.net/",
     "feedClouds[environment().name]": "Public",
+    "graphEndpoints[environment().name]": "https://graph.microsoft.com",
     "appInsights.properties.ConnectionString": (
         "InstrumentationKey=00000000-0000-0000-0000-000000000000;"
         "IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/"
@@ -321,6 +322,19 @@ def test_feed_cloud_follows_the_deployment_cloud() -> None:
         value = _evaluate(expression, {})
         assert isinstance(value, str)
         assert Settings(cloud=value).cloud == value  # type: ignore[arg-type]
+
+
+def test_graph_endpoint_follows_the_deployment_cloud() -> None:
+    feeds = bicep.object_entries(bicep.literal_after(MAIN, "var feedClouds ="))
+    graphs = bicep.object_entries(bicep.literal_after(MAIN, "var graphEndpoints ="))
+    assert sorted(graphs) == sorted(feeds)
+    for expression in graphs.values():
+        value = _evaluate(expression, {})
+        assert isinstance(value, str)
+        assert value.startswith("https://")
+        assert not value.endswith("/")
+        assert Settings(graph_endpoint=value).graph_base == value
+    assert deployed_settings()["IPSYNC_GRAPH_ENDPOINT"] == Settings().graph_endpoint
 
 
 def test_notify_url_is_a_key_vault_reference_or_off() -> None:
