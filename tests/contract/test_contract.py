@@ -7,6 +7,8 @@ is skipped with the reason its harness gives.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import netaddr
@@ -23,6 +25,10 @@ from .harness import Arm, Harness
 GONE = PUBLISHED[:2]
 NEW = ["4.150.0.0/24", "4.151.0.0/24"]
 WEEK = [*PUBLISHED[2:], *NEW]
+#: A smaller tag and its week, for cases where every entry present is kept as another's: they
+#: must fit beside it within the smallest kind's limit.
+SMALL = PUBLISHED[:30]
+SMALL_WEEK = [*PUBLISHED[2:30], *NEW]
 
 
 def _start(harness: Harness, arm: Arm, name: str = "target1") -> tuple[str, list[str]]:
@@ -140,6 +146,36 @@ def test_an_older_release_is_refused_as_a_rollback(
     held = harness.allowed(arm, resource)
     _refused(run(settings_for(releases(373), [target])), "older than release 374")
     assert harness.allowed(arm, resource) == held
+
+
+def test_a_lost_registry_does_not_reopen_a_rollback(
+    harness: Harness, arm: Arm, settings_for: Run, releases: Releases, tmp_path: Path
+) -> None:
+    skip_unless_applies(harness, "registry_lost")
+    resource, _ = _start(harness, arm)
+    target = harness.target(resource, [TAG])
+    _ok(run(settings_for(releases(374, SMALL_WEEK), [target])))
+    held = harness.allowed(arm, resource)
+    shutil.rmtree(tmp_path / "state")
+    _refused(run(settings_for(releases(373, SMALL), [target])), "older than release 374")
+    assert harness.allowed(arm, resource) == held  # no retired range written back
+
+
+def test_a_record_restored_from_an_older_copy_removes_nothing_the_owner_added(
+    harness: Harness, arm: Arm, settings_for: Run, releases: Releases, tmp_path: Path
+) -> None:
+    skip_unless_applies(harness, "owner_entry")
+    resource, _ = _start(harness, arm)
+    target = harness.target(resource, [TAG])
+    _ok(run(settings_for(releases(373, SMALL), [target])))
+    shutil.copytree(tmp_path / "state", tmp_path / "copy")  # a backup of the state
+    _ok(run(settings_for(releases(374, SMALL_WEEK), [target])))
+    assert not netaddr.IPSet([GONE[0]]) & harness.allowed(arm, resource)
+    harness.add_entry(arm, resource, GONE[0])  # the owner's now, added by hand
+    shutil.rmtree(tmp_path / "state")
+    shutil.copytree(tmp_path / "copy", tmp_path / "state")  # the older copy comes back
+    _ok(run(settings_for(releases(375, SMALL_WEEK), [target])))
+    assert netaddr.IPSet([GONE[0]]).issubset(harness.allowed(arm, resource))
 
 
 def test_erosion_over_several_releases_is_refused(
