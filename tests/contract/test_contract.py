@@ -8,6 +8,7 @@ is skipped with the reason its harness gives.
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import netaddr
 import pytest
 
 from armemu import Emulator
+from sync.azure.writes import ArmWriter
 from sync.engine import run
 from sync.report import Report
 
@@ -176,6 +178,40 @@ def test_a_record_restored_from_an_older_copy_removes_nothing_the_owner_added(
     shutil.copytree(tmp_path / "copy", tmp_path / "state")  # the older copy comes back
     _ok(run(settings_for(releases(375, SMALL_WEEK), [target])))
     assert netaddr.IPSet([GONE[0]]).issubset(harness.allowed(arm, resource))
+
+
+def test_a_concurrent_older_run_does_not_win(
+    harness: Harness,
+    arm: Arm,
+    settings_for: Run,
+    releases: Releases,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The older run has read, planned and read the list again; its write goes out once the
+    newer run has ended (or has waited a while for it)."""
+    skip_unless_applies(harness, "faults")
+    resource, foreign = _start(harness, arm)
+    target = harness.target(resource, [TAG])
+    first_write, newer_done = threading.Event(), threading.Event()
+    real = ArmWriter.write
+
+    def write(self: ArmWriter, *args: Any, **kwargs: Any) -> Any:
+        if not first_write.is_set():  # the older run's first write
+            first_write.set()
+            newer_done.wait(5)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ArmWriter, "write", write)
+    older = threading.Thread(target=run, args=(settings_for(releases(373), [target]),))
+    older.start()
+    assert first_write.wait(60)
+    newer = _ok(run(settings_for(releases(374, WEEK), [target])))
+    newer_done.set()
+    older.join(60)
+    assert newer.targets[0].status == "applied"
+    assert harness.allowed(arm, resource) == netaddr.IPSet([*WEEK, *foreign])
+    _ok(run(settings_for(releases(374, WEEK), [target])))  # and it stays so
+    assert harness.allowed(arm, resource) == netaddr.IPSet([*WEEK, *foreign])
 
 
 def test_erosion_over_several_releases_is_refused(
