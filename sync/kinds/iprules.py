@@ -262,15 +262,11 @@ class ListGateway:
             claim = record.pending
             if claim is None or claim.token != self._token:
                 return  # another run took it over: its record is newer
-            settled = replace(
-                record,
-                owned=claim.owned,
-                generation=claim.generation,
-                pending=None,
-                release=payload.release,
-            )
+            settled = replace(record, owned=claim.owned, generation=claim.generation)
             try:
-                self._registry.save(self._id, settled)
+                self._registry.save(
+                    self._id, replace(settled, pending=None, release=payload.release)
+                )
                 return
             except Conflict:
                 record = self._registry.load(self._id)

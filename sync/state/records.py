@@ -25,14 +25,8 @@ from typing import TYPE_CHECKING
 
 from sync.core.selection import Selection, addresses
 from sync.kinds.naming import tags_key
-from sync.state.ownership import (
-    Conflict,
-    Record,
-    Registry,
-    StateError,
-    await_claim,
-    new_claim,
-)
+from sync.state import ownership
+from sync.state.ownership import Conflict, Record, Registry, StateError
 
 if TYPE_CHECKING:
     from sync.kinds.base import TargetSpec
@@ -84,8 +78,10 @@ class TargetRecords:
         """Announce a write of ``release`` over ``record`` as the plan read it; raises
         :class:`Conflict` when the record moved meanwhile (plan again)."""
         key = self.key(target)
-        await_claim(self._registry, key, record, self.token, pause)
-        claimed = replace(record, marks=(release,), pending=new_claim(0, frozenset(), self.token))
+        ownership.await_claim(self._registry, key, record, self.token, pause)
+        claimed = replace(
+            record, marks=(release,), pending=ownership.new_claim(0, frozenset(), self.token)
+        )
         return replace(claimed, etag=self._registry.save(key, claimed))
 
     def withdraw(self, target: TargetSpec, claimed: Record, before: Record) -> None:
