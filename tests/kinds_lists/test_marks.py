@@ -1,11 +1,26 @@
-"""How far an ownership record is trusted against the marks ipsync left on the resource."""
+"""How far an ownership record is trusted against the marks ipsync left on the resource, and
+how a write waits for another run's claim."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from sync.kinds.marks import Generation, marked, released, trust
-from sync.state.ownership import Claim, Record
+from sync.state.ownership import (
+    CLAIM_STALE_S,
+    CLAIM_WAIT_S,
+    Claim,
+    Conflict,
+    FolderRegistry,
+    Record,
+    StateError,
+    await_claim,
+)
 
 OWNED = frozenset({"20.0.0.0/24", "20.1.0.0/24"})
 CLAIMED = frozenset({"20.1.0.0/24", "20.2.0.0/24"})
@@ -71,3 +86,49 @@ def test_the_marks_replace_their_own_tags_in_any_case_and_keep_the_owners() -> N
     assert released(tags) == ("1",)
     assert released(None) == released({}) == ()
     assert Generation.of({"ipsync-generation": "٣"}).unreadable == "٣"  # digits, not ASCII
+
+
+class Paused:
+    """The run's pause, counted instead of slept; ``then`` runs at each pause."""
+
+    def __init__(self, then: Callable[[], None] = lambda: None) -> None:
+        self.count = 0
+        self._then = then
+
+    def __call__(self, seconds: float) -> bool:
+        self.count += 1
+        self._then()
+        return True
+
+
+def claimed_by(tmp_path: Path, token: str, age_s: float) -> tuple[FolderRegistry, Record]:
+    folder = FolderRegistry(tmp_path)
+    at = (datetime.now(UTC) - timedelta(seconds=age_s)).isoformat(timespec="seconds")
+    folder.save("r", Record(OWNED, pending=Claim(1, OWNED, token, at)))
+    return folder, folder.load("r")
+
+
+def test_another_runs_live_claim_is_waited_for_then_the_target_fails(tmp_path: Path) -> None:
+    folder, held = claimed_by(tmp_path, "other", 5)
+    pause = Paused()
+    with pytest.raises(StateError, match="has not settled it; nothing written"):
+        await_claim(folder, "r", held, "mine", pause)
+    assert pause.count == CLAIM_WAIT_S
+
+
+def test_a_claim_settled_while_waiting_means_read_again(tmp_path: Path) -> None:
+    folder, held = claimed_by(tmp_path, "other", 5)
+    pause = Paused(lambda: folder.save("r", replace(held, pending=None)))
+    with pytest.raises(Conflict):
+        await_claim(folder, "r", held, "mine", pause)
+    assert pause.count == 1
+
+
+@pytest.mark.parametrize(("token", "age_s"), [("mine", 5), ("other", CLAIM_STALE_S + 1)])
+def test_a_claim_of_this_run_or_of_a_dead_one_is_not_waited_for(
+    tmp_path: Path, token: str, age_s: float
+) -> None:
+    folder, held = claimed_by(tmp_path, token, age_s)
+    pause = Paused()
+    await_claim(folder, "r", held, "mine", pause)
+    assert pause.count == 0
