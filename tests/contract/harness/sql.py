@@ -22,7 +22,7 @@ class SqlHarness(Harness):
     write_method: ClassVar[str] = "PUT"
     not_applicable: ClassVar[dict[str, str]] = {
         # a known gap (docs/limits.md): a firewall rule has no field for it, and a tag on the
-        # server would be a second write, not made with the rules
+        # server would be a second write needing a wider role
         "registry_lost": "the release a server holds is kept in its record only",
     }
 
