@@ -274,9 +274,9 @@ class ListGateway:
         log.warning("%s: written, but its ownership record kept changing; left claimed", self._id)
 
     def _withdraw(self, claimed: Record, before: Record) -> None:
-        """The write did not happen: take the claim back (never over another run's)."""
+        """The write did not happen: the record as it was (never over another run's)."""
         with contextlib.suppress(StateError):
-            self._registry.save(self._id, replace(claimed, pending=None, release=before.release))
+            self._registry.save(self._id, replace(before, etag=claimed.etag))
 
 
 def _generation(listed: Listed) -> Generation | None:
