@@ -29,7 +29,7 @@ from sync.kinds.base import Gateway, Kind, PlanContext, Snapshot, TargetSpec, de
 from sync.report import Change, Fit, Report, SourceInfo, TargetReport, new_run_id
 from sync.resourceplan import PlanWatch, ResourcePlan, snapshot_digest, spec_digest
 from sync.state import State
-from sync.state.ownership import Record
+from sync.state.ownership import Conflict, Record
 from sync.state.records import TargetRecords, sizes
 from sync.targets import (
     check_breadth,
@@ -64,6 +64,8 @@ class _Item:
     record: Record | None = None
     #: The most addresses per family it may allow, when an Azure tag selected it.
     bound: Mapping[str, int] | None = None
+    #: Its record as this run claimed it before writing (:meth:`TargetRecords.claim`).
+    claimed: Record | None = None
 
 
 @dataclass(frozen=True)
@@ -316,16 +318,19 @@ def _sync(
                 _record_plans(job, plans)
                 return reports
             try:
+                _claim(plans, run, writer)
                 _apply(job, plans, gateway, writer, snapshot.etag)
                 log.info("%s: written (%d requests)", name, writer.writes)
                 _remember(plans, run)
                 return reports
             except Stale as exc:
                 log.info("%s: %s; re-reading and re-planning", job.resource_id, exc)
+                _withdraw(job, run)
         raise ArmError(
             f"{job.resource_id}: it kept changing under us; gave up after {MAX_REPLANS} re-plans"
         )
     except IpsyncError as exc:
+        _withdraw(job, run)
         for report in reports:
             if report.status not in ("refused", "failed") and report.error is None:
                 report.status = "failed"
@@ -408,6 +413,29 @@ def _proposal(
     )
 
 
+def _claim(plans: Planned, run: _Run, writer: ArmWriter) -> None:
+    """Announce each target's writes in its record, over the record its plan read: a run
+    that planned from the same record meanwhile re-reads and meets this release."""
+    for item, plan in plans:
+        if plan.refused is None and plan.to_apply and item.claimed is None:
+            record = _record(item, run.records)
+            try:
+                item.claimed = run.records.claim(
+                    item.target, record, run.context.release, writer.pause
+                )
+            except Conflict:
+                raise Stale("its record changed since it was read") from None
+
+
+def _withdraw(job: _Job, run: _Run) -> None:
+    """Take back the claims of targets that wrote nothing; read every record again."""
+    for item in job.items:
+        wrote = any(c.confirmed for c in item.report.changes)
+        if item.claimed is not None and item.record is not None and not wrote:
+            run.records.withdraw(item.target, item.claimed, item.record)
+        item.record = item.claimed = None
+
+
 def _remember(plans: Planned, run: _Run) -> None:
     """After the writes: each target that wrote keeps what it wrote, from which release, and
     its largest selection. One whose writes stopped part-way counts what it held too, so an
@@ -415,6 +443,8 @@ def _remember(plans: Planned, run: _Run) -> None:
     for item, plan in plans:
         report = item.report
         if report.status == "refused" or not any(c.confirmed for c in report.changes):
+            if item.claimed is not None and item.record is not None:
+                run.records.withdraw(item.target, item.claimed, item.record)
             continue
         written = plan.after
         if report.status != "applied":

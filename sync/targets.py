@@ -26,7 +26,8 @@ from sync.core.prefixes import parse_prefix
 from sync.errors import SettingsError, TargetError
 from sync.feedsettings import setting_label
 from sync.kinds import get_kind, parse_target, resource_of
-from sync.kinds.ipgroup.plan import MANAGED_TAG, RELEASE_TAG
+from sync.kinds.ipgroup.plan import MANAGED_TAG
+from sync.kinds.marks import GENERATION_TAG, RELEASE_TAG
 
 if TYPE_CHECKING:
     from sync.kinds.base import Kind, TargetSpec
@@ -46,8 +47,9 @@ COMMON_TAG_FIELDS: dict[str, str] = {
 TAG_ALLOWED = frozenset({"families", "fit", "policy"})
 #: Values no tag may carry, whatever IPSYNC_TAG_OVERRIDES allows: they open to everyone.
 TAG_FORBIDDEN_VALUES = frozenset({"*", "internet", "any", "0.0.0.0/0", "::/0"})
-#: Tags ipsync writes on resources itself (an IP Group's owner and release): not settings.
-OWN_TAGS = frozenset({MANAGED_TAG, RELEASE_TAG})
+#: Tags ipsync writes on resources itself (an IP Group's owner; the release and generation
+#: of a list): not settings.
+OWN_TAGS = frozenset({MANAGED_TAG, RELEASE_TAG, GENERATION_TAG})
 #: Fields whose tag value is a list (split on commas, semicolons or spaces).
 _LISTS = {"families", "exclude_prefixes", "extra_prefixes", "ports", "local_prefixes"}
 _SPLIT = re.compile(r"[\s,;]+")

@@ -108,6 +108,13 @@ class ArmWriter:
         self._poll_interval = poll_interval_s
         self._slowest_write = 0.0
 
+    def pause(self, seconds: float) -> bool:
+        """Wait ``seconds`` if the run has the time and is not told to stop; whether it did."""
+        if self._deadline.stopped() or self._deadline.remaining() < seconds:
+            return False
+        self._deadline.sleep(seconds)
+        return not self._deadline.stopped()
+
     def read(self, what: str, call: Callable[[], T]) -> T:
         """A GET; reads are throttled too, so "busy" waits and tries again."""
         from azure.core.exceptions import HttpResponseError

@@ -6,15 +6,22 @@ What they share lives here; each kind adds its SDK (or Graph) calls, limit and e
 - Ownership: an IP rule is a bare value, so ipsync keeps the entries it added in the
   ownership registry (:mod:`sync.state.ownership`) and removes only those. An entry that was there
   before ipsync wanted it (a user's) is never claimed: it stays, even after ipsync stops
-  wanting it. Without a record (first run, or a lost registry) everything present is kept,
-  and the report says so.
+  wanting it. Without a record (first run, or a lost registry), or with one that describes
+  another generation of the list than the resource's tag (:mod:`sync.kinds.marks`),
+  everything present is kept, and the report says so.
+- Marks on the resource: the write sets the ``ipsync-release`` and ``ipsync-generation`` tags
+  in the same PATCH as the rules (a kind whose ``Listed.tags`` is None keeps none), so a lost
+  registry does not re-open a rollback and a restored record is recognised.
 - One write per resource: the whole list in one PATCH, built from the list as read with
   only the IP rules replaced, so ``defaultAction``, ``bypass``, virtual network rules and
   every other property are sent back as they were.
 - Concurrency: Storage, Key Vault and ACR carry no etag in ARM (their API specs define none),
-  so there is no ``If-Match`` to send; a kind whose resource has one (AKS) sends it. The list
-  is read again right before the write and the run re-plans when it moved; a 412 from ARM
-  re-plans the same way.
+  so there is no ``If-Match`` to send; a kind whose resource has one (AKS) sends it. A write is
+  announced first in the ownership record, saved over the etag the plan read
+  (:class:`sync.state.ownership.Claim`): of two runs that planned from the same record only
+  one writes, the other re-reads and meets the release the first holds. A claim another run
+  has not settled is waited for (``CLAIM_WAIT_S``). The list is read again right before the
+  write and the run re-plans when it moved; a 412 from ARM re-plans the same way.
 - A long-running write the run's time budget cuts short was still accepted: what it adds is
   recorded as ipsync's then, so the next run finds those entries its own.
 - Budget: the kind's limit minus the entries ipsync does not own; ``fit: cover`` fits the
@@ -23,8 +30,11 @@ What they share lives here; each kind adds its SDK (or Graph) calls, limit and e
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ipaddress
+import logging
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
@@ -33,8 +43,18 @@ from sync.azure.writes import OutOfTime, Stale
 from sync.core.budget import Budget, fit_to_budget
 from sync.core.plan import TargetPlan, Write
 from sync.core.prefixes import parse_prefix
+from sync.errors import IpsyncError
 from sync.kinds.base import Ipv4ResourceTarget, PlanContext, Snapshot, TargetSpec
-from sync.state.ownership import Conflict, Record, Registry, StateError
+from sync.kinds.marks import Generation, Trust, marked, released, trust
+from sync.state.ownership import (
+    Claim,
+    Conflict,
+    Record,
+    Registry,
+    StateError,
+    await_claim,
+    new_claim,
+)
 
 if TYPE_CHECKING:
     from sync.azure.client import Clients
@@ -59,6 +79,7 @@ NOT_PUBLIC = tuple(
 )
 #: How often the record is re-loaded when another writer saved it meanwhile.
 SAVE_TRIES = 3
+log = logging.getLogger(__name__)
 
 
 class IpRuleTarget(Ipv4ResourceTarget):
@@ -79,6 +100,9 @@ class Listed:
     etag: str | None = None
     #: Why no write can start now (an operation of the resource still runs), or "".
     busy: str = ""
+    #: The resource's Azure tags as read; a write sends them back with ipsync's marks set.
+    #: None: the kind keeps no marks on the resource (the record is all there is).
+    tags: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +113,12 @@ class ListState:
     entries: tuple[str, ...]  # normalise(value) for each value, same order
     record: Record
     registry: str  # where the record lives, for messages
+    #: What of the list the record may call ipsync's (:func:`sync.kinds.marks.trust`).
+    trust: Trust
+
+    @property
+    def owned(self) -> frozenset[str]:
+        return self.trust.owned & frozenset(self.entries)
 
 
 @dataclass(frozen=True)
@@ -158,6 +188,8 @@ class ListGateway:
         self._writer = writer
         self._field = field
         self._seen: ListState | None = None
+        #: This run's claims carry it: a claim of its own is never waited for.
+        self._token = uuid.uuid4().hex
 
     def _get(self, what: str) -> Listed:
         return self._writer.read(what, self._api.get)
@@ -166,52 +198,104 @@ class ListGateway:
         listed = self._get("read it")
         record = self._registry.load(self._id)
         entries = tuple(normalise(v) for v in listed.values)
-        self._seen = ListState(listed, entries, record, self._registry.location)
-        releases = (record.release,) if record.release else ()
+        trusted = trust(record, listed.tags, self._registry.location)
+        self._seen = ListState(listed, entries, record, self._registry.location, trusted)
+        releases = ((record.release,) if record.release else ()) + released(listed.tags)
         return Snapshot(etag=listed.etag, state=self._seen, releases=releases)
 
     def send(self, write: Write[ListWrite], etag: str | None) -> str | None:
-        """PATCH the list if it is still as planned from, then record what ipsync owns."""
+        """Claim the write in the record, PATCH the list (and ipsync's tags) if it is still as
+        planned from, then settle the record with what ipsync owns."""
         seen = self._seen
         assert seen is not None, "read() comes before send()"
         payload = write.payload
         now = self._get("read it again before writing")
-        if tuple(normalise(v) for v in now.values) != seen.entries:
+        if tuple(normalise(v) for v in now.values) != seen.entries or _generation(
+            now
+        ) != _generation(seen.listed):
             raise Stale(f"{self._field} changed since it was read")
+        claimed = self._claim(seen, payload)
+        claim = cast(Claim, claimed.pending)
+        sent = (
+            replace(now, tags=marked(now.tags, payload.release, claim.generation))
+            if (now.tags is not None)
+            else now
+        )
         what = f"PATCH {self._field} ({len(payload.values)} rules)"
         try:
             self._writer.write(
                 what,
-                lambda headers: self._api.put(now, payload.values, headers),
+                lambda headers: self._api.put(sent, payload.values, headers),
                 etag,
                 self._api.client,
             )
         except OutOfTime as exc:
-            if exc.sent:
-                self._remember(seen.record, payload)
+            if exc.sent:  # accepted, still running: what it adds is ipsync's from now on
+                self._settle(claimed, payload)
+            else:
+                self._withdraw(claimed, seen.record)
             raise
         except Stale as exc:
             if not exc.maybe_written:
+                self._withdraw(claimed, seen.record)
                 raise
             after = self._get("read it after a lost answer")
-            if frozenset(normalise(v) for v in after.values) != payload.entries:
-                raise
-        self._remember(seen.record, payload)
+            landed = frozenset(normalise(v) for v in after.values) == payload.entries
+            if not landed or _generation(after) not in (None, Generation(claim.generation)):
+                raise  # the claim stays: the next read knows by the tag whether it landed
+        except IpsyncError:
+            self._withdraw(claimed, seen.record)
+            raise
+        self._settle(claimed, payload)
         return etag
 
-    def _remember(self, record: Record, payload: ListWrite) -> None:
-        """Owned from now on: what it owned and kept, plus what this write added."""
+    def _claim(self, seen: ListState, payload: ListWrite) -> Record:
+        """Announce the write over the record as read: another run that planned from the same
+        record then fails to, and re-reads. Waits for a live claim of another run."""
+        record, pending = seen.record, seen.record.pending
+        generation = seen.trust.generation
+        landed = (
+            generation is not None
+            and pending is not None
+            and (generation.value == pending.generation)
+        )
+        claim = new_claim(
+            seen.trust.next, (seen.owned & payload.entries) | payload.claimed, self._token
+        )
+        new = replace(record, pending=claim, release=payload.release)
+        try:
+            if not landed:
+                await_claim(self._registry, self._id, record, self._token, self._writer.pause)
+            return replace(new, etag=self._registry.save(self._id, new))
+        except Conflict:
+            raise Stale("its ownership record changed since it was read") from None
+
+    def _settle(self, claimed: Record, payload: ListWrite) -> None:
+        """Owned from now on: what the claim said; the list is at the claim's generation."""
+        record = claimed
         for _ in range(SAVE_TRIES):
-            owned = (record.owned & payload.entries) | payload.claimed
+            claim = record.pending
+            if claim is None or claim.token != self._token:
+                return  # another run took it over: its record is newer
+            settled = replace(record, owned=claim.owned, generation=claim.generation)
             try:
-                self._registry.save(self._id, replace(record, owned=owned, release=payload.release))
+                self._registry.save(
+                    self._id, replace(settled, pending=None, release=payload.release)
+                )
                 return
             except Conflict:
                 record = self._registry.load(self._id)
-        raise StateError(
-            f"{self._id}: the IP rules were written, but the ownership record in "
-            f"{self._registry.location} kept changing; entries added now are kept as foreign"
-        )
+        # The claim stays in the record; the resource's generation tag says it landed.
+        log.warning("%s: written, but its ownership record kept changing; left claimed", self._id)
+
+    def _withdraw(self, claimed: Record, before: Record) -> None:
+        """The write did not happen: the record as it was (never over another run's)."""
+        with contextlib.suppress(StateError):
+            self._registry.save(self._id, replace(before, etag=claimed.etag))
+
+
+def _generation(listed: Listed) -> Generation | None:
+    return Generation.of(listed.tags) if listed.tags is not None else None
 
 
 def one_target_each(targets: Sequence[TargetSpec]) -> dict[int, str]:
@@ -276,9 +360,10 @@ class IpRuleKind:
         return entry if self.cidrs_only else entry.removesuffix("/32")
 
     def owned(self, target: TargetSpec, snapshot: Snapshot) -> frozenset[str]:
-        """The entries the ownership record holds that the list still has."""
+        """The entries the ownership record holds that the list still has, as far as the record
+        is trusted."""
         state: ListState = snapshot.state
-        return state.record.owned & frozenset(state.entries)
+        return state.owned
 
     def plan(
         self,
@@ -307,9 +392,9 @@ class IpRuleKind:
         self, target: IpRuleTarget, selection: Selection, state: ListState, context: PlanContext
     ) -> TargetPlan[Any] | str:
         record, present = state.record, frozenset(state.entries)
-        owned = record.owned & present
+        owned = state.owned
         foreign = present - owned
-        notes: list[str] = []
+        notes: list[str] = [state.trust.note] if state.trust.note else []
         if not record.exists and present:
             notes.append(
                 f"no ownership record in {state.registry} (first run, or the record was "

@@ -7,7 +7,10 @@ only ever removes an entry that the record holds. Each record is one small JSON 
 :meth:`Registry.save` succeeds only over the version :meth:`Registry.load` returned, so two
 writers never lose each other's update silently. The same registry keeps each target's own
 record (what ipsync last wrote into it, from which releases, and its largest selection:
-:mod:`sync.state.records`). A record is read strictly: a field of the wrong type, or a record
+:mod:`sync.state.records`). A record also says which generation of the list it describes
+(:mod:`sync.kinds.marks`), and a write is announced in it before it is sent
+(:class:`Claim`), so two runs never write one target from the same read. A record is read
+strictly: a field of the wrong type, or a record
 stored for another resource, is refused naming the record and field.
 
 Two backends: a folder (one JSON file per resource, replaced atomically under a lock that
@@ -22,7 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,12 +39,37 @@ if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
 
 
+#: How long a write waits for another run's unsettled claim on the same record (seconds).
+CLAIM_WAIT_S = 30
+#: A claim this old is another run's that died: taken over (no run lives longer than its
+#: time budget, at most 540 s in the Functions app).
+CLAIM_STALE_S = 600
+
+
 class StateError(IpsyncError):
     """The ownership registry cannot be read or written."""
 
 
 class Conflict(StateError):
     """The record changed since it was loaded: load it again and redo the update."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A write one run has announced before sending it: which generation of the list it
+    makes, what ipsync owns once it lands, and whose it is.
+
+    Saved over the record's etag before the write, so of two runs that read the same record
+    only one may write; kept until the write's outcome is saved, so a write whose record
+    could not be saved is still known by the generation it left on the resource.
+    """
+
+    generation: int
+    owned: frozenset[str]
+    #: The run's own token (a claim of this run is no other run's).
+    token: str
+    #: When it was made (ISO 8601, UTC): a claim older than a run may live is taken over.
+    at: str
 
 
 @dataclass(frozen=True)
@@ -66,6 +94,11 @@ class Record:
     marks: tuple[str, ...] = ()
     #: The target's address settings those writes were made for.
     fingerprint: str | None = None
+    #: The generation of the list ``owned`` describes: the number ipsync left on the resource
+    #: with its write (None: written before generations were kept, or never).
+    generation: int | None = None
+    #: A write announced and not yet settled (:class:`Claim`).
+    pending: Claim | None = None
 
     @property
     def exists(self) -> bool:
@@ -106,6 +139,16 @@ def _document(resource_id: str, record: Record) -> bytes:
         body["marks"] = list(record.marks)
     if record.fingerprint is not None:
         body["fingerprint"] = record.fingerprint
+    if record.generation is not None:
+        body["generation"] = record.generation
+    if record.pending is not None:
+        claim = record.pending
+        body["pending"] = {
+            "generation": claim.generation,
+            "owned": sorted(claim.owned),
+            "token": claim.token,
+            "at": claim.at,
+        }
     body["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return json.dumps(body, indent=1).encode()
 
@@ -139,7 +182,7 @@ def _record(data: bytes, where: str, etag: str, resource_id: str) -> Record:
         raise wrong("owned", "a list of strings")
     if release is not None and not isinstance(release, str):
         raise wrong("release", "a string (a release mark) or null")
-    if not isinstance(peaks, dict) or not all(type(v) is int and v >= 0 for v in peaks.values()):
+    if not isinstance(peaks, dict) or not all(_count(v) for v in peaks.values()):
         raise wrong("peaks", "an object of address counts (integers)")
     if written is not None and not strings(written):
         raise wrong("written", "a list of CIDRs (strings)")
@@ -147,6 +190,21 @@ def _record(data: bytes, where: str, etag: str, resource_id: str) -> Record:
         raise wrong("marks", "a list of release marks (strings)")
     if fingerprint is not None and not isinstance(fingerprint, str):
         raise wrong("fingerprint", "a string or absent")
+    generation, pending = body.get("generation"), body.get("pending")
+    if generation is not None and not _count(generation):
+        raise wrong("generation", "a whole number of 0 or more, or absent")
+    claim = None
+    if pending is not None:
+        if not isinstance(pending, dict) or not (
+            _count(pending.get("generation"))
+            and strings(pending.get("owned"))
+            and isinstance(pending.get("token"), str)
+            and isinstance(pending.get("at"), str)
+        ):
+            raise wrong("pending", "an object of generation, owned, token and at, or absent")
+        claim = Claim(
+            pending["generation"], frozenset(pending["owned"]), pending["token"], pending["at"]
+        )
     return Record(
         frozenset(owned),
         etag,
@@ -155,7 +213,46 @@ def _record(data: bytes, where: str, etag: str, resource_id: str) -> Record:
         frozenset(written) if written is not None else None,
         tuple(marks),
         fingerprint,
+        generation,
+        claim,
     )
+
+
+def claim_age(claim: Claim) -> float:
+    """Seconds since the claim was made; an unreadable time counts as long ago."""
+    try:
+        return (datetime.now(UTC) - datetime.fromisoformat(claim.at)).total_seconds()
+    except (ValueError, TypeError):
+        return float("inf")
+
+
+def new_claim(generation: int, owned: frozenset[str], token: str) -> Claim:
+    return Claim(generation, owned, token, datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+def await_claim(
+    registry: Registry, key: str, record: Record, token: str, pause: Callable[[float], bool]
+) -> None:
+    """If another run's claim on ``record`` is alive, wait for its record to move: then raise
+    :class:`Conflict` (read again). A claim of this run's ``token``, or one older than
+    ``CLAIM_STALE_S``, is no reason to wait."""
+    claim = record.pending
+    if claim is None or claim.token == token or claim_age(claim) >= CLAIM_STALE_S:
+        return
+    for _ in range(CLAIM_WAIT_S):
+        if not pause(1.0):
+            break
+        if registry.load(key).etag != record.etag:
+            raise Conflict(f"record {key}: another run settled its write")
+    raise StateError(
+        f"{key}: another run announced a write at {claim.at} in {registry.location} and has "
+        f"not settled it; nothing written (a claim older than {CLAIM_STALE_S} s is taken over)"
+    )
+
+
+def _count(value: object) -> bool:
+    """A whole number of 0 or more (a JSON ``true`` is no number)."""
+    return type(value) is int and value >= 0
 
 
 class FolderRegistry:

@@ -6,18 +6,26 @@ removal and addition guards measure against what ipsync wrote (an entry widened 
 counts as ipsync wrote it), the rollback guard compares release marks. One small record per
 target, in the same registry as the ownership records (a folder for the command line, the
 app's storage in Azure), read only for targets that have something to write.
+
+Before its writes a run claims the record over the etag its plan read, with the release it
+writes (:meth:`TargetRecords.claim`): of two runs that planned from the same record only one
+writes; the other reads again and meets the release the first holds, so an older release
+never lands after a newer one. A claim another run has not settled is waited for.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from sync.core.selection import Selection, addresses
 from sync.kinds.naming import tags_key
+from sync.state import ownership
 from sync.state.ownership import Conflict, Record, Registry, StateError
 
 if TYPE_CHECKING:
@@ -46,6 +54,8 @@ class TargetRecords:
 
     def __init__(self, registry: Callable[[], Registry]) -> None:
         self._registry_of = registry
+        #: This run's claims carry it: a claim of its own is never waited for.
+        self.token = uuid.uuid4().hex
 
     @property
     def _registry(self) -> Registry:
@@ -61,6 +71,25 @@ class TargetRecords:
     def written(self, target: TargetSpec, record: Record) -> frozenset[str] | None:
         """What ipsync last wrote into the target, if it was written for its settings now."""
         return record.written if record.fingerprint == fingerprint(target) else None
+
+    def claim(
+        self, target: TargetSpec, record: Record, release: str, pause: Callable[[float], bool]
+    ) -> Record:
+        """Announce a write of ``release`` over ``record`` as the plan read it; raises
+        :class:`Conflict` when the record moved meanwhile (plan again)."""
+        key = self.key(target)
+        ownership.await_claim(self._registry, key, record, self.token, pause)
+        claimed = replace(
+            record, marks=(release,), pending=ownership.new_claim(0, frozenset(), self.token)
+        )
+        return replace(claimed, etag=self._registry.save(key, claimed))
+
+    def withdraw(self, target: TargetSpec, claimed: Record, before: Record) -> None:
+        """Nothing was written: the record as it was (unless another run moved it on)."""
+        ours = claimed.pending is not None and claimed.pending.token == self.token
+        if ours:
+            with contextlib.suppress(Conflict):
+                self._registry.save(self.key(target), replace(before, etag=claimed.etag))
 
     def record(
         self,
@@ -81,12 +110,14 @@ class TargetRecords:
                 if reset
                 else {f: max(record.peaks.get(f, 0), now.get(f, 0)) for f in {*record.peaks, *now}}
             )
+            mine = record.pending is not None and record.pending.token == self.token
             new = replace(
                 record,
                 peaks=peaks,
                 written=frozenset(written),
                 marks=marks,
                 fingerprint=fingerprint(target),
+                pending=None if mine else record.pending,
             )
             if new == record:
                 return

@@ -7,12 +7,16 @@ is skipped with the reason its harness gives.
 
 from __future__ import annotations
 
+import shutil
+import threading
+from pathlib import Path
 from typing import Any
 
 import netaddr
 import pytest
 
 from armemu import Emulator
+from sync.azure.writes import ArmWriter
 from sync.engine import run
 from sync.report import Report
 
@@ -23,6 +27,10 @@ from .harness import Arm, Harness
 GONE = PUBLISHED[:2]
 NEW = ["4.150.0.0/24", "4.151.0.0/24"]
 WEEK = [*PUBLISHED[2:], *NEW]
+#: A smaller tag and its week, for cases where every entry present is kept as another's: they
+#: must fit beside it within the smallest kind's limit.
+SMALL = PUBLISHED[:30]
+SMALL_WEEK = [*PUBLISHED[2:30], *NEW]
 
 
 def _start(harness: Harness, arm: Arm, name: str = "target1") -> tuple[str, list[str]]:
@@ -131,15 +139,72 @@ def test_a_weekly_update_writes_only_what_changed_without_a_gap(
     _no_gap(harness, arm, resource, since - 1 if since else 0)
 
 
+@pytest.mark.parametrize("state", ["kept", "lost"])
 def test_an_older_release_is_refused_as_a_rollback(
-    harness: Harness, arm: Arm, settings_for: Run, releases: Releases
+    harness: Harness, arm: Arm, settings_for: Run, releases: Releases, tmp_path: Path, state: str
 ) -> None:
+    """Also when the state place was lost: the release held lives on the resource too."""
+    if state == "lost":
+        skip_unless_applies(harness, "registry_lost")
     resource, _ = _start(harness, arm)
     target = harness.target(resource, [TAG])
-    _ok(run(settings_for(releases(374, WEEK), [target])))
+    _ok(run(settings_for(releases(374, SMALL_WEEK), [target])))
     held = harness.allowed(arm, resource)
-    _refused(run(settings_for(releases(373), [target])), "older than release 374")
-    assert harness.allowed(arm, resource) == held
+    if state == "lost":
+        shutil.rmtree(tmp_path / "state")
+    _refused(run(settings_for(releases(373, SMALL), [target])), "older than release 374")
+    assert harness.allowed(arm, resource) == held  # no retired range written back
+
+
+def test_a_record_restored_from_an_older_copy_removes_nothing_the_owner_added(
+    harness: Harness, arm: Arm, settings_for: Run, releases: Releases, tmp_path: Path
+) -> None:
+    skip_unless_applies(harness, "owner_entry")
+    resource, _ = _start(harness, arm)
+    target = harness.target(resource, [TAG])
+    _ok(run(settings_for(releases(373, SMALL), [target])))
+    shutil.copytree(tmp_path / "state", tmp_path / "copy")  # a backup of the state
+    _ok(run(settings_for(releases(374, SMALL_WEEK), [target])))
+    assert not netaddr.IPSet([GONE[0]]) & harness.allowed(arm, resource)
+    harness.add_entry(arm, resource, GONE[0])  # the owner's now, added by hand
+    shutil.rmtree(tmp_path / "state")
+    shutil.copytree(tmp_path / "copy", tmp_path / "state")  # the older copy comes back
+    _ok(run(settings_for(releases(375, SMALL_WEEK), [target])))
+    assert netaddr.IPSet([GONE[0]]).issubset(harness.allowed(arm, resource))
+
+
+def test_a_concurrent_older_run_does_not_win(
+    harness: Harness,
+    arm: Arm,
+    settings_for: Run,
+    releases: Releases,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The older run has read, planned and read the list again; its write goes out once the
+    newer run has ended (or has waited a while for it)."""
+    skip_unless_applies(harness, "faults")
+    resource, foreign = _start(harness, arm)
+    target = harness.target(resource, [TAG])
+    first_write, newer_done = threading.Event(), threading.Event()
+    real = ArmWriter.write
+
+    def write(self: ArmWriter, *args: Any, **kwargs: Any) -> Any:
+        if not first_write.is_set():  # the older run's first write
+            first_write.set()
+            newer_done.wait(5)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ArmWriter, "write", write)
+    older = threading.Thread(target=run, args=(settings_for(releases(373), [target]),))
+    older.start()
+    assert first_write.wait(60)
+    newer = _ok(run(settings_for(releases(374, WEEK), [target])))
+    newer_done.set()
+    older.join(60)
+    assert newer.targets[0].status == "applied"
+    assert harness.allowed(arm, resource) == netaddr.IPSet([*WEEK, *foreign])
+    _ok(run(settings_for(releases(374, WEEK), [target])))  # and it stays so
+    assert harness.allowed(arm, resource) == netaddr.IPSet([*WEEK, *foreign])
 
 
 def test_erosion_over_several_releases_is_refused(

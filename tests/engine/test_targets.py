@@ -325,6 +325,9 @@ def test_the_tags_ipsync_writes_itself_are_not_unknown_suffixes() -> None:
     tags = {"ipsync": "Storage.WestEurope", "ipsync-release": "373", "ipsync-managed": "g1"}
     settings = trusting(tag_handover_resource_groups="rg-fw")
     assert target_from_tags(IPG, tags, settings, "ipgroup") is not None
+    # an IP rule list carries its release and generation in tags of ipsync's own
+    marks = {"ipsync": "Storage.WestEurope", "IPSYNC-RELEASE": "373", "ipsync-generation": "4"}
+    assert target_from_tags(STORAGE, marks, DEFAULTS, "storage") is not None
 
 
 @pytest.mark.parametrize(

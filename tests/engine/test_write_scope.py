@@ -130,7 +130,8 @@ ROWS = (
             },
         },
         ("Storage.WestEurope",),
-        ("properties.networkAcls.ipRules",),
+        # and the release and generation ipsync keeps in tags of its own, in the same PATCH
+        ("properties.networkAcls.ipRules", "tags.ipsync-release", "tags.ipsync-generation"),
     ),
     Row(
         "keyvault",
@@ -153,7 +154,8 @@ ROWS = (
             },
         },
         ("AzureCloud.westeurope",),
-        ("properties.networkAcls.ipRules",),
+        # and the release and generation ipsync keeps in tags of its own, in the same PATCH
+        ("properties.networkAcls.ipRules", "tags.ipsync-release", "tags.ipsync-generation"),
     ),
     Row(
         "acr",
@@ -172,7 +174,8 @@ ROWS = (
             },
         },
         ("AzureContainerRegistry.WestEurope",),
-        ("properties.networkRuleSet.ipRules",),
+        # and the release and generation ipsync keeps in tags of its own, in the same PATCH
+        ("properties.networkRuleSet.ipRules", "tags.ipsync-release", "tags.ipsync-generation"),
     ),
     Row(
         "sql",

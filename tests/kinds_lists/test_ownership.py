@@ -17,6 +17,7 @@ from sync.settings import Settings, load_settings
 from sync.state import State
 from sync.state.ownership import (
     BlobRegistry,
+    Claim,
     Conflict,
     FolderRegistry,
     Record,
@@ -117,6 +118,15 @@ def test_a_corrupt_folder_record_is_an_error_not_an_empty_one(tmp_path: Path) ->
         ({"written": "20.0.0.0/24"}, "written"),
         ({"marks": [373]}, "marks"),
         ({"fingerprint": 7}, "fingerprint"),
+        ({"generation": "3"}, "generation"),
+        ({"generation": True}, "generation"),
+        ({"generation": -1}, "generation"),
+        (
+            {"pending": {"generation": 4, "owned": "20.0.0.0/24", "token": "t", "at": "x"}},
+            "pending",
+        ),
+        ({"pending": {"generation": "4", "owned": [], "token": "t", "at": "x"}}, "pending"),
+        ({"pending": {"generation": 4, "owned": []}}, "pending"),
     ],
 )
 def test_a_record_with_a_wrong_type_is_refused_naming_record_and_field(
@@ -142,6 +152,13 @@ def test_a_record_with_a_wrong_type_is_refused_naming_record_and_field(
         folder.load(ID)
     assert str(path) in str(caught.value)
     assert f"field '{field}'" in str(caught.value)
+
+
+def test_a_generation_and_a_claim_are_kept_as_written(registry: Registry) -> None:
+    claim = Claim(4, frozenset({"20.0.0.0/24"}), "run-1", "2026-01-01T00:00:00+00:00")
+    registry.save(ID, Record(frozenset({"20.1.0.0/24"}), generation=3, pending=claim))
+    loaded = registry.load(ID)
+    assert (loaded.generation, loaded.pending) == (3, claim)
 
 
 def test_a_record_that_is_not_an_object_is_refused(tmp_path: Path) -> None:

@@ -6,15 +6,22 @@ after each completed write, never from the product's own selection.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import netaddr
+import pytest
 
 from armemu import Emulator
 from sync.engine import run
 from sync.settings import Settings
+from sync.state import folderlock
+from sync.state.ownership import record_name
 
 from .conftest import Make, release, target
 
@@ -289,3 +296,31 @@ def test_an_older_release_is_refused_as_a_rollback_unless_forced(
     assert res.entries() == held
     assert run(older, force=True).ok
     assert res.entries() == published(ALPHA, kind) | {f"{OWNER}/32"}
+
+
+def test_a_record_that_cannot_be_saved_stops_the_write_before_it_is_sent(
+    emulator: Emulator,
+    make: Make,
+    settings_for: SettingsFor,
+    tmp_path: Path,
+    kind: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A live owner holds the record's lock: the PATCH must not go out, or what it adds would
+    be nobody's for good."""
+    monkeypatch.setattr(folderlock, "WAIT_S", 0.2)
+    res = make(kind, "fwbusy", [OWNER])
+    lock = (tmp_path / "state" / record_name(res.id)).with_suffix(".lock")
+    lock.parent.mkdir(parents=True)
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                "created": time.time(), "token": "held"}))  # fmt: skip
+    writes = len(steps(emulator, res.id))
+
+    report = run(
+        settings_for(release(tmp_path / "r1.json", {"Alpha": ALPHA}), [target(res, ["Alpha"])])
+    )
+    (result,) = report.targets
+    assert result.status == "failed", result
+    assert "not saved" in (result.error or "")
+    assert len(steps(emulator, res.id)) == writes
+    assert res.entries() == {f"{OWNER}/32"}

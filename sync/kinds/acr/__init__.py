@@ -45,7 +45,7 @@ class AcrApi:
         )
         name = registry.sku.name if registry.sku else None
         sku = str(getattr(name, "value", name)) if name else None
-        return Listed(values, rules, sku)
+        return Listed(values, rules, sku, tags=dict(registry.tags or {}))
 
     def put(self, listed: Listed, values: Sequence[str], headers: dict[str, str]) -> Any:
         from azure.mgmt.containerregistry import models
@@ -53,7 +53,8 @@ class AcrApi:
         rules = rules_copy(listed.rules, lambda: models.NetworkRuleSet(default_action="Allow"))
         rules.ip_rules = [models.IPRule(ip_address_or_range=v, action="Allow") for v in values]
         update = models.RegistryUpdateParameters(
-            properties=models.RegistryPropertiesUpdateParameters(network_rule_set=rules)
+            tags=listed.tags,
+            properties=models.RegistryPropertiesUpdateParameters(network_rule_set=rules),
         )
         return self.client.registries.begin_update(
             self._rg, self._name, update, headers=headers, polling=False, cls=raw

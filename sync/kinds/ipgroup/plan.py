@@ -17,13 +17,12 @@ from sync.core.budget import Budget, fit_to_budget
 from sync.core.plan import TargetPlan, Write
 from sync.core.prefixes import parse_prefix
 from sync.kinds.ipgroup.target import IpGroupTarget
+from sync.kinds.marks import RELEASE_TAG
 
 #: Addresses, CIDRs and ranges per IP Group.
 MAX_ENTRIES = 5000
 #: The tag that hands a group to ipsync; its value names the set (its first group).
 MANAGED_TAG = "ipsync-managed"
-#: The Azure tag recording the release (its mark) a group was last written from.
-RELEASE_TAG = "ipsync-release"
 
 
 def normalise(entry: str) -> tuple[str, ...]:

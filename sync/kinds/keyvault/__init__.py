@@ -36,7 +36,7 @@ class KeyVaultApi:
         vault = self.client.vaults.get(self._rg, self._name)
         rules = vault.properties.network_acls if vault.properties else None
         values = tuple(r.value or "" for r in (rules.ip_rules if rules else None) or [])
-        return Listed(values, rules)
+        return Listed(values, rules, tags=dict(vault.tags or {}))
 
     def put(self, listed: Listed, values: Sequence[str], headers: dict[str, str]) -> Any:
         from azure.mgmt.keyvault import models
@@ -44,7 +44,7 @@ class KeyVaultApi:
         rules = rules_copy(listed.rules, models.NetworkRuleSet)
         rules.ip_rules = [models.IPRule(value=v) for v in values]
         patch = models.VaultPatchParameters(
-            properties=models.VaultPatchProperties(network_acls=rules)
+            tags=listed.tags, properties=models.VaultPatchProperties(network_acls=rules)
         )
         return self.client.vaults.update(self._rg, self._name, patch, headers=headers, cls=raw)
 

@@ -39,7 +39,7 @@ class StorageApi:
         values = tuple(
             r.ip_address_or_range or "" for r in (rules.ip_rules if rules else None) or []
         )
-        return Listed(values, rules)
+        return Listed(values, rules, tags=dict(account.tags or {}))
 
     def put(self, listed: Listed, values: Sequence[str], headers: dict[str, str]) -> Any:
         from azure.mgmt.storage import models
@@ -47,7 +47,8 @@ class StorageApi:
         rules = rules_copy(listed.rules, lambda: models.NetworkRuleSet(default_action="Allow"))
         rules.ip_rules = [models.IPRule(ip_address_or_range=v, action="Allow") for v in values]
         update = models.StorageAccountUpdateParameters(
-            properties=models.StorageAccountPropertiesUpdateParameters(network_rule_set=rules)
+            tags=listed.tags,
+            properties=models.StorageAccountPropertiesUpdateParameters(network_rule_set=rules),
         )
         return self.client.storage_accounts.update(
             self._rg, self._name, update, headers=headers, cls=raw

@@ -27,6 +27,7 @@ class ListHarness(Harness):
         "faults": NO_ARM,
         "budget": NO_ARM,
         "tags": "a list is named in the settings only",
+        "registry_lost": "the list lives in the state place itself: losing it loses the list",
     }
     cache: Path = Path()
 
