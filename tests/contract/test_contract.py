@@ -160,6 +160,7 @@ def test_a_record_restored_from_an_older_copy_removes_nothing_the_owner_added(
     harness: Harness, arm: Arm, settings_for: Run, releases: Releases, tmp_path: Path
 ) -> None:
     skip_unless_applies(harness, "owner_entry")
+    skip_unless_applies(harness, "restored")
     resource, _ = _start(harness, arm)
     target = harness.target(resource, [TAG])
     _ok(run(settings_for(releases(373, SMALL), [target])))

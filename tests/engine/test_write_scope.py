@@ -237,7 +237,8 @@ ROWS = (
             },
         },
         ("Storage.WestEurope",),
-        ("properties.apiServerAccessProfile.authorizedIPRanges",),
+        ("properties.apiServerAccessProfile.authorizedIPRanges", "tags.ipsync-release",
+         "tags.ipsync-generation"),
         read_only=("eTag", "properties.powerState", "properties.fqdn"),
     ),
     Row(

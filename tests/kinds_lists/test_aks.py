@@ -17,6 +17,7 @@ from sync.engine import run
 from sync.kinds.aks import KIND, AksTarget
 from sync.kinds.base import PlanContext, Snapshot
 from sync.kinds.iprules import Listed, ListState
+from sync.kinds.marks import trust
 from sync.settings import Settings, load_settings
 from sync.state.ownership import Record
 from tests.contract.harness import Arm, group_id
@@ -127,7 +128,8 @@ def test_a_plan_that_would_empty_the_list_is_refused() -> None:
         properties=models.ManagedClusterProperties(api_server_access_profile=profile),
     )
     listed = Listed(("4.150.0.0/24",), rules=cluster, etag='"1"')
-    state = ListState(listed, ("4.150.0.0/24",), Record(frozenset({"4.150.0.0/24"}), "1"), "x")
+    record = Record(frozenset({"4.150.0.0/24"}), "1")
+    state = ListState(listed, ("4.150.0.0/24",), record, "x", trust(record, None, "x"))
     selection = Selection((TAG,), (), (), {TAG: 1})
     (plan,) = KIND.plan([(target, selection)], Snapshot('"1"', state), PlanContext("2"))
     assert isinstance(plan, TargetPlan)

@@ -62,7 +62,7 @@ class AksApi:
             if state and state.lower() not in SETTLED
             else ""
         )
-        return Listed(values, cluster, etag=cluster.e_tag, busy=busy)
+        return Listed(values, cluster, etag=cluster.e_tag, busy=busy, tags=dict(cluster.tags or {}))
 
     def put(self, listed: Listed, values: Sequence[str], headers: dict[str, str]) -> Any:
         from azure.mgmt.containerservice import models
@@ -73,6 +73,7 @@ class AksApi:
                 models.ManagedClusterAPIServerAccessProfile()
             )
         cluster.properties.api_server_access_profile.authorized_ip_ranges = [*values]
+        cluster.tags = listed.tags  # ipsync's marks set, the owner's tags as read
         return self.client.managed_clusters.begin_create_or_update(
             self._rg, self._name, cluster, headers=headers, polling=False, cls=raw
         ).result()
