@@ -76,7 +76,7 @@ param urlFeeds string = '[]'
 // What the app may touch.
 
 @description('Target kinds the app syncs; the custom role gets exactly the actions they need (see kindActions).')
-@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery'])
+@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery', 'frontdoor'])
 param kinds array = ['nsg', 'discovery']
 
 @description('Where the custom role is assigned. subscription: every resource of it. resourceGroups: only the groups roleResourceGroupIds lists (the actions that name no resource, below, stay at the subscription). managementGroup: this template skips it; deploy infra/mg-role.bicep with the roleActions and principalId outputs.')
@@ -168,6 +168,11 @@ var kindActions = {
   discovery: [
     'Microsoft.ResourceGraph/resources/read'
   ]
+  frontdoor: [
+    'Microsoft.Network/frontDoorWebApplicationFirewallPolicies/read'
+    'Microsoft.Network/frontDoorWebApplicationFirewallPolicies/write'
+    'Microsoft.Network/frontdooroperationresults/read'
+  ]
 }
 // Status of Microsoft.Network long-running writes: shared by the kinds that write there
 // (each kind declares it in its folder: KIND.needs.shared).
@@ -175,7 +180,7 @@ var networkOperationStatus = [
   'Microsoft.Network/locations/operations/read'
   'Microsoft.Network/locations/operationResults/read'
 ]
-var networkWriters = ['nsg', 'ipgroup']
+var networkWriters = ['nsg', 'ipgroup', 'frontdoor']
 var kindActionLists = [for kind in kinds: kindActions[kind]]
 var usesNetworkWrites = !empty(intersection(kinds, networkWriters))
 var roleActions = union(flatten(kindActionLists), usesNetworkWrites ? networkOperationStatus : [])

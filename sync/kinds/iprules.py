@@ -168,13 +168,10 @@ class ListGateway:
         now = self._get("read it again before writing")
         if tuple(normalise(v) for v in now.values) != seen.entries:
             raise Stale(f"{self._field} changed since it was read")
-        what = f"PATCH {self._field} ({len(payload.values)} rules)"
+        what = f"{self.verb} {self._field} ({len(payload.values)} rules)"
         try:
             self._writer.write(
-                what,
-                lambda headers: self._api.put(now, payload.values, headers),
-                etag,
-                self._api.client,
+                what, lambda headers: self._put(now, payload, headers), etag, self._api.client
             )
         except Stale as exc:
             if not exc.maybe_written:
@@ -184,6 +181,14 @@ class ListGateway:
                 raise
         self._remember(seen.record, payload)
         return etag
+
+    #: The method of the one write, for messages.
+    verb: ClassVar[str] = "PATCH"
+
+    def _put(self, now: Listed, payload: ListWrite, headers: dict[str, str]) -> Any:
+        """The write itself; a kind whose list is one part of a larger document (a Front Door
+        rule) overrides it to say which part."""
+        return self._api.put(now, payload.values, headers)
 
     def _remember(self, record: Record, payload: ListWrite) -> None:
         """Owned from now on: what it owned and kept, plus what this write added."""
@@ -214,6 +219,8 @@ class IpRuleKind:
     field: ClassVar[str]
     #: Prefix lengths the service refuses as one rule (each is written as two addresses).
     forbidden_lengths: ClassVar[frozenset[int]] = frozenset()
+    #: Whether the service refuses private and reserved ranges (Front Door takes them).
+    public_only: ClassVar[bool] = True
 
     def api(self, clients: Clients, resource_id: str) -> ListApi:
         raise NotImplementedError
@@ -302,7 +309,7 @@ class IpRuleKind:
         if fitted.refused:
             return TargetPlan(target, refused=fitted.refused, fit=fitted.account, notes=(*notes,))
         wanted = frozenset(e for p in fitted.by_family.get("v4", ()) for e in self.entries(p))
-        private = sorted(e for e in wanted if not _public(e))
+        private = sorted(e for e in wanted if self.public_only and not _public(e))
         if private:
             return (
                 f"{target.where}: {private[0]} is not a public address range and "

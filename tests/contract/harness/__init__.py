@@ -78,7 +78,7 @@ class Arm:
                 polled = self.client.get(status)
                 if polled.json().get("status") not in ("InProgress", "Accepted"):
                     return
-            elif location and answer.status_code == 202:
+            elif location:  # 202, or Front Door's 200/201 with the policy
                 polled = self.client.get(location)
                 if polled.status_code != 202:
                     return
