@@ -76,7 +76,7 @@ param urlFeeds string = '[]'
 // What the app may touch.
 
 @description('Target kinds the app syncs; the custom role gets exactly the actions they need (see kindActions).')
-@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery', 'frontdoor'])
+@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery', 'frontdoor', 'containerapp'])
 param kinds array = ['nsg', 'discovery']
 
 @description('Where the custom role is assigned. subscription: every resource of it. resourceGroups: only the groups roleResourceGroupIds lists (the actions that name no resource, below, stay at the subscription). managementGroup: this template skips it; deploy infra/mg-role.bicep with the roleActions and principalId outputs.')
@@ -173,6 +173,12 @@ var kindActions = {
     'Microsoft.Network/frontDoorWebApplicationFirewallPolicies/write'
     'Microsoft.Network/frontdooroperationresults/read'
   ]
+  containerapp: [
+    'Microsoft.App/containerApps/read'
+    'Microsoft.App/containerApps/write'
+    'Microsoft.App/locations/containerAppOperationStatuses/read'
+    'Microsoft.App/locations/containerAppOperationResults/read'
+  ]
 }
 // Status of Microsoft.Network long-running writes: shared by the kinds that write there
 // (each kind declares it in its folder: KIND.needs.shared).
@@ -192,6 +198,8 @@ var roleActions = union(flatten(kindActionLists), usesNetworkWrites ? networkOpe
 var subscriptionWideActions = union(networkOperationStatus, [
   'Microsoft.Network/locations/serviceTags/read'
   'Microsoft.ResourceGraph/resources/read'
+  'Microsoft.App/locations/containerAppOperationStatuses/read'
+  'Microsoft.App/locations/containerAppOperationResults/read'
 ])
 var atGroups = roleScope == 'resourceGroups'
 var groupActions = filter(roleActions, action => !contains(subscriptionWideActions, action))

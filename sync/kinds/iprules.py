@@ -29,7 +29,13 @@ from sync.azure.writes import Stale
 from sync.core.budget import Budget, fit_to_budget
 from sync.core.plan import TargetPlan, Write
 from sync.core.prefixes import parse_prefix
-from sync.kinds.base import Ipv4ResourceTarget, PlanContext, Snapshot, TargetSpec
+from sync.kinds.base import (
+    Ipv4ResourceTarget,
+    PlanContext,
+    Snapshot,
+    TargetSpec,
+    one_target_each,
+)
 from sync.state.ownership import Conflict, Record, Registry, StateError
 
 if TYPE_CHECKING:
@@ -231,12 +237,7 @@ class IpRuleKind:
 
     def conflicts(self, targets: Sequence[TargetSpec]) -> dict[int, str]:
         """One target per resource: the list is written whole, once per run."""
-        return {
-            i: f"{t.where}: another target already syncs {t.resource_id}; put all its "
-            "service tags in one target"
-            for i, t in enumerate(targets)
-            if i > 0
-        }
+        return one_target_each(targets)
 
     def gateway(
         self, clients: Clients, resource_id: str, writer: ArmWriter, state: State

@@ -232,6 +232,33 @@ ROWS = (
         ("properties.customRules.rules",),
         target={"rule": "officeAllowList"},
     ),
+    Row(
+        "containerapp",
+        "Microsoft.App/containerApps",
+        "app-owner",
+        {
+            "location": "West Europe",
+            "tags": {"owner": "app-team"},
+            "properties": {
+                "environmentId": f"/subscriptions/{SUB}/resourceGroups/{RG}/providers"
+                                 "/Microsoft.App/managedEnvironments/env",
+                "configuration": {
+                    "activeRevisionsMode": "Single",
+                    "ingress": {
+                        "external": True, "targetPort": 8080, "allowInsecure": False,
+                        "traffic": [{"weight": 100, "latestRevision": True}],
+                        "ipSecurityRestrictions": [
+                            {"name": "office", "description": "HQ",
+                             "ipAddressRange": "203.0.113.0/24", "action": "Allow"}],
+                    },
+                },
+                "template": {"containers": [{"name": "web", "image": "repo/web:v1"}],
+                             "scale": {"minReplicas": 1, "maxReplicas": 3}},
+            },
+        },
+        ("Storage.WestEurope",),
+        ("properties.configuration.ingress.ipSecurityRestrictions",),
+    ),
 )  # fmt: skip
 
 

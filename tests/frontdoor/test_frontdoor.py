@@ -8,8 +8,6 @@ ipsync's own selection.
 
 from __future__ import annotations
 
-import json
-import lzma
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +18,10 @@ from armemu import Emulator
 from sync.engine import run
 from sync.report import Report
 from sync.settings import Settings, load_settings
-from tests.contract.harness import Arm
+from tests.contract.harness import RELEASE, Arm, bundled_ipv4
 from tests.contract.harness.frontdoor import API, allow_rule, policy_body, policy_id
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-RELEASE = DATA / "ServiceTags_Public_20251017.json.xz"
 RULE = "corpAllowList"
-
-
-def _ipv4(tag: str) -> netaddr.IPSet:
-    document = json.loads(lzma.decompress(RELEASE.read_bytes()))
-    (found,) = [v for v in document["values"] if v["name"] == tag]
-    return netaddr.IPSet(p for p in found["properties"]["addressPrefixes"] if ":" not in p)
 
 
 @pytest.fixture
@@ -82,7 +72,7 @@ def test_a_region_becomes_one_negated_block_rule_and_nothing_else_changes(
     (condition,) = mine["matchConditions"]
     assert (condition["matchVariable"], condition["operator"], condition["negateCondition"]) == (
         "RemoteAddr", "IPMatch", True)  # fmt: skip
-    published = _ipv4("AzureCloud.westeurope")
+    published = bundled_ipv4("AzureCloud.westeurope")
     assert len(condition["matchValue"]) == len(list(published.iter_cidrs())) <= 600
     assert netaddr.IPSet(condition["matchValue"]) == published
     negated = [r for r in _rules(arm, policy)
@@ -100,7 +90,7 @@ def test_a_region_becomes_one_negated_block_rule_and_nothing_else_changes(
 def test_a_cloud_wide_selection_is_fitted_into_600_ranges_or_refused(
     arm: Arm, emulator: Emulator, emulator_settings: Settings, tmp_path: Path, fit: str
 ) -> None:
-    published = _ipv4("AzureCloud")
+    published = bundled_ipv4("AzureCloud")
     needed = len(list(published.iter_cidrs()))
     assert needed > 600
     policy = _policy(arm, "waf2", [allow_rule(["1.2.3.0/24"])])

@@ -272,6 +272,8 @@ def test_role_actions_are_composed_from_the_table() -> None:
 SUBSCRIPTION_WIDE = LRO_STATUS | {
     f"{NETWORK}/locations/serviceTags/read",
     "Microsoft.ResourceGraph/resources/read",
+    "Microsoft.App/locations/containerAppOperationStatuses/read",
+    "Microsoft.App/locations/containerAppOperationResults/read",
 }
 
 
