@@ -152,3 +152,35 @@ def test_a_taken_priority_is_refused_before_any_write(
     target = _target(policy, "Storage.WestEurope", priority=1)  # the rate limit rule's
     error = _refusal(arm, _settings(emulator_settings, tmp_path, target), policy)
     assert "priority 1 is taken by custom rule Rule1" in error
+
+
+def test_the_put_is_conditional_on_the_policy_as_re_read(
+    arm: Arm, emulator_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change to another rule between the re-read and the PUT is refused by ARM (412), so
+    it is re-read and kept, never overwritten."""
+    from sync.kinds.frontdoor.api import FrontDoorApi
+
+    policy = _policy(arm, "waf6", [allow_rule(["1.2.3.0/24"])])
+    sent: list[str | None] = []
+    put_rule = FrontDoorApi.put_rule
+
+    def record(self: FrontDoorApi, listed: Any, write: Any, headers: dict[str, str]) -> Any:
+        sent.append(headers.get("If-Match"))
+        if len(sent) == 1:  # the owner edits another rule just before ipsync's first PUT
+            body = arm.get(policy, API)
+            body["properties"]["customRules"]["rules"][0]["rateLimitThreshold"] = 500
+            arm.put(policy, API, body)
+        return put_rule(self, listed, write, headers)
+
+    monkeypatch.setattr(FrontDoorApi, "put_rule", record)
+    report = run(_settings(emulator_settings, tmp_path, _target(policy, "Storage.WestEurope")))
+    assert report.ok, report.targets[0].error
+    assert len(sent) == 2
+    assert sent[0] is not None
+    assert sent[1] not in (None, sent[0])  # the etag read again after the 412
+    (theirs,) = [r for r in _rules(arm, policy) if r["name"] == "Rule1"]
+    assert theirs["rateLimitThreshold"] == 500
+    assert bundled_ipv4("Storage.WestEurope").issubset(netaddr.IPSet(
+        v for r in _rules(arm, policy) if r["name"] == RULE
+        for v in r["matchConditions"][0]["matchValue"]))  # fmt: skip

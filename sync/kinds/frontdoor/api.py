@@ -114,5 +114,8 @@ class FrontDoorGateway(ListGateway):
     _api: FrontDoorApi
 
     def _put(self, now: Listed, payload: ListWrite, headers: dict[str, str]) -> Any:
+        """The PUT, conditional on the policy as re-read (``If-Match`` its etag), so a change
+        to any of its rules in between is re-read and re-planned, never overwritten."""
         assert isinstance(payload, RuleWrite)
-        return self._api.put_rule(now, payload, headers)
+        etag = getattr(now.rules, "etag", None)
+        return self._api.put_rule(now, payload, {**headers, **({"If-Match": etag} if etag else {})})
