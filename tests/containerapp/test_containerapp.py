@@ -107,3 +107,20 @@ def test_a_limit_below_the_tag_is_fitted_with_the_owners_rule_counted(
     mine = [r["ipAddressRange"] for r in _rules(arm, app) if r["name"].startswith("ipsync-")]
     assert len(mine) <= 10
     assert bundled_ipv4(TAG).issubset(netaddr.IPSet(mine))
+
+
+def test_an_own_rule_turned_to_deny_by_hand_is_written_again_as_allow(
+    arm: Arm, emulator_settings: Settings, tmp_path: Path
+) -> None:
+    app = _app(arm, "app5", app_body([]))
+    settings = _settings(emulator_settings, tmp_path, app)
+    assert run(settings).ok
+    rules = _rules(arm, app)
+    for rule in rules:  # all of them: the service takes no mix
+        rule["action"] = "Deny"
+    arm.patch(app, API, {"properties": {"configuration": {"ingress": {
+        "ipSecurityRestrictions": rules}}}})  # fmt: skip
+    report = run(settings)
+    assert report.ok, report.targets[0].error
+    assert {r["action"] for r in _rules(arm, app)} == {"Allow"}
+    assert netaddr.IPSet(r["ipAddressRange"] for r in _rules(arm, app)) == bundled_ipv4(TAG)

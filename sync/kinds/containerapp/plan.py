@@ -83,7 +83,13 @@ def plan_target(
             "writes Allow rules and Container Apps takes all Allow or all Deny, never a mix: "
             "turn them into Allow rules, or drop this target"
         )
-    mine = {cidr(r.range): r for r in ingress.rules if is_owned(r, target)}
+    # an own rule turned to Deny by hand is written again as an Allow rule: never a mix
+    mine = {
+        cidr(r.range): r
+        for r in ingress.rules
+        if is_owned(r, target) and r.action.lower() == "allow"
+    }
+    stray = any(is_owned(r, target) and r.action.lower() != "allow" for r in ingress.rules)
     budget = Budget(
         max(MAX_RULES - len(foreign), 0),
         f"limit {MAX_RULES} rules, {len(foreign)} held by rules ipsync did not write",
@@ -106,7 +112,7 @@ def plan_target(
     added = tuple(p for p in wanted if p not in mine)
     removed = tuple(sorted(set(mine) - set(wanted)))
     writes: tuple[Write[RulesWrite], ...] = ()
-    if added or removed:
+    if added or removed or stray:
         final = RulesWrite((*foreign, *ours))
         writes = (Write("update", "ingress.ipSecurityRestrictions", final, added, removed),)
     return TargetPlan(target, writes, frozenset(wanted), fit=fitted.account)
