@@ -64,11 +64,12 @@ class ContainerAppGateway:
         self._name = name
         self._writer = writer
         self._seen: Ingress | None = None
+        self._location = ""
 
     def _get(self, what: str) -> Ingress | None:
-        return self._writer.read(
-            what, lambda: _ingress(self._client.container_apps.get(self._rg, self._name))
-        )
+        app = self._writer.read(what, lambda: self._client.container_apps.get(self._rg, self._name))
+        self._location = str(app.location or "")
+        return _ingress(app)
 
     def read(self) -> Snapshot:
         self._seen = self._get("read it")
@@ -80,7 +81,8 @@ class ContainerAppGateway:
             raise Stale("ingress.ipSecurityRestrictions changed since it was read")
         from azure.mgmt.appcontainers.models import ContainerApp
 
-        body = ContainerApp(_body(write.payload.rules))  # the mapping as is, nothing added
+        # the mapping as is; the location as read, as the spec's example sends it
+        body = ContainerApp({"location": self._location, **_body(write.payload.rules)})
         client = self._client
 
         def send(headers: dict[str, str]) -> Any:
