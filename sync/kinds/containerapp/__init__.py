@@ -30,7 +30,8 @@ class ContainerAppKind:
             {
                 "Microsoft.App/containerApps/read",
                 "Microsoft.App/containerApps/write",
-                # the PATCH is long-running: its Azure-AsyncOperation status and Location result
+                # the PATCH is long-running: its status URL (containerappOperationResults in
+                # the spec's example; the statuses form is Microsoft.App's other one)
                 "Microsoft.App/locations/containerAppOperationStatuses/read",
                 "Microsoft.App/locations/containerAppOperationResults/read",
             }
