@@ -184,3 +184,22 @@ def test_the_put_is_conditional_on_the_policy_as_re_read(
     assert bundled_ipv4("Storage.WestEurope").issubset(netaddr.IPSet(
         v for r in _rules(arm, policy) if r["name"] == RULE
         for v in r["matchConditions"][0]["matchValue"]))  # fmt: skip
+
+
+def test_a_policy_tagged_for_ipsync_gets_its_rule_at_the_lowest_free_priority(
+    arm: Arm, emulator_settings: Settings, tmp_path: Path
+) -> None:
+    """Discovery names no rule or priority: the default rule goes where no rule is."""
+    policy = _policy(arm, "waf7", [])  # Rule1 holds priority 1
+    arm.patch(policy, API, {"tags": {"ipsync": "Storage.WestEurope"}})
+    fields = emulator_settings.model_dump(exclude={"targets", "source", "cache_dir", "state"})
+    settings = load_settings(**{**fields, "source": str(RELEASE), "targets": [],
+                                "discover_tag": "ipsync", "cache_dir": tmp_path,
+                                "state": str(tmp_path / "state")})  # fmt: skip
+    report = run(settings)
+    (row,) = [t for t in report.targets if t.resource.lower() == policy.lower()]
+    assert row.status == "applied", row.error
+    (mine,) = [r for r in _rules(arm, policy) if r["name"] == "ipsyncAllowList"]
+    assert mine["priority"] == 2
+    values = mine["matchConditions"][0]["matchValue"]
+    assert netaddr.IPSet(values) == bundled_ipv4("Storage.WestEurope")

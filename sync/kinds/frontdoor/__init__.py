@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sync.core.plan import TargetPlan
 from sync.kinds.base import Needs, PlanContext, TargetSpec
-from sync.kinds.frontdoor.policy import MAX_RANGES, problem
+from sync.kinds.frontdoor.policy import MAX_RANGES, free_priority, problem
 from sync.kinds.frontdoor.target import FrontDoorTarget
 from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed, ListState
 
@@ -76,12 +76,15 @@ class FrontDoorKind(IpRuleKind):
         self, target: IpRuleTarget, selection: Selection, state: ListState, context: PlanContext
     ) -> TargetPlan[Any] | str:
         """The shared plan, its write naming the rule (and how to create it)."""
-        from sync.kinds.frontdoor.api import RuleWrite
+        from sync.kinds.frontdoor.api import RuleWrite, read_rules
 
         planned = super()._plan(target, selection, state, context)
         if isinstance(planned, str):
             return planned
         spec = cast(FrontDoorTarget, target)
+        priority = spec.priority
+        if priority is None:
+            priority = free_priority(read_rules(state.listed.rules))
         writes = tuple(
             replace(
                 w,
@@ -89,7 +92,7 @@ class FrontDoorKind(IpRuleKind):
                 payload=RuleWrite(
                     **{f.name: getattr(w.payload, f.name) for f in fields(w.payload)},
                     rule=spec.rule,
-                    priority=spec.priority,
+                    priority=priority,
                     variable=spec.match_variable,
                 ),
             )

@@ -69,7 +69,13 @@ def values(rules: Sequence[Rule]) -> tuple[str, ...]:
     return rule.ip_conditions[0].values if rule else ()
 
 
-def problem(rules: Sequence[Rule], name: str, priority: int, policy: str) -> str | None:
+def free_priority(rules: Sequence[Rule]) -> int:
+    """The lowest priority no custom rule has: a new allow-list runs as early as it can."""
+    taken = {r.priority for r in rules}
+    return next(n for n in range(1, len(taken) + 2) if n not in taken)
+
+
+def problem(rules: Sequence[Rule], name: str, priority: int | None, policy: str) -> str | None:
     """Why the rule ``name`` cannot be the policy's allow-list, or None."""
     mine = next((r for r in rules if r.name.lower() == name.lower()), None)
     others = [r for r in rules if r is not mine and r.enabled and r.is_allow_list]
@@ -83,7 +89,7 @@ def problem(rules: Sequence[Rule], name: str, priority: int, policy: str) -> str
     if mine is None:
         if len(rules) >= MAX_RULES:
             return f"policy {policy} has {len(rules)} custom rules; Front Door takes {MAX_RULES}"
-        taken = next((r for r in rules if r.priority == priority), None)
+        taken = next((r for r in rules if priority is not None and r.priority == priority), None)
         if taken is not None:
             return (
                 f"priority {priority} is taken by custom rule {taken.name} of policy {policy}; "

@@ -21,8 +21,9 @@ class FrontDoorTarget(IpRuleTarget):
     #: The custom rule holding the allow-list, by name: ipsync creates it when the policy has
     #: none, and adds to it when it is there (an owner's ranges in it stay the owner's).
     rule: str = Field(default="ipsyncAllowList", pattern=r"^[A-Za-z][A-Za-z0-9]{0,127}$")
-    #: The priority of the rule when ipsync creates it (lower runs first; unique in the policy).
-    priority: int = Field(default=1, ge=0)
+    #: The priority of the rule when ipsync creates it (lower runs first; unique in the policy);
+    #: none: the lowest number no other custom rule has.
+    priority: int | None = Field(default=None, ge=0)
     #: ``RemoteAddr``: the client address (X-Forwarded-For first); ``SocketAddr``: the address
     #: of the connection's peer. Used when ipsync creates the rule.
     match_variable: Literal["RemoteAddr", "SocketAddr"] = "RemoteAddr"
