@@ -119,17 +119,6 @@ class Ipv4ResourceTarget(TargetSpec):
         return self.resource
 
 
-def one_target_each(targets: Sequence[TargetSpec]) -> dict[int, str]:
-    """``Kind.conflicts`` of a kind whose list is written whole, once per run: every target
-    after the first on a resource is refused."""
-    return {
-        i: f"{t.where}: another target already syncs {t.resource_id}; put all its "
-        "service tags in one target"
-        for i, t in enumerate(targets)
-        if i > 0
-    }
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """A resource as read: its etag (for ``If-Match``), the kind's view of its entries, and

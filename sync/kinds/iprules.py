@@ -29,13 +29,7 @@ from sync.azure.writes import Stale
 from sync.core.budget import Budget, fit_to_budget
 from sync.core.plan import TargetPlan, Write
 from sync.core.prefixes import parse_prefix
-from sync.kinds.base import (
-    Ipv4ResourceTarget,
-    PlanContext,
-    Snapshot,
-    TargetSpec,
-    one_target_each,
-)
+from sync.kinds.base import Ipv4ResourceTarget, PlanContext, Snapshot, TargetSpec
 from sync.state.ownership import Conflict, Record, Registry, StateError
 
 if TYPE_CHECKING:
@@ -211,6 +205,16 @@ class ListGateway:
         )
 
 
+def one_target_each(targets: Sequence[TargetSpec]) -> dict[int, str]:
+    """One target per resource, for kinds that write a resource's list whole, once per run."""
+    return {
+        i: f"{t.where}: another target already syncs {t.resource_id}; put all its "
+        "service tags in one target"
+        for i, t in enumerate(targets)
+        if i > 0
+    }
+
+
 class IpRuleKind:
     """The kind protocol for IP rule lists; a subclass names its SDK, limit and syntax."""
 
@@ -236,7 +240,6 @@ class IpRuleKind:
         return None
 
     def conflicts(self, targets: Sequence[TargetSpec]) -> dict[int, str]:
-        """One target per resource: the list is written whole, once per run."""
         return one_target_each(targets)
 
     def gateway(

@@ -6,9 +6,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sync.core.plan import TargetPlan
-from sync.kinds.base import Needs, PlanContext, Snapshot, TargetSpec, one_target_each
+from sync.kinds.base import Needs, PlanContext, Snapshot, TargetSpec
 from sync.kinds.containerapp.plan import owned_cidrs, plan_target
 from sync.kinds.containerapp.target import ContainerAppTarget
+from sync.kinds.iprules import one_target_each
 
 if TYPE_CHECKING:
     from sync.azure.client import Clients
