@@ -4,7 +4,10 @@ resource (PUT) or a merge patch of it, and both run as long operations.
 
 Shapes follow the REST spec examples: Microsoft.App ContainerApps stable/2026-07-01
 ``ContainerApps_CreateOrUpdate.json`` (PUT 200/201 with ``Azure-AsyncOperation``) and
-``ContainerApps_Patch.json`` (PATCH 202 with ``azure-asyncoperation``, or 200); AKS
+``ContainerApps_Patch.json`` (PATCH 202 with ``azure-asyncoperation``, or 200), with
+``provisioningState`` ``InProgress`` while a write runs (the 201 example, and the
+ContainerAppProvisioningState enum) and the status under ``containerappOperationResults`` (the
+202 example's URL); AKS
 stable/2026-08-01 ``ManagedClustersGet.json`` (``eTag``) and stable/2026-07-01
 ``ManagedClustersCreate_Update.json`` (PUT 200/201 with ``Azure-AsyncOperation``). No spec names
 the error codes for a bad entry; the AKS code ``InvalidParameter`` and the 409
@@ -197,7 +200,8 @@ def cluster_busy(res: Resource, operation_id: str) -> ArmErrorReply:
 
 KINDS = (
     Kind("Microsoft.App/containerApps", _app_build, _app_patch, _app_render, _app_entries,
-         create="async", update="async", patch_style="accepted", delete="async"),
+         create="async", update="async", patch_style="accepted", delete="async",
+         busy=("InProgress", "InProgress"), poll="containerappOperationResults"),
     Kind("Microsoft.ContainerService/managedClusters", _cluster_build, _tags_only,
          _cluster_render, _cluster_entries, create="async", update="async",
          patch_style="async", delete="async", etag=True, etag_key="eTag",

@@ -3,7 +3,9 @@ allow-list is a custom rule whose IPMatch condition lists the ranges; the whole 
 written at once, as a long operation followed through ``Location``.
 
 Shapes follow the REST spec examples of Microsoft.Network/FrontDoor stable/2024-02-01
-``WafPolicyCreateOrUpdate.json`` (PUT 200/201/202 with the policy; rules come back with
+``WafPolicyCreateOrUpdate.json`` (PUT 200/201/202 with the policy: a create answers 201 and an
+update 202, each with ``Location`` as the 2025-11-01 spec declares it for those two codes and
+not for 200; rules come back with
 ``enabledState``, ``rateLimitDurationInMinutes``, ``rateLimitThreshold``, ``selector`` and
 ``negateCondition`` filled in) and stable/2025-11-01 ``WafListPolicies.json`` (``type`` in lower
 case). Limits are the documented ones (front-door-limits.md): 100 custom rules per policy, 10
@@ -178,5 +180,6 @@ def _policy_entries(res: Resource) -> dict[str, list[str]]:
 KINDS = (
     Kind("Microsoft.Network/FrontDoorWebApplicationFirewallPolicies", _policy_build, _tags_only,
          _policy_render, _policy_entries, create="located", update="located", delete="async",
-         etag=True, label="Microsoft.Network/frontdoorwebapplicationfirewallpolicies"),
+         etag=True, label="Microsoft.Network/frontdoorwebapplicationfirewallpolicies",
+         updated=202),
 )  # fmt: skip

@@ -38,7 +38,7 @@ _NSGS = _RG + r"/providers/Microsoft\.Network/networkSecurityGroups"
 _NSG = _NSGS + r"/(?P<nsg>[^/]+)"
 _LOC = _SUB + r"/providers/(?P<ns>[^/]+)/locations/(?P<loc>[^/]+)"
 #: the segments providers poll operations under (flexible servers, Cosmos DB, the rest)
-_POLL = r"/(?:operations|azureAsyncOperation|operationsStatus)"
+_POLL = r"/(?:operations|azureAsyncOperation|operationsStatus|containerappOperationResults)"
 NETWORK = "Microsoft.Network"
 RESOURCES = "Microsoft.Resources"
 #: Resource Graph's query route (its own quota besides ARM's buckets: armemu.throttle)

@@ -187,6 +187,9 @@ class Kind:
     etag_key: str = "etag"
     #: status of a create that is answered at once (App Service and Cosmos DB: 200)
     created: int = 201
+    #: status of a PUT that updates, answered with the resource while it runs (Front Door
+    #: WAF: 202, as the spec's 200 carries no ``Location``)
+    updated: int = 200
     #: ``async`` answers carry ``Location`` too; the segment of their ``Azure-AsyncOperation``
     location: bool = False
     poll: str = "operations"

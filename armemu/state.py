@@ -334,7 +334,7 @@ class ResourceStore(ChildStore):
             kind.build(old, body, new)
             self._check_idle(key, new.id)
             style = kind.create if old is None else kind.update
-            return self._write(kind, old, new, style, write)
+            return self._write(kind, old, new, style, write, kind.updated)
 
     def patch(self, kind: Kind, sub: str, rg: str, name: str, body: Any, write: Write) -> Reply:
         with self.lock:
@@ -467,9 +467,9 @@ class ResourceStore(ChildStore):
         raise errors.another_operation_in_progress(self._op_url(op, op.segment), retry)
 
     def _write(self, kind: Kind, old: Resource | None, new: Resource, style: str,
-               write: Write) -> Reply:  # fmt: skip
+               write: Write, updated: int = 200) -> Reply:  # fmt: skip
         """ResourceStore a new version and answer as ``style`` says (see armemu.resources)."""
-        status = kind.created if old is None else 200
+        status = kind.created if old is None else updated
         if style == "sync":
             done = new.settled()
             self._commit(done)

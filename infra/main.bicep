@@ -76,7 +76,7 @@ param urlFeeds string = '[]'
 // What the app may touch.
 
 @description('Target kinds the app syncs; the custom role gets exactly the actions they need (see kindActions).')
-@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery', 'appservice', 'postgresql', 'mysql', 'aks'])
+@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery', 'appservice', 'postgresql', 'mysql', 'aks', 'frontdoor', 'containerapp'])
 param kinds array = ['nsg', 'discovery']
 
 @description('Where the custom role is assigned. subscription: every resource of it. resourceGroups: only the groups roleResourceGroupIds lists (the actions that name no resource, below, stay at the subscription). managementGroup: this template skips it; deploy infra/mg-role.bicep with the roleActions and principalId outputs.')
@@ -208,6 +208,17 @@ var kindActions = {
     'Microsoft.DBforMySQL/locations/azureAsyncOperation/read'
     'Microsoft.DBforMySQL/locations/operationResults/read'
   ]
+  frontdoor: [
+    'Microsoft.Network/frontDoorWebApplicationFirewallPolicies/read'
+    'Microsoft.Network/frontDoorWebApplicationFirewallPolicies/write'
+    'Microsoft.Network/frontdooroperationresults/read'
+  ]
+  containerapp: [
+    'Microsoft.App/containerApps/read'
+    'Microsoft.App/containerApps/write'
+    'Microsoft.App/locations/containerAppOperationStatuses/read'
+    'Microsoft.App/locations/containerAppOperationResults/read'
+  ]
 }
 // Status of Microsoft.Network long-running writes: shared by the kinds that write there
 // (each kind declares it in its folder: KIND.needs.shared).
@@ -215,7 +226,7 @@ var networkOperationStatus = [
   'Microsoft.Network/locations/operations/read'
   'Microsoft.Network/locations/operationResults/read'
 ]
-var networkWriters = ['nsg', 'ipgroup']
+var networkWriters = ['nsg', 'ipgroup', 'frontdoor']
 var kindActionLists = [for kind in kinds: kindActions[kind]]
 var usesNetworkWrites = !empty(intersection(kinds, networkWriters))
 var roleActions = union(flatten(kindActionLists), usesNetworkWrites ? networkOperationStatus : [])
@@ -232,6 +243,8 @@ var subscriptionWideActions = union(networkOperationStatus, [
   'Microsoft.DBforMySQL/locations/azureAsyncOperation/read'
   'Microsoft.DBforMySQL/locations/operationResults/read'
   'Microsoft.ContainerService/locations/operations/read'
+  'Microsoft.App/locations/containerAppOperationStatuses/read'
+  'Microsoft.App/locations/containerAppOperationResults/read'
 ])
 var atGroups = roleScope == 'resourceGroups'
 var groupActions = filter(roleActions, action => !contains(subscriptionWideActions, action))

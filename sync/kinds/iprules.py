@@ -221,11 +221,11 @@ class ListGateway:
             if (now.tags is not None)
             else now
         )
-        what = f"PATCH {self._field} ({len(payload.values)} rules)"
+        what = f"{self.verb} {self._field} ({len(payload.values)} rules)"
         try:
             self._writer.write(
                 what,
-                lambda headers: self._api.put(sent, payload.values, headers),
+                lambda headers: self._put(sent, payload, headers),
                 etag,
                 self._api.client,
             )
@@ -248,6 +248,14 @@ class ListGateway:
             raise
         self._settle(claimed, payload)
         return etag
+
+    #: The method of the one write, for messages.
+    verb: ClassVar[str] = "PATCH"
+
+    def _put(self, now: Listed, payload: ListWrite, headers: dict[str, str]) -> Any:
+        """The write itself; a kind whose list is one part of a larger document (a Front Door
+        rule) overrides it to say which part."""
+        return self._api.put(now, payload.values, headers)
 
     def _claim(self, seen: ListState, payload: ListWrite) -> Record:
         """Announce the write over the record as read: another run that planned from the same
@@ -308,6 +316,16 @@ def one_target_each(targets: Sequence[TargetSpec]) -> dict[int, str]:
     }
 
 
+def one_target_each(targets: Sequence[TargetSpec]) -> dict[int, str]:
+    """One target per resource, for kinds that write a resource's list whole, once per run."""
+    return {
+        i: f"{t.where}: another target already syncs {t.resource_id}; put all its "
+        "service tags in one target"
+        for i, t in enumerate(targets)
+        if i > 0
+    }
+
+
 class IpRuleKind:
     """The kind protocol for IP rule lists; a subclass names its SDK, limit and syntax."""
 
@@ -326,6 +344,8 @@ class IpRuleKind:
     cidrs_only: ClassVar[bool] = False
     #: Why the list may never be written empty (None: it may).
     not_empty: ClassVar[str | None] = None
+    #: Whether the service refuses private and reserved ranges (Front Door takes them).
+    public_only: ClassVar[bool] = True
 
     def api(self, clients: Clients, resource_id: str) -> ListApi:
         raise NotImplementedError
@@ -419,7 +439,7 @@ class IpRuleKind:
         wanted = frozenset(
             e for prefixes in fitted.by_family.values() for p in prefixes for e in self.entries(p)
         )
-        private = sorted(e for e in wanted if not _public(e))
+        private = sorted(e for e in wanted if self.public_only and not _public(e))
         if private:
             return (
                 f"{target.where}: {private[0]} is not a public address range and "

@@ -66,7 +66,8 @@ def test_app_put_is_201_with_azure_async_operation(emulator: Emulator, apps: Any
     assert put.headers["azure-asyncoperation"].startswith(
         f"{emulator.endpoint}/subscriptions/{SUB}/providers/Microsoft.App/locations/eastus/"
     )
-    assert put.body["properties"]["provisioningState"] == "Creating"
+    assert put.body["properties"]["provisioningState"] == "InProgress"  # as the 201 example
+    assert "/containerappOperationResults/" in put.headers["azure-asyncoperation"]
     assert [p.body.get("status") for p in polls[:-1]] == ["InProgress", "Succeeded"]
     props = polls[-1].body["properties"]
     assert props["provisioningState"] == "Succeeded"

@@ -44,7 +44,8 @@ SUBNET = (
 #: Microsoft Graph's path below the emulator's endpoint.
 GRAPH = "/v1.0"
 #: What ARM sets on a resource itself, and ignores in a body: a PUT need not carry it.
-ARM_SETS = ("id", "name", "type", "etag", "systemData", "properties.provisioningState")
+ARM_SETS = ("id", "name", "type", "etag", "systemData", "properties.provisioningState",
+            "properties.resourceState")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,64 @@ ROWS = (
         ("AzureMonitor.WestEurope",),
         # and the release mark ipsync keeps in a tag of its own on the group
         ("properties.ipAddresses", "tags.ipsync-release"),
+    ),
+    Row(
+        "frontdoor",
+        "Microsoft.Network/FrontDoorWebApplicationFirewallPolicies",
+        "wafowner",
+        {
+            "location": "Global",
+            "sku": {"name": "Premium_AzureFrontDoor"},
+            "tags": {"owner": "edge-team"},
+            "properties": {
+                "policySettings": {"enabledState": "Enabled", "mode": "Prevention",
+                                   "customBlockResponseStatusCode": 403},
+                "customRules": {"rules": [
+                    {"name": "geoBlock", "priority": 1, "ruleType": "MatchRule",
+                     "action": "Block", "matchConditions": [
+                         {"matchVariable": "RemoteAddr", "operator": "GeoMatch",
+                          "matchValue": ["CH"]}]},
+                    {"name": "officeAllowList", "priority": 5, "ruleType": "MatchRule",
+                     "action": "Block", "matchConditions": [
+                         {"matchVariable": "SocketAddr", "operator": "IPMatch",
+                          "negateCondition": True, "matchValue": ["203.0.113.7"]}]},
+                ]},
+                "managedRules": {"managedRuleSets": [
+                    {"ruleSetType": "Microsoft_DefaultRuleSet", "ruleSetVersion": "2.1",
+                     "ruleSetAction": "Block"}]},
+            },
+        },
+        ("AzureCloud.westeurope",),
+        # the rules are one field here; tests/frontdoor checks the other rules stay as read
+        ("properties.customRules.rules",),
+        target={"rule": "officeAllowList"},
+    ),
+    Row(
+        "containerapp",
+        "Microsoft.App/containerApps",
+        "app-owner",
+        {
+            "location": "West Europe",
+            "tags": {"owner": "app-team"},
+            "properties": {
+                "environmentId": f"/subscriptions/{SUB}/resourceGroups/{RG}/providers"
+                                 "/Microsoft.App/managedEnvironments/env",
+                "configuration": {
+                    "activeRevisionsMode": "Single",
+                    "ingress": {
+                        "external": True, "targetPort": 8080, "allowInsecure": False,
+                        "traffic": [{"weight": 100, "latestRevision": True}],
+                        "ipSecurityRestrictions": [
+                            {"name": "office", "description": "HQ",
+                             "ipAddressRange": "203.0.113.0/24", "action": "Allow"}],
+                    },
+                },
+                "template": {"containers": [{"name": "web", "image": "repo/web:v1"}],
+                             "scale": {"minReplicas": 1, "maxReplicas": 3}},
+            },
+        },
+        ("Storage.WestEurope",),
+        ("properties.configuration.ingress.ipSecurityRestrictions",),
     ),
     Row(
         "aks",

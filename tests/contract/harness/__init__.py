@@ -8,6 +8,8 @@ examples (:class:`Arm`), never through ipsync's own code. A kind's module here d
 
 from __future__ import annotations
 
+import json
+import lzma
 import ssl
 import time
 from collections.abc import Iterable, Sequence
@@ -24,6 +26,17 @@ RG = "rg-contract"
 
 def group_id(sub: str = SUB, rg: str = RG) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}"
+
+
+#: A bundled real release, for the cases that need a real tag's size.
+RELEASE = Path(__file__).resolve().parents[2] / "data" / "ServiceTags_Public_20251017.json.xz"
+
+
+def bundled_ipv4(tag: str) -> netaddr.IPSet:
+    """The IPv4 addresses ``tag`` publishes in :data:`RELEASE`, read here, not by ipsync."""
+    document = json.loads(lzma.decompress(RELEASE.read_bytes()))
+    (found,) = [v for v in document["values"] if v["name"] == tag]
+    return netaddr.IPSet(p for p in found["properties"]["addressPrefixes"] if ":" not in p)
 
 
 def cidrs(values: Iterable[str]) -> netaddr.IPSet:
@@ -78,7 +91,7 @@ class Arm:
                 polled = self.client.get(status)
                 if polled.json().get("status") not in ("InProgress", "Accepted"):
                     return
-            elif location and answer.status_code == 202:
+            elif location:  # 202, or Front Door's 200/201 with the policy
                 polled = self.client.get(location)
                 if polled.status_code != 202:
                     return
