@@ -316,16 +316,6 @@ def one_target_each(targets: Sequence[TargetSpec]) -> dict[int, str]:
     }
 
 
-def one_target_each(targets: Sequence[TargetSpec]) -> dict[int, str]:
-    """One target per resource, for kinds that write a resource's list whole, once per run."""
-    return {
-        i: f"{t.where}: another target already syncs {t.resource_id}; put all its "
-        "service tags in one target"
-        for i, t in enumerate(targets)
-        if i > 0
-    }
-
-
 class IpRuleKind:
     """The kind protocol for IP rule lists; a subclass names its SDK, limit and syntax."""
 

@@ -242,7 +242,7 @@ ROWS = (
         },
         ("AzureCloud.westeurope",),
         # the rules are one field here; tests/frontdoor checks the other rules stay as read
-        ("properties.customRules.rules",),
+        ("properties.customRules.rules", "tags.ipsync-release", "tags.ipsync-generation"),
         target={"rule": "officeAllowList"},
     ),
     Row(

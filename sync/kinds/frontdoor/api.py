@@ -66,7 +66,7 @@ class FrontDoorApi:
     def get(self) -> Listed:
         """The allow-list rule's ranges; ``rules`` holds the whole policy."""
         policy = self.client.policies.get(self._rg, self._name)
-        return Listed(values(read_rules(policy)), policy)
+        return Listed(values(read_rules(policy)), policy, tags=dict(policy.tags or {}))
 
     def put(self, listed: Listed, values: Any, headers: dict[str, str]) -> Any:
         raise NotImplementedError("a Front Door write names its rule: put_rule")
@@ -102,6 +102,7 @@ class FrontDoorApi:
             ip = next(c for c in rule.match_conditions if _text(c.operator).lower() == "ipmatch")
             ip.match_value = list(write.values)
         policy.custom_rules.rules = rules
+        policy.tags = listed.tags  # ipsync's marks set, the owner's tags as read
         return self.client.policies.begin_create_or_update(
             self._rg, self._name, policy, headers=headers, polling=False, cls=raw
         ).result()
