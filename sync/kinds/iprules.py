@@ -109,6 +109,16 @@ class ListApi(Protocol):
         ...
 
 
+class ResourceApi:
+    """What every kind's :class:`ListApi` starts from: the SDK client, the resource's group
+    and name (as :meth:`Clients.for_resource` gives them)."""
+
+    def __init__(self, client: Any, resource_group: str, name: str) -> None:
+        self.client = client
+        self._rg = resource_group
+        self._name = name
+
+
 def rules_copy(rules: Any, factory: Any) -> Any:
     """A copy of a read SDK rule set to modify, or a new one when the resource had none."""
     return copy.deepcopy(rules) if rules is not None else factory()

@@ -200,6 +200,30 @@ ROWS = (
         # and the release mark ipsync keeps in a tag of its own on the group
         ("properties.ipAddresses", "tags.ipsync-release"),
     ),
+    Row(
+        "cognitive",
+        "Microsoft.CognitiveServices/accounts",
+        "ai-owner",
+        {
+            "location": "westeurope",
+            "kind": "OpenAI",
+            "sku": {"name": "S0"},
+            "tags": {"owner": "ai-team"},
+            "properties": {
+                "customSubDomainName": "ai-owner",
+                "disableLocalAuth": True,
+                "networkAcls": {
+                    "defaultAction": "Deny",
+                    "bypass": "AzureServices",
+                    "virtualNetworkRules": [{"id": SUBNET}],
+                    "ipRules": [{"value": "203.0.113.0/24"}],
+                },
+            },
+        },
+        ("Storage.WestEurope",),
+        ("properties.networkAcls.ipRules",),
+        target={"fit": "cover"},
+    ),
 )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from sync.azure.writes import raw
 from sync.kinds.base import Needs, TargetSpec
-from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed, rules_copy
+from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed, ResourceApi, rules_copy
 
 if TYPE_CHECKING:
     from azure.mgmt.storage import StorageManagementClient
@@ -27,11 +27,8 @@ class StorageTarget(IpRuleTarget):
     noun: ClassVar[str] = "Storage account"
 
 
-class StorageApi:
-    def __init__(self, client: StorageManagementClient, resource_group: str, name: str) -> None:
-        self.client = client
-        self._rg = resource_group
-        self._name = name
+class StorageApi(ResourceApi):
+    client: StorageManagementClient
 
     def get(self) -> Listed:
         account = self.client.storage_accounts.get_properties(self._rg, self._name)
