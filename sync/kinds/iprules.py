@@ -71,6 +71,8 @@ class Listed:
     #: The SDK rule set as read; a write sends it back with only its IP rules replaced.
     rules: Any
     sku: str | None = None
+    #: Other entries counted in the same limit (Event Hubs: virtual network rules).
+    others: int = 0
 
 
 @dataclass(frozen=True)
@@ -296,9 +298,11 @@ class IpRuleKind:
                 f"lost): the {len(present)} IP rules present are kept as not ipsync's and "
                 "will not be removed by it"
             )
+        limit = self.limit - state.listed.others
+        held = f", {state.listed.others} held by other rules" if state.listed.others else ""
         budget = Budget(
-            max(self.limit - len(foreign), 0),
-            f"limit {self.limit} IP rules, {len(foreign)} held by entries ipsync did not add",
+            max(limit - len(foreign), 0),
+            f"limit {self.limit} IP rules{held}, {len(foreign)} held by entries ipsync did not add",
             {"v4": self.forbidden_lengths},
         )
         fitted = fit_to_budget(
@@ -332,10 +336,10 @@ class IpRuleKind:
             notes=(*notes,),
         )
         total = len(foreign | wanted)
-        if total > self.limit:
+        if total > limit:
             return plan.refuse(
-                f"{target.where}: {self.field} would hold {total} IP rules (limit {self.limit});"
-                " refused before any write"
+                f"{target.where}: {self.field} would hold {total} IP rules (limit {self.limit}"
+                f"{held}); refused before any write"
             )
         return plan
 

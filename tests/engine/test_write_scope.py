@@ -224,6 +224,23 @@ ROWS = (
         ("properties.networkAcls.ipRules",),
         target={"fit": "cover"},
     ),
+    Row(
+        "eventhub",
+        "Microsoft.EventHub/namespaces",
+        "evh-owner",
+        {"location": "westeurope", "sku": {"name": "Standard", "tier": "Standard"},
+         "tags": {"owner": "events-team"}},
+        ("Storage.WestEurope",),
+        ("properties.ipRules",),
+        # the singleton rule set is the allow-list's resource, replaced whole by each PUT
+        entries="networkRuleSets/default",
+        owner_entries=(("default", {"properties": {
+            "defaultAction": "Deny", "publicNetworkAccess": "Enabled",
+            "trustedServiceAccessEnabled": True,
+            "virtualNetworkRules": [{"subnet": {"id": SUBNET},
+                                     "ignoreMissingVnetServiceEndpoint": True}],
+            "ipRules": [{"ipMask": "203.0.113.0/24", "action": "Allow"}]}}),),
+    ),
 )  # fmt: skip
 
 
