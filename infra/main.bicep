@@ -76,7 +76,7 @@ param urlFeeds string = '[]'
 // What the app may touch.
 
 @description('Target kinds the app syncs; the custom role gets exactly the actions they need (see kindActions).')
-@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery', 'cognitive', 'eventhub'])
+@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery', 'cognitive', 'eventhub', 'servicebus'])
 param kinds array = ['nsg', 'discovery']
 
 @description('Where the custom role is assigned. subscription: every resource of it. resourceGroups: only the groups roleResourceGroupIds lists (the actions that name no resource, below, stay at the subscription). managementGroup: this template skips it; deploy infra/mg-role.bicep with the roleActions and principalId outputs.')
@@ -176,6 +176,11 @@ var kindActions = {
     'Microsoft.EventHub/namespaces/read'
     'Microsoft.EventHub/namespaces/networkrulesets/read'
     'Microsoft.EventHub/namespaces/networkrulesets/write'
+  ]
+  servicebus: [
+    'Microsoft.ServiceBus/namespaces/read'
+    'Microsoft.ServiceBus/namespaces/networkrulesets/read'
+    'Microsoft.ServiceBus/namespaces/networkrulesets/write'
   ]
 }
 // Status of Microsoft.Network long-running writes: shared by the kinds that write there

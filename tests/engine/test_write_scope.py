@@ -241,6 +241,22 @@ ROWS = (
                                      "ignoreMissingVnetServiceEndpoint": True}],
             "ipRules": [{"ipMask": "203.0.113.0/24", "action": "Allow"}]}}),),
     ),
+    Row(
+        "servicebus",
+        "Microsoft.ServiceBus/namespaces",
+        "sb-owner",
+        {"location": "westeurope", "sku": {"name": "Premium", "tier": "Premium", "capacity": 1},
+         "tags": {"owner": "messaging-team"}, "properties": {"minimumTlsVersion": "1.2"}},
+        ("Storage.WestEurope",),
+        ("properties.ipRules",),
+        entries="networkRuleSets/default",
+        owner_entries=(("default", {"properties": {
+            "defaultAction": "Deny", "publicNetworkAccess": "Enabled",
+            "trustedServiceAccessEnabled": False,
+            "virtualNetworkRules": [{"subnet": {"id": SUBNET},
+                                     "ignoreMissingVnetServiceEndpoint": False}],
+            "ipRules": [{"ipMask": "198.51.100.7", "action": "Allow"}]}}),),
+    ),
 )  # fmt: skip
 
 

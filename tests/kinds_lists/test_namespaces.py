@@ -14,6 +14,7 @@ from sync.engine import run
 from sync.settings import Settings
 from tests.contract.harness import Arm
 from tests.contract.harness.eventhub import SUBNET, EventHubHarness
+from tests.contract.harness.servicebus import ServiceBusHarness
 
 from .conftest import release
 
@@ -25,6 +26,21 @@ WIDE = [f"20.{i // 64}.{(i % 64) * 4}.0/24" for i in range(100)]
 
 def _target(resource: str, kind: str, **fields: object) -> dict[str, object]:
     return {"kind": kind, "resource": resource, "service_tags": ["Wide"], **fields}
+
+
+def test_a_service_bus_namespace_below_premium_is_refused_saying_so(
+    emulator: Emulator, settings_for: SettingsFor, tmp_path: Path
+) -> None:
+    resource = ServiceBusHarness().path("standard")
+    body = {"location": "westeurope", "sku": {"name": "Standard", "tier": "Standard"}}
+    Arm(emulator).put(resource, ServiceBusHarness.api, body)
+    writes = emulator.stats()["writes"]
+    report = run(settings_for(release(tmp_path / "r.json", {"Wide": WIDE}),
+                              [_target(resource, "servicebus")]))  # fmt: skip
+    (result,) = report.targets
+    assert result.status == "failed"
+    assert "the namespace is in the Standard tier; IP rules need Premium" in (result.error or "")
+    assert emulator.stats()["writes"] == writes
 
 
 def test_virtual_network_rules_share_the_event_hubs_limit_and_stay_as_read(
