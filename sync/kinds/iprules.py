@@ -13,6 +13,9 @@ What the three share lives here; each kind adds its SDK calls, limit and entry s
 - Concurrency: these resources carry no etag in ARM (their API specs define none), so there
   is no ``If-Match`` to send. The list is read again right before the PATCH and the run
   re-plans when it moved; a 412 from ARM re-plans the same way.
+- Long-running writes: one still running when the run's time is up is left to finish, and
+  the entries it adds are recorded as ipsync's. While an update of the resource runs (its
+  ``provisioningState``, where the kind reads it), no second one is sent.
 - Budget: the kind's limit minus the entries ipsync does not own; ``fit: cover`` fits the
   selection into it, preferring the blocks ipsync holds now.
 """
@@ -25,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
-from sync.azure.writes import Stale
+from sync.azure.writes import OutOfTime, Stale
 from sync.core.budget import Budget, fit_to_budget
 from sync.core.plan import TargetPlan, Write
 from sync.core.prefixes import parse_prefix
@@ -73,6 +76,8 @@ class Listed:
     sku: str | None = None
     #: Other entries counted in the same limit (Event Hubs: virtual network rules).
     others: int = 0
+    #: The state of an update of the resource still running (anyone's), else None.
+    busy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,9 +183,15 @@ class ListGateway:
         assert seen is not None, "read() comes before send()"
         payload = write.payload
         now = self._get("read it again before writing")
+        if now.busy:
+            raise OutOfTime(
+                f"{self._id}: an update of the resource is still running ({now.busy}); no "
+                "second one is sent while it runs, the next run reads what it did"
+            )
         if tuple(normalise(v) for v in now.values) != seen.entries:
             raise Stale(f"{self._field} changed since it was read")
         what = f"PATCH {self._field} ({len(payload.values)} rules)"
+        sent = self._writer.writes
         try:
             self._writer.write(
                 what,
@@ -188,6 +199,10 @@ class ListGateway:
                 etag,
                 self._api.client,
             )
+        except OutOfTime:
+            if self._writer.writes > sent:  # sent and still running: what it adds is ipsync's
+                self._remember(seen.record, payload)
+            raise
         except Stale as exc:
             if not exc.maybe_written:
                 raise

@@ -257,6 +257,29 @@ ROWS = (
                                      "ignoreMissingVnetServiceEndpoint": False}],
             "ipRules": [{"ipMask": "198.51.100.7", "action": "Allow"}]}}),),
     ),
+    Row(
+        "cosmosdb",
+        "Microsoft.DocumentDB/databaseAccounts",
+        "cosmos-owner",
+        {
+            "location": "westeurope",
+            "kind": "GlobalDocumentDB",
+            "tags": {"owner": "data-team"},
+            "properties": {
+                "databaseAccountOfferType": "Standard",
+                "consistencyPolicy": {"defaultConsistencyLevel": "Session"},
+                "locations": [{"locationName": "westeurope", "failoverPriority": 0,
+                               "isZoneRedundant": False}],
+                "isVirtualNetworkFilterEnabled": True,
+                "virtualNetworkRules": [{"id": SUBNET, "ignoreMissingVNetServiceEndpoint": False}],
+                "publicNetworkAccess": "Enabled",
+                "ipRules": [{"ipAddressOrRange": "0.0.0.0"},
+                            {"ipAddressOrRange": "203.0.113.0/24"}],
+            },
+        },
+        ("Storage.WestEurope",),
+        ("properties.ipRules",),
+    ),
 )  # fmt: skip
 
 
