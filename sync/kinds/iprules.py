@@ -1,6 +1,9 @@
-"""Allow-lists that are one list of nameless IP rules on a resource: Storage, Key Vault, ACR.
+"""Allow-lists that are one list of nameless IP rules on a resource: Storage, Key Vault, ACR,
+Azure AI services, Cosmos DB, and the Event Hubs and Service Bus rule sets.
 
-What the three share lives here; each kind adds its SDK calls, limit and entry syntax.
+What they share lives here; each kind adds its SDK calls, limit and entry syntax. A kind that
+takes IPv6 rules too (Storage) keeps them in the same list, each family fitted into its own
+limit, and splits them when it writes.
 
 - Ownership: an IP rule is a bare value, so ipsync keeps the entries it added in the
   ownership registry (:mod:`sync.state.ownership`) and removes only those. An entry that was there
@@ -29,7 +32,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from sync.azure.writes import OutOfTime, Stale
-from sync.core.budget import Budget, fit_to_budget
+from sync.core.budget import Budget, FitAccount, Fitted, fit_to_budget
 from sync.core.plan import TargetPlan, Write
 from sync.core.prefixes import parse_prefix
 from sync.kinds.base import Ipv4ResourceTarget, PlanContext, Snapshot, TargetSpec
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
     from sync.azure.client import Clients
     from sync.azure.writes import ArmWriter
     from sync.core.selection import Selection
+    from sync.kinds.base import Family
     from sync.state import State
 
 #: Ranges no public endpoint's firewall accepts (Storage, Key Vault and ACR answer 400).
@@ -55,6 +59,11 @@ NOT_PUBLIC = tuple(
         "224.0.0.0/4",
         "240.0.0.0/4",
     )
+)
+#: IPv6 ranges that are no public endpoint's clients (``::/8`` holds loopback, unspecified and
+#: IPv4-mapped addresses), for the lists that take IPv6.
+NOT_PUBLIC_V6 = tuple(
+    ipaddress.IPv6Network(n) for n in ("::/8", "2001:db8::/32", "fc00::/7", "fe80::/10", "ff00::/8")
 )
 #: How often the record is re-loaded when another writer saved it meanwhile.
 SAVE_TRIES = 3
@@ -78,6 +87,8 @@ class Listed:
     others: int = 0
     #: The state of an update of the resource still running (anyone's), else None.
     busy: str | None = None
+    #: Whether the resource takes IPv6 rules now (Storage: where it publishes IPv6 endpoints).
+    takes_v6: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,8 +160,27 @@ def _address_key(entry: str) -> tuple[int, int, str]:
 
 
 def _public(entry: str) -> bool:
-    net = ipaddress.IPv4Network(entry)
-    return not any(net.overlaps(n) for n in NOT_PUBLIC)
+    net = ipaddress.ip_network(entry)
+    reserved = NOT_PUBLIC_V6 if net.version == 6 else NOT_PUBLIC
+    return not any(net.overlaps(n) for n in reserved)
+
+
+def family_of(entry: str) -> str:
+    return "v6" if ":" in entry else "v4"
+
+
+def _merged(accounts: Sequence[FitAccount]) -> FitAccount:
+    """One account of the fits of several families, each against its own capacity."""
+    if len(accounts) == 1:
+        return accounts[0]
+    return FitAccount(
+        sum(a.entries for a in accounts),
+        sum(a.capacity for a in accounts),
+        sum(a.extra_addresses for a in accounts),
+        {f: n for a in accounts for f, n in a.published.items()},
+        {f: n for a in accounts for f, n in a.extra.items()},
+        "; ".join(a.why for a in accounts),
+    )
 
 
 class ListGateway:
@@ -241,6 +271,10 @@ class IpRuleKind:
     field: ClassVar[str]
     #: Prefix lengths the service refuses as one rule (each is written as two addresses).
     forbidden_lengths: ClassVar[frozenset[int]] = frozenset()
+    #: IPv6 rules the service takes per resource, apart from the IPv4 ones (0: none), and
+    #: the IPv6 prefix lengths it refuses as one rule.
+    v6_limit: ClassVar[int] = 0
+    v6_forbidden_lengths: ClassVar[frozenset[int]] = frozenset()
 
     def api(self, clients: Clients, resource_id: str) -> ListApi:
         raise NotImplementedError
@@ -268,17 +302,16 @@ class IpRuleKind:
     def entries(self, prefix: str) -> tuple[str, ...]:
         """The rules one prefix takes: a refused length becomes its two halves."""
         parsed = parse_prefix(prefix)
-        if parsed.prefixlen not in self.forbidden_lengths:
+        v6 = family_of(parsed.text) == "v6"
+        if parsed.prefixlen not in (self.v6_forbidden_lengths if v6 else self.forbidden_lengths):
             return (parsed.text,)
-        half = 1 << (32 - parsed.prefixlen - 1)
-        low = ipaddress.IPv4Network((parsed.network, parsed.prefixlen + 1))
-        high = ipaddress.IPv4Network((parsed.network + half, parsed.prefixlen + 1))
-        return (*self.entries(str(low)), *self.entries(str(high)))
+        halves = ipaddress.ip_network(parsed.text).subnets()
+        return tuple(e for half in halves for e in self.entries(str(half)))
 
     @staticmethod
     def render(entry: str) -> str:
         """The value written: a single address without its mask (Storage refuses ``/32``)."""
-        return entry.removesuffix("/32")
+        return entry.removesuffix("/128" if ":" in entry else "/32")
 
     def owned(self, target: TargetSpec, snapshot: Snapshot) -> frozenset[str]:
         """The entries the ownership record holds that the list still has."""
@@ -313,24 +346,15 @@ class IpRuleKind:
                 f"lost): the {len(present)} IP rules present are kept as not ipsync's and "
                 "will not be removed by it"
             )
-        limit = self.limit - state.listed.others
-        held = f", {state.listed.others} held by other rules" if state.listed.others else ""
-        budget = Budget(
-            max(limit - len(foreign), 0),
-            f"limit {self.limit} IP rules{held}, {len(foreign)} held by entries ipsync did not add",
-            {"v4": self.forbidden_lengths},
+        families = [f for f in ("v4", "v6") if f in target.families]
+        fits = [self._fit(target, selection, state, f, owned, foreign) for f in families]
+        account = _merged([f.account for f in fits])
+        refused = next((f.refused for f in fits if f.refused), None)
+        if refused:
+            return TargetPlan(target, refused=refused, fit=account, notes=(*notes,))
+        wanted = frozenset(
+            e for f in fits for ps in f.by_family.values() for p in ps for e in self.entries(p)
         )
-        fitted = fit_to_budget(
-            {"v4": selection.v4},
-            budget,
-            mode=target.fit,
-            max_entries=target.max_entries,
-            where=target.where,
-            prefer=owned,
-        )
-        if fitted.refused:
-            return TargetPlan(target, refused=fitted.refused, fit=fitted.account, notes=(*notes,))
-        wanted = frozenset(e for p in fitted.by_family.get("v4", ()) for e in self.entries(p))
         private = sorted(e for e in wanted if not _public(e))
         if private:
             return (
@@ -347,16 +371,52 @@ class IpRuleKind:
             target,
             self._writes(state, foreign | wanted, context.release),
             wanted,
-            fit=fitted.account,
+            fit=account,
             notes=(*notes,),
         )
-        total = len(foreign | wanted)
-        if total > limit:
-            return plan.refuse(
-                f"{target.where}: {self.field} would hold {total} IP rules (limit {self.limit}"
-                f"{held}); refused before any write"
-            )
+        for family in families:
+            total = sum(1 for e in foreign | wanted if family_of(e) == family)
+            limit, why = self._limit(family, state.listed)
+            if total > limit:
+                return plan.refuse(
+                    f"{target.where}: {self.field} would hold {total} "
+                    f"{'IPv6' if family == 'v6' else 'IP'} rules ({why}); refused before any write"
+                )
         return plan
+
+    def _limit(self, family: str, listed: Listed) -> tuple[int, str]:
+        """The rules of ``family`` the resource takes, and why, for messages."""
+        if family == "v6":
+            return self.v6_limit, f"limit {self.v6_limit} IPv6 rules"
+        held = f", {listed.others} held by other rules" if listed.others else ""
+        return self.limit - listed.others, f"limit {self.limit} IP rules{held}"
+
+    def _fit(
+        self,
+        target: IpRuleTarget,
+        selection: Selection,
+        state: ListState,
+        family: str,
+        owned: frozenset[str],
+        foreign: frozenset[str],
+    ) -> Fitted:
+        """The selection of one family fitted into that family's own budget."""
+        limit, why = self._limit(family, state.listed)
+        theirs = sum(1 for e in foreign if family_of(e) == family)
+        forbidden = self.v6_forbidden_lengths if family == "v6" else self.forbidden_lengths
+        budget = Budget(
+            max(limit - theirs, 0),
+            f"{why}, {theirs} held by entries ipsync did not add",
+            {family: forbidden},
+        )
+        return fit_to_budget(
+            {family: selection.family(cast("Family", family))},
+            budget,
+            mode=target.fit,
+            max_entries=target.max_entries,
+            where=target.where,
+            prefer=owned,
+        )
 
     def _writes(
         self, state: ListState, final: frozenset[str], release: str
