@@ -43,6 +43,11 @@ def _account(arm: Arm, name: str, ipv6: bool) -> str:
     return harness.path(name)
 
 
+def _dual(resource: str) -> dict[str, object]:
+    return {"kind": "storage", "resource": resource, "service_tags": [TAG],
+            "families": ["v4", "v6"]}  # fmt: skip
+
+
 def _rules(arm: Arm, resource: str, field: str) -> list[str]:
     acls = StorageHarness().rules(arm, resource)
     return [r["value"] for r in acls.get(field, [])]
@@ -53,8 +58,7 @@ def test_both_families_are_written_in_one_patch_and_the_owners_rules_stay(
 ) -> None:
     arm = Arm(emulator)
     resource = _account(arm, "dualstack", ipv6=True)
-    target = {"kind": "storage", "resource": resource, "service_tags": [TAG],
-              "families": ["v4", "v6"]}  # fmt: skip
+    target = _dual(resource)
     patches = emulator.stats()["patches"]
     report = run(settings_for(DATA, [target]))
     assert report.ok, report.model_dump_json(indent=1)
@@ -76,8 +80,7 @@ def test_ipv6_on_an_account_without_ipv6_endpoints_is_refused_before_any_write(
 ) -> None:
     arm = Arm(emulator)
     resource = _account(arm, "v4only", ipv6=False)
-    target = {"kind": "storage", "resource": resource, "service_tags": [TAG],
-              "families": ["v4", "v6"]}  # fmt: skip
+    target = _dual(resource)
     writes = emulator.stats()["writes"]
     (row,) = run(settings_for(DATA, [target])).targets
     assert row.status == "failed"
