@@ -76,7 +76,7 @@ param urlFeeds string = '[]'
 // What the app may touch.
 
 @description('Target kinds the app syncs; the custom role gets exactly the actions they need (see kindActions).')
-@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery', 'appservice', 'postgresql', 'mysql', 'aks', 'frontdoor', 'containerapp'])
+@allowed(['nsg', 'storage', 'keyvault', 'acr', 'sql', 'ipgroup', 'discovery', 'appservice', 'postgresql', 'mysql', 'aks', 'frontdoor', 'containerapp', 'cognitive', 'eventhub', 'servicebus', 'cosmosdb'])
 param kinds array = ['nsg', 'discovery']
 
 @description('Where the custom role is assigned. subscription: every resource of it. resourceGroups: only the groups roleResourceGroupIds lists (the actions that name no resource, below, stay at the subscription). managementGroup: this template skips it; deploy infra/mg-role.bicep with the roleActions and principalId outputs.')
@@ -218,6 +218,24 @@ var kindActions = {
     'Microsoft.App/containerApps/write'
     'Microsoft.App/locations/containerAppOperationStatuses/read'
     'Microsoft.App/locations/containerAppOperationResults/read'
+  ]
+  cognitive: [
+    'Microsoft.CognitiveServices/accounts/read'
+    'Microsoft.CognitiveServices/accounts/write'
+  ]
+  eventhub: [
+    'Microsoft.EventHub/namespaces/read'
+    'Microsoft.EventHub/namespaces/networkrulesets/read'
+    'Microsoft.EventHub/namespaces/networkrulesets/write'
+  ]
+  servicebus: [
+    'Microsoft.ServiceBus/namespaces/read'
+    'Microsoft.ServiceBus/namespaces/networkrulesets/read'
+    'Microsoft.ServiceBus/namespaces/networkrulesets/write'
+  ]
+  cosmosdb: [
+    'Microsoft.DocumentDB/databaseAccounts/read'
+    'Microsoft.DocumentDB/databaseAccounts/write'
   ]
 }
 // Status of Microsoft.Network long-running writes: shared by the kinds that write there

@@ -149,25 +149,25 @@ def test_the_role_table_names_only_kinds_and_named_shared_entries() -> None:
 def test_a_skeleton_kind_fails_every_check(tmp_path: Path) -> None:
     """A folder with a target model and nothing else: no actions, no SDK in the dependencies,
     no docs page, no schema entry, no emulator route, no contract harness."""
-    (tmp_path / "plan.py").write_text("from azure.mgmt.cosmosdb import CosmosDBManagementClient\n")
+    (tmp_path / "plan.py").write_text("from azure.mgmt.redis import RedisManagementClient\n")
 
-    class CosmosTarget(TargetSpec):
+    class RedisTarget(TargetSpec):
         pass
 
     skeleton = Declared(
-        "cosmosdb",
-        CosmosTarget,
-        "microsoft.documentdb/databaseaccounts",
-        Needs(docs="kinds/cosmosdb.md"),
+        "redis",
+        RedisTarget,
+        "microsoft.cache/redis",
+        Needs(docs="kinds/redis.md"),
         tmp_path,
     )
     found = "\n".join(problems(skeleton))
     for missing in (
         "no RBAC action",
-        "imports azure-mgmt-cosmosdb but declares sdk=None",
-        "no docs page docs/kinds/cosmosdb.md",
-        "the config schema has no CosmosTarget",
+        "imports azure-mgmt-redis but declares sdk=None",
+        "no docs page docs/kinds/redis.md",
+        "the config schema has no RedisTarget",
         "needs.emulated is empty",
-        "no contract-suite harness tests/contract/harness/cosmosdb.py",
+        "no contract-suite harness tests/contract/harness/redis.py",
     ):
         assert missing in found, (missing, found)

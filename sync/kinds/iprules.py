@@ -1,7 +1,10 @@
 """Allow-lists that are one list of nameless IP rules on a resource: Storage, Key Vault, ACR,
-AKS authorized IP ranges, Entra ID IP named locations.
+Azure AI services, Cosmos DB, the Event Hubs and Service Bus rule sets, AKS authorized IP
+ranges, Entra ID IP named locations.
 
-What they share lives here; each kind adds its SDK (or Graph) calls, limit and entry syntax.
+What they share lives here; each kind adds its SDK (or Graph) calls, limit and entry syntax. A
+kind that takes IPv6 rules under a limit of their own (Storage) keeps them in the same list,
+each family fitted into its own limit, and splits them when it writes.
 
 - Ownership: an IP rule is a bare value, so ipsync keeps the entries it added in the
   ownership registry (:mod:`sync.state.ownership`) and removes only those. An entry that was there
@@ -23,7 +26,9 @@ What they share lives here; each kind adds its SDK (or Graph) calls, limit and e
   has not settled is waited for (``CLAIM_WAIT_S``). The list is read again right before the
   write and the run re-plans when it moved; a 412 from ARM re-plans the same way.
 - A long-running write the run's time budget cuts short was still accepted: what it adds is
-  recorded as ipsync's then, so the next run finds those entries its own.
+  recorded as ipsync's then, so the next run finds those entries its own. While an update of
+  the resource runs (its ``provisioningState``, where the kind reads it), no second one is
+  sent.
 - Budget: the kind's limit minus the entries ipsync does not own; ``fit: cover`` fits the
   selection into it, preferring the blocks ipsync holds now.
 """
@@ -40,7 +45,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from sync.azure.writes import OutOfTime, Stale
-from sync.core.budget import Budget, fit_to_budget
+from sync.core.budget import Budget, FitAccount, Fitted, fit_to_budget
 from sync.core.plan import TargetPlan, Write
 from sync.core.prefixes import parse_prefix
 from sync.errors import IpsyncError
@@ -60,6 +65,7 @@ if TYPE_CHECKING:
     from sync.azure.client import Clients
     from sync.azure.writes import ArmWriter
     from sync.core.selection import Selection
+    from sync.kinds.base import Family
     from sync.state import State
 
 #: Ranges no public endpoint's firewall accepts (Storage, Key Vault and ACR answer 400).
@@ -76,6 +82,11 @@ NOT_PUBLIC = tuple(
         "224.0.0.0/4",
         "240.0.0.0/4",
     )
+)
+#: IPv6 ranges that are no public endpoint's clients (``::/8`` holds loopback, unspecified and
+#: IPv4-mapped addresses), for the lists that take IPv6.
+NOT_PUBLIC_V6 = tuple(
+    ipaddress.IPv6Network(n) for n in ("::/8", "2001:db8::/32", "fc00::/7", "fe80::/10", "ff00::/8")
 )
 #: How often the record is re-loaded when another writer saved it meanwhile.
 SAVE_TRIES = 3
@@ -98,8 +109,12 @@ class Listed:
     sku: str | None = None
     #: The resource's etag, for ``If-Match`` (None: the resource has none).
     etag: str | None = None
-    #: Why no write can start now (an operation of the resource still runs), or "".
-    busy: str = ""
+    #: Why no write can start now (an update of the resource still runs, anyone's), or None.
+    busy: str | None = None
+    #: Other entries counted in the same limit (Event Hubs: virtual network rules).
+    others: int = 0
+    #: Whether the resource takes IPv6 rules now (Storage: where it publishes IPv6 endpoints).
+    takes_v6: bool = False
     #: The resource's Azure tags as read; a write sends them back with ipsync's marks set.
     #: None: the kind keeps no marks on the resource (the record is all there is).
     tags: dict[str, str] | None = None
@@ -147,6 +162,16 @@ class ListApi(Protocol):
         ...
 
 
+class ResourceApi:
+    """What every kind's :class:`ListApi` starts from: the SDK client, the resource's group
+    and name (as :meth:`Clients.for_resource` gives them)."""
+
+    def __init__(self, client: Any, resource_group: str, name: str) -> None:
+        self.client = client
+        self._rg = resource_group
+        self._name = name
+
+
 def rules_copy(rules: Any, factory: Any) -> Any:
     """A copy of a read SDK rule set to modify, or a new one when the resource had none."""
     return copy.deepcopy(rules) if rules is not None else factory()
@@ -171,9 +196,26 @@ def _address_key(entry: str) -> tuple[int, int, str]:
 
 def _public(entry: str) -> bool:
     net = ipaddress.ip_network(entry)
-    if isinstance(net, ipaddress.IPv6Network):
-        return net.is_global
-    return not any(net.overlaps(n) for n in NOT_PUBLIC)
+    reserved = NOT_PUBLIC_V6 if net.version == 6 else NOT_PUBLIC
+    return not any(net.overlaps(n) for n in reserved)
+
+
+def family_of(entry: str) -> str:
+    return "v6" if ":" in entry else "v4"
+
+
+def _merged(accounts: Sequence[FitAccount]) -> FitAccount:
+    """One account of the fits of several families, each against its own capacity."""
+    if len(accounts) == 1:
+        return accounts[0]
+    return FitAccount(
+        sum(a.entries for a in accounts),
+        sum(a.capacity for a in accounts),
+        sum(a.extra_addresses for a in accounts),
+        {f: n for a in accounts for f, n in a.published.items()},
+        {f: n for a in accounts for f, n in a.extra.items()},
+        "; ".join(a.why for a in accounts),
+    )
 
 
 class ListGateway:
@@ -210,6 +252,11 @@ class ListGateway:
         assert seen is not None, "read() comes before send()"
         payload = write.payload
         now = self._get("read it again before writing")
+        if now.busy:
+            raise OutOfTime(
+                f"{self._id}: an update of the resource is still running ({now.busy}); no "
+                "second one is sent while it runs, the next run reads what it did"
+            )
         if tuple(normalise(v) for v in now.values) != seen.entries or _generation(
             now
         ) != _generation(seen.listed):
@@ -336,6 +383,10 @@ class IpRuleKind:
     not_empty: ClassVar[str | None] = None
     #: Whether the service refuses private and reserved ranges (Front Door takes them).
     public_only: ClassVar[bool] = True
+    #: IPv6 rules the service takes per resource apart from the IPv4 ones (0: IPv6 entries,
+    #: where the kind takes them, count in ``limit``), and the IPv6 lengths it refuses as one.
+    v6_limit: ClassVar[int] = 0
+    v6_forbidden_lengths: ClassVar[frozenset[int]] = frozenset()
 
     def api(self, clients: Clients, resource_id: str) -> ListApi:
         raise NotImplementedError
@@ -357,17 +408,18 @@ class IpRuleKind:
     def entries(self, prefix: str) -> tuple[str, ...]:
         """The rules one prefix takes: a refused length becomes its two halves."""
         parsed = parse_prefix(prefix)
-        if parsed.prefixlen not in self.forbidden_lengths:
+        v6 = family_of(parsed.text) == "v6"
+        if parsed.prefixlen not in (self.v6_forbidden_lengths if v6 else self.forbidden_lengths):
             return (parsed.text,)
-        half = 1 << (32 - parsed.prefixlen - 1)
-        low = ipaddress.IPv4Network((parsed.network, parsed.prefixlen + 1))
-        high = ipaddress.IPv4Network((parsed.network + half, parsed.prefixlen + 1))
-        return (*self.entries(str(low)), *self.entries(str(high)))
+        halves = ipaddress.ip_network(parsed.text).subnets()
+        return tuple(e for half in halves for e in self.entries(str(half)))
 
     def render(self, entry: str) -> str:
         """The value written: a single address without its mask (Storage refuses ``/32``),
         unless the service takes CIDRs only."""
-        return entry if self.cidrs_only else entry.removesuffix("/32")
+        if self.cidrs_only:
+            return entry
+        return entry.removesuffix("/128" if ":" in entry else "/32")
 
     def owned(self, target: TargetSpec, snapshot: Snapshot) -> frozenset[str]:
         """The entries the ownership record holds that the list still has, as far as the record
@@ -411,23 +463,15 @@ class IpRuleKind:
                 f"lost): the {len(present)} IP rules present are kept as not ipsync's and "
                 "will not be removed by it"
             )
-        budget = Budget(
-            max(self.limit - len(foreign), 0),
-            f"limit {self.limit} IP rules, {len(foreign)} held by entries ipsync did not add",
-            {"v4": self.forbidden_lengths},
-        )
-        fitted = fit_to_budget(
-            {family: selection.family(family) for family in target.families},
-            budget,
-            mode=target.fit,
-            max_entries=target.max_entries,
-            where=target.where,
-            prefer=owned,
-        )
-        if fitted.refused:
-            return TargetPlan(target, refused=fitted.refused, fit=fitted.account, notes=(*notes,))
+        families = [f for f in ("v4", "v6") if f in target.families]
+        groups = [[f] for f in families] if self.v6_limit else [families]
+        fits = [self._fit_group(target, selection, state, g, owned, foreign) for g in groups]
+        account = _merged([f.account for f in fits])
+        refused = next((f.refused for f in fits if f.refused), None)
+        if refused:
+            return TargetPlan(target, refused=refused, fit=account, notes=(*notes,))
         wanted = frozenset(
-            e for prefixes in fitted.by_family.values() for p in prefixes for e in self.entries(p)
+            e for f in fits for ps in f.by_family.values() for p in ps for e in self.entries(p)
         )
         private = sorted(e for e in wanted if self.public_only and not _public(e))
         if private:
@@ -445,18 +489,58 @@ class IpRuleKind:
             target,
             self._writes(state, foreign | wanted, context.release),
             wanted,
-            fit=fitted.account,
+            fit=account,
             notes=(*notes,),
         )
         total = len(foreign | wanted)
         if self.not_empty and not total:
             return plan.refuse(f"{target.where}: {self.field} would be empty, {self.not_empty}")
-        if total > self.limit:
-            return plan.refuse(
-                f"{target.where}: {self.field} would hold {total} IP rules (limit {self.limit});"
-                " refused before any write"
-            )
+        for group in groups:
+            count = sum(1 for e in foreign | wanted if family_of(e) in group)
+            limit, why = self._limit(group, state.listed)
+            if count > limit:
+                rules = "IPv6 rules" if group == ["v6"] else "IP rules"
+                return plan.refuse(
+                    f"{target.where}: {self.field} would hold {count} {rules} ({why}); "
+                    "refused before any write"
+                )
         return plan
+
+    def _limit(self, families: Sequence[str], listed: Listed) -> tuple[int, str]:
+        """The rules of ``families`` the resource takes, and why, for messages."""
+        if self.v6_limit and list(families) == ["v6"]:
+            return self.v6_limit, f"limit {self.v6_limit} IPv6 rules"
+        held = f", {listed.others} held by other rules" if listed.others else ""
+        return self.limit - listed.others, f"limit {self.limit} IP rules{held}"
+
+    def _fit_group(
+        self,
+        target: IpRuleTarget,
+        selection: Selection,
+        state: ListState,
+        families: Sequence[str],
+        owned: frozenset[str],
+        foreign: frozenset[str],
+    ) -> Fitted:
+        """The selection of ``families`` fitted into the limit they share."""
+        limit, why = self._limit(families, state.listed)
+        theirs = sum(1 for e in foreign if family_of(e) in families)
+        budget = Budget(
+            max(limit - theirs, 0),
+            f"{why}, {theirs} held by entries ipsync did not add",
+            {
+                f: self.v6_forbidden_lengths if f == "v6" else self.forbidden_lengths
+                for f in families
+            },
+        )
+        return fit_to_budget(
+            {f: selection.family(cast("Family", f)) for f in families},
+            budget,
+            mode=target.fit,
+            max_entries=target.max_entries,
+            where=target.where,
+            prefer=owned,
+        )
 
     def _writes(
         self, state: ListState, final: frozenset[str], release: str

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from sync.azure.writes import raw
 from sync.kinds.base import Needs, TargetSpec
-from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed, rules_copy
+from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed, ResourceApi, rules_copy
 
 if TYPE_CHECKING:
     from azure.mgmt.containerregistry import ContainerRegistryManagementClient
@@ -29,13 +29,8 @@ class AcrTarget(IpRuleTarget):
     noun: ClassVar[str] = "Container Registry"
 
 
-class AcrApi:
-    def __init__(
-        self, client: ContainerRegistryManagementClient, resource_group: str, name: str
-    ) -> None:
-        self.client = client
-        self._rg = resource_group
-        self._name = name
+class AcrApi(ResourceApi):
+    client: ContainerRegistryManagementClient
 
     def get(self) -> Listed:
         registry = self.client.registries.get(self._rg, self._name)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from sync.azure.writes import raw
 from sync.kinds.base import Needs, TargetSpec
-from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed, rules_copy
+from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed, ResourceApi, rules_copy
 
 if TYPE_CHECKING:
     from azure.mgmt.keyvault import KeyVaultManagementClient
@@ -26,11 +26,8 @@ class KeyVaultTarget(IpRuleTarget):
     noun: ClassVar[str] = "Key Vault"
 
 
-class KeyVaultApi:
-    def __init__(self, client: KeyVaultManagementClient, resource_group: str, name: str) -> None:
-        self.client = client
-        self._rg = resource_group
-        self._name = name
+class KeyVaultApi(ResourceApi):
+    client: KeyVaultManagementClient
 
     def get(self) -> Listed:
         vault = self.client.vaults.get(self._rg, self._name)
