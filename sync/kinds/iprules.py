@@ -447,7 +447,10 @@ class IpRuleKind:
             return problem
         plan = self._fit(target, selection, state, context)
         if isinstance(plan, TargetPlan) and plan.writes and state.listed.busy:
-            return f"{target.where}: {state.listed.busy}; nothing written, the next run carries on"
+            return (
+                f"{target.where}: an update of the resource is still running "
+                f"({state.listed.busy}); nothing written, the next run carries on"
+            )
         return plan
 
     def _fit(

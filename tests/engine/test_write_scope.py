@@ -377,7 +377,7 @@ ROWS = (
             },
         },
         ("Storage.WestEurope",),
-        ("properties.networkAcls.ipRules",),
+        ("properties.networkAcls.ipRules", "tags.ipsync-release", "tags.ipsync-generation"),
         target={"fit": "cover"},
     ),
     Row(
@@ -434,7 +434,7 @@ ROWS = (
             },
         },
         ("Storage.WestEurope",),
-        ("properties.ipRules",),
+        ("properties.ipRules", "tags.ipsync-release", "tags.ipsync-generation"),
     ),
 )  # fmt: skip
 _SQL = next(row for row in ROWS if row.kind == "sql")

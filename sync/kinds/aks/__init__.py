@@ -57,11 +57,7 @@ class AksApi:
         profile = props.api_server_access_profile if props else None
         values = tuple((profile.authorized_ip_ranges if profile else None) or [])
         state = str((props.provisioning_state if props else None) or "")
-        busy = (
-            f"the cluster is {state} (an operation on it still runs)"
-            if state and state.lower() not in SETTLED
-            else ""
-        )
+        busy = state if state and state.lower() not in SETTLED else None
         return Listed(values, cluster, etag=cluster.e_tag, busy=busy, tags=dict(cluster.tags or {}))
 
     def put(self, listed: Listed, values: Sequence[str], headers: dict[str, str]) -> Any:

@@ -38,14 +38,17 @@ class CognitiveApi(ResourceApi):
         account = self.client.accounts.get(self._rg, self._name)
         rules = account.properties.network_acls if account.properties else None
         values = tuple(r.value or "" for r in (rules.ip_rules if rules else None) or [])
-        return Listed(values, rules)
+        return Listed(values, rules, tags=dict(account.tags or {}))
 
     def put(self, listed: Listed, values: Sequence[str], headers: dict[str, str]) -> Any:
         from azure.mgmt.cognitiveservices import models
 
         rules = rules_copy(listed.rules, lambda: models.NetworkRuleSet(default_action="Allow"))
         rules.ip_rules = [models.IpRule(value=v) for v in values]
-        update = models.Account(properties=models.AccountProperties(network_acls=rules))
+        update = models.Account(
+            properties=models.AccountProperties(network_acls=rules),
+            tags=listed.tags,  # ipsync's marks set, the owner's tags as read
+        )
         return self.client.accounts.begin_update(
             self._rg, self._name, update, headers=headers, polling=False, cls=raw
         ).result()

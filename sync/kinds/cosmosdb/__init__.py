@@ -47,19 +47,22 @@ class CosmosDbApi:
         self._name = name
 
     def get(self) -> Listed:
-        props = self.client.database_accounts.get(self._rg, self._name).properties
+        account = self.client.database_accounts.get(self._rg, self._name)
+        props = account.properties
         values = tuple(
             r.ip_address_or_range or "" for r in (props.ip_rules if props else None) or []
         )
         state = str((props.provisioning_state if props else None) or "Succeeded")
-        return Listed(values, None, busy=None if state.lower() in SETTLED else state)
+        busy = None if state.lower() in SETTLED else state
+        return Listed(values, None, busy=busy, tags=dict(account.tags or {}))
 
     def put(self, listed: Listed, values: Sequence[str], headers: dict[str, str]) -> Any:
         from azure.mgmt.cosmosdb import models
 
         rules = [models.IpAddressOrRange(ip_address_or_range=v) for v in values]
         update = models.DatabaseAccountUpdateParameters(
-            properties=models.DatabaseAccountUpdateProperties(ip_rules=rules)
+            properties=models.DatabaseAccountUpdateProperties(ip_rules=rules),
+            tags=listed.tags,  # ipsync's marks set, the owner's tags as read
         )
         return self.client.database_accounts.begin_update(
             self._rg, self._name, update, headers=headers, polling=False, cls=raw

@@ -17,6 +17,12 @@ SUBNET = f"{group_id()}/providers/Microsoft.Network/virtualNetworks/vnet1/subnet
 @dataclass
 class EventHubHarness(Harness):
     kind: ClassVar[str] = "eventhub"
+    not_applicable: ClassVar[dict[str, str]] = {
+        # known gaps (docs/limits.md): the rule set is a child resource without tags, and
+        # the namespace's tags would be a second write needing namespaces/write
+        "registry_lost": "the release a namespace holds is kept in its record only",
+        "restored": "its record is all there is of what ipsync wrote: a restored one is trusted",
+    }
     #: 128 IP and virtual network rules together, one of them the owner's subnet
     capacity: ClassVar[int] = 127
     write_method: ClassVar[str] = "PUT"
