@@ -29,7 +29,7 @@ from sync.azure.writes import Stale
 from sync.core.budget import Budget, fit_to_budget
 from sync.core.plan import TargetPlan, Write
 from sync.core.prefixes import parse_prefix
-from sync.kinds.base import Ipv4ResourceTarget, PlanContext, Snapshot, TargetSpec
+from sync.kinds.base import Ipv4ResourceTarget, PlanContext, Snapshot, TargetSpec, held_marks
 from sync.state.ownership import Conflict, Record, Registry, StateError
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class ListWrite:
     entries: frozenset[str]
     #: Entries this write adds that were not there before: ipsync's from now on.
     claimed: frozenset[str]
-    #: The release (its mark) the list is written from.
+    #: The releases (their marks, space-separated) the list is written from.
     release: str
 
 
@@ -157,7 +157,7 @@ class ListGateway:
         record = self._registry.load(self._id)
         entries = tuple(normalise(v) for v in listed.values)
         self._seen = ListState(listed, entries, record, self._registry.location)
-        releases = (record.release,) if record.release else ()
+        releases = held_marks(record.release)
         return Snapshot(etag=None, state=self._seen, releases=releases)
 
     def send(self, write: Write[ListWrite], etag: str | None) -> str | None:
@@ -316,7 +316,7 @@ class IpRuleKind:
             )
         plan = TargetPlan(
             target,
-            self._writes(state, foreign | wanted, context.release),
+            self._writes(state, foreign | wanted, context.release_of(target)),
             wanted,
             fit=fitted.account,
             notes=(*notes,),

@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from sync.core.budget import Budget, fit_to_budget
 from sync.core.plan import TargetPlan, Write
 from sync.core.prefixes import parse_prefix
+from sync.kinds.base import held_marks
 from sync.kinds.ipgroup.target import IpGroupTarget
 
 #: Addresses, CIDRs and ranges per IP Group.
 MAX_ENTRIES = 5000
 #: The tag that hands a group to ipsync; its value names the set (its first group).
 MANAGED_TAG = "ipsync-managed"
-#: The Azure tag recording the release (its mark) a group was last written from.
+#: The Azure tag recording the releases (their marks, space-separated) a group was last
+#: written from.
 RELEASE_TAG = "ipsync-release"
 
 
@@ -218,8 +220,9 @@ def plan_target(
 def held_releases(groups: Iterable[Group]) -> tuple[str, ...]:
     """The releases ipsync last wrote the groups from, read back from their tags."""
     return tuple(
-        value
+        mark
         for group in groups
         for key, value in group.tags.items()
         if key.lower() == RELEASE_TAG and group.managed_by is not None
+        for mark in held_marks(value)
     )

@@ -80,7 +80,7 @@ def rule_name(target: SqlTarget, start: str, taken: Collection[str] = ()) -> str
     name in ``taken`` (lower-case) gets ``-2``, ``-3``... .
     """
     tail = "-" + start.replace(".", "-")
-    base = entry_name(target.rule_prefix, target.service_tags, tail, NAME_MAX - _SUFFIX_ROOM)
+    base = entry_name(target.rule_prefix, target.selectors, tail, NAME_MAX - _SUFFIX_ROOM)
     name, number = base, 2
     while name.lower() in taken:
         name, number = f"{base}-{number}", number + 1
