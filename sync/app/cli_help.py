@@ -77,6 +77,7 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("{prog} plan", "settings from ./ipsync.toml (or IPSYNC_* variables)"),
         ("{prog} plan --config prod.toml --full", "every prefix of every change"),
         ("{prog} plan --json > plan.json", "the report as JSON"),
+        ("{prog} plan --source github=meta.json", "the github feed from a local file"),
     ),
     "apply": (
         ("{prog} apply", "plan, then write what changed"),
