@@ -212,8 +212,7 @@ def _resolve(
             problem = feeds.problem(candidate)
             if problem is not None:
                 raise TargetError(problem)
-            selection = feeds.selection(candidate)
-            empty, parts = feeds.empty(candidate), feeds.parts(candidate)
+            selection, parts, empty = feeds.chosen(candidate)
         except IpsyncError as exc:
             message = f"target {candidate.resource_id}: {exc}"
             failed.append(_report(candidate, "failed", message, marks))

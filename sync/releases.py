@@ -10,7 +10,7 @@ Selections of the same inputs are aggregated once per run (many targets select a
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sync.core.guards import split_mark
 from sync.core.selection import Pick, Selection, empty_selectors, select_many
@@ -23,6 +23,18 @@ if TYPE_CHECKING:
 
 #: A selection's inputs: per feed its selectors (any case), then the target's own fields.
 _Key = tuple[object, ...]
+
+
+class Chosen(NamedTuple):
+    """What one target selects of the run's feeds."""
+
+    #: Over all its feeds, its extra and exclude prefixes applied.
+    selection: Selection
+    #: For a target of several feeds, each feed's part (exclusions applied, no extra
+    #: prefixes): the guards judge each feed as well as the union. Empty for one feed.
+    parts: Mapping[str, Selection]
+    #: Its selectors with no prefix of its families in their release.
+    empty: tuple[str, ...]
 
 
 class RunFeeds:
@@ -101,26 +113,20 @@ class RunFeeds:
             picks.append(Pick(feed, release, names))
         return picks
 
-    def selection(self, target: TargetSpec) -> Selection:
-        """The target's selection over all its feeds (extra and exclude applied)."""
+    def chosen(self, target: TargetSpec) -> Chosen:
+        """What the target selects of its feeds, for its plan and its guards."""
         picks = self.picks(target)
-        return self._select(picks, target.families, target.extra_prefixes, target.exclude_prefixes)
-
-    def parts(self, target: TargetSpec) -> Mapping[str, Selection]:
-        """Per feed, what a target taking several feeds selects of each (its exclusions
-        applied, without its extra prefixes): the guards judge each feed as well as the
-        union. Empty for a target of one feed."""
-        picks = self.picks(target)
-        if len(picks) < 2:
-            return {}
-        return {
-            pick.feed: self._select([pick], target.families, (), target.exclude_prefixes)
-            for pick in picks
-        }
-
-    def empty(self, target: TargetSpec) -> tuple[str, ...]:
-        """Selectors of the target with no prefix of its families in their release."""
-        return tuple(empty_selectors(self.picks(target), target.families))
+        families, exclude = target.families, target.exclude_prefixes
+        parts = (
+            {pick.feed: self._select([pick], families, (), exclude) for pick in picks}
+            if len(picks) > 1
+            else {}
+        )
+        return Chosen(
+            self._select(picks, families, target.extra_prefixes, exclude),
+            parts,
+            tuple(empty_selectors(picks, families)),
+        )
 
     def _select(
         self,

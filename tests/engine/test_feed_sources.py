@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import lzma
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -227,3 +228,66 @@ def test_a_target_row_names_every_feeds_selectors() -> None:
     )
     assert row.selectors == ["AzureDevOps", "github:actions", "url:atlassian"]
     assert row.selected("github") == ["actions"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('{"azure": "a.json"}', "the azure feed's file is the setting source"),
+        ('{"githb": "meta.json"}', "did you mean github"),
+        ("github=meta.json", 'not JSON like {"github": "meta.json"}'),
+    ],
+)
+def test_the_sources_setting_names_known_feeds_other_than_azure(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    from sync.settings import load_settings
+
+    monkeypatch.setenv("IPSYNC_SOURCES", value)
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        load_settings()
+
+
+def test_the_sources_setting_spells_each_feed_as_the_registry_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sync.settings import load_settings
+
+    monkeypatch.setenv("IPSYNC_SOURCES", '{"github": "meta.json", "url:atlassian": "ips.txt"}')
+    assert load_settings().sources == {"github": "meta.json", "url:atlassian": "ips.txt"}
+
+
+def test_several_url_feeds_coexist_by_name_in_one_target(
+    network_client: Any, settings_for: SettingsFor, tmp_path: Path
+) -> None:
+    from tests.feeds.test_url import ATLASSIAN, FEEDS, OKTA
+
+    nsg = make_nsg(network_client, "n1")
+    files = {
+        "url:atlassian": str(tmp_path / "atlassian.json"),
+        "url:okta": str(tmp_path / "okta.json"),
+    }
+    Path(files["url:atlassian"]).write_text(json.dumps(ATLASSIAN))
+    Path(files["url:okta"]).write_text(json.dumps(OKTA))
+    spec = {"nsg": nsg, "sources": [{"feed": "url:atlassian"}, {"feed": "url:okta"}]}
+    settings = settings_for(
+        tmp_path / "no-azure-release.json",
+        [spec],
+        sources=files,
+        url_feeds=json.dumps(FEEDS),
+    )
+
+    report = run(settings)
+
+    assert report.ok, report
+    (row,) = report.targets
+    assert row.selectors == ["url:atlassian", "url:okta"]
+    assert [s.feed for s in report.sources] == ["url:atlassian", "url:okta"]
+    published = [i["cidr"] for i in ATLASSIAN["items"]] + [
+        p for cell in OKTA.values() for p in cell["ip_ranges"]
+    ]
+    want = merged(published)
+    rules = rules_of(network_client, "n1")
+    assert sorted(sorted(addresses(r)) for r in rules.values()) == sorted(
+        [sorted(want["v4"]), sorted(want["v6"])]
+    )
