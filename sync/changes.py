@@ -102,7 +102,7 @@ def change_entry(
     """The entry for ``diff`` restricted to the ``selected`` tags; None if none changed.
 
     ``targets`` are the run's target reports (published lists among them): those selecting a
-    changed tag are listed, with what their writes added and removed.
+    changed tag of ``feed`` are listed, with what their writes added and removed.
     """
     wanted = diff.restricted(selected)
     if not wanted.changed:
@@ -110,7 +110,7 @@ def change_entry(
     changed = {tag.name.lower(): tag.name for tag in wanted.tags}
     impacts = []
     for target in targets:
-        names = [changed[t.lower()] for t in target.service_tags if t.lower() in changed]
+        names = [changed[t.lower()] for t in target.selected(feed) if t.lower() in changed]
         if not names:
             continue
         written = target.changes if target.status in ("applied", "planned") else []

@@ -1,10 +1,11 @@
 """``run(settings) -> Report``: the one entry point the CLI and the Functions app share.
 
-One run reads the release once, resolves the targets (explicit and discovered), and syncs each
-resource in its own worker: writes to one resource are serial, resources run in parallel with
-a small bound. A failure is contained to its target (or resource); nothing that fails removes
-an allowed range, because every resource's writes run make-before-break and stop at the first
-error. The engine knows allow-lists only through the kind protocol (:mod:`sync.kinds.base`).
+One run resolves the targets (explicit and discovered), reads each feed they take from once
+(:mod:`sync.releases`), and syncs each resource in its own worker: writes to one resource are
+serial, resources run in parallel with a small bound. A failure is contained to its target (or
+resource); nothing that fails removes an allowed range, because every resource's writes run
+make-before-break and stop at the first error. The engine knows allow-lists only through the
+kind protocol (:mod:`sync.kinds.base`).
 """
 
 from __future__ import annotations
@@ -20,13 +21,23 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sync.azure.writes import ArmWriter, Deadline, OutOfTime, Stale
-from sync.core.guards import Proposal, Thresholds, judge, split_mark, trusted
+from sync.core.guards import Proposal, Thresholds, judge, trusted
 from sync.core.plan import TargetPlan, Write, add_only, make_before_break
-from sync.core.selection import Selection, empty_tags, select
+from sync.core.selection import Selection
 from sync.errors import ArmError, IpsyncError, TargetError
 from sync.kinds import KIND_NAMES, get_kind
 from sync.kinds.base import Gateway, Kind, PlanContext, Snapshot, TargetSpec, details_of
-from sync.report import Change, Fit, Report, SourceInfo, TargetReport, new_run_id
+from sync.releases import RunFeeds
+from sync.report import (
+    Change,
+    Fit,
+    Report,
+    SourceInfo,
+    SourceMark,
+    TargetReport,
+    new_run_id,
+    primary,
+)
 from sync.resourceplan import PlanWatch, ResourcePlan, snapshot_digest, spec_digest
 from sync.state import State
 from sync.state.ownership import Conflict, Record
@@ -42,7 +53,6 @@ from sync.targets import (
 
 if TYPE_CHECKING:
     from sync.azure.client import Clients
-    from sync.core.feed import Release
     from sync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,11 +76,14 @@ class _Item:
     bound: Mapping[str, int] | None = None
     #: Its record as this run claimed it before writing (:meth:`TargetRecords.claim`).
     claimed: Record | None = None
+    #: Per feed, what it selects of each, when it takes from several (the guards judge each
+    #: feed as well as the union).
+    parts: Mapping[str, Selection] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class _Run:
-    """What every resource's sync shares: the release's mark, the guards, the records."""
+    """What every resource's sync shares: the releases' marks, the guards, the records."""
 
     context: PlanContext
     thresholds: Thresholds
@@ -107,7 +120,6 @@ def run(
     run fanned out over several invocations (:mod:`sync.app.fanout`).
     """
     from sync.azure.client import Clients
-    from sync.feeds import load_release
 
     began = time.monotonic()
     report = Report(
@@ -119,23 +131,28 @@ def run(
     try:
         if settings.nothing_to_sync:
             raise TargetError(settings.nothing_to_sync)
-        release = load_release(settings)
-        if watch is not None:
-            watch.release(release)
         clients = Clients(settings)
         deadline = Deadline(settings.time_budget_s, start=began, stop=stop)  # downloads count
-        jobs, failed = _resolve(settings, release, clients, deadline)
+        feeds = RunFeeds(settings)
+        jobs, failed = _resolve(settings, feeds, clients, deadline)
+        if watch is not None:
+            for loaded in feeds.loaded.values():
+                watch.release(loaded)
         if only is not None:
             jobs = [job for job in jobs if only(job.resource_id)]
             failed = [row for row in failed if only(row.resource)]
         if any(job.kind.arm_type for job in jobs):
             clients.sign_in()  # once, before any target: a failure is one line for the run
         report.targets.extend(failed)
-        report.source = _source_info(release, jobs)
+        report.sources = _source_info(feeds, jobs)
+        report.source = primary(report.sources)
         state = State.open(settings)
+        first = report.source
         shared = _Run(
-            PlanContext(release.mark, release.cloud),
-            _thresholds(settings, release),
+            PlanContext(
+                first.mark if first else "", first.cloud if first else "", feeds.marks, feeds.labels
+            ),
+            _thresholds(settings, feeds),
             force,
             state.records,
             watch,
@@ -206,50 +223,40 @@ def _candidates(
 
 
 def _resolve(
-    settings: Settings, release: Release, clients: Clients, deadline: Deadline
+    settings: Settings, feeds: RunFeeds, clients: Clients, deadline: Deadline
 ) -> tuple[list[_Job], list[TargetReport]]:
-    """Targets grouped by resource, each with its selection; invalid ones become failed reports."""
+    """Targets grouped by resource, each with its selection; invalid ones become failed reports,
+    and so do those taking from a feed that could not be read."""
     candidates = _candidates(settings, clients, deadline)
+    if not candidates:
+        raise TargetError(
+            f"nothing to sync: IPSYNC_TARGETS is empty and no resource carries the tag "
+            f"'{settings.discover_tag}'"
+        )
     named = named_in_settings(settings)
+    feeds.load(feed for c in candidates if isinstance(c, TargetSpec) for feed in c.feeds)
     failed: list[TargetReport] = []
     groups: dict[str, _Job] = {}
-    # Many targets select the same tags (AzureMonitor on every NSG): aggregate each set once.
-    selections: dict[tuple[object, ...], Selection] = {}
+    marks = feeds.marks
     for candidate in candidates:
         if isinstance(candidate, TargetError):
             failed.append(_report_error(candidate))
             continue
         try:
             check_breadth(candidate, settings)
-            asked = (
-                tuple(sorted(t.lower() for t in candidate.service_tags)),
-                candidate.families,
-                candidate.extra_prefixes,
-                candidate.exclude_prefixes,
-            )
-            if asked not in selections:
-                selections[asked] = select(
-                    release,
-                    candidate.service_tags,
-                    families=candidate.families,
-                    extra=candidate.extra_prefixes,
-                    exclude=candidate.exclude_prefixes,
-                )
-            selection = selections[asked]
+            problem = feeds.problem(candidate)
+            if problem is not None:
+                raise TargetError(problem)
+            selection, parts, empty = feeds.chosen(candidate)
         except IpsyncError as exc:
-            failed.append(_report(candidate, "failed", f"target {candidate.resource_id}: {exc}"))
+            message = f"target {candidate.resource_id}: {exc}"
+            failed.append(_report(candidate, "failed", message, marks))
             continue
         key = candidate.resource_id.lower()
         job = groups.setdefault(key, _Job(get_kind(candidate.kind), candidate.resource_id))
-        empty = tuple(empty_tags(release, candidate.service_tags, candidate.families))
-        report = _report(candidate, "unchanged")
+        report = _report(candidate, "unchanged", marks=marks)
         bound = tag_bound(candidate, settings, named)
-        job.items.append(_Item(candidate, selection, report, empty, bound=bound))
-    if not candidates:
-        raise TargetError(
-            f"nothing to sync: IPSYNC_TARGETS is empty and no resource carries the tag "
-            f"'{settings.discover_tag}'"
-        )
+        job.items.append(_Item(candidate, selection, report, empty, bound=bound, parts=parts))
     for job in groups.values():
         clashes = job.kind.conflicts([item.target for item in job.items])
         for index in sorted(clashes, reverse=True):
@@ -258,13 +265,24 @@ def _resolve(
     return [job for job in groups.values() if job.items], failed
 
 
-def _report(target: TargetSpec, status: Any, error: str | None = None) -> TargetReport:
+def _report(
+    target: TargetSpec,
+    status: Any,
+    error: str | None = None,
+    marks: Mapping[str, str] | None = None,
+) -> TargetReport:
+    """A target's report row: its selectors by feed, with the marks of the releases read."""
+    found = marks or {}
     return TargetReport(
         kind=target.kind,
         resource=target.resource_id,
         status=status,
         error=error,
         service_tags=list(target.service_tags),
+        sources=[
+            SourceMark(feed=feed, select=list(names), mark=found.get(feed))
+            for feed, names in target.feeds.items()
+        ],
     )
 
 
@@ -278,18 +296,14 @@ def _report_error(error: TargetError) -> TargetReport:
     )
 
 
-def _thresholds(settings: Settings, release: Release) -> Thresholds:
-    """The guard stage's settings: the operator's ratios and bounds, and how far the release's
+def _thresholds(settings: Settings, feeds: RunFeeds) -> Thresholds:
+    """The guard stage's settings: the operator's ratios and bounds, and how far each release's
     feed ever steps its marks."""
-    from sync.feeds import get_feed
-
-    parts = split_mark(release.mark)
-    series = parts[0] if parts is not None else ""
     return Thresholds(
         max_remove_ratio=settings.max_remove_ratio,
         max_add_ratio=settings.max_add_ratio,
         broadest={"v4": settings.min_prefixlen_v4, "v6": settings.min_prefixlen_v6},
-        steps={series: get_feed(release.feed)[0].plausible_step(series)},
+        steps=feeds.steps(),
     )
 
 
@@ -402,10 +416,13 @@ def _proposal(
         before=kind.owned(target, snapshot),
         after=plan.after,
         published={f: selection.family(f) for f in target.families},
+        parts={
+            feed: {f: part.family(f) for f in target.families} for feed, part in item.parts.items()
+        },
         written=run.records.written(target, record),
         empty=item.empty,
         held=(*snapshot.releases, *record.marks),
-        incoming=(run.context.release,),
+        incoming=run.context.marks_of(target),
         peaks=record.peaks,
         fit=plan.fit,
         max_extra_ratio=target.max_extra_ratio,
@@ -453,7 +470,7 @@ def _remember(plans: Planned, run: _Run) -> None:
         run.records.record(
             item.target,
             written=written,
-            marks=(run.context.release,),
+            marks=run.context.marks_of(item.target),
             now=sizes(item.target, item.selection),
             reset=run.force,
         )
@@ -575,13 +592,23 @@ def _show(job: _Job, snapshot: Snapshot, plans: Planned, watch: PlanWatch, relea
         raise TargetError(objection, job.resource_id, job.kind.name)
 
 
-def _source_info(release: Release, jobs: list[_Job]) -> SourceInfo:
-    digest = hashlib.sha256()
-    for fingerprint in sorted(item.selection.sha256 for job in jobs for item in job.items):
-        digest.update(fingerprint.encode())
-    return SourceInfo(
-        cloud=release.cloud,
-        change_number=release.change_number,
-        origin=release.origin,
-        sha256=digest.hexdigest(),
-    )
+def _source_info(feeds: RunFeeds, jobs: list[_Job]) -> list[SourceInfo]:
+    """One entry per feed read: its release, and a fingerprint of what the run's targets that
+    take from it select."""
+    found = []
+    for feed, release in feeds.loaded.items():
+        digest = hashlib.sha256()
+        selections = (i.selection for job in jobs for i in job.items if feed in i.target.feeds)
+        for fingerprint in sorted(selection.sha256 for selection in selections):
+            digest.update(fingerprint.encode())
+        found.append(
+            SourceInfo(
+                feed=feed,
+                cloud=release.cloud,
+                mark=release.mark,
+                change_number=release.change_number,
+                origin=release.origin,
+                sha256=digest.hexdigest(),
+            )
+        )
+    return found

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, model_validator
+
+from sync.core.feed import DEFAULT_FEED
 
 if TYPE_CHECKING:
     from sync.core.budget import FitAccount
@@ -74,6 +77,17 @@ class Fit(BaseModel):
         return Headroom(self.entries, self.capacity, self.extra_ratio, self.max_extra_ratio)
 
 
+class SourceMark(BaseModel):
+    """What a target takes from one feed, and the release its entries came from."""
+
+    #: The feed (`azure`, `github`, `url:<name>`, ...).
+    feed: str
+    #: Its selectors as the target names them (empty: the feed's own selection).
+    select: list[str] = Field(default_factory=list)
+    #: The mark of the feed's release this run read; unset when it could not be read.
+    mark: str | None = None
+
+
 class TargetReport(BaseModel):
     #: The target's kind; empty when a target was refused before its kind was known.
     kind: str
@@ -87,7 +101,11 @@ class TargetReport(BaseModel):
     held_back: list[Change] = Field(default_factory=list)
     writes: int = 0
     error: str | None = None
+    #: The target's service tags (the azure feed's selectors), as given.
     service_tags: list[str] = Field(default_factory=list)
+    #: Per feed the target takes from (the azure feed's `service_tags` among them): its
+    #: selectors and the release mark its entries came from.
+    sources: list[SourceMark] = Field(default_factory=list)
     fit: Fit | None = None
     #: Facts about the target worth knowing that are not writes or errors.
     notes: list[str] = Field(default_factory=list)
@@ -98,25 +116,87 @@ class TargetReport(BaseModel):
             self.nsg = self.resource
         return self
 
+    def selected(self, feed: str) -> list[str]:
+        """Its selectors of ``feed`` as given; a report kept from before ``sources`` existed
+        names the azure feed's as its service tags."""
+        if not self.sources and feed == DEFAULT_FEED:
+            return list(self.service_tags)
+        return [name for source in self.sources if source.feed == feed for name in source.select]
+
+    @property
+    def selectors(self) -> list[str]:
+        """Every selector as messages name it: a service tag by its name, another feed's as
+        ``feed:selector``, a feed's own selection by the feed's name; a report kept from
+        before ``sources`` existed names its service tags."""
+        from sync.core.selection import label
+
+        if not self.sources:
+            return list(self.service_tags)
+        found: list[str] = []
+        for source in self.sources:
+            found += [label(source.feed, n) for n in source.select] or [source.feed]
+        return found
+
 
 class SourceInfo(BaseModel):
+    """One feed's release, as the run read it."""
+
+    #: The feed: `azure`, `github`, `url:<name>`, ...
+    feed: str = DEFAULT_FEED
+    #: What the release is of: the Azure cloud (`Public`), or the feed's label
+    #: (`api.github.com`, `AWS`, `Microsoft 365 Worldwide`).
     cloud: str
+    #: The release's mark, as targets hold it (`373`, `github-1755851400`, `aws-1783099625`).
+    mark: str = ""
+    #: The release's own number (the Azure file's `changeNumber`, AWS's `syncToken`, ...).
     change_number: int | str | None
     origin: str
-    #: SHA-256 over the parsed, normalised selection (not over the file's bytes).
+    #: SHA-256 over the parsed, normalised selections of the targets that take from this feed
+    #: (not over the file's bytes).
     sha256: str
+
+    @model_validator(mode="after")
+    def _mark(self) -> SourceInfo:
+        """A report kept before marks were told: the Azure file's mark is its number."""
+        if not self.mark and self.change_number is not None:
+            self.mark = str(self.change_number)
+        return self
+
+
+def primary(sources: Sequence[SourceInfo]) -> SourceInfo | None:
+    """The release a report's ``source`` names: the azure feed's when read, else the first."""
+    return next((s for s in sources if s.feed == DEFAULT_FEED), next(iter(sources), None))
 
 
 class Report(BaseModel):
     ok: bool
     dry_run: bool
+    #: The release of the run's first feed (the azure feed's when it read one): as the report
+    #: always had it. ``sources`` holds every feed's.
     source: SourceInfo | None = None
+    #: One entry per feed the run read, in the order first used (``source`` among them).
+    sources: list[SourceInfo] = Field(default_factory=list)
     targets: list[TargetReport] = Field(default_factory=list)
     writes: int = 0
     duration_s: float = 0.0
     run_id: str | None = None
     started_at: str | None = None
     error: str | None = None
+
+    @model_validator(mode="after")
+    def _one_and_all(self) -> Report:
+        """``source`` is one of ``sources``: a report kept from before there were several
+        feeds has ``source`` alone, one built from every feed's has ``sources``."""
+        if not self.sources and self.source is not None:
+            self.sources = [self.source]
+        if self.source is None:
+            self.source = primary(self.sources)
+        return self
+
+    @property
+    def release(self) -> str | None:
+        """The run's release marks as one text (``373``, ``373 github-1755851400``), or None."""
+        return " ".join(s.mark for s in self.sources) or None
 
     def exit_code(self) -> int:
         """0 done or nothing to change, 1 error, 2 changes pending (dry run), 3 refused."""

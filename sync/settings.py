@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     )
 
     source: str = FEED_DEFAULTS.source
+    #: A local file per feed, read instead of fetching it (a JSON object, feed -> file:
+    #: `{"github": "meta.json", "aws": "ip-ranges.json"}`): for offline runs and tests. The
+    #: azure feed's is `source`; `plan`/`apply --source NAME=FILE` sets one.
+    sources: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     cloud: Cloud = FEED_DEFAULTS.cloud
     subscription_id: str | None = None
     #: Where discovery looks, beyond ``subscription_id``: subscriptions (a JSON list or
@@ -239,6 +243,31 @@ class Settings(BaseSettings):
                     f'not JSON like {{"name": {{"service_tags": [...]}}}}: {exc}'
                 ) from None
         return value
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _feed_files(cls, value: Any) -> Any:
+        """A JSON object of feed -> file, each feed one the registry knows (the azure feed's
+        is ``source``); empty text is none."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except ValueError as exc:
+                raise ValueError(f'not JSON like {{"github": "meta.json"}}: {exc}') from None
+        if not isinstance(value, dict):
+            return value
+        from sync.feeds import DEFAULT_FEED, canonical
+
+        files: dict[str, Any] = {}
+        for name, path in value.items():
+            try:
+                feed = canonical(str(name))
+            except SettingsError as exc:
+                raise ValueError(str(exc)) from None
+            if feed == DEFAULT_FEED:
+                raise ValueError("the azure feed's file is the setting source (IPSYNC_SOURCE)")
+            files[feed] = path
+        return files
 
     @field_validator(
         "subscriptions",

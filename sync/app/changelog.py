@@ -145,7 +145,6 @@ class ChangeLog:
         Only a release new to the archive is compared: the runs that read it again until the
         next release have nothing new to tell.
         """
-        selected = {tag for target in report.targets for tag in target.service_tags}
         seen_at = datetime.fromisoformat(report.started_at or datetime.now(UTC).isoformat())
         stored = []
         for release in _distinct(read):
@@ -153,6 +152,7 @@ class ChangeLog:
             if kept is None or not kept.new or kept.before is None:
                 continue
             previous = self.releases.load(kept.before)
+            selected = {tag for target in report.targets for tag in target.selected(release.feed)}
             known = {name.lower() for name in (*previous.tags, *release.tags)}
             tags = [tag for tag in selected if tag.lower() in known]
             if not tags:

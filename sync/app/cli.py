@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from sync import __version__
+from sync.app.cli_sources import FEED_HELP, SOURCE_HELP, SOURCES_HELP, split_sources
 from sync.core.clouds import CLOUDS
 from sync.core.formats import FORMATS
 from sync.errors import IpsyncError
@@ -30,17 +31,11 @@ if TYPE_CHECKING:
     from sync.feedsettings import FeedSettings
     from sync.settings import Settings
 
-SOURCE_HELP = "download (default), api, a file path (.json/.xml, optionally .gz/.xz) or https URL"
 VERBOSE_HELP = "more detail on stderr; twice: the Azure SDK's own logs too"
-FEED_HELP = (
-    "the published feed to read (default azure): azure, github, m365, aws, google, "
-    "cloudflare, or url:<name> (a url feed of IPSYNC_URL_FEEDS); with --source, a local file "
-    "of that feed's document"
-)
 
 log = get_logger(__name__)
 #: The options that override a setting, for messages about a value given there.
-FLAGS = {"source": "--source", "cloud": "--cloud"}
+FLAGS = {"source": "--source", "sources": "--source", "cloud": "--cloud"}
 
 
 class UsageError(Exception):
@@ -300,7 +295,10 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     from sync.app.cli_sync import sync_command
 
     dry_run = True if args.command == "plan" else None
-    settings = _settings(args, dry_run=dry_run, source=args.source, cloud=args.cloud)
+    source, files = split_sources(args.source)
+    settings = _settings(args, dry_run=dry_run, source=source, cloud=args.cloud)
+    if files:  # each over what IPSYNC_SOURCES says of its feed
+        settings = settings.model_copy(update={"sources": {**settings.sources, **files}})
     return sync_command(args, settings, args.prog)
 
 
@@ -366,12 +364,13 @@ def build_parser(prog: str = "python -m sync", only: str | None = None) -> _Pars
         parser.commands[name] = made
         return made
 
-    def common(p: argparse.ArgumentParser) -> None:
+    def common(p: argparse.ArgumentParser, several: bool = False) -> None:
         # A subcommand's -v counts apart: argparse would overwrite the one before the command.
         p.add_argument(
             "-v", "--verbose", action="count", default=0, dest="verbose_sub", help=VERBOSE_HELP
         )
-        p.add_argument("--source", help=SOURCE_HELP)
+        p.add_argument("--source", help=SOURCES_HELP if several else SOURCE_HELP,
+                       action="append" if several else "store")  # fmt: skip
         p.add_argument(
             "--cloud",
             choices=list(CLOUDS),
@@ -469,7 +468,7 @@ def build_parser(prog: str = "python -m sync", only: str | None = None) -> _Pars
         from sync.app.cli_sync import add_arguments
 
         p = command(name, text)
-        common(p)
+        common(p, several=True)
         add_arguments(p, name)
         p.set_defaults(handler=_cmd_sync, prog=prog)
 

@@ -78,6 +78,7 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("{prog} plan --config prod.toml --full", "every prefix of every change"),
         ("{prog} plan --json > plan.json", "the report as JSON"),
         ("{prog} plan --out week.plan.json", "save the plan for review, then apply exactly it"),
+        ("{prog} plan --source github=meta.json", "the github feed from a local file"),
     ),
     "apply": (
         ("{prog} apply", "plan, then write what changed"),

@@ -124,7 +124,7 @@ def summary(
         )
         counts["added"] += entry["added"]
         counts["removed"] += entry["removed"]
-    release = report.source.change_number if report.source else None
+    release = report.release
     told = _change(change)
     tally = (len(changed), len(refused), len(failed))
     line = str(told["summary"]) if told else None
@@ -167,7 +167,7 @@ def _entry(target: TargetReport) -> dict[str, Any]:
         "kind": target.kind,
         "resource": target.resource,
         "status": target.status,
-        "service_tags": list(target.service_tags),
+        "service_tags": target.selectors,
         "added": sum(len(c.added) for c in target.changes),
         "removed": sum(len(c.removed) for c in target.changes),
         "error": target.error,

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from sync.core.feed import DEFAULT_FEED
 from sync.core.prefixes import FAMILIES, Family
 from sync.report import Change, Report
 
@@ -26,15 +27,15 @@ SIGNS = {"create": "+", "update": "~", "delete": "-"}
 def render(report: Report, *, full: bool = False) -> str:
     """The report as text; ``full`` lists every prefix, one a line."""
     lines: list[str] = []
-    source = report.source
-    if source is not None:
-        lines.append(f"source: {source.cloud} release {source.change_number} from {source.origin}")
+    for source in report.sources:
+        what = source.cloud if source.feed == DEFAULT_FEED else f"{source.feed} ({source.cloud})"
+        lines.append(f"source: {what} release {source.mark} from {source.origin}")
     if report.error:
         lines.append(f"error: {report.error}")
     counts: Counter[str] = Counter()
     for target in report.targets:
         name = target.resource.rsplit("/", 1)[-1]
-        tags = ", ".join(target.service_tags)
+        tags = ", ".join(target.selectors)
         lines.append(f"{name} [{tags}]: {target.status}, {target.writes} writes")
         if target.resource:
             lines.append(f"  {target.kind or 'resource'} {target.resource}")
@@ -47,7 +48,7 @@ def render(report: Report, *, full: bool = False) -> str:
             fit = target.fit
             lines.append(
                 f"  fit: {fit.entries} of {fit.capacity} entries, "
-                f"+{fit.extra_addresses} addresses Microsoft did not publish"
+                f"+{fit.extra_addresses} addresses beyond the published ranges"
             )
         lines.extend(_changes(target.changes, "  ", full))
         if target.status != "refused":

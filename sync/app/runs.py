@@ -278,7 +278,7 @@ def _record_lists(lists: BlobLists, settings: Settings, report: Report) -> None:
             "status": row.status if row is not None else "failed",
             "problem": f"{problem}; the last good list stays published" if problem else None,
             "run_id": report.run_id,
-            "release": report.source.change_number if report.source else None,
+            "release": report.release,
             "checked_at": now,
         }
     try:

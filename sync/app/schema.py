@@ -63,7 +63,9 @@ FALLBACK: dict[tuple[str, str], str] = {
     "always serial).",
     ("TargetSpec", "kind"): "The target kind (`nsg` may be left out when `nsg` is given).",
     ("TargetSpec", "service_tags"): "Service tags whose published prefixes make the "
-    "allow-list, in any case (`Storage.WestEurope`, `AzureMonitor`).",
+    "allow-list, in any case (`Storage.WestEurope`, `AzureMonitor`): the shorthand of "
+    '`{"feed": "azure", "select": [...]}` in `sources`. A target needs a selector here or in '
+    "`sources`.",
     ("TargetSpec", "families"): "IP families to sync: `v4`, `v6`.",
     ("TargetSpec", "extra_prefixes"): "Prefixes allowed besides the published ones (no host "
     "bits, of a family the target syncs).",

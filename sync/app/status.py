@@ -60,7 +60,7 @@ class PublishedList(NamedTuple):
 
 def target_key(target: TargetReport) -> tuple[str, str, tuple[str, ...]]:
     """The same target across runs: kind, resource and service tags (any case)."""
-    tags = tuple(sorted(t.lower() for t in target.service_tags))
+    tags = tuple(sorted(t.lower() for t in target.selectors))
     return target.kind, target.resource.lower(), tags
 
 
@@ -100,12 +100,8 @@ def render_status(
 
 def _latest(report: Report) -> str:
     outcome = "ok" if report.ok else "not ok"
-    source = report.source
-    release = (
-        f" with {escape(source.cloud)} release {escape(str(source.change_number))}"
-        if source
-        else ""
-    )
+    releases = ", ".join(f"{source.cloud} release {source.mark}" for source in report.sources)
+    release = f" with {escape(releases)}" if releases else ""
     error = f' <span class="reason">{escape(report.error)}</span>' if report.error else ""
     mode = " (dry run)" if report.dry_run else ""
     return (
@@ -140,7 +136,7 @@ def _targets(latest: Report, reports: Sequence[Report], thresholds: Thresholds) 
             "<tr>"
             f"<td>{escape(target.kind or '-')}</td>"
             f'<td><code title="{escape(target.resource)}">{escape(_short(target.resource))}</code>'
-            f'<div class="muted">{escape(", ".join(target.service_tags) or "-")}</div></td>'
+            f'<div class="muted">{escape(", ".join(target.selectors) or "-")}</div></td>'
             f'<td><span class="state {_css(target.status)}">{escape(target.status)}</span></td>'
             f"<td>{entries}</td><td>{extra}</td>"
             f"<td>{escape(changed_at.get(target_key(target), 'not in the kept runs'))}</td>"
@@ -170,8 +166,8 @@ def _chart(reports: Sequence[Report]) -> str:
     """Entries per target over the releases of the kept runs (the last run of each)."""
     by_release: dict[str, Report] = {}
     for report in reports:
-        if report.source is not None and not report.dry_run:
-            mark = str(report.source.change_number)
+        if report.release is not None and not report.dry_run:
+            mark = report.release
             by_release.pop(mark, None)
             by_release[mark] = report
     if not by_release:
@@ -200,7 +196,7 @@ def _chart(reports: Sequence[Report]) -> str:
 
 
 def _series_name(target: TargetReport) -> str:
-    return f"{target.kind} {_short(target.resource)} [{', '.join(target.service_tags)}]"
+    return f"{target.kind} {_short(target.resource)} [{', '.join(target.selectors)}]"
 
 
 def _lists(lists: Sequence[PublishedList]) -> str:

@@ -41,6 +41,10 @@ MAX_PREFIXES = 500_000
 #: ~131,000.
 MAX_JSON_VALUES = MAX_PREFIXES + 32 * MAX_TAGS
 
+#: The feed of ``service_tags``, of a run that names none, and whose records a selection
+#: names bare (Azure's service tags).
+DEFAULT_FEED = "azure"
+
 _GZIP_MAGIC = b"\x1f\x8b"
 _XZ_MAGIC = b"\xfd7zXZ\x00"
 _BOM = b"\xef\xbb\xbf"
@@ -96,7 +100,7 @@ class Release:
         verdict: str | None = None,
         *,
         mark: str,
-        feed: str = "azure",
+        feed: str = DEFAULT_FEED,
         digest: str | None = None,
         resolve: Callable[[str], ServiceTag | None] | None = None,
         checked: set[str] | None = None,

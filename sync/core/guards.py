@@ -14,12 +14,16 @@ The guards, in the order a refusal is reported:
   measured as ipsync wrote it, so repairing it is no removal;
 - a selected selector that came out empty (a vanished or emptied service tag);
 - breadth: no published block broader than the family's bound (a release of 256 x /8 merges to
-  ``0.0.0.0/0``), and no selection larger than a real release could hold;
+  ``0.0.0.0/0``), and no selection larger than a real release could hold; for a target that
+  takes from several feeds, each feed's part first (the message names the feed), then the
+  union;
 - rollback: a release older than the one the target holds, or one whose mark jumps further
   ahead of it than its feed ever steps (a poisoned mark must not freeze later releases);
 - addition: a release may add to what a target holds at most ``max_add_ratio`` of its
   addresses (or a small floor, for small lists), per family; measured on what the release
-  publishes (a cover fit's own widening is bounded by ``max_extra_ratio``);
+  publishes (a cover fit's own widening is bounded by ``max_extra_ratio``). For a target of
+  several feeds each feed may also add at most that share of what the target holds of its
+  own part, so a small feed cannot open a target that a large one keeps wide;
 - erosion: the published selection more than ``max_remove_ratio`` below its largest.
 
 Pure: strings and numbers in, a reason or None out.
@@ -27,7 +31,7 @@ Pure: strings and numbers in, a reason or None out.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sync.core.budget import FitAccount
@@ -85,6 +89,8 @@ class Proposal:
     max_extra_ratio: float = 0.1
     #: For a target an Azure tag selected: the most addresses per family it may allow.
     tag_bound: Mapping[str, int] | None = None
+    #: For a target that takes from several feeds: each feed's part of ``published``.
+    parts: Mapping[str, Mapping[str, Sequence[str]]] = field(default_factory=dict)
 
 
 def judge(proposal: Proposal, thresholds: Thresholds, *, force: bool = False) -> str | None:
@@ -105,17 +111,41 @@ def judge(proposal: Proposal, thresholds: Thresholds, *, force: bool = False) ->
             families=p.families,
         )
         or empty_guard(p.where, p.empty, p.families)
-        or breadth_guard(p.where, p.published, t.broadest, t.max_addresses)
+        or _first(
+            breadth_guard(where, published, t.broadest, t.max_addresses)
+            for where, published in _scopes(p)
+        )
         or rollback_guard(p.where, p.held, p.incoming, t.steps)
-        or addition_guard(
-            p.where,
-            reference(p),
-            [c for cidrs in p.published.values() for c in cidrs],
-            t.max_add_ratio,
-            t.add_floor,
+        or _first(
+            addition_guard(where, held, cidrs, t.max_add_ratio, t.add_floor)
+            for where, held, cidrs in _growth_scopes(p)
         )
         or erosion_guard(p.where, p.peaks, sizes(p.published), t.max_remove_ratio)
     )
+
+
+def _first(reasons: Iterable[str | None]) -> str | None:
+    """The first refusal of guards run one scope after another (lazily)."""
+    return next((reason for reason in reasons if reason), None)
+
+
+def _scopes(p: Proposal) -> Iterator[tuple[str, Mapping[str, Sequence[str]]]]:
+    """Each feed's part of the published selection (naming the feed), then the union."""
+    for feed, part in sorted(p.parts.items()):
+        yield f"{p.where}: feed {feed}", part
+    yield p.where, p.published
+
+
+def _growth_scopes(p: Proposal) -> Iterator[tuple[str, Collection[str], list[str]]]:
+    """What the addition guard compares, per feed then for the union: what the target holds
+    (of that feed's part) and what is published. Per feed only once the target has a record
+    to measure against: a first sync has nothing to grow from."""
+    union = reference(p)
+    if p.written is not None:
+        for feed, part in sorted(p.parts.items()):
+            cidrs = [c for cidrs in part.values() for c in cidrs]
+            yield f"{p.where}: feed {feed}", common(union, cidrs), cidrs
+    yield p.where, union, [c for cidrs in p.published.values() for c in cidrs]
 
 
 # ----- addresses ---------------------------------------------------------------------------
@@ -175,6 +205,18 @@ def trusted(before: frozenset[str], written: frozenset[str] | None) -> frozenset
             kept.update(to_cidrs(inside, family))
     kept.update(e for e in before if cidr_family(e) is None)
     return frozenset(kept)
+
+
+def common(first: Iterable[str], second: Iterable[str]) -> list[str]:
+    """The CIDRs of the addresses both allow."""
+    found: list[str] = []
+    one, two = list(first), list(second)
+    for family in ("v4", "v6"):
+        fam: Family = family
+        spans = _spans(one, fam)
+        outside = subtract(spans, _spans(two, fam))
+        found += to_cidrs(subtract(spans, outside), fam)
+    return found
 
 
 def reference(p: Proposal) -> frozenset[str]:

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from sync.core.feed import DEFAULT_FEED
 from sync.core.prefixes import (
     FAMILIES,
     Aggregated,
@@ -83,6 +84,21 @@ def _setting_prefixes(values: Sequence[str], setting: str) -> list[str]:
     return result
 
 
+class Pick(NamedTuple):
+    """What one target takes from one feed's release: its selectors, by name."""
+
+    #: The feed as targets name it (``azure``, ``github``, ``url:atlassian``).
+    feed: str
+    release: Release
+    names: tuple[str, ...]
+
+
+def label(feed: str, name: str) -> str:
+    """How a selection names a record: a service tag by its name (as ever), any other feed's
+    selector as ``feed:name`` (``github:actions``), so names of two feeds never meet."""
+    return name if feed in ("", DEFAULT_FEED) else f"{feed}:{name}"
+
+
 def select(
     release: Release,
     names: Sequence[str],
@@ -97,12 +113,40 @@ def select(
     ``exclude`` prefixes are removed exactly. A name missing from the release raises
     :class:`FeedError`: a vanished tag must never become an empty allow-list.
     """
+    if not names:
+        raise FeedError("no service tag selected")
+    return select_many(
+        [Pick("", release, tuple(names))], families=families, extra=extra, exclude=exclude
+    )
+
+
+def select_many(
+    picks: Sequence[Pick],
+    *,
+    families: Sequence[str] = FAMILIES,
+    extra: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> Selection:
+    """:func:`select` over several feeds' releases at once: the union of every pick's records,
+    aggregated once, each record named by :func:`label`.
+
+    Every pick must name a selector (a feed's implicit selection is resolved by the caller).
+    """
     wanted_families = set(families)
     if not wanted_families or not wanted_families <= set(FAMILIES):
         raise SettingsError(f"families: {list(families)!r} must be a non-empty subset of v4, v6")
-    if not names:
-        raise FeedError("no service tag selected")
-    tags = {tag.name: tag for tag in map(release.find, names)}
+    if not picks:
+        raise FeedError("no selector selected")
+    tags: dict[str, ServiceTag] = {}
+    parts: list[Aggregated] = []
+    for pick in picks:
+        if not pick.names:
+            raise FeedError(f"feed {pick.feed}: no selector selected")
+        for name in pick.names:
+            tag = pick.release.find(name)
+            if label(pick.feed, tag.name) not in tags:
+                parts.append(_tag_aggregate(pick.release, tag))
+            tags[label(pick.feed, tag.name)] = tag
     extras = _setting_prefixes(extra, "extra_prefixes")
     for prefix in extras:
         if family_of(prefix) not in wanted_families:
@@ -111,7 +155,6 @@ def select(
                 f"{', '.join(sorted(wanted_families))}"
             )
     excluded = _setting_prefixes(exclude, "exclude_prefixes")
-    parts = [_tag_aggregate(release, tag) for tag in tags.values()]
     if extras:
         parts.append(aggregated(extras))
     merged = aggregate_union(parts, excluded, [f for f in FAMILIES if f in wanted_families])
@@ -134,11 +177,17 @@ def _tag_aggregate(release: Release, tag: ServiceTag) -> Aggregated:
 def empty_tags(release: Release, names: Sequence[str], families: Sequence[str]) -> list[str]:
     """Selected tags with no prefix of ``families``: a tag emptied by a bad release must not
     silently shrink an allow-list, even when other tags keep it from being empty."""
+    return empty_selectors([Pick("", release, tuple(names))], families)
+
+
+def empty_selectors(picks: Sequence[Pick], families: Sequence[str]) -> list[str]:
+    """:func:`empty_tags` over several feeds' picks, each named by :func:`label`."""
     wanted = set(families)
     return [
-        name
-        for name in names
-        if not any(family_of(p) in wanted for p in release.find(name).address_prefixes)
+        label(pick.feed, name)
+        for pick in picks
+        for name in pick.names
+        if not any(family_of(p) in wanted for p in pick.release.find(name).address_prefixes)
     ]
 
 

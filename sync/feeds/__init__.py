@@ -14,16 +14,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from sync.core.feed import DEFAULT_FEED
 from sync.errors import SettingsError
+
+__all__ = ["DEFAULT_FEED", "canonical", "feed_names", "get_feed", "load_release", "recording"]
 
 if TYPE_CHECKING:
     import httpx
 
     from sync.core.feed import Release
     from sync.feeds.base import AnySettings, Feed
-
-#: The feed of ``service_tags`` and of a run that names none.
-DEFAULT_FEED = "azure"
 
 
 def feed_names() -> tuple[str, ...]:
@@ -44,6 +44,13 @@ def get_feed(name: str) -> tuple[Feed, str]:
         hint = f"; did you mean {close[0]}?" if close else ""
         raise SettingsError(f"feed {name!r} is not a feed ({', '.join(known)}){hint}")
     return cast("Feed", importlib.import_module(f"sync.feeds.{base}").FEED), instance
+
+
+def canonical(name: str) -> str:
+    """``name`` as the registry spells it (``github``, ``url:atlassian``); a name that is no
+    feed is refused as :func:`get_feed` refuses it."""
+    feed, instance = get_feed(name)
+    return f"{feed.name}:{instance}" if instance else feed.name
 
 
 def load_release(

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sync.core.budget import FitMode
 
@@ -25,6 +25,36 @@ if TYPE_CHECKING:
     from sync.state import State
 
 Family = Literal["v4", "v6"]
+#: The feed ``service_tags`` select from.
+AZURE = "azure"
+
+
+class FeedSource(BaseModel):
+    """What a target takes from one feed: ``{"feed": "github", "select": ["actions"]}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: The feed: `azure`, `github`, `m365`, `aws`, `google`, `cloudflare`, or `url:<name>` (a
+    #: url feed of `IPSYNC_URL_FEEDS`).
+    feed: str
+    #: The feed's selectors (`actions`; `S3.eu-west-1`; `Exchange.Optimize`); empty: the
+    #: feed's own selection (a url feed's one list).
+    select: tuple[str, ...] = ()
+
+    @field_validator("feed")
+    @classmethod
+    def _known_feed(cls, value: str) -> str:
+        """The feed's name as the registry knows it (a "did you mean" when it knows none)."""
+        from sync.errors import SettingsError
+        from sync.feeds import canonical
+
+        try:
+            name = canonical(value)
+        except SettingsError as exc:
+            raise ValueError(str(exc)) from None
+        if name == "url":
+            raise ValueError("a url feed is named url:<name> (a name in IPSYNC_URL_FEEDS)")
+        return name
 
 
 class TargetSpec(BaseModel):
@@ -33,7 +63,10 @@ class TargetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: str
-    service_tags: tuple[str, ...] = Field(min_length=1)
+    service_tags: tuple[str, ...] = ()
+    #: What the target takes from other feeds (or the azure feed), beside `service_tags`:
+    #: `[{"feed": "github", "select": ["actions"]}]`.
+    sources: tuple[FeedSource, ...] = ()
     families: tuple[Family, ...] = ("v4", "v6")
     extra_prefixes: tuple[str, ...] = ()
     exclude_prefixes: tuple[str, ...] = ()
@@ -53,6 +86,39 @@ class TargetSpec(BaseModel):
             raise ValueError("needs at least one of v4, v6")
         return tuple(dict.fromkeys(value))
 
+    @model_validator(mode="after")
+    def _selects_something(self) -> TargetSpec:
+        if not self.service_tags and not self.sources:
+            raise ValueError(
+                'selects nothing: give service_tags, or sources ([{"feed": "github", '
+                '"select": ["actions"]}])'
+            )
+        return self
+
+    @property
+    def feeds(self) -> dict[str, tuple[str, ...]]:
+        """Feed -> its selectors (empty: the feed's own selection), in the order given:
+        ``service_tags`` first, as the azure feed's; a feed named twice selects the union."""
+        found: dict[str, tuple[str, ...]] = {}
+        if self.service_tags:
+            found[AZURE] = self.service_tags
+        for source in self.sources:
+            found[source.feed] = tuple(dict.fromkeys((*found.get(source.feed, ()), *source.select)))
+        return found
+
+    @property
+    def selectors(self) -> tuple[str, ...]:
+        """Every selector by its label: a service tag by its name, another feed's selector as
+        ``feed:selector`` and a feed's own selection as its name (``url:atlassian``). Names of
+        entries and records are made of these, so a target of service tags alone keeps the
+        names it always had."""
+        from sync.core.selection import label
+
+        labels: list[str] = []
+        for feed, names in self.feeds.items():
+            labels.extend((label(feed, name) for name in names) if names else (feed,))
+        return tuple(labels)
+
     def address_fields(self) -> dict[str, tuple[str, ...]]:
         """Fields holding addresses the target adds beyond the published ranges."""
         return {"extra_prefixes": self.extra_prefixes}
@@ -64,8 +130,8 @@ class TargetSpec(BaseModel):
 
     @property
     def where(self) -> str:
-        """How messages name the target: ``target <resource name> (<tags>)``."""
-        return f"target {self.resource_id.rsplit('/', 1)[-1]} ({', '.join(self.service_tags)})"
+        """How messages name the target: ``target <resource name> (<selectors>)``."""
+        return f"target {self.resource_id.rsplit('/', 1)[-1]} ({', '.join(self.selectors)})"
 
 
 def arm_id(provider_type: str, name: str = r"[-\w.]{1,80}") -> re.Pattern[str]:
@@ -139,17 +205,45 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class PlanContext:
-    """What a plan needs beyond the targets and the resource.
+    """What a plan needs beyond the targets and the resource: the releases' marks.
 
     No guard setting and no ``force``: every guard runs after the plan, in the engine's one
     guard stage (:mod:`sync.core.guards`).
     """
 
-    #: The release being applied, as its feed marks it (``373``, ``api-95``, ``aws-...``):
-    #: kinds that keep it on the resource write it there.
+    #: The run's first release (the azure feed's when read), as its feed marks it (``373``,
+    #: ``api-95``): a target's own are :meth:`release_of`'s.
     release: str
-    #: What the release is of, for documents that say where they come from (``Public``).
+    #: What that release is of, for documents that say where they come from (``Public``).
     cloud: str = ""
+    #: The mark of each feed's release being applied, by feed (``{"azure": "373", "github":
+    #: "github-1755851400"}``): kinds that keep marks on the resource write a target's there.
+    marks: Mapping[str, str] = field(default_factory=dict)
+    #: What each feed's release is of (``Public``, ``api.github.com``), by feed.
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def marks_of(self, target: TargetSpec) -> tuple[str, ...]:
+        """The marks of the releases the target takes, in the order of its feeds (a context
+        that names no feed's: the run's one release)."""
+        if not self.marks:
+            return (self.release,) if self.release else ()
+        return tuple(self.marks[feed] for feed in target.feeds if feed in self.marks)
+
+    def release_of(self, target: TargetSpec) -> str:
+        """The target's marks as one text (``373 github-1755851400``): how a kind that keeps
+        one value on the resource keeps them all (:func:`held_marks` reads it back)."""
+        return " ".join(self.marks_of(target))
+
+    def label_of(self, target: TargetSpec) -> str:
+        """What the target's releases are of, as one text (``Public + api.github.com``)."""
+        if not self.labels:
+            return self.cloud
+        return " + ".join(self.labels[feed] for feed in target.feeds if feed in self.labels)
+
+
+def held_marks(text: str | None) -> tuple[str, ...]:
+    """The marks :meth:`PlanContext.release_of` wrote into one value (none: ``()``)."""
+    return tuple(text.split()) if text else ()
 
 
 class Gateway(Protocol):

@@ -49,7 +49,13 @@ from sync.core.budget import Budget, FitAccount, Fitted, fit_to_budget
 from sync.core.plan import TargetPlan, Write
 from sync.core.prefixes import parse_prefix
 from sync.errors import IpsyncError
-from sync.kinds.base import Ipv4ResourceTarget, PlanContext, Snapshot, TargetSpec
+from sync.kinds.base import (
+    Ipv4ResourceTarget,
+    PlanContext,
+    Snapshot,
+    TargetSpec,
+    held_marks,
+)
 from sync.kinds.marks import Generation, Trust, marked, released, trust
 from sync.state.ownership import (
     Claim,
@@ -144,7 +150,7 @@ class ListWrite:
     entries: frozenset[str]
     #: Entries this write adds that were not there before: ipsync's from now on.
     claimed: frozenset[str]
-    #: The release (its mark) the list is written from.
+    #: The releases (their marks, space-separated) the list is written from.
     release: str
 
 
@@ -242,7 +248,7 @@ class ListGateway:
         entries = tuple(normalise(v) for v in listed.values)
         trusted = trust(record, listed.tags, self._registry.location)
         self._seen = ListState(listed, entries, record, self._registry.location, trusted)
-        releases = ((record.release,) if record.release else ()) + released(listed.tags)
+        releases = held_marks(record.release) + released(listed.tags)
         return Snapshot(etag=listed.etag, state=self._seen, releases=releases)
 
     def send(self, write: Write[ListWrite], etag: str | None) -> str | None:
@@ -490,7 +496,7 @@ class IpRuleKind:
             )
         plan = TargetPlan(
             target,
-            self._writes(state, foreign | wanted, context.release),
+            self._writes(state, foreign | wanted, context.release_of(target)),
             wanted,
             fit=account,
             notes=(*notes,),

@@ -34,7 +34,7 @@ def _tag(tags: Mapping[str, str], name: str) -> str | None:
 def released(tags: Mapping[str, str] | None) -> tuple[str, ...]:
     """The release the resource's tag says it holds (none when it has no such tag)."""
     value = _tag(tags or {}, RELEASE_TAG)
-    return (value,) if value else ()
+    return tuple(value.split()) if value else ()  # one mark per feed, space-separated
 
 
 @dataclass(frozen=True)

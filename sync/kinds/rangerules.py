@@ -102,7 +102,7 @@ def rule_name(target: RangeRuleTarget, start: str, taken: Collection[str] = ()) 
     """
     tail = "-" + start.replace(".", "-")
     longest = target.rule_name_max - _SUFFIX_ROOM
-    base = entry_name(target.rule_prefix, target.service_tags, tail, longest)
+    base = entry_name(target.rule_prefix, target.selectors, tail, longest)
     name, number = base, 2
     while name.lower() in taken:
         name, number = f"{base}-{number}", number + 1

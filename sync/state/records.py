@@ -63,7 +63,7 @@ class TargetRecords:
 
     @staticmethod
     def key(target: TargetSpec) -> str:
-        return f"{target.resource_id}#peak-{target.kind}-{tags_key(target.service_tags)}"
+        return f"{target.resource_id}#peak-{target.kind}-{tags_key(target.selectors)}"
 
     def load(self, target: TargetSpec) -> Record:
         return self._registry.load(self.key(target))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import feedparser
@@ -180,3 +181,32 @@ def test_hostile_text_stays_text(hostile: str) -> None:
     assert content is not None
     assert len(list(content)) == 0  # no element smuggled into the content
     assert html.escape(hostile.replace("\x00", "").replace("\x0b", "")) in (content.text or "")
+
+
+def test_an_entry_of_another_feed_names_the_targets_that_take_from_it() -> None:
+    from sync.feeds import load_release
+    from sync.feedsettings import FeedSettings
+    from sync.report import SourceMark
+
+    data = Path(__file__).parents[1] / "data" / "feeds"
+    old, new = (
+        load_release(FeedSettings(), "aws", source=str(data / f"aws-ip-ranges-{when}.json.xz"))
+        for when in ("20260703172705", "20260703194705")
+    )
+    aws = SourceMark(feed="aws", select=["EC2.ap-southeast-3", "S3.eu-west-1"], mark=new.mark)
+    taking = TargetReport(kind="list", resource="lists/aws", status="applied", sources=[aws])
+    azure_only = targets()[0]  # selects no AWS record, whatever their names
+    entry = change_entry(
+        diff_releases(old, new),
+        feed="aws",
+        cloud=new.cloud,
+        selected=aws.select,
+        targets=[taking, azure_only],
+        seen_at=SEEN,
+    )
+    assert entry is not None
+    assert (entry.feed, set(entry.tags)) == ("aws", {"EC2.ap-southeast-3"})
+    assert entry.tags["EC2.ap-southeast-3"].added == ["1.178.86.0/24"]
+    assert [(t.resource, t.service_tags) for t in entry.targets] == [
+        ("lists/aws", ["EC2.ap-southeast-3"])
+    ]

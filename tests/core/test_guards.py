@@ -208,3 +208,54 @@ class TestJudge:
         refusal = judge(proposal(empty=("Gone.WestEurope",), held=("373",), incoming=("1",)), T)
         assert refusal is not None
         assert "Gone.WestEurope" in refusal
+
+
+class TestSeveralFeeds:
+    """A target taking from several feeds: each feed's part is judged as well as the union."""
+
+    AZURE = ("198.51.100.0/24", "203.0.113.0/24")
+    HELD = (*AZURE, "192.0.2.0/28")
+    GROWN = (*AZURE, "192.0.2.0/25")
+
+    def several(self, github: tuple[str, ...], **fields: object) -> Proposal:
+        published = (*self.AZURE, *github)
+        base: dict[str, object] = {
+            "before": frozenset(self.HELD),
+            "written": frozenset(self.HELD),
+            "after": frozenset(published),
+            "published": {"v4": published},
+            "parts": {"azure": {"v4": self.AZURE}, "github": {"v4": github}},
+        }
+        return proposal(**{**base, **fields})
+
+    def test_a_small_feed_may_not_grow_beyond_its_own_share(self) -> None:
+        lenient = Thresholds(add_floor={"v4": 0}, max_add_ratio=0.5)
+        union_only = proposal(
+            before=frozenset(self.HELD),
+            written=frozenset(self.HELD),
+            after=frozenset(self.GROWN),
+            published={"v4": self.GROWN},
+        )
+        assert judge(union_only, lenient) is None  # 112 more of 528: within 50%
+        refusal = judge(self.several(("192.0.2.0/25",)), lenient)
+        assert refusal is not None
+        assert refusal.startswith("target t (Tag): feed github: ")
+        assert "more IPv4 addresses than the 16 it holds" in refusal
+
+    def test_a_first_sync_has_no_part_to_grow_from(self) -> None:
+        lenient = Thresholds(add_floor={"v4": 0}, max_add_ratio=0.5)
+        first = self.several(("192.0.2.0/25",), before=frozenset(), written=None)
+        assert judge(first, lenient) is None
+
+    def test_breadth_names_the_feed_that_published_the_block(self) -> None:
+        refusal = judge(self.several(("192.0.0.0/7",)), T)
+        assert refusal is not None
+        assert "feed github" in refusal
+        assert "feed azure" not in refusal
+
+
+def test_common_is_the_addresses_both_allow() -> None:
+    from sync.core.guards import common
+
+    assert common(["10.0.0.0/8", "2001:db8::/32"], ["10.1.0.0/16", "11.0.0.0/8"]) == ["10.1.0.0/16"]
+    assert common(["10.0.0.0/8"], ["2001:db8::/32"]) == []

@@ -36,7 +36,7 @@ from .conftest import (
 TAGS = {"Alpha": ["192.0.2.0/24", "2001:db8:1::/48"], "Beta": ["198.51.100.0/24"]}
 REPORT_KEYS = {"ok", "dry_run", "source", "targets", "writes", "duration_s"}
 TARGET_KEYS = {"nsg", "status", "changes", "writes", "error"}
-SOURCE_KEYS = {"cloud", "change_number", "origin", "sha256"}
+SOURCE_KEYS = {"feed", "cloud", "mark", "change_number", "origin", "sha256"}
 CHANGE_KEYS = {"rule", "action", "added", "removed"}
 
 
@@ -87,7 +87,9 @@ def test_plan_and_apply_exit_codes_and_outputs(
     assert report["ok"] is True
     assert report["dry_run"] is False
     assert report["source"].keys() >= SOURCE_KEYS
-    assert report["source"]["change_number"] == 7
+    assert report["sources"] == [report["source"]]
+    source = report["source"]
+    assert (source["feed"], source["mark"], source["change_number"]) == ("azure", "7", 7)
     (result,) = report["targets"]
     assert result.keys() >= TARGET_KEYS
     assert (result["nsg"], result["status"], result["writes"], report["writes"]) == (
@@ -197,9 +199,10 @@ def test_source_api_reads_the_discovery_route(
     report = run(settings)
 
     assert report.ok, report
-    assert report.source is not None
-    assert report.source.change_number == "91"  # the API's own series, a string
-    assert report.source.origin.endswith("/locations/westeurope/serviceTags")
+    (source,) = report.sources
+    assert source == report.source
+    assert source.change_number == "91"  # the API's own series, a string
+    assert source.origin.endswith("/locations/westeurope/serviceTags")
     want = merged(TAGS["Alpha"] + TAGS["Beta"])
     rules = rules_of(client, "n1")
     assert addresses(rules["ipsync-alpha_beta-v4"]) == want["v4"]

@@ -404,6 +404,7 @@ BY_NAME_ONLY = {
     "IPSYNC_CREDENTIAL": "the app's managed identity; 'emulator' only on loopback",
     "IPSYNC_TAG_OVERRIDES": "what Azure tags may set beyond the safe fields: a deliberate choice",
     "IPSYNC_CACHE_DIR": "the temp dir on the read-only app mount",
+    "IPSYNC_SOURCES": "a local file per feed, for offline runs: the app fetches every feed",
     "IPSYNC_STATE": "the app's own storage account",
     "IPSYNC_MIN_PREFIXLEN_V4": "tuning of the feed guards",
     "IPSYNC_MIN_PREFIXLEN_V6": "tuning of the feed guards",

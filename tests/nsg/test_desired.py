@@ -121,3 +121,16 @@ class TestPriorities:
         current = [make_rule("ipsync-storage-westeurope-v4", 150, ["20.60.0.0/16"])]
         with pytest.raises(TargetError, match=r"exists as Outbound Allow at priority 150, outside"):
             desired_rules(make_target(), PREFIXES, current, change_number=1)
+
+
+def test_a_target_of_several_feeds_keeps_every_mark_in_the_description() -> None:
+    from sync.kinds.nsg.plan import DESCRIPTION_MAX, describe, held_releases
+
+    target = make_target(sources=[{"feed": "github", "select": ["actions"]}])
+    (v4,) = desired_rules(target, {"v4": ["20.60.0.0/16"]}, [], change_number="373 github-17")
+    assert v4.description == "ipsync: Storage.WestEurope, github:actions; change 373 github-17"
+    assert held_releases([v4]) == ("373", "github-17")
+    many = make_target(service_tags=tuple(f"Tag{i}.WestEurope" for i in range(30)))
+    text = describe(many, "373 github-1755851400 aws-1783099625")
+    assert len(text) <= DESCRIPTION_MAX
+    assert text.endswith("; change 373 github-1755851400 aws-1783099625")

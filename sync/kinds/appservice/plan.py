@@ -99,7 +99,7 @@ def rule_capacity(
 
 
 def describe(target: AppServiceTarget) -> str:
-    return f"ipsync: {', '.join(target.service_tags)}"[:DESCRIPTION_MAX]
+    return f"ipsync: {', '.join(target.selectors)}"[:DESCRIPTION_MAX]
 
 
 def desired_rules(
@@ -111,7 +111,7 @@ def desired_rules(
     free = (p for p in range(low, high + 1) if p not in taken)
     return [
         AccessRule(
-            name=entry_name(target.rule_prefix, target.service_tags, f"-{n:03d}", NAME_MAX),
+            name=entry_name(target.rule_prefix, target.selectors, f"-{n:03d}", NAME_MAX),
             priority=priority,
             action="Allow",
             ranges=ranges,

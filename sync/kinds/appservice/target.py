@@ -53,4 +53,4 @@ class AppServiceTarget(Ipv4ResourceTarget):
     @property
     def where(self) -> str:
         app = self.resource.rsplit("/", 1)[-1] + (f"/{self.slot}" if self.slot else "")
-        return f"target {app} ({', '.join(self.service_tags)})"
+        return f"target {app} ({', '.join(self.selectors)})"

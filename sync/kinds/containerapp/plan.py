@@ -105,7 +105,7 @@ def plan_target(
     if fitted.refused:
         return TargetPlan(target, refused=fitted.refused, fit=fitted.account)
     wanted = fitted.by_family["v4"]
-    description = DESCRIPTION.format(tags=", ".join(target.service_tags))
+    description = DESCRIPTION.format(tags=", ".join(target.selectors))
     ours = [
         mine.get(p) or Restriction(rule_name(target, p), p, "Allow", description) for p in wanted
     ]

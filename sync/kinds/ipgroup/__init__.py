@@ -64,7 +64,12 @@ class IpGroupKind:
         context: PlanContext,
     ) -> list[TargetPlan[Any] | str]:
         return [
-            plan_target(cast(IpGroupTarget, target), selection.v4, snapshot.state, context.release)
+            plan_target(
+                cast(IpGroupTarget, target),
+                selection.v4,
+                snapshot.state,
+                context.release_of(target),
+            )
             for target, selection in items
         ]
 

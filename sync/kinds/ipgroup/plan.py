@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sync.core.budget import Budget, fit_to_budget
 from sync.core.plan import TargetPlan, Write
 from sync.core.prefixes import parse_prefix
+from sync.kinds.base import held_marks
 from sync.kinds.ipgroup.target import IpGroupTarget
 from sync.kinds.marks import RELEASE_TAG
 
@@ -217,8 +218,9 @@ def plan_target(
 def held_releases(groups: Iterable[Group]) -> tuple[str, ...]:
     """The releases ipsync last wrote the groups from, read back from their tags."""
     return tuple(
-        value
+        mark
         for group in groups
         for key, value in group.tags.items()
         if key.lower() == RELEASE_TAG and group.managed_by is not None
+        for mark in held_marks(value)
     )

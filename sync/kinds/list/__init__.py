@@ -123,7 +123,9 @@ class ListKind:
                 f: {"count": len(fitted.by_family[f]), "extra_addresses": account.extra[f]}
                 for f in fitted.by_family
             }
-        document["cloud"], document["release"] = context.cloud, context.release
+        document["cloud"] = context.label_of(target)
+        document["release"] = context.release_of(target)
+        document["releases"] = {f: context.marks[f] for f in target.feeds if f in context.marks}
         after = frozenset(prefixes_of(document))
         if set(before) == after and stored is not None:
             return TargetPlan(target, (), after, fit=account)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sync.kinds.base import Snapshot
+from sync.kinds.base import Snapshot, held_marks
 
 if TYPE_CHECKING:
     from sync.core.plan import Write
@@ -24,7 +24,9 @@ class ListGateway:
             return Snapshot(etag=None, state=None)
         release = published.document.get("release")
         return Snapshot(
-            etag=None, state=published.document, releases=(str(release),) if release else ()
+            etag=None,
+            state=published.document,
+            releases=held_marks(str(release)) if release else (),
         )
 
     def send(self, write: Write[dict[str, Any]], etag: str | None) -> str | None:

@@ -33,4 +33,4 @@ class ListTarget(TargetSpec):
 
     @property
     def where(self) -> str:
-        return f"list {self.name} ({', '.join(self.service_tags)})"
+        return f"list {self.name} ({', '.join(self.selectors)})"

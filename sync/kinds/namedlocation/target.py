@@ -37,4 +37,4 @@ class NamedLocationTarget(TargetSpec):
 
     @property
     def where(self) -> str:
-        return f"target named location {self.resource} ({', '.join(self.service_tags)})"
+        return f"target named location {self.resource} ({', '.join(self.selectors)})"

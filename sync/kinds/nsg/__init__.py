@@ -114,7 +114,7 @@ class NsgKind:
                 continue
             try:
                 desired = desired_rules(
-                    target, fitted.by_family, current, change_number=context.release
+                    target, fitted.by_family, current, change_number=context.release_of(target)
                 )
             except TargetError as exc:
                 results.append(str(exc))

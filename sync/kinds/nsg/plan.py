@@ -23,23 +23,31 @@ MAX_RULES = 1000
 MAX_ADDRESSES = 4000
 DESCRIPTION_MAX = 140
 _FAMILIES = ("v4", "v6")
-#: The release mark at the end of a description ``ipsync: <tags>; change <mark>``.
-_CHANGE = re.compile(r"; change (\S+)$")
+#: The release marks at the end of a description ``ipsync: <tags>; change <marks>``.
+_CHANGE = re.compile(r"; change ([^;]+)$")
 
 
 def describe(target: NsgTarget, change_number: int | str) -> str:
-    """``ipsync: Storage.WestEurope, AzureMonitor; change 373``, cut to 140 characters.
+    """``ipsync: AzureDevOps, github:actions; change 373 github-1755851400``, in 140
+    characters.
 
-    Tags that do not fit become ``+N more``; the tag list is also encoded in the rule name.
+    Selectors that do not fit become ``+N more`` (the rule name encodes them too). Every mark
+    the target holds is kept while one fits beside ``ipsync: N tags``; beyond that the last
+    marks are left out: the target's record keeps them all.
     """
-    tags = list(target.service_tags)
-    tail = f"; change {change_number}"
-    for shown in range(len(tags), 0, -1):
-        more = len(tags) - shown
-        text = "ipsync: " + ", ".join(tags[:shown]) + (f" +{more} more" if more else "") + tail
-        if len(text) <= DESCRIPTION_MAX:
-            return text
-    return f"ipsync: {len(tags)} tags{tail}"[:DESCRIPTION_MAX]
+    tags = list(target.selectors)
+    kept = str(change_number).split()
+    while True:
+        tail = f"; change {' '.join(kept)}"
+        for shown in range(len(tags), 0, -1):
+            more = len(tags) - shown
+            text = "ipsync: " + ", ".join(tags[:shown]) + (f" +{more} more" if more else "")
+            if len(text + tail) <= DESCRIPTION_MAX:
+                return text + tail
+        short = f"ipsync: {len(tags)} tags{tail}"
+        if len(short) <= DESCRIPTION_MAX or len(kept) <= 1:
+            return short[:DESCRIPTION_MAX]
+        kept.pop()
 
 
 def _remote_prefixes(target: NsgTarget, family: str, values: Iterable[str]) -> frozenset[str]:
@@ -202,7 +210,7 @@ def owned_prefixes(target: NsgTarget, current: Iterable[Rule]) -> frozenset[str]
 def held_releases(rules: Iterable[Rule]) -> tuple[str, ...]:
     """The releases ipsync's rules were written from, read back from their descriptions."""
     found = (_CHANGE.search(r.description) for r in rules if r.description.startswith("ipsync:"))
-    return tuple(m[1] for m in found if m)
+    return tuple(mark for m in found if m for mark in m[1].split())
 
 
 def _measure(rules: Iterable[Rule]) -> tuple[int, int, int]:
@@ -374,7 +382,7 @@ def _first_overlaps(bands: list[tuple[int, int, int]]) -> dict[int, int]:
 
 
 def _tags(target: NsgTarget) -> str:
-    return ", ".join(target.service_tags)
+    return ", ".join(target.selectors)
 
 
 def rule_names(target: NsgTarget) -> set[str]:

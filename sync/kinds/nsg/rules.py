@@ -212,4 +212,4 @@ def rule_name(target: NsgTarget, family: str) -> str:
     which keeps the name deterministic and distinct from other long tag lists.
     """
     suffix = ("-in" if target.direction == "Inbound" else "") + f"-{family}"
-    return entry_name(target.rule_prefix, target.service_tags, suffix, NAME_MAX)
+    return entry_name(target.rule_prefix, target.selectors, suffix, NAME_MAX)
