@@ -20,7 +20,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sync.azure.writes import ArmWriter, Deadline, OutOfTime, Stale
+from sync.core.drift import drift, drift_notes
 from sync.core.guards import Proposal, Thresholds, judge, split_mark, trusted
+from sync.core.headroom import Thresholds as Headroom
+from sync.core.headroom import headroom_notes
 from sync.core.plan import TargetPlan, Write, add_only, make_before_break
 from sync.core.selection import Selection, empty_tags, select
 from sync.errors import ArmError, IpsyncError, TargetError
@@ -63,6 +66,8 @@ class _Item:
     record: Record | None = None
     #: The most addresses per family it may allow, when an Azure tag selected it.
     bound: Mapping[str, int] | None = None
+    #: Drift notes, from the first read of this run (None: not looked at yet).
+    drift: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -279,10 +284,10 @@ def _sync(
             plans = _plan(job, snapshot, run)
             log.info("%s: %d changes planned", name, sum(len(p.to_apply) for _, p in plans))
             if settings.dry_run:
-                _record_plans(job, plans)
+                _record_plans(job, plans, settings.headroom)
                 return reports
             try:
-                _apply(job, plans, gateway, writer, snapshot.etag)
+                _apply(job, plans, gateway, writer, snapshot.etag, settings.headroom)
                 log.info("%s: written (%d requests)", name, writer.writes)
                 _remember(plans, run)
                 return reports
@@ -307,7 +312,9 @@ def _plan(job: _Job, snapshot: Snapshot, run: _Run) -> Planned:
     target that cannot be planned fails alone.
 
     ``policy: add-only`` is applied here, once, for every kind: what the target holds (as
-    ipsync wrote it) joins the selection before the kind plans, so nothing leaves.
+    ipsync wrote it) joins the selection before the kind plans, so nothing leaves. A target
+    with writes is checked for drift on the first read of the run (a later read would count
+    this run's own writes).
     """
     live = [item for item in job.items if item.report.status != "failed"]
     wanted = [(item.target, _wanted(item, job.kind, snapshot, run)) for item in live]
@@ -317,12 +324,23 @@ def _plan(job: _Job, snapshot: Snapshot, run: _Run) -> Planned:
         if isinstance(result, str):
             item.report.status, item.report.error = "failed", result
             continue
+        if result.writes and item.drift is None:
+            item.drift = _drift(item, job.kind, snapshot, run)
         reason = None
         if result.refused is None and result.writes:
             proposal = _proposal(item, job.kind, snapshot, result, run)
             reason = judge(proposal, run.thresholds, force=run.force)
         plans.append((item, result.refuse(reason) if reason else result))
     return plans
+
+
+def _drift(item: _Item, kind: Kind, snapshot: Snapshot, run: _Run) -> tuple[str, ...]:
+    """How the target's own entries differ from what ipsync last wrote into them. A target
+    without writes has not drifted: its entries are what the release asks for."""
+    written = run.records.written(item.target, _record(item, run.records))
+    if not written:
+        return ()
+    return tuple(drift_notes(drift(written, kind.owned(item.target, snapshot))))
 
 
 def _record(item: _Item, records: TargetRecords) -> Record:
@@ -411,6 +429,7 @@ def _apply(
     gateway: Gateway,
     writer: ArmWriter,
     etag: str | None,
+    headroom: Headroom,
 ) -> None:
     """Send the writes of every target of the resource, make-before-break across targets too.
 
@@ -421,8 +440,7 @@ def _apply(
     queue: list[tuple[_Item, Write[Any]]] = []
     for item, plan in plans:
         report = item.report
-        report.fit = Fit.of(plan.fit) if plan.fit is not None else None
-        report.notes = list(plan.notes)
+        _describe(item, plan, headroom)
         if plan.refused is not None:
             report.status, report.error = "refused", plan.refused
             report.changes = [_change(w, job.kind) for w in plan.writes]
@@ -473,16 +491,24 @@ def _sent(
     report.status = "applied"
 
 
-def _record_plans(job: _Job, plans: Planned) -> None:
+def _record_plans(job: _Job, plans: Planned, headroom: Headroom) -> None:
     for item, plan in plans:
         report = item.report
-        report.fit = Fit.of(plan.fit) if plan.fit is not None else None
-        report.notes = list(plan.notes)
+        _describe(item, plan, headroom)
         report.changes = [_change(w, job.kind) for w in plan.writes]
         if plan.refused is not None:
             report.status, report.error = "refused", plan.refused
         elif plan.writes:
             report.status = "planned"
+
+
+def _describe(item: _Item, plan: TargetPlan[Any], headroom: Headroom) -> None:
+    """The target's fit and notes: its drift, the kind's notes, and the limits it is near."""
+    target, report = item.target, item.report
+    ratio = target.max_extra_ratio if target.fit == "cover" else None
+    report.fit = Fit.of(plan.fit, ratio) if plan.fit is not None else None
+    near = headroom_notes(report.fit.headroom(), headroom) if report.fit is not None else []
+    report.notes = [*(item.drift or ()), *plan.notes, *near]
 
 
 def _source_info(release: Release, jobs: list[_Job]) -> SourceInfo:

@@ -132,7 +132,10 @@ def _targets(latest: Report, reports: Sequence[Report], thresholds: Thresholds) 
             extra = f"{fit.extra_addresses:,}"
         else:
             near, entries, extra = [], "-", "-"
-        notes = [f'<div class="note">{escape(n)}</div>' for n in [*near, *target.notes]]
+        # A report keeps its headroom notes since they are judged in the run; older ones
+        # have them from here, by the same thresholds.
+        told = dict.fromkeys([*target.notes, *near])
+        notes = [f'<div class="note">{escape(n)}</div>' for n in told]
         if target.error:
             label = "refused: " if target.status == "refused" else ""
             notes.insert(0, f'<div class="reason">{escape(label + target.error)}</div>')
