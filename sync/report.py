@@ -117,6 +117,8 @@ class Report(BaseModel):
     run_id: str | None = None
     started_at: str | None = None
     error: str | None = None
+    #: Facts about the run as a whole worth knowing (a feed stale or unreachable for long).
+    notes: list[str] = Field(default_factory=list)
 
     def exit_code(self) -> int:
         """0 done or nothing to change, 1 error, 2 changes pending (dry run), 3 refused."""

@@ -24,6 +24,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 from sync.app import notify, telemetry
 from sync.app.app_settings import AppSettings, RunRequest
 from sync.app.changelog import ChangeLog
+from sync.app.feedwatch import FeedWatch
 from sync.app.history import History
 from sync.app.runlock import RunLock
 from sync.azure.storage import cached_service, storage_env
@@ -60,6 +61,8 @@ class Store:
     #: The published lists, as the app serves them, and the last run's outcome of each.
     lists: BlobLists
     changes: ChangeLog
+    #: What each feed gave, run after run: since when it is stale or unreachable.
+    feeds: FeedWatch
 
     @classmethod
     def from_env(
@@ -81,6 +84,7 @@ class Store:
             queue,
             BlobLists(container),
             ChangeLog(container),
+            FeedWatch(container),
         )
 
     def enqueue(self, request: RunRequest) -> None:
@@ -132,6 +136,7 @@ def perform(
             _record_lists(store.lists, settings, report)
         if lease.lost.is_set():
             report = _stopped(report, lease.lost_reason or "lease lost")
+        report.notes.extend(_watch_feeds(store.feeds, read, report, app))
         telemetry.log_report(report)
         store.history.save(report)
         if not (settings.dry_run or lease.lost.is_set()):
@@ -157,6 +162,22 @@ def _keep_changes(
     except Exception:
         log.exception("run %s: updating the change feed crashed", report.run_id)
     return []
+
+
+def _watch_feeds(
+    feeds: FeedWatch, read: Sequence[Release], report: Report, app: AppSettings
+) -> list[str]:
+    """Keep what the run read of each feed; the notes of feeds stale or unreachable for
+    longer than ``IPSYNC_FEED_STALE_AFTER_HOURS``. A storage failure here only logs."""
+    from sync.core.freshness import problems
+
+    now = datetime.now(UTC)
+    try:
+        watch = feeds.update(read, report, now)
+    except AzureError as exc:
+        log.warning("run %s: could not keep the feeds' watch: %s", report.run_id, describe(exc))
+        return []
+    return list(problems(watch, now, app.feed_stale_after_hours).values())
 
 
 def _record_lists(lists: BlobLists, settings: Settings, report: Report) -> None:

@@ -108,10 +108,11 @@ def _latest(report: Report) -> str:
     )
     error = f' <span class="reason">{escape(report.error)}</span>' if report.error else ""
     mode = " (dry run)" if report.dry_run else ""
+    notes = "".join(f'<div class="note">{escape(n)}</div>' for n in report.notes)
     return (
         f"<p>Last run <code>{escape(report.run_id or '-')}</code>{mode}, "
         f"{escape(_when(report.started_at))}{release}: "
-        f'<span class="state {_css(outcome)}">{outcome}</span>{error}</p>'
+        f'<span class="state {_css(outcome)}">{outcome}</span>{error}</p>{notes}'
     )
 
 
