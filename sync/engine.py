@@ -125,7 +125,7 @@ def run(
         state = State.open(settings)
         shared = _Run(
             PlanContext(release.mark, release.cloud),
-            _thresholds(settings, release),
+            guard_thresholds(settings, release),
             force,
             state.records,
         )
@@ -249,7 +249,7 @@ def _report_error(error: TargetError) -> TargetReport:
     )
 
 
-def _thresholds(settings: Settings, release: Release) -> Thresholds:
+def guard_thresholds(settings: Settings, release: Release) -> Thresholds:
     """The guard stage's settings: the operator's ratios and bounds, and how far the release's
     feed ever steps its marks."""
     from sync.feeds import get_feed

@@ -77,6 +77,11 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("{prog} plan", "settings from ./ipsync.toml (or IPSYNC_* variables)"),
         ("{prog} plan --config prod.toml --full", "every prefix of every change"),
         ("{prog} plan --json > plan.json", "the report as JSON"),
+        ("{prog} plan --impact", "per target and in total: entries, writes, refusals"),
+        (
+            "{prog} plan --offline --since ServiceTags_Public_20251010.json",
+            "the same without reading Azure, against an older release",
+        ),
     ),
     "apply": (
         ("{prog} apply", "plan, then write what changed"),

@@ -49,26 +49,10 @@ def demo(data_dir: Path | None = None) -> int:
     missing = [str(p) for p in releases if not p.is_file()]
     if missing:
         raise SettingsError(f"demo --data: bundled release not found: {', '.join(missing)}")
-    nsg_id = (
-        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/{PROVIDER}/{NSG_NAMES[0]}"
-    )
-    target = {
-        "nsg": nsg_id,
-        "service_tags": ["Storage.WestEurope", "AzureMonitor"],
-        "priority_range": [200, 299],
-    }
     with tempfile.TemporaryDirectory() as cache, Emulator() as emulator:
-        base: dict[str, Any] = {
-            "arm_endpoint": emulator.endpoint,
-            "ca_bundle": emulator.ca_bundle,
-            "credential": "emulator",
-            "subscription_id": SUBSCRIPTION,
-            "targets": [target],
-            "cache_dir": Path(cache),
-            "poll_interval_s": 0,
-        }
+        base = demo_config(emulator.endpoint, emulator.ca_bundle, Path(cache))
         settings = load_settings(**base)
-        foreign = _create_nsgs(settings)
+        foreign = create_nsgs(settings)
         steps = [
             (releases[0], "first sync of an older release"),
             (releases[0], "the same release again: nothing to write"),
@@ -84,6 +68,27 @@ def demo(data_dir: Path | None = None) -> int:
         counts = ", ".join(f"{stats[k]} {k}" for k in ("requests", "writes", "puts", "deletes"))
         print(f"\nemulator saw {counts}")
         return _check_foreign(settings, foreign)
+
+
+def demo_config(endpoint: str, ca_bundle: Path, cache: Path) -> dict[str, Any]:
+    """The demo's settings against an emulator: one explicit target, discovery by tag on."""
+    nsg_id = (
+        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/{PROVIDER}/{NSG_NAMES[0]}"
+    )
+    target = {
+        "nsg": nsg_id,
+        "service_tags": ["Storage.WestEurope", "AzureMonitor"],
+        "priority_range": [200, 299],
+    }
+    return {
+        "arm_endpoint": endpoint,
+        "ca_bundle": ca_bundle,
+        "credential": "emulator",
+        "subscription_id": SUBSCRIPTION,
+        "targets": [target],
+        "cache_dir": cache,
+        "poll_interval_s": 0,
+    }
 
 
 def _check_foreign(settings: Settings, foreign: Rule) -> int:
@@ -102,7 +107,7 @@ def _check_foreign(settings: Settings, foreign: Rule) -> int:
     return 0
 
 
-def _create_nsgs(settings: Settings) -> Rule:
+def create_nsgs(settings: Settings) -> Rule:
     """Two NSGs, each with a foreign rule inside ipsync's priority band (it is skipped)."""
     from azure.mgmt.network.models import (
         NetworkSecurityGroup,
