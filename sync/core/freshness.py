@@ -61,7 +61,7 @@ def problems(watch: Mapping[str, Watch], now: datetime, stale_after_h: float) ->
             hours = _hours(now, seen.failing_since)
             if hours > stale_after_h:
                 result[feed] = (
-                    f"{PREFIX}{feed}: not read for {hours:.0f} h (since {seen.failing_since}, "
+                    f"{PREFIX}{feed}: not read for {hours:g} h (since {seen.failing_since}, "
                     f"more than {SETTING}={stale_after_h:g}): {seen.problem}"
                 )
                 continue
@@ -69,7 +69,7 @@ def problems(watch: Mapping[str, Watch], now: datetime, stale_after_h: float) ->
             hours = _hours(now, seen.since)
             if hours > stale_after_h:
                 result[feed] = (
-                    f"{PREFIX}{feed}: release {seen.mark} unchanged for {hours:.0f} h (since "
+                    f"{PREFIX}{feed}: release {seen.mark} unchanged for {hours:g} h (since "
                     f"{seen.since}, more than {SETTING}={stale_after_h:g}); is it still "
                     "published?"
                 )
@@ -77,4 +77,5 @@ def problems(watch: Mapping[str, Watch], now: datetime, stale_after_h: float) ->
 
 
 def _hours(now: datetime, since: str) -> float:
-    return (now - datetime.fromisoformat(since)).total_seconds() / 3600
+    """Hours from ``since`` to ``now``, to a tenth."""
+    return round((now - datetime.fromisoformat(since)).total_seconds() / 3600, 1)
