@@ -149,7 +149,10 @@ def offline_impact(
                 TargetImpact(target.kind, target.resource_id, tuple(target.service_tags), (),
                              "failed", 0, 0, 0, str(exc))
             )  # fmt: skip
-    notes = ["writes are not known offline; targets that opt in by an Azure tag are not seen"]
+    notes = [
+        "offline: entries are the published CIDRs (before a cover's fit), writes are not "
+        "known, and targets that opt in by an Azure tag are not seen"
+    ]
     if previous is None:
         notes.append("no earlier release known: targets without a record count as first syncs")
     return Impact(release.mark, diff.old if diff else None, tuple(rows), True, tuple(notes))
