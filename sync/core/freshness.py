@@ -57,23 +57,25 @@ def problems(watch: Mapping[str, Watch], now: datetime, stale_after_h: float) ->
     feeds are not listed."""
     result = {}
     for feed, seen in sorted(watch.items()):
-        if seen.failing_since is not None:
-            hours = _hours(now, seen.failing_since)
-            if hours > stale_after_h:
-                result[feed] = (
-                    f"{PREFIX}{feed}: not read for {hours:g} h (since {seen.failing_since}, "
-                    f"more than {SETTING}={stale_after_h:g}): {seen.problem}"
-                )
-                continue
-        if seen.since is not None:
-            hours = _hours(now, seen.since)
-            if hours > stale_after_h:
-                result[feed] = (
-                    f"{PREFIX}{feed}: release {seen.mark} unchanged for {hours:g} h (since "
-                    f"{seen.since}, more than {SETTING}={stale_after_h:g}); is it still "
-                    "published?"
-                )
+        failing = _over(now, seen.failing_since, stale_after_h)
+        same = _over(now, seen.since, stale_after_h)
+        if failing:
+            result[feed] = f"{PREFIX}{feed}: not read for {failing}: {seen.problem}"
+        elif same:
+            result[feed] = (
+                f"{PREFIX}{feed}: release {seen.mark} unchanged for {same}; is it still published?"
+            )
     return result
+
+
+def _over(now: datetime, since: str | None, limit_h: float) -> str | None:
+    """``12.5 h (since <when>, more than <setting>)`` when ``since`` is over ``limit_h`` ago."""
+    if since is None:
+        return None
+    hours = _hours(now, since)
+    if hours <= limit_h:
+        return None
+    return f"{hours:g} h (since {since}, more than {SETTING}={limit_h:g})"
 
 
 def _hours(now: datetime, since: str) -> float:

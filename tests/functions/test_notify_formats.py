@@ -233,21 +233,14 @@ def test_the_documented_slack_message_of_the_week_is_what_is_posted() -> None:
         parsed("ServiceTags_Public_20251010.json.xz"), parsed("ServiceTags_Public_20251017.json.xz")
     )
     added = [cidr for tag in week.tags if tag.name == "AzureMonitor" for cidr in tag.added]
-    made = Report(
-        ok=True,
-        dry_run=False,
-        run_id="20251017T043000123Z-1a2b3c4d",
-        source=SourceInfo(cloud="Public", change_number=373, origin="o", sha256="0"),
-        targets=[
-            TargetReport(
-                kind="nsg",
-                resource=f"{NSG}nsg-backup",
-                status="applied",
-                service_tags=tags,
-                changes=[Change(rule="ipsync-azuremonitor-v4", action="update", added=added)],
-            )
-        ],
+    backup = TargetReport(
+        kind="nsg",
+        resource=f"{NSG}nsg-backup",
+        status="applied",
+        service_tags=tags,
+        changes=[Change(rule="ipsync-azuremonitor-v4", action="update", added=added)],
     )
+    made = report(refused=0, changed=0).model_copy(update={"ok": True, "targets": [backup]})
     change = change_entry(
         week,
         cloud="Public",
