@@ -20,19 +20,18 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sync.azure.writes import ArmWriter, Deadline, OutOfTime, Stale
-from sync.core.drift import drift, drift_notes
 from sync.core.guards import Proposal, Thresholds, judge, split_mark, trusted
 from sync.core.headroom import Thresholds as Headroom
-from sync.core.headroom import headroom_notes
 from sync.core.plan import TargetPlan, Write, add_only, make_before_break
 from sync.core.selection import Selection, empty_tags, select
 from sync.errors import ArmError, IpsyncError, TargetError
 from sync.kinds import KIND_NAMES, get_kind
 from sync.kinds.base import Gateway, Kind, PlanContext, Snapshot, TargetSpec, details_of
-from sync.report import Change, Fit, Report, SourceInfo, TargetReport, new_run_id
+from sync.report import Change, Report, SourceInfo, TargetReport, new_run_id
 from sync.state import State
 from sync.state.ownership import Record
 from sync.state.records import TargetRecords, sizes
+from sync.targetnotes import describe, drift_of
 from sync.targets import (
     check_breadth,
     check_overrides,
@@ -325,22 +324,14 @@ def _plan(job: _Job, snapshot: Snapshot, run: _Run) -> Planned:
             item.report.status, item.report.error = "failed", result
             continue
         if result.writes and item.drift is None:
-            item.drift = _drift(item, job.kind, snapshot, run)
+            written = run.records.written(item.target, _record(item, run.records))
+            item.drift = drift_of(item.target, job.kind, snapshot, written)
         reason = None
         if result.refused is None and result.writes:
             proposal = _proposal(item, job.kind, snapshot, result, run)
             reason = judge(proposal, run.thresholds, force=run.force)
         plans.append((item, result.refuse(reason) if reason else result))
     return plans
-
-
-def _drift(item: _Item, kind: Kind, snapshot: Snapshot, run: _Run) -> tuple[str, ...]:
-    """How the target's own entries differ from what ipsync last wrote into them. A target
-    without writes has not drifted: its entries are what the release asks for."""
-    written = run.records.written(item.target, _record(item, run.records))
-    if not written:
-        return ()
-    return tuple(drift_notes(drift(written, kind.owned(item.target, snapshot))))
 
 
 def _record(item: _Item, records: TargetRecords) -> Record:
@@ -440,7 +431,7 @@ def _apply(
     queue: list[tuple[_Item, Write[Any]]] = []
     for item, plan in plans:
         report = item.report
-        _describe(item, plan, headroom)
+        describe(report, item.target, plan, item.drift, headroom)
         if plan.refused is not None:
             report.status, report.error = "refused", plan.refused
             report.changes = [_change(w, job.kind) for w in plan.writes]
@@ -494,21 +485,12 @@ def _sent(
 def _record_plans(job: _Job, plans: Planned, headroom: Headroom) -> None:
     for item, plan in plans:
         report = item.report
-        _describe(item, plan, headroom)
+        describe(report, item.target, plan, item.drift, headroom)
         report.changes = [_change(w, job.kind) for w in plan.writes]
         if plan.refused is not None:
             report.status, report.error = "refused", plan.refused
         elif plan.writes:
             report.status = "planned"
-
-
-def _describe(item: _Item, plan: TargetPlan[Any], headroom: Headroom) -> None:
-    """The target's fit and notes: its drift, the kind's notes, and the limits it is near."""
-    target, report = item.target, item.report
-    ratio = target.max_extra_ratio if target.fit == "cover" else None
-    report.fit = Fit.of(plan.fit, ratio) if plan.fit is not None else None
-    near = headroom_notes(report.fit.headroom(), headroom) if report.fit is not None else []
-    report.notes = [*(item.drift or ()), *plan.notes, *near]
 
 
 def _source_info(release: Release, jobs: list[_Job]) -> SourceInfo:

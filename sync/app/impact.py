@@ -60,12 +60,12 @@ class Impact(NamedTuple):
     notes: tuple[str, ...] = ()
 
     def totals(self) -> dict[str, int | None]:
-        """Across every target: how many it changes, entries added and removed, writes,
-        refusals and failures."""
+        """Across every target: how many a sync would change, entries added and removed
+        (refused targets' too), writes, refusals and failures."""
         writes = [t.writes for t in self.targets if t.status == "planned"]
         return {
             "targets": len(self.targets),
-            "changed": sum(1 for t in self.targets if t.status in ("planned", "refused")),
+            "changed": sum(1 for t in self.targets if t.status == "planned"),
             "added": sum(t.added for t in self.targets),
             "removed": sum(t.removed for t in self.targets),
             "writes": None if None in writes else sum(w or 0 for w in writes),
@@ -223,7 +223,7 @@ def render_impact(impact: Impact) -> str:
     writes = "writes not known offline" if t["writes"] is None else f"{t['writes']} writes"
     lines = [
         f"impact of release {impact.release}{since} on {t['targets']} targets: "
-        f"{t['changed']} changed, +{t['added']} -{t['removed']} entries, {writes}, "
+        f"{t['changed']} to change, +{t['added']} -{t['removed']} entries, {writes}, "
         f"{t['refused']} refused, {t['failed']} failed"
     ]
     for row in impact.targets:
