@@ -31,7 +31,7 @@ def attention(report: Report) -> list[dict[str, Any]]:
     return rows
 
 
-def drifted(report: Report) -> bool:
+def needs_look(report: Report) -> bool:
     """Whether someone else changed entries ipsync wrote, or a feed needs looking at."""
     return bool(report.notes) or any(is_drift(n) for t in report.targets for n in t.notes)
 

@@ -112,11 +112,11 @@ def summary(
 
     ``change`` is what the run's release changed in the selected tags, when it changed any.
     """
-    from sync.app.attention import attention, drifted
+    from sync.app.attention import attention, needs_look
 
     noteworthy = ("refused", "failed") if report.dry_run else ("applied", "refused", "failed")
     targets = [t for t in report.targets if t.status in noteworthy]
-    if not targets and report.error is None and not drifted(report):
+    if not targets and report.error is None and not needs_look(report):
         return None
     changed = [_entry(t) for t in targets if t.status == "applied"]
     refused = [_entry(t) for t in targets if t.status == "refused"]

@@ -13,8 +13,10 @@ import pytest
 from azure.functions.timer import TimerRequest
 
 import function_app
+from sync.app import notify
 from sync.app.feedwatch import BLOB
 from sync.app.triggers import RunFailed
+from sync.report import Report, TargetReport
 
 from ._app import RG, App
 from ._http import call
@@ -109,3 +111,18 @@ def test_a_feed_unreachable_for_longer_than_the_setting_is_told(
     health = call(function_app.health, "GET", "/api/health")
     assert health.status == 503
     assert health.body["feeds"]["azure"]["problem"].startswith("feed azure: not read for 50 h")
+
+
+def test_a_dry_run_that_finds_drift_notifies_and_headroom_alone_does_not() -> None:
+    drift = "drift: the IPv4 entries ipsync wrote were removed by someone else since its last run"
+    near = "near capacity: 399 of 400 entries in use (100%, notes from 90%)"
+    planned = TargetReport(kind="nsg", resource="/x/nsg-a", status="planned", notes=[drift, near])
+    quiet = TargetReport(kind="nsg", resource="/x/nsg-b", status="unchanged", notes=[near])
+    body = notify.summary(Report(ok=True, dry_run=True, targets=[planned, quiet]), None)
+    assert body is not None
+    assert body["attention"] == [
+        {"kind": "nsg", "resource": "/x/nsg-a", "notes": [drift, near]},
+        {"kind": "nsg", "resource": "/x/nsg-b", "notes": [near]},
+    ]
+    assert body["text"].endswith("0 failed, 3 to look at (drift, limits near, feeds)")
+    assert notify.summary(Report(ok=True, dry_run=False, targets=[quiet]), None) is None
