@@ -14,23 +14,24 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sync.azure.writes import ArmWriter, Deadline, OutOfTime, Stale
+from sync.candidates import candidates as visited
 from sync.core.guards import Proposal, Thresholds, judge, trusted
+from sync.core.headroom import Thresholds as Headroom
 from sync.core.plan import TargetPlan, Write, add_only, make_before_break
 from sync.core.selection import Selection
 from sync.errors import ArmError, IpsyncError, TargetError
-from sync.kinds import KIND_NAMES, get_kind
+from sync.kinds import get_kind
 from sync.kinds.base import Gateway, Kind, PlanContext, Snapshot, TargetSpec, details_of
 from sync.releases import RunFeeds
 from sync.report import (
     Change,
-    Fit,
     Report,
     SourceInfo,
     SourceMark,
@@ -42,17 +43,16 @@ from sync.resourceplan import PlanWatch, ResourcePlan, snapshot_digest, spec_dig
 from sync.state import State
 from sync.state.ownership import Conflict, Record
 from sync.state.records import TargetRecords, sizes
+from sync.targetnotes import describe, drift_of
 from sync.targets import (
     check_breadth,
-    check_overrides,
-    discovered_targets,
-    explicit_targets,
     named_in_settings,
     tag_bound,
 )
 
 if TYPE_CHECKING:
     from sync.azure.client import Clients
+    from sync.core.feed import Release
     from sync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,8 @@ class _Item:
     #: Per feed, what it selects of each, when it takes from several (the guards judge each
     #: feed as well as the union).
     parts: Mapping[str, Selection] = field(default_factory=dict)
+    #: Drift notes, from the first read of this run (None: not looked at yet).
+    drift: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ def run(
             PlanContext(
                 first.mark if first else "", first.cloud if first else "", feeds.marks, feeds.labels
             ),
-            _thresholds(settings, feeds),
+            guard_thresholds(settings, feeds.loaded.values()),
             force,
             state.records,
             watch,
@@ -173,61 +175,12 @@ def run(
     return report
 
 
-def inventory(settings: Settings) -> list[tuple[str, str]]:
-    """``(kind, resource id)`` of every resource a run would visit (named, discovered by tag,
-    published lists; invalid targets too, so they are reported), sorted, without reading any
-    release: what a run fanned out over several invocations divides among them."""
-    from sync.azure.client import Clients
-
-    if settings.nothing_to_sync:
-        raise TargetError(settings.nothing_to_sync)
-    clients = Clients(settings)
-    found = set()
-    for candidate in _candidates(settings, clients, Deadline(settings.time_budget_s)):
-        if isinstance(candidate, TargetSpec):
-            found.add((candidate.kind, candidate.resource_id))
-        elif candidate.resource:
-            found.add((candidate.kind, candidate.resource))
-    return sorted(found, key=lambda pair: pair[1].lower())
-
-
-def _candidates(
-    settings: Settings, clients: Clients, deadline: Deadline
-) -> list[TargetSpec | TargetError]:
-    """Explicit targets, then every resource that opts in with the discovery tag."""
-    candidates = explicit_targets(settings)
-    scope = settings.discovery_scope
-    if scope is None:
-        return candidates
-    from sync.azure.discovery import opted_in
-
-    check_overrides(settings, KIND_NAMES)
-    subscriptions, management_group = scope
-    kinds = {get_kind(n).arm_type: n for n in KIND_NAMES if get_kind(n).arm_type}
-    taken = {t.resource_id.lower() for t in candidates if isinstance(t, TargetSpec)}
-    reader = ArmWriter("discovery", deadline, settings.poll_interval_s)
-    found: dict[str, list[tuple[str, dict[str, str]]]] = {name: [] for name in kinds.values()}
-    rows = opted_in(
-        clients.graph(),
-        reader,
-        kinds,
-        settings.discover_tag,
-        subscriptions=subscriptions,
-        management_group=management_group,
-    )
-    for resource_id, arm_type, tags in rows:
-        found[kinds[arm_type]].append((resource_id, tags))
-    for name, resources in found.items():
-        candidates += discovered_targets(resources, settings, taken, name)
-    return candidates
-
-
 def _resolve(
     settings: Settings, feeds: RunFeeds, clients: Clients, deadline: Deadline
 ) -> tuple[list[_Job], list[TargetReport]]:
     """Targets grouped by resource, each with its selection; invalid ones become failed reports,
     and so do those taking from a feed that could not be read."""
-    candidates = _candidates(settings, clients, deadline)
+    candidates = visited(settings, clients, deadline)
     if not candidates:
         raise TargetError(
             f"nothing to sync: IPSYNC_TARGETS is empty and no resource carries the tag "
@@ -296,14 +249,16 @@ def _report_error(error: TargetError) -> TargetReport:
     )
 
 
-def _thresholds(settings: Settings, feeds: RunFeeds) -> Thresholds:
+def guard_thresholds(settings: Settings, releases: Iterable[Release]) -> Thresholds:
     """The guard stage's settings: the operator's ratios and bounds, and how far each release's
     feed ever steps its marks."""
+    from sync.releases import steps_of
+
     return Thresholds(
         max_remove_ratio=settings.max_remove_ratio,
         max_add_ratio=settings.max_add_ratio,
         broadest={"v4": settings.min_prefixlen_v4, "v6": settings.min_prefixlen_v6},
-        steps=feeds.steps(),
+        steps=steps_of(releases),
     )
 
 
@@ -327,13 +282,13 @@ def _sync(
             plans = _plan(job, snapshot, run)
             log.info("%s: %d changes planned", name, sum(len(p.to_apply) for _, p in plans))
             if run.watch is not None:
-                _show(job, snapshot, plans, run.watch, run.context.release)
+                _show(job, snapshot, plans, run.watch, run.context.release, settings.headroom)
             if settings.dry_run:
-                _record_plans(job, plans)
+                _record_plans(job, plans, settings.headroom)
                 return reports
             try:
                 _claim(plans, run, writer)
-                _apply(job, plans, gateway, writer, snapshot.etag)
+                _apply(job, plans, gateway, writer, snapshot.etag, settings.headroom)
                 log.info("%s: written (%d requests)", name, writer.writes)
                 _remember(plans, run)
                 return reports
@@ -360,7 +315,9 @@ def _plan(job: _Job, snapshot: Snapshot, run: _Run) -> Planned:
     target that cannot be planned fails alone.
 
     ``policy: add-only`` is applied here, once, for every kind: what the target holds (as
-    ipsync wrote it) joins the selection before the kind plans, so nothing leaves.
+    ipsync wrote it) joins the selection before the kind plans, so nothing leaves. A target
+    with writes is checked for drift on the first read of the run (a later read would count
+    this run's own writes).
     """
     live = [item for item in job.items if item.report.status != "failed"]
     wanted = [(item.target, _wanted(item, job.kind, snapshot, run)) for item in live]
@@ -370,6 +327,9 @@ def _plan(job: _Job, snapshot: Snapshot, run: _Run) -> Planned:
         if isinstance(result, str):
             item.report.status, item.report.error = "failed", result
             continue
+        if result.writes and item.drift is None:
+            written = run.records.written(item.target, _record(item, run.records))
+            item.drift = drift_of(item.target, job.kind, snapshot, written)
         reason = None
         if result.refused is None and result.writes:
             proposal = _proposal(item, job.kind, snapshot, result, run)
@@ -492,6 +452,7 @@ def _apply(
     gateway: Gateway,
     writer: ArmWriter,
     etag: str | None,
+    headroom: Headroom,
 ) -> None:
     """Send the writes of every target of the resource, make-before-break across targets too.
 
@@ -502,8 +463,7 @@ def _apply(
     queue: list[tuple[_Item, Write[Any]]] = []
     for item, plan in plans:
         report = item.report
-        report.fit = Fit.of(plan.fit) if plan.fit is not None else None
-        report.notes = list(plan.notes)
+        describe(report, item.target, plan, item.drift, headroom)
         if plan.refused is not None:
             report.status, report.error = "refused", plan.refused
             report.changes = [_change(w, job.kind) for w in plan.writes]
@@ -554,15 +514,16 @@ def _sent(
     report.status = "applied"
 
 
-def _record_plans(job: _Job, plans: Planned) -> None:
+def _record_plans(job: _Job, plans: Planned, headroom: Headroom) -> None:
     for item, plan in plans:
-        _as_planned(item.report, plan, job.kind)
+        _as_planned(item.report, item, plan, job.kind, headroom)
 
 
-def _as_planned(report: TargetReport, plan: TargetPlan[Any], kind: Kind) -> None:
-    """What a dry run reports of a target's plan."""
-    report.fit = Fit.of(plan.fit) if plan.fit is not None else None
-    report.notes = list(plan.notes)
+def _as_planned(
+    report: TargetReport, item: _Item, plan: TargetPlan[Any], kind: Kind, headroom: Headroom
+) -> None:
+    """What a dry run reports of a target's plan (into ``report``: the item's, or a copy)."""
+    describe(report, item.target, plan, item.drift, headroom)
     report.changes = [_change(w, kind) for w in plan.writes]
     if plan.refused is not None:
         report.status, report.error = "refused", plan.refused
@@ -570,13 +531,20 @@ def _as_planned(report: TargetReport, plan: TargetPlan[Any], kind: Kind) -> None
         report.status = "planned"
 
 
-def _show(job: _Job, snapshot: Snapshot, plans: Planned, watch: PlanWatch, release: str) -> None:
+def _show(
+    job: _Job,
+    snapshot: Snapshot,
+    plans: Planned,
+    watch: PlanWatch,
+    release: str,
+    headroom: Headroom,
+) -> None:
     """Show the resource's plan to the run's watch before any write; its objection stops
     every write to the resource (its targets fail with it)."""
     views = []
     for item, plan in plans:
         view = item.report.model_copy(deep=True)
-        _as_planned(view, plan, job.kind)
+        _as_planned(view, item, plan, job.kind, headroom)
         views.append(view)
     objection = watch.planned(
         ResourcePlan(

@@ -84,14 +84,7 @@ class RunFeeds:
 
     def steps(self) -> dict[str, int]:
         """How far each release's mark series may step ahead of a held mark (its feed says)."""
-        from sync.feeds import get_feed
-
-        steps: dict[str, int] = {}
-        for release in self.loaded.values():
-            parts = split_mark(release.mark)
-            series = parts[0] if parts is not None else ""
-            steps[series] = get_feed(release.feed)[0].plausible_step(series)
-        return steps
+        return steps_of(self.loaded.values())
 
     def picks(self, target: TargetSpec) -> list[Pick]:
         """What the target takes from each feed; a feed named without selectors takes its own
@@ -146,3 +139,15 @@ class RunFeeds:
                 picks, families=families, extra=extra, exclude=exclude
             )
         return self._selections[key]
+
+
+def steps_of(releases: Iterable[Release]) -> dict[str, int]:
+    """How far each release's mark series may step ahead of a held mark (its feed says)."""
+    from sync.feeds import get_feed
+
+    steps: dict[str, int] = {}
+    for release in releases:
+        parts = split_mark(release.mark)
+        series = parts[0] if parts is not None else ""
+        steps[series] = get_feed(release.feed)[0].plausible_step(series)
+    return steps

@@ -182,6 +182,8 @@ class Report(BaseModel):
     run_id: str | None = None
     started_at: str | None = None
     error: str | None = None
+    #: Facts about the run as a whole worth knowing (a feed stale or unreachable for long).
+    notes: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_and_all(self) -> Report:

@@ -38,6 +38,10 @@ class AppSettings(BaseSettings):
     lease_s: int = Field(default=60, ge=15, le=60)
     #: ``/api/health`` reports unhealthy when the last run is older than this.
     health_max_age_h: float = Field(default=48.0, gt=0)
+    #: A feed whose release has not changed, or that no run could read, for longer than this
+    #: is noted in the run's report, its notification and ``/api/health`` (Microsoft
+    #: publishes the service tags weekly).
+    feed_stale_after_hours: float = Field(default=240.0, gt=0)
     #: Webhook for run notifications (a secret: never logged); empty or an unresolved Key
     #: Vault reference turns them off.
     notify_url: SecretStr | None = None

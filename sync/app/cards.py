@@ -2,7 +2,8 @@
 
 Both are built from the generic JSON body (:func:`sync.app.notify.summary`), so every format
 tells the same: the run's counts, the release change, the targets changed, refused (with the
-reason) and failed, and a link to the stored report.
+reason) and failed, what needs a look (drift, limits near, feeds stale), and a link to the
+stored report.
 
 - Slack: an incoming webhook takes ``{"text", "blocks"}``; ``text`` is the notification's
   fallback. Within Slack's limits (50 blocks, 150 characters of header, 3,000 per section);
@@ -59,6 +60,18 @@ def lines(body: Mapping[str, Any], key: str) -> list[str]:
     return result
 
 
+def attention_lines(body: Mapping[str, Any]) -> list[str]:
+    """One line per note that needs a look, naming its target (at most :data:`LISTED`)."""
+    result = []
+    for row in body.get("attention") or []:
+        name = str(row.get("resource", "")).rsplit("/", 1)[-1]
+        where = f"{row.get('kind') or 'target'} {name}: " if name else ""
+        result += [f"{where}{note}" for note in row.get("notes") or []]
+    if len(result) > LISTED:
+        result[LISTED:] = [f"... and {len(result) - LISTED} more"]
+    return result
+
+
 def _facts(body: Mapping[str, Any]) -> list[tuple[str, str]]:
     facts = [("Run", str(body.get("run_id") or "-")), ("Release", str(body.get("release")))]
     change = body.get("change")
@@ -88,15 +101,20 @@ def slack(body: Mapping[str, Any]) -> dict[str, Any]:
         if len(tags) > LISTED:
             listed.append(f"... and {len(tags) - LISTED} more")
         blocks.append(_section("*Service tags changed*\n" + "\n".join(listed)))
-    for key, title in _GROUPS:
-        group = lines(body, key)
-        if group:
-            blocks.append(_section(f"*{title}*\n" + "\n".join(f"• {_mrkdwn(g)}" for g in group)))
+    for title, group in _groups(body):
+        blocks.append(_section(f"*{title}*\n" + "\n".join(f"• {_mrkdwn(g)}" for g in group)))
     url = body.get("report_url")
     if url:
         link = f"<{url}|the report>" if str(url).startswith("https://") else _mrkdwn(str(url))
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Read {link}"}]})
     return {"text": str(body.get("text", headline(body))), "blocks": blocks[:SLACK_MAX_BLOCKS]}
+
+
+def _groups(body: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """The titled lists a message shows: changed, refused, failed, what needs a look."""
+    groups = [(title, lines(body, key)) for key, title in _GROUPS]
+    groups.append(("Needs a look", attention_lines(body)))
+    return [(title, group) for title, group in groups if group]
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -131,10 +149,8 @@ def teams(body: Mapping[str, Any]) -> dict[str, Any]:
         if len(tags) > LISTED:
             shown.append(f"... and {len(tags) - LISTED} more")
         card_body.append(_block("Service tags changed", shown))
-    for key, title in _GROUPS:
-        group = lines(body, key)
-        if group:
-            card_body.append(_block(title, group))
+    for title, group in _groups(body):
+        card_body.append(_block(title, group))
     card: dict[str, Any] = {
         "$schema": CARD_SCHEMA,
         "type": "AdaptiveCard",

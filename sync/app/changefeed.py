@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
-from sync.app.render import amounts
 from sync.changes import ChangeEntry, TagDelta
+from sync.core.diff import amounts
 from sync.core.prefixes import FAMILIES
 
 ATOM = "http://www.w3.org/2005/Atom"

@@ -27,7 +27,6 @@ from sync.logs import get_logger
 if TYPE_CHECKING:
     from sync.core.feed import Release
     from sync.core.fit import FamilyFit
-    from sync.feeds.archive import ArchivedRelease
     from sync.feedsettings import FeedSettings
     from sync.settings import Settings
 
@@ -228,62 +227,9 @@ def _cmd_tags(args: argparse.Namespace) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from sync.app.render import render_diff
-    from sync.core.diff import diff_releases
+    from sync.app.cli_diff import diff_command
 
-    old, new = _diff_sides(args)
-    diff = diff_releases(old, new, tags=args.tag or (), match=args.match, region=args.region)
-    if args.json:
-        import json
-
-        print(json.dumps(diff.as_json(), indent=2))
-    else:
-        print(render_diff(diff))
-    return 2 if diff.changed else 0
-
-
-#: The words ``diff`` takes for a side besides a file: the source's current release, and the
-#: newest kept one with other content.
-LATEST, PREVIOUS = "latest", "previous"
-
-
-def _diff_sides(args: argparse.Namespace) -> tuple[Release, Release]:
-    """OLD and NEW: files of ``--feed``, or its current release (kept on the way) and the
-    one before it among the kept releases."""
-    from sync.errors import SettingsError
-    from sync.feeds import DEFAULT_FEED, load_release
-    from sync.feeds.archive import cache_archive
-    from sync.feeds.cache import default_cache_dir
-
-    for word in (args.old, args.new):
-        if word not in (LATEST, PREVIOUS) and not Path(word).expanduser().is_file():
-            raise SettingsError(
-                f"diff: {word}: no such release file (or say {LATEST} or {PREVIOUS})"
-            )
-    settings = _feed_settings(args)
-    archive = cache_archive(settings.cache_dir or default_cache_dir())
-    latest: Release | None = None
-    entry: ArchivedRelease | None = None
-    if {args.old, args.new} & {LATEST, PREVIOUS}:
-        latest = _release(args)
-        kept = archive.keep(latest)
-        entry = kept.before if kept is not None else archive.before(latest)
-
-    def side(word: str) -> Release:
-        if word == LATEST and latest is not None:
-            return latest
-        if word == PREVIOUS and latest is not None:
-            if entry is None:
-                raise IpsyncError(
-                    f"diff: no release before {latest.mark} is kept in "
-                    f"{archive.shelf}: the download page links only the newest, so the one "
-                    f"before must have been read here (each 'diff {LATEST}' keeps what it "
-                    "reads); give the older release as a file"
-                )
-            return archive.load(entry)
-        return load_release(settings, args.feed or DEFAULT_FEED, source=word)
-
-    return side(args.old), side(args.new)
+    return diff_command(args, _feed_settings, _release)
 
 
 def _region_id(name: str) -> str:
@@ -299,6 +245,12 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     settings = _settings(args, dry_run=dry_run, source=source, cloud=args.cloud)
     if files:  # each over what IPSYNC_SOURCES says of its feed
         settings = settings.model_copy(update={"sources": {**settings.sources, **files}})
+    if getattr(args, "impact", False) or getattr(args, "offline", False):
+        from sync.app.cli_diff import impact_command
+        from sync.targets import check_explicit_targets
+
+        check_explicit_targets(settings)
+        return impact_command(args, settings)
     return sync_command(args, settings, args.prog)
 
 
@@ -470,6 +422,8 @@ def build_parser(prog: str = "python -m sync", only: str | None = None) -> _Pars
         p = command(name, text)
         common(p, several=True)
         add_arguments(p, name)
+        if name == "plan":
+            _impact_options(p)
         p.set_defaults(handler=_cmd_sync, prog=prog)
 
     if wanted("demo"):
@@ -492,6 +446,23 @@ def build_parser(prog: str = "python -m sync", only: str | None = None) -> _Pars
         )
         p.set_defaults(handler=_cmd_emulator)
     return parser
+
+
+def _impact_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--impact",
+        action="store_true",
+        help="summarise what the release changes "
+        "in each target and list: entries, writes, guard refusals, totals",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="with --impact, read no Azure "
+        "resource: each target holds what ipsync last wrote (implies --impact)",
+    )
+    p.add_argument("--since", metavar="FILE", help="with --impact, the release to compare "
+                   "with (default: the newest other release kept in the cache)")  # fmt: skip
 
 
 @contextmanager

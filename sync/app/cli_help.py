@@ -79,6 +79,11 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("{prog} plan --json > plan.json", "the report as JSON"),
         ("{prog} plan --out week.plan.json", "save the plan for review, then apply exactly it"),
         ("{prog} plan --source github=meta.json", "the github feed from a local file"),
+        ("{prog} plan --impact", "per target and in total: entries, writes, refusals"),
+        (
+            "{prog} plan --offline --since ServiceTags_Public_20251010.json",
+            "the same without reading Azure, against an older release",
+        ),
     ),
     "apply": (
         ("{prog} apply", "plan, then write what changed"),

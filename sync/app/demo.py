@@ -60,19 +60,9 @@ def demo(data_dir: Path | None = None) -> int:
     if missing:
         raise SettingsError(f"demo --data: bundled release not found: {', '.join(missing)}")
     with tempfile.TemporaryDirectory() as work, Emulator() as emulator:
-        base: dict[str, Any] = {
-            "arm_endpoint": emulator.endpoint,
-            "ca_bundle": emulator.ca_bundle,
-            "credential": "emulator",
-            "subscription_id": SUBSCRIPTION,
-            "targets": _targets(),
-            "lists": {LIST_NAME: {"service_tags": [LIST_TAG], "families": ["v4"]}},
-            "cache_dir": Path(work) / "cache",
-            "state": str(Path(work) / "state"),
-            "poll_interval_s": 0,
-        }
+        base = demo_config(emulator.endpoint, emulator.ca_bundle, Path(work))
         settings = load_settings(**base)
-        foreign = _create_resources(settings)
+        foreign = create_resources(settings)
         made = emulator.stats()["writes"]
         story = _Story(lambda source, **more: load_settings(**base, source=str(source), **more))
         ok = story.tell(releases, settings, foreign, Path(work) / "state")
@@ -80,6 +70,22 @@ def demo(data_dir: Path | None = None) -> int:
         print(f"\nThe emulator saw {written} writes after set-up; the reports counted "
               f"{story.writes}.")  # fmt: skip
         return 0 if ok and written == story.writes else 1
+
+
+def demo_config(endpoint: str, ca_bundle: Path, work: Path) -> dict[str, Any]:
+    """The demo's settings against an emulator: its targets, a published list, discovery by
+    tag on, the cache and the state in ``work``."""
+    return {
+        "arm_endpoint": endpoint,
+        "ca_bundle": ca_bundle,
+        "credential": "emulator",
+        "subscription_id": SUBSCRIPTION,
+        "targets": _targets(),
+        "lists": {LIST_NAME: {"service_tags": [LIST_TAG], "families": ["v4"]}},
+        "cache_dir": work / "cache",
+        "state": str(work / "state"),
+        "poll_interval_s": 0,
+    }
 
 
 def _targets() -> list[dict[str, Any]]:
@@ -192,7 +198,7 @@ def _untouched(settings: Settings, foreign: Rule) -> bool:
     return True
 
 
-def _create_resources(settings: Settings) -> Rule:
+def create_resources(settings: Settings) -> Rule:
     """Two NSGs, each with a foreign rule inside ipsync's priority band (it is skipped), and a
     Storage account that denies by default."""
     from azure.mgmt.network.models import (

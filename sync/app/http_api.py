@@ -27,6 +27,7 @@ from azure.core.exceptions import AzureError
 
 from sync.app import telemetry
 from sync.app.app_settings import RunRequest, load_app_settings
+from sync.app.attention import attention, feed_health
 from sync.app.history import run_time
 from sync.app.runlock import RunBusy, RunLock
 from sync.app.runs import SETTLED, Store, describe
@@ -234,7 +235,8 @@ def _running(run_id: str | None, started_at: str | None) -> dict[str, Any]:
 
 
 def http_health(req: func.HttpRequest) -> func.HttpResponse:
-    """``GET /api/health``: settings, storage, the last run's outcome and age; within seconds."""
+    """``GET /api/health``: settings, storage, the last run's outcome and age, the feeds'
+    freshness and the last run's drift and headroom notes; within seconds."""
     from sync.settings import load_settings
 
     checks: dict[str, Any] = {"settings": "ok", "storage": "ok", "last_run": None, "running": None}
@@ -254,11 +256,12 @@ def http_health(req: func.HttpRequest) -> func.HttpResponse:
             store.lock.holder(),
             store.history.latest_pointer(),
             store.lists.status() if settings.lists else {},
+            store.feeds.load(),
         )
     )
     pool.shutdown(wait=False)
     try:
-        holder, pointer, lists = reads.result(timeout=HEALTH_BUDGET_S)
+        holder, pointer, lists, feeds = reads.result(timeout=HEALTH_BUDGET_S)
     except TimeoutError:
         checks["storage"] = f"unreachable: no answer within {HEALTH_BUDGET_S:g} s"
         return _json(503, {"healthy": False, **checks})
@@ -281,7 +284,26 @@ def http_health(req: func.HttpRequest) -> func.HttpResponse:
     if settings.lists:
         checks["lists"] = _list_health(settings.lists, lists)
         healthy = healthy and all(v["problem"] is None for v in checks["lists"].values())
+    checks["feeds"] = feed_health(feeds, app.feed_stale_after_hours)
+    healthy = healthy and all(v["problem"] is None for v in checks["feeds"].values())
+    checks["attention"] = _attention(store, pointer)
     return _json(200 if healthy else 503, {"healthy": healthy, **checks})
+
+
+def _attention(store: Store, pointer: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The last run's drift and headroom notes (the run put drift right; a limit near is a
+    warning): shown, never unhealthy. Within the health budget, or left out."""
+    if pointer is None:
+        return []
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health")
+    read = pool.submit(store.history.get, str(pointer["run_id"]))
+    pool.shutdown(wait=False)
+    try:
+        stored = read.result(timeout=HEALTH_BUDGET_S)
+    except Exception as exc:
+        log.warning("/api/health: the last report was not read: %s", describe(exc))
+        return []
+    return attention(Report.model_validate(stored)) if stored else []
 
 
 def _list_health(names: Iterable[str], status: Mapping[str, Any]) -> dict[str, Any]:

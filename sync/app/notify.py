@@ -3,8 +3,10 @@
 A run that changed, refused or failed something (a target, a published list, or the run
 itself) posts its summary to ``IPSYNC_NOTIFY_URL``: which targets changed and by how many
 entries per service tag, what the release changed in the selected tags, the refusals and
-failures with their reasons, and a link to the stored report. A dry run posts only refusals
-and failures (it changes nothing). ``IPSYNC_NOTIFY_FORMAT`` (an app setting) picks the form:
+failures with their reasons, what needs a look (entries someone else changed, targets near a
+limit, feeds stale or unreachable: :mod:`sync.app.attention`), and a link to the stored
+report. A dry run posts only refusals and failures (it changes nothing), and drift or a feed
+gone stale. ``IPSYNC_NOTIFY_FORMAT`` (an app setting) picks the form:
 the generic JSON body (``json``, with a ``text`` line), Slack Block Kit (``slack``) or an
 Adaptive Card for a Microsoft Teams Workflows webhook (``teams``); see :mod:`sync.app.cards`.
 
@@ -110,9 +112,11 @@ def summary(
 
     ``change`` is what the run's release changed in the selected tags, when it changed any.
     """
+    from sync.app.attention import attention, needs_look
+
     noteworthy = ("refused", "failed") if report.dry_run else ("applied", "refused", "failed")
     targets = [t for t in report.targets if t.status in noteworthy]
-    if not targets and report.error is None:
+    if not targets and report.error is None and not needs_look(report):
         return None
     changed = [_entry(t) for t in targets if t.status == "applied"]
     refused = [_entry(t) for t in targets if t.status == "refused"]
@@ -128,8 +132,9 @@ def summary(
     told = _change(change)
     tally = (len(changed), len(refused), len(failed))
     line = str(told["summary"]) if told else None
+    look = attention(report)
     return {
-        "text": _text(report, tally, line, report_url),
+        "text": _text(report, tally, line, report_url, sum(len(r["notes"]) for r in look)),
         "run_id": report.run_id,
         "ok": report.ok,
         "dry_run": report.dry_run,
@@ -141,6 +146,7 @@ def summary(
         "failed": failed,
         "by_service_tags": by_tags,
         "change": told,
+        "attention": look,
     }
 
 
@@ -174,9 +180,13 @@ def _entry(target: TargetReport) -> dict[str, Any]:
     }
 
 
-def _text(report: Report, counts: tuple[int, int, int], change: str | None, url: str | None) -> str:
+def _text(
+    report: Report, counts: tuple[int, int, int], change: str | None, url: str | None, notes: int
+) -> str:
     changed, refused, failed = counts
     parts = [f"{changed} changed", f"{refused} refused", f"{failed} failed"]
+    if notes:
+        parts.append(f"{notes} to look at (drift, limits near, feeds)")
     head = f"ipsync run {report.run_id}{' (dry run)' if report.dry_run else ''}: "
     line = head + ", ".join(parts)
     if change:

@@ -12,8 +12,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from sync.core.diff import amounts
 from sync.core.feed import DEFAULT_FEED
-from sync.core.prefixes import FAMILIES, Family
+from sync.core.prefixes import FAMILIES
 from sync.report import Change, Report
 
 if TYPE_CHECKING:
@@ -96,21 +97,7 @@ def _short(prefixes: Sequence[str]) -> str:
     return f"{shown} ... and {rest} more (--full lists all)" if rest > 0 else shown
 
 
-#: IPv6 amounts of a /64 or more are told in /64 networks (2**64 addresses each).
-SLASH_64 = 1 << 64
 _FAMILY = {"v4": "IPv4", "v6": "IPv6"}
-
-
-def amounts(added: int, removed: int, family: Family) -> str:
-    """``+42 -0 addresses``; IPv6 from a /64 up in ``/64s`` (``~`` when rounded)."""
-    if family == "v4" or max(added, removed) < SLASH_64:
-        return f"+{added:,} -{removed:,} addresses"
-
-    def in_64s(count: int) -> str:
-        rounded = round(count / SLASH_64)
-        return f"{rounded:,}" if rounded * SLASH_64 == count else f"~{rounded:,}"
-
-    return f"+{in_64s(added)} -{in_64s(removed)} /64s"
 
 
 def render_diff(diff: ReleaseDiff) -> str:

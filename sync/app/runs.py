@@ -25,6 +25,7 @@ from sync.app import fanout, notify, telemetry
 from sync.app.app_settings import AppSettings, RunRequest
 from sync.app.changelog import ChangeLog
 from sync.app.fanout import FanoutPlan, Parts
+from sync.app.feedwatch import FeedWatch
 from sync.app.history import History
 from sync.app.runlock import RunLock
 from sync.azure.storage import cached_service, storage_env
@@ -63,6 +64,8 @@ class Store:
     changes: ChangeLog
     #: Plans and items' reports of runs fanned out over several invocations.
     parts: Parts
+    #: What each feed gave, run after run: since when it is stale or unreachable.
+    feeds: FeedWatch
 
     @classmethod
     def from_env(
@@ -85,6 +88,7 @@ class Store:
             BlobLists(container),
             ChangeLog(container),
             Parts(container),
+            FeedWatch(container),
         )
 
     def enqueue(self, request: RunRequest) -> None:
@@ -140,6 +144,7 @@ def perform(
             _record_lists(store.lists, settings, report)
         if lease.lost.is_set():
             report = _stopped(report, lease.lost_reason or "lease lost")
+        report.notes.extend(_watch_feeds(store.feeds, read, report, app))
         telemetry.log_report(report)
         store.history.save(report)
         if not (settings.dry_run or lease.lost.is_set()):
@@ -155,7 +160,7 @@ def perform(
 def _fan_out(store: Store, settings: Settings, run_id: str, app: AppSettings, force: bool) -> bool:
     """Queue the run's work items, if it has more than one; False to run it here. A run that
     cannot list its resources runs here too, and reports why in the usual way."""
-    from sync.engine import inventory
+    from sync.candidates import inventory
     from sync.feeds import load_release
 
     try:
@@ -263,6 +268,22 @@ def _keep_changes(
     except Exception:
         log.exception("run %s: updating the change feed crashed", report.run_id)
     return []
+
+
+def _watch_feeds(
+    feeds: FeedWatch, read: Sequence[Release], report: Report, app: AppSettings
+) -> list[str]:
+    """Keep what the run read of each feed; the notes of feeds stale or unreachable for
+    longer than ``IPSYNC_FEED_STALE_AFTER_HOURS``. A storage failure here only logs."""
+    from sync.core.freshness import problems
+
+    now = datetime.now(UTC)
+    try:
+        watch = feeds.update(read, report, now)
+    except AzureError as exc:
+        log.warning("run %s: could not keep the feeds' watch: %s", report.run_id, describe(exc))
+        return []
+    return list(problems(watch, now, app.feed_stale_after_hours).values())
 
 
 def _record_lists(lists: BlobLists, settings: Settings, report: Report) -> None:

@@ -104,10 +104,11 @@ def _latest(report: Report) -> str:
     release = f" with {escape(releases)}" if releases else ""
     error = f' <span class="reason">{escape(report.error)}</span>' if report.error else ""
     mode = " (dry run)" if report.dry_run else ""
+    notes = "".join(f'<div class="note">{escape(n)}</div>' for n in report.notes)
     return (
         f"<p>Last run <code>{escape(report.run_id or '-')}</code>{mode}, "
         f"{escape(_when(report.started_at))}{release}: "
-        f'<span class="state {_css(outcome)}">{outcome}</span>{error}</p>'
+        f'<span class="state {_css(outcome)}">{outcome}</span>{error}</p>{notes}'
     )
 
 
@@ -128,7 +129,10 @@ def _targets(latest: Report, reports: Sequence[Report], thresholds: Thresholds) 
             extra = f"{fit.extra_addresses:,}"
         else:
             near, entries, extra = [], "-", "-"
-        notes = [f'<div class="note">{escape(n)}</div>' for n in [*near, *target.notes]]
+        # A report keeps its headroom notes since they are judged in the run; older ones
+        # have them from here, by the same thresholds.
+        told = dict.fromkeys([*target.notes, *near])
+        notes = [f'<div class="note">{escape(n)}</div>' for n in told]
         if target.error:
             label = "refused: " if target.status == "refused" else ""
             notes.insert(0, f'<div class="reason">{escape(label + target.error)}</div>')

@@ -151,3 +151,19 @@ def compare(
         tuple(removed["v4"] + removed["v6"]),
         status,
     )
+
+
+#: IPv6 amounts of a /64 or more are told in /64 networks (2**64 addresses each).
+SLASH_64 = 1 << 64
+
+
+def amounts(added: int, removed: int, family: Family) -> str:
+    """``+42 -0 addresses``; IPv6 from a /64 up in ``/64s`` (``~`` when rounded)."""
+    if family == "v4" or max(added, removed) < SLASH_64:
+        return f"+{added:,} -{removed:,} addresses"
+
+    def in_64s(count: int) -> str:
+        rounded = round(count / SLASH_64)
+        return f"{rounded:,}" if rounded * SLASH_64 == count else f"~{rounded:,}"
+
+    return f"+{in_64s(added)} -{in_64s(removed)} /64s"

@@ -1,73 +1,71 @@
 """Drift: entries ipsync wrote that someone else removed or changed since it wrote them.
 
 A redeployed template that rewrites a whole list, or a hand edit in the portal, takes away
-what ipsync allowed; the next run puts it back, but the operator should hear that it happened
-(and who else writes there). Compared on addresses: an entry rewritten as other prefixes
-covering the same addresses has not drifted. Pure: what ipsync last wrote, entry by entry,
-and what the resource holds now, in; the facts out.
+what ipsync allowed; the next sync puts it back, but the operator should hear that it
+happened (and that someone else writes there). Compared per IP family on addresses, between
+what the target's record says ipsync last wrote and what the target's own entries allow now
+(:meth:`sync.kinds.base.Kind.owned`): entries rewritten as other prefixes covering the same
+addresses have not drifted. Pure: two sets of CIDRs in, the facts out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from typing import NamedTuple
 
-from sync.core.prefixes import FAMILIES, aggregate
+from sync.core.diff import amounts
+from sync.core.prefixes import FAMILIES, Family, aggregate, family_of
 from sync.core.selection import addresses
+
+#: How every drift note begins: the report's readers (notifications, ``/api/health``, the
+#: status page) tell drift from other notes by it.
+PREFIX = "drift: "
+_NAMES = {"v4": "IPv4", "v6": "IPv6"}
 
 
 class Drifted(NamedTuple):
-    """One entry that is not as ipsync wrote it."""
+    """One family of a target's entries that is not as ipsync wrote it."""
 
-    entry: str
-    #: ``removed`` (the entry is gone) or ``changed`` (it allows other addresses).
+    family: Family
+    #: ``removed`` (none of what ipsync wrote is left) or ``changed``.
     how: str
-    #: Addresses it allows now and did not, and no longer allows.
+    #: Addresses the entries allow now that ipsync did not write, and those they no longer do.
     added: int = 0
     removed: int = 0
 
 
-def drift(
-    written: Mapping[str, Collection[str]], found: Mapping[str, Collection[str]]
-) -> list[Drifted]:
-    """Entries of ``written`` that ``found`` lacks or changed; both map an entry's name (a
-    rule, or one key for a whole nameless list) to its canonical CIDRs."""
+def drift(written: Collection[str], found: Collection[str]) -> list[Drifted]:
+    """Per family, how the target's own entries (``found``, canonical CIDRs) differ from
+    what ipsync last wrote into them (``written``)."""
     result = []
-    for name in sorted(written):
-        wrote = list(written[name])
-        if name not in found:
-            result.append(Drifted(name, "removed", 0, _addresses(wrote)))
-            continue
-        now = list(found[name])
+    for family in FAMILIES:
+        wrote = [p for p in written if family_of(p) == family]
+        now = [p for p in found if family_of(p) == family]
         if set(now) == set(wrote):
             continue
-        gained, lost = _addresses(_minus(now, wrote)), _addresses(_minus(wrote, now))
-        if gained or lost:
-            result.append(Drifted(name, "changed", gained, lost))
+        gained, lost = addresses(_minus(now, wrote)), addresses(_minus(wrote, now))
+        if wrote and not now:
+            result.append(Drifted(family, "removed", 0, lost))
+        elif gained or lost:
+            result.append(Drifted(family, "changed", gained, lost))
     return result
 
 
 def drift_notes(drifted: list[Drifted]) -> list[str]:
-    """One note per drifted entry, for the report."""
+    """One note per drifted family, for the report."""
     notes = []
     for item in drifted:
-        if item.how == "removed":
-            notes.append(
-                f"drift: {item.entry} that ipsync wrote was removed by someone else "
-                f"({item.removed:,} addresses); a sync writes it again"
-            )
-        else:
-            notes.append(
-                f"drift: {item.entry} was changed by someone else since ipsync wrote it "
-                f"(+{item.added:,} -{item.removed:,} addresses)"
-            )
+        told = amounts(item.added, item.removed, item.family)
+        what = f"{PREFIX}the {_NAMES[item.family]} entries ipsync wrote were {item.how}"
+        back = "writes them again" if item.how == "removed" else "sets them back"
+        notes.append(f"{what} by someone else since its last run ({told}); a sync {back}")
     return notes
+
+
+def is_drift(note: str) -> bool:
+    return note.startswith(PREFIX)
 
 
 def _minus(prefixes: list[str], other: list[str]) -> list[str]:
     parts = aggregate(prefixes, exclude=other)
     return [p for family in FAMILIES for p in parts[family]]
-
-
-def _addresses(prefixes: list[str]) -> int:
-    return addresses(_minus(prefixes, []))

@@ -47,6 +47,8 @@ class Headroom(NamedTuple):
 
 
 DEFAULT = Thresholds()
+#: How headroom notes begin: the report's readers tell them from other notes by it.
+PREFIXES = ("near capacity: ", "near max_extra_ratio: ")
 
 
 def headroom_notes(headroom: Headroom, thresholds: Thresholds = DEFAULT) -> list[str]:
@@ -55,18 +57,22 @@ def headroom_notes(headroom: Headroom, thresholds: Thresholds = DEFAULT) -> list
     # Beyond the capacity the target is refused, and the refusal says so with the numbers.
     if _reached(headroom.capacity_used, thresholds.capacity) and headroom.capacity_used <= 1:
         notes.append(
-            f"near capacity: {headroom.entries} of {headroom.capacity} entries in use "
+            f"{PREFIXES[0]}{headroom.entries} of {headroom.capacity} entries in use "
             f"({headroom.capacity_used:.0%}, notes from {thresholds.capacity:.0%}); a growing "
             "tag will need a cover or be refused"
         )
     used = headroom.extra_used
     if used is not None and headroom.extra_ratio and _reached(used, thresholds.extra):
         notes.append(
-            f"near max_extra_ratio: the cover allows {headroom.extra_ratio:.2%} unpublished "
+            f"{PREFIXES[1]}the cover allows {headroom.extra_ratio:.2%} unpublished "
             f"addresses of {headroom.max_extra_ratio:.0%} ({used:.0%} of it, notes from "
             f"{thresholds.extra:.0%}); a larger cover will be refused"
         )
     return notes
+
+
+def is_headroom(note: str) -> bool:
+    return note.startswith(PREFIXES)
 
 
 def _reached(used: float, threshold: float) -> bool:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sync.core.drift import Drifted, drift, drift_notes
-from sync.core.headroom import Headroom, Thresholds, headroom_notes
+from sync.core.drift import Drifted, drift, drift_notes, is_drift
+from sync.core.headroom import Headroom, Thresholds, headroom_notes, is_headroom
 
 
 def test_room_left_says_nothing() -> None:
@@ -20,6 +20,8 @@ def test_near_capacity_from_the_threshold_on() -> None:
     assert headroom_notes(Headroom(360, 400), Thresholds(capacity=0.95)) == []
     assert headroom_notes(Headroom(400, 400)) != []
     assert headroom_notes(Headroom(459, 50)) == []  # refused, and the refusal says why
+    assert is_headroom(note)
+    assert not is_headroom("drift: the IPv4 entries ...")
 
 
 @pytest.mark.parametrize(
@@ -43,27 +45,30 @@ def test_an_unknown_ratio_is_not_guessed() -> None:
 
 
 def test_drift_on_addresses_not_on_text() -> None:
-    written = {
-        "ipsync-a-v4": ["192.0.2.0/24"],
-        "ipsync-b-v4": ["198.51.100.0/25", "198.51.100.128/25"],
-        "ipsync-c-v4": ["203.0.113.0/24"],
-        "ipsync-d-v6": ["2001:db8::/48"],
-    }
-    found = {
-        "ipsync-a-v4": ["192.0.2.0/24"],
-        "ipsync-b-v4": ["198.51.100.0/24"],  # merged: the same addresses
-        "ipsync-c-v4": ["203.0.113.0/25", "203.0.113.200/32"],
-    }
-    assert drift(written, found) == [
-        Drifted("ipsync-c-v4", "changed", 0, 127),
-        Drifted("ipsync-d-v6", "removed", 0, 1 << 80),
-    ]
-    notes = drift_notes(drift(written, found))
-    assert notes[0] == (
-        "drift: ipsync-c-v4 was changed by someone else since ipsync wrote it (+0 -127 addresses)"
-    )
-    assert notes[1].startswith("drift: ipsync-d-v6 that ipsync wrote was removed by someone else")
+    written = ["198.51.100.0/25", "198.51.100.128/25", "203.0.113.0/24", "2001:db8::/48"]
+    merged = ["198.51.100.0/24", "203.0.113.0/24", "2001:db8::/48"]  # the same addresses
+    assert drift(written, merged) == []
     assert drift(written, written) == []
+    found = ["198.51.100.0/24", "203.0.113.0/25", "203.0.113.200/32", "192.0.2.0/30"]
+    assert drift(written, found) == [
+        Drifted("v4", "changed", 4, 127),
+        Drifted("v6", "removed", 0, 1 << 80),
+    ]
+    changed, removed = drift_notes(drift(written, found))
+    assert changed == (
+        "drift: the IPv4 entries ipsync wrote were changed by someone else since its last run "
+        "(+4 -127 addresses); a sync sets them back"
+    )
+    assert removed == (
+        "drift: the IPv6 entries ipsync wrote were removed by someone else since its last run "
+        "(+0 -65,536 /64s); a sync writes them again"
+    )
+    assert is_drift(changed)
+    assert not is_drift("near capacity: 1 of 2")
+    # Entries of a family ipsync never wrote, in entries it owns, are drift too.
+    assert drift(["192.0.2.0/24"], ["192.0.2.0/24", "2001:db8::/64"]) == [
+        Drifted("v6", "changed", 1 << 64, 0)
+    ]
 
 
 def test_the_report_tells_a_covers_largest_extra_ratio_and_its_limit() -> None:

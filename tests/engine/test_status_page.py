@@ -1,6 +1,7 @@
 """The status page, rendered from the reports of real runs (the engine against the emulator,
 the bundled weekly releases, a target a guard refuses) and read back from headless Chromium:
-every target with its state, the refused one with its reason, the lists, the change, the runs.
+every target with its state, the refused one with its reason, a rule someone else deleted
+(drift), a feed gone stale, the lists, the change, the runs.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import netaddr
 import pytest
 
 from sync.app.status import PublishedList, render_status
 from sync.changes import ChangeEntry, change_entry
 from sync.core.diff import diff_releases
+from sync.core.freshness import observe, problems
 from sync.engine import run
 from sync.feeds import load_release
 from sync.report import Report
@@ -119,9 +122,12 @@ def week(
         },
     ]
     lists = {"edl": {"service_tags": ["AzureCloud.westeurope"], "max_entries": 450}}
-    reports = [
-        run(settings_for(source, targets, lists=lists)) for source in (*RELEASES[:1], *RELEASES)
-    ]
+    reports = [run(settings_for(source, targets, lists=lists)) for source in RELEASES[:1] * 2]
+    # Before the next week's run someone deletes a rule ipsync wrote: that run reports drift.
+    (rule,) = [r.name for r in network_client.security_rules.list("rg", "nsg-backup")
+               if r.name.startswith("ipsync-") and r.name.endswith("-v6")]  # fmt: skip
+    network_client.security_rules.begin_delete("rg", "nsg-backup", rule).result()
+    reports.append(run(settings_for(RELEASES[1], targets, lists=lists)))
     release = load_release(settings_for(RELEASES[1], targets))
     folder = Path(settings_for(RELEASES[1], targets).cache_dir or "")
     document = json.loads((folder / "state" / "lists" / "edl.json").read_text())
@@ -155,6 +161,10 @@ def test_the_page_shows_every_target_with_its_state_in_chromium(
         "agents": "applied",
         "edl": "applied",
     }
+    # The app adds a note when a feed has been stale for longer than its setting.
+    since = datetime(2025, 10, 7, 4, 30, tzinfo=UTC)
+    watch = observe({}, {"azure": "373"}, None, since)
+    latest.notes = list(problems(watch, datetime(2025, 10, 17, 5, 0, tzinfo=UTC), 240).values())
     page = tmp_path / "status.html"
     page.write_text(
         render_status(
@@ -186,15 +196,31 @@ def test_the_page_shows_every_target_with_its_state_in_chromium(
     assert rows["rg/agents"][3] == "400 of 400"
     assert "near capacity: 400 of 400 entries in use" in rows["rg/agents"][6]
     assert rows["rg/nsg-backup"][5] == _minute(latest.started_at)
+    assert (
+        "drift: the IPv6 entries ipsync wrote were removed by someone else since its last run "
+        f"(+0 -{_v6_64s(reports[0], 'nsg-backup')} /64s); a sync writes them again"
+    ) in rows["rg/nsg-backup"][6]
+    assert not any("drift: " in row[6] for name, row in rows.items() if name != "rg/nsg-backup")
 
     (edl,) = seen.rows["lists"][1:]
     assert edl[:3] == ["edl", LIST_URL, "applied"]
     run_ids = [row[0] for row in seen.rows["runs"][1:]]
     assert run_ids == [r.run_id for r in reversed(reports)]
     text = " ".join(" ".join(seen.text).split())
+    (stale,) = latest.notes
+    assert stale.startswith("feed azure: release 373 unchanged for 240.5 h")
+    assert " ".join(stale.split()) in text
     assert change is not None
     assert "Latest change Public release 372 -> 373: IPv4 +" in text
     assert re.search(r"AzureCloud\.westeurope ?: IPv4 \+42 -0 addresses", text)
+
+
+def _v6_64s(report: Report, nsg: str) -> str:
+    """The /64s of the IPv6 entries ``report``'s run left in ``nsg`` (netaddr's count)."""
+    (target,) = [t for t in report.targets if t.resource.endswith(f"/{nsg}")]
+    written = netaddr.IPSet(p for c in target.changes for p in c.added if ":" in p)
+    rounded = round(written.size / 2**64)
+    return f"{'' if rounded * 2**64 == written.size else '~'}{rounded:,}"
 
 
 def _minute(iso: str | None) -> str:

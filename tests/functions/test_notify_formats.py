@@ -3,9 +3,12 @@ Card (checked against the rules of the schema version it declares), and the chan
 
 from __future__ import annotations
 
+import html
 import json
 import logging
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -220,3 +223,40 @@ def test_the_app_posts_its_format_with_the_release_change(
     assert '"AzureMonitor: IPv4 +' in json.dumps(second["body"])
     run_id = app.history().run_ids()[-1]
     assert second["actions"][0]["url"].endswith(f"/api/runs/{run_id}")
+
+
+def test_the_documented_slack_message_of_the_week_is_what_is_posted() -> None:
+    """docs/changes.md shows the demo's week as Slack shows it: the same lines, as Slack
+    renders its mrkdwn (bold marks, a link's label, escaped characters)."""
+    tags = ["Storage.WestEurope", "AzureMonitor"]
+    week = diff_releases(
+        parsed("ServiceTags_Public_20251010.json.xz"), parsed("ServiceTags_Public_20251017.json.xz")
+    )
+    added = [cidr for tag in week.tags if tag.name == "AzureMonitor" for cidr in tag.added]
+    backup = TargetReport(
+        kind="nsg",
+        resource=f"{NSG}nsg-backup",
+        status="applied",
+        service_tags=tags,
+        changes=[Change(rule="ipsync-azuremonitor-v4", action="update", added=added)],
+    )
+    made = report(refused=0, changed=0).model_copy(update={"ok": True, "targets": [backup]})
+    change = change_entry(
+        week,
+        cloud="Public",
+        selected=tags,
+        targets=made.targets,
+        seen_at=datetime(2025, 10, 17, 4, 30, tzinfo=UTC),
+    )
+    summary = notify.summary(made, URL, change)
+    assert summary is not None
+    shown = []
+    for block in notify.payload("slack", summary)["blocks"]:
+        text = block.get("text", {}).get("text") or " ".join(e["text"] for e in block["elements"])
+        shown += html.unescape(re.sub(r"<[^|>]+\|([^>]+)>", r"\1", text).replace("*", "")).split(
+            "\n"
+        )
+    page = (Path(__file__).resolve().parents[2] / "docs" / "changes.md").read_text()
+    section = page.split("## Subscribe", 1)[1]
+    documented = section.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    assert shown == documented

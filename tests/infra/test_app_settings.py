@@ -51,6 +51,7 @@ APP_DEFAULTS = {
     "IPSYNC_HISTORY_KEEP": "200 reports are months of daily runs",
     "IPSYNC_LEASE_S": "the lock's lease; 60 s is Azure's longest fixed lease",
     "IPSYNC_HEALTH_MAX_AGE_H": "two days: a daily timer that missed a day is unhealthy",
+    "IPSYNC_FEED_STALE_AFTER_HOURS": "ten days: a weekly release a few days late is told",
 }
 
 #: Settings with a code default that Azure still needs: no NSG work without a subscription.
@@ -416,6 +417,7 @@ BY_NAME_ONLY = {
     "IPSYNC_HISTORY_KEEP": "tuning of the run history",
     "IPSYNC_LEASE_S": "tuning of the run lock",
     "IPSYNC_HEALTH_MAX_AGE_H": "tuning of /api/health",
+    "IPSYNC_FEED_STALE_AFTER_HOURS": "tuning of the stale-feed notes and /api/health",
     "IPSYNC_NEAR_CAPACITY_RATIO": "tuning of the near-a-limit notes",
     "IPSYNC_NEAR_EXTRA_RATIO": "tuning of the near-a-limit notes",
     "IPSYNC_TAG_SELECT": "tag trust: safe by default, widening it is a deliberate choice",
