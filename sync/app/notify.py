@@ -128,7 +128,10 @@ def summary(
         )
         counts["added"] += entry["added"]
         counts["removed"] += entry["removed"]
-    release = report.release
+    # the release as ever (Azure's change number); a run of several feeds names every mark
+    release = report.source.change_number if report.source is not None else None
+    if len(report.sources) > 1:
+        release = report.release
     told = _change(change)
     tally = (len(changed), len(refused), len(failed))
     line = str(told["summary"]) if told else None

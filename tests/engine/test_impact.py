@@ -115,8 +115,8 @@ def test_plan_impact_on_the_command_line(
         f'arm_endpoint = "{base["arm_endpoint"]}"\nca_bundle = "{base["ca_bundle"]}"\n'
         f'credential = "emulator"\nsubscription_id = "{base["subscription_id"]}"\n'
         f'cache_dir = "{tmp_path}"\npoll_interval_s = 0\nsource = "{NEW}"\n'
-        f'[[targets]]\nnsg = "{base["targets"][0]["nsg"]}"\n'
-        'service_tags = ["Storage.WestEurope", "AzureMonitor"]\npriority_range = [200, 299]\n'
+        f'[[targets]]\nkind = "storage"\nresource = "{base["targets"][1]["resource"]}"\n'
+        'service_tags = ["AzureCloud.westeurope"]\nfit = "cover"\n'
     )
     code = main(["plan", "--impact", "--since", str(OLD), "--config", str(config)])
     out = capsys.readouterr().out
