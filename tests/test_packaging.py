@@ -21,6 +21,7 @@ from packaging.utils import canonicalize_name
 
 from armemu import Emulator
 from sync.kinds import KIND_NAMES, get_kind
+from tests.contract.conftest import FOREIGN
 from tests.contract.harness import Arm, Harness
 from tests.engine.conftest import make_nsg, nsg_id
 
@@ -203,7 +204,8 @@ def _resources(emulator: Emulator, network_client: Any) -> list[dict[str, Any]]:
         if not get_kind(name).arm_type:
             continue  # a kind that makes no Azure request imports no Azure SDK
         harness: Harness = importlib.import_module(f"tests.contract.harness.{name}").HARNESS
-        targets.append(harness.target(harness.create(arm, f"{name}1", []), [TAG]))
+        owners = [] if "foreign" in harness.not_applicable else list(FOREIGN)
+        targets.append(harness.target(harness.create(arm, f"{name}1", owners), [TAG]))
     make_nsg(network_client, "found", tags={"ipsync": TAG})
     return targets
 
