@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from itertools import combinations
 
@@ -115,12 +114,9 @@ def _many(count: int, width: int) -> list[NsgTarget]:
 
 
 @pytest.mark.parametrize("width", [0, 1, 50])
-def test_ten_thousand_targets_on_one_nsg_take_well_under_a_second(width: int) -> None:
-    targets = _many(10_000, width)
-    started = time.process_time()
-    errors = check_bands(targets)
-    elapsed = time.process_time() - started
-    assert elapsed < 1.0, f"{elapsed:.2f} s of CPU"  # pairwise, this took minutes
+def test_ten_thousand_targets_on_one_nsg_are_each_checked(width: int) -> None:
+    # pairwise, this took minutes; its speed is measured in bench/, not here
+    errors = check_bands(_many(10_000, width))
     # width 0: every band is too narrow for two families; wider bands overlap their neighbours.
     assert len(errors) == 10_000
     expected = "cannot hold 2 rules" if width == 0 else "overlaps band"
