@@ -32,6 +32,8 @@ from sync.report import Report, TargetReport
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
 
+    from sync.core.feed import Release
+    from sync.resourceplan import ResourcePlan
     from sync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -208,6 +210,25 @@ def assemble(plan: FanoutPlan, results: dict[str, Report]) -> Report:
         started_at=plan.started_at,
         error="; ".join(errors) or None,
     )
+
+
+class Pinned:
+    """A work item's watch: a resource is written only at the release its run planned with
+    (a release that came out meanwhile is the next run's), read once by the item's run."""
+
+    def __init__(self, mark: str) -> None:
+        self._mark = mark
+
+    def release(self, release: Release) -> None:
+        """Every release the item reads; the plan of each resource says which it applies."""
+
+    def planned(self, plan: ResourcePlan) -> str | None:
+        if plan.release == self._mark:
+            return None
+        return (
+            f"release {plan.release} was read, the run was fanned out at release {self._mark}: "
+            "nothing written here, the next run syncs it"
+        )
 
 
 def given_up(plan: FanoutPlan, item: WorkItem, reason: str) -> Report:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from sync.changes import ChangeEntry
     from sync.core.feed import Release
+    from sync.resourceplan import PlanWatch
     from sync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -206,7 +207,12 @@ def perform_item(store: Store, settings: Settings, request: RunRequest, app: App
         if plan.dry_run:
             narrowed = narrowed.model_copy(update={"dry_run": True})
         report = _execute(
-            narrowed, plan.force, request.run_id, lease.lost, item.holds, plan.release
+            narrowed,
+            plan.force,
+            request.run_id,
+            lease.lost,
+            item.holds,
+            fanout.Pinned(plan.release),
         )
         if lease.lost.is_set():
             report = _stopped(report, lease.lost_reason or "lease lost")
@@ -329,16 +335,14 @@ def _execute(
     run_id: str,
     stop: threading.Event,
     only: Callable[[str], bool] | None = None,
-    release: str | None = None,
+    watch: PlanWatch | None = None,
 ) -> Report:
     """The engine's report under our run id; an unexpected crash becomes a failed report.
-    A work item (``only``) runs at its run's ``release`` or writes nothing."""
+    A work item syncs ``only`` its resources, each as its ``watch`` allows."""
     try:
         from sync import engine
 
-        if release is not None:
-            _same_release(settings, release)
-        report = engine.run(settings, force=force, stop=stop, run_id=run_id, only=only)
+        report = engine.run(settings, force=force, stop=stop, run_id=run_id, only=only, watch=watch)
     except IpsyncError as exc:
         report = Report(ok=False, dry_run=settings.dry_run, error=str(exc))
     except Exception as exc:
@@ -346,17 +350,6 @@ def _execute(
         report = Report(ok=False, dry_run=settings.dry_run, error=f"internal error: {exc!r}")
     started = report.started_at or datetime.now(UTC).isoformat(timespec="seconds")
     return report.model_copy(update={"run_id": run_id, "started_at": started})
-
-
-def _same_release(settings: Settings, planned: str) -> None:
-    from sync.feeds import load_release
-
-    mark = load_release(settings).mark
-    if mark != planned:
-        raise IpsyncError(
-            f"release {mark} came out while the run was fanned out at release {planned}: "
-            "nothing written by this item; the next run syncs it"
-        )
 
 
 def _stopped(report: Report, reason: str) -> Report:

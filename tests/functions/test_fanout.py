@@ -18,11 +18,13 @@ from sync.app.triggers import timer_sync
 from tests.contract.harness import Arm
 from tests.contract.harness.nsg import API
 
-from ._app import SUB, App
+from ._app import FEED, SUB, App
 from ._host import RUNS, QueueHost
 from ._http import run_of
 
 OTHER, THIRD = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
+#: The week before the app's release.
+OLDER = FEED.with_name("ServiceTags_Public_20251010.json.xz")
 #: NSGs per subscription: with items of at most 2, SUB makes two items, the others one each.
 LAYOUT = {SUB: ("f1", "f2", "f3"), OTHER: ("g1", "g2"), THIRD: ("h1",)}
 
@@ -118,3 +120,23 @@ def test_a_fanned_out_run_is_assembled_from_its_items_and_a_poisoned_one_fails_i
     host.drain()
     assert host.errors[errors:] == []
     assert app.arm_writes() == 2 * len(rows)
+
+
+def test_an_item_that_reads_another_release_than_its_run_planned_with_writes_nothing(
+    app: App,
+    fleet: list[str],
+    host: QueueHost,
+    emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    timer_sync()  # planned at the bundled 2025-10-17 release (373)
+    (run_id,) = app.history().run_ids("progress/")
+    monkeypatch.setenv("IPSYNC_SOURCE", str(OLDER))  # the items read release 372
+    host.drain()
+    report = run_of(function_app.get_run, run_id).body
+    assert report["ok"] is False
+    assert {t["status"] for t in report["targets"]} == {"failed"}
+    assert sorted(t["resource"] for t in report["targets"]) == sorted(fleet)
+    for row in report["targets"]:
+        assert "release 372 was read, the run was fanned out at release 373" in row["error"]
+    assert app.arm_writes() == 0

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from sync.azure.writes import raw
 from sync.kinds.base import Needs, TargetSpec
-from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed
+from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed, ResourceApi
 
 if TYPE_CHECKING:
     from azure.mgmt.containerservice import ContainerServiceClient
@@ -45,11 +45,8 @@ class AksTarget(IpRuleTarget):
     name_pattern: ClassVar[str] = r"[a-zA-Z0-9][-_a-zA-Z0-9]{0,62}"
 
 
-class AksApi:
-    def __init__(self, client: ContainerServiceClient, resource_group: str, name: str) -> None:
-        self.client = client
-        self._rg = resource_group
-        self._name = name
+class AksApi(ResourceApi):
+    client: ContainerServiceClient
 
     def get(self) -> Listed:
         cluster = self.client.managed_clusters.get(self._rg, self._name)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from sync.azure.writes import raw
 from sync.kinds.base import Needs, TargetSpec
-from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed
+from sync.kinds.iprules import IpRuleKind, IpRuleTarget, Listed, ResourceApi
 
 if TYPE_CHECKING:
     from azure.mgmt.cosmosdb import CosmosDBManagementClient
@@ -40,11 +40,8 @@ class CosmosDbTarget(IpRuleTarget):
     noun: ClassVar[str] = "Cosmos DB account"
 
 
-class CosmosDbApi:
-    def __init__(self, client: CosmosDBManagementClient, resource_group: str, name: str) -> None:
-        self.client = client
-        self._rg = resource_group
-        self._name = name
+class CosmosDbApi(ResourceApi):
+    client: CosmosDBManagementClient
 
     def get(self) -> Listed:
         account = self.client.database_accounts.get(self._rg, self._name)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sync.azure.writes import raw
 from sync.kinds.frontdoor.policy import Condition, Rule, values
-from sync.kinds.iprules import Listed, ListGateway, ListWrite
+from sync.kinds.iprules import Listed, ListGateway, ListWrite, ResourceApi
 
 if TYPE_CHECKING:
     from azure.mgmt.frontdoor import FrontDoorManagementClient
@@ -57,11 +57,8 @@ def read_rules(policy: Any) -> tuple[Rule, ...]:
     )
 
 
-class FrontDoorApi:
-    def __init__(self, client: FrontDoorManagementClient, resource_group: str, name: str) -> None:
-        self.client = client
-        self._rg = resource_group
-        self._name = name
+class FrontDoorApi(ResourceApi):
+    client: FrontDoorManagementClient
 
     def get(self) -> Listed:
         """The allow-list rule's ranges; ``rules`` holds the whole policy."""
