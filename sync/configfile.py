@@ -9,10 +9,8 @@ a target.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
-import tomllib
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -59,6 +57,8 @@ def read_config(path: Path, known: Collection[str]) -> tuple[dict[str, Any], dic
 
 
 def _parse(text: str, suffix: str, where: str) -> Any:
+    import tomllib  # only a settings file needs it; ``prefixes`` starts without
+
     try:
         return tomllib.loads(text) if suffix == ".toml" else json.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -76,6 +76,8 @@ def _parse(text: str, suffix: str, where: str) -> Any:
 def _hint(name: str, known: Collection[str]) -> str:
     if name in _TARGET_FIELDS:
         return "; it is a target's field: write it under a [[targets]] header"
+    import difflib  # only a miss needs it
+
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
     return f"; did you mean {close[0]!r}?" if close else ""
 

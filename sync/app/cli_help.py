@@ -7,7 +7,6 @@ cli.md``, generated) shows the same text as ``--help``. A mistyped command or op
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 
@@ -113,16 +112,19 @@ def epilog(command: str, prog: str) -> str:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'plan'?)`` for a near miss, else nothing."""
+    import difflib  # only a miss needs it
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-_INVALID_CHOICE = re.compile(r"argument (?P<arg>.+?): invalid choice: '(?P<value>.*?)' \(choose")
+#: Compiled on first use (by ``re``'s cache): a run without a usage error never needs it.
+_INVALID_CHOICE = r"argument (?P<arg>.+?): invalid choice: '(?P<value>.*?)' \(choose"
 
 
 def explain(message: str, commands: Iterable[str]) -> str:
     """argparse's message with a guess: ``unknown command 'plna' (did you mean 'plan'?)``."""
-    match = _INVALID_CHOICE.match(message)
+    match = re.match(_INVALID_CHOICE, message)
     if match is None:
         return message
     value = match["value"]

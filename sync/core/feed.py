@@ -77,7 +77,6 @@ class Release:
     __slots__ = (
         "_by_lower",
         "change_number",
-        "checked",
         "cloud",
         "digest",
         "feed",
@@ -103,7 +102,6 @@ class Release:
         feed: str = DEFAULT_FEED,
         digest: str | None = None,
         resolve: Callable[[str], ServiceTag | None] | None = None,
-        checked: set[str] | None = None,
     ) -> None:
         self.cloud = cloud  # the Azure cloud, or the feed's instance (a label)
         self.change_number = change_number
@@ -121,8 +119,6 @@ class Release:
         #: Selectors of a form too open to list (a Microsoft 365 port filter): the record a
         #: name not among :attr:`tags` stands for, or None.
         self.resolve = resolve
-        #: Its distinct prefixes, when this read checked them and they passed as they were.
-        self.checked = checked
         self._by_lower: dict[str, list[str]] | None = None
         #: What a run derives from one record once and shares between targets (its
         #: aggregated prefixes), by record name.
@@ -186,8 +182,8 @@ class Bounds(NamedTuple):
     noun: str = "tag"
     verdict: str | None = None  # the content key, where the feed keeps verdicts
     trusted: Container[str] = ()
-    #: Prefixes an earlier release held that passed the same check as they were: only the
-    #: others are checked (a new weekly release shares nearly all of its prefixes).
+    #: Prefixes that passed the same check as they were (what the changed records held in
+    #: the release before): only the others are checked; a changed record keeps most of its.
     checked: Collection[str] = ()
 
     def minimum(self, version: int) -> int:
@@ -259,11 +255,9 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def decode_json(text: bytes, origin: str, what: str) -> Any:
-    """Decode a (decompressed) JSON document, bounded in values and nesting; one line naming
-    ``origin`` and ``what`` the document should have been when it is not."""
-    import json
-
+def screen_json(text: bytes, origin: str, what: str) -> None:
+    """Refuse, before decoding, a page where JSON was expected, and a document of far more
+    values than any release holds (:data:`MAX_JSON_VALUES`)."""
     if head(text).startswith(("<!doctype html", "<html")):
         raise FeedError(f"{origin}: looks like an HTML page, not {what}")
     values = sum(map(text.count, (b",", b"[", b"{")))
@@ -272,6 +266,15 @@ def decode_json(text: bytes, origin: str, what: str) -> Any:
             f"{origin}: about {values:,} JSON values, more than a release of {MAX_TAGS:,} tags "
             f"and {MAX_PREFIXES:,} prefixes holds; refusing"
         )
+
+
+def decode_json(text: bytes, origin: str, what: str) -> Any:
+    """Decode a (decompressed) JSON document, bounded in values and nesting
+    (:func:`screen_json`); one line naming ``origin`` and ``what`` the document should have
+    been when it is not."""
+    import json
+
+    screen_json(text, origin, what)
     try:
         return json.loads(text.removeprefix(_BOM))
     except UnicodeDecodeError:
@@ -315,8 +318,13 @@ class Checked(NamedTuple):
     by_name: dict[str, ServiceTag]
     #: The content key to keep, or None (prefixes were rewritten, or the feed keeps none).
     verdict: str | None
-    #: Its distinct prefixes when they were checked now (and passed as they were), else None.
-    distinct: set[str] | None
+
+
+def check_unique(names: list[str], origin: str, noun: str) -> None:
+    """Refuse a release naming a record twice: which of the two a target meant is unknown."""
+    if len(set(names)) != len(names):
+        twice = Counter(names).most_common(1)[0][0]
+        raise FeedError(f"{origin}: {noun} {twice!r} appears twice")
 
 
 def checked_records(records: list[ServiceTag], bounds: Bounds) -> Checked:
@@ -328,28 +336,31 @@ def checked_records(records: list[ServiceTag], bounds: Bounds) -> Checked:
     check_bounds(bounds.origin, prefixes=sum(len(tag.address_prefixes) for tag in records))
     by_name = {tag.name: tag for tag in records}
     if len(by_name) != len(records):
-        twice = Counter(tag.name for tag in records).most_common(1)[0][0]
-        raise FeedError(f"{bounds.origin}: {bounds.noun} {twice!r} appears twice")
+        check_unique([tag.name for tag in records], bounds.origin, bounds.noun)
     if bounds.verdict is not None and bounds.verdict in bounds.trusted:
-        return Checked(by_name, bounds.verdict, None)
-    distinct = _normalise_prefixes(records, bounds)
-    if distinct is None:  # prefixes were rewritten: the same content needs the rewrite again
-        return Checked(by_name, None, None)
-    return Checked(by_name, bounds.verdict, distinct)
+        return Checked(by_name, bounds.verdict)
+    if not _normalise_prefixes(records, bounds):
+        return Checked(by_name, None)  # rewritten: the same content needs the rewrite again
+    return Checked(by_name, bounds.verdict)
 
 
-def _normalise_prefixes(tags: list[ServiceTag], bounds: Bounds) -> set[str] | None:
+def _normalise_prefixes(tags: list[ServiceTag], bounds: Bounds) -> bool:
     """Check every distinct prefix once; rewrite only the records holding non-canonical ones.
 
-    The distinct prefixes when every one was fine as it is; None when some were rewritten.
+    True when every one was fine as it is; False when some were rewritten.
     """
-    distinct = set().union(*(tag.address_prefixes for tag in tags))
-    fresh = distinct.difference(bounds.checked) if bounds.checked else distinct
+    held = bounds.checked
+    if held:  # most are held: one pass, no set of them all
+        held = held if isinstance(held, set | frozenset) else set(held)
+        fresh = {p for tag in tags for p in tag.address_prefixes if p not in held}
+    else:
+        fresh = set().union(*(tag.address_prefixes for tag in tags))
     v4_min, v6_min = bounds.min_prefixlen_v4, bounds.min_prefixlen_v6
     if not fresh or all_canonical(
         fresh, min_prefixlen_v4=v4_min, min_prefixlen_v6=v6_min, public=True
     ):
-        return distinct
+        return True
+    distinct = set().union(*(tag.address_prefixes for tag in tags))
     try:  # one is odd (a rewrite is due) or refused: which, and why
         parsed = {raw: parse_prefix(raw) for raw in distinct}
     except ValueError:
@@ -374,7 +385,7 @@ def _normalise_prefixes(tags: list[ServiceTag], bounds: Bounds) -> set[str] | No
             )
         # In place: the list is the decoded document's own, nobody else's.
         prefixes[:] = [renamed[p].text if p in renamed else p for p in prefixes]
-    return None
+    return False
 
 
 def _raise_first_bad(tags: list[ServiceTag], bounds: Bounds) -> NoReturn:

@@ -16,14 +16,9 @@ from sync.core.feed import Release
 from sync.errors import FeedError
 from sync.feeds import load_release
 from sync.feeds.azure import parse as parse_module
-from sync.feeds.azure.kept import (
-    CHECKED_FILE,
-    PARSED_PREFIX,
-    VERDICTS_FILE,
-    read_checked,
-    read_verdicts,
-)
+from sync.feeds.azure.kept import PARSED_PREFIX, VERDICTS_FILE, read_known, read_verdicts
 from sync.feeds.azure.parse import VERDICT_VERSION, parse_release
+from sync.feeds.azure.skim import Layout
 from sync.settings import load_settings
 
 from .conftest import DATA, PUBLIC, raw_json, release_bytes
@@ -145,8 +140,7 @@ def test_a_verdicts_file_others_may_write_is_ignored(
     path = tmp_path / "release.json"
     path.write_bytes(release_bytes(PUBLIC))
     load(path)
-    for name in (VERDICTS_FILE, CHECKED_FILE):
-        (tmp_path / "cache" / name).chmod(0o666)
+    (tmp_path / "cache" / VERDICTS_FILE).chmod(0o666)
     for kept in (tmp_path / "cache").glob(f"{PARSED_PREFIX}*"):
         kept.unlink()
     assert read_verdicts(tmp_path / "cache") == []
@@ -157,25 +151,34 @@ def test_a_verdicts_file_others_may_write_is_ignored(
 def test_a_new_release_is_checked_for_the_prefixes_it_adds(
     tmp_path: Path, load: Callable[..., Release], checks: list[int]
 ) -> None:
-    """The prefixes of the last release that passed are kept with its guards: the next
-    release checks only the others; other guards, or a file others may write, check all."""
+    """The last release that passed is kept with its guards: the next release checks only
+    the prefixes its changed tags did not hold; other guards, or a file others may write, check
+    all."""
     before, after = tmp_path / "before.json", tmp_path / "after.json"
     before.write_bytes(release_bytes(PREVIOUS))
     after.write_bytes(release_bytes(PUBLIC))
     load(before)
     release = load(after)
     assert release.verdict is not None
-    old, new = (set().union(*(t.address_prefixes for t in load(p).tags.values()))
-                for p in (before, after))  # fmt: skip
-    assert checks[1:] == [len(new - old)]  # 52: a week's worth
+    old, new = (dict(load(p).tags) for p in (before, after))
+    changed = [name for name, tag in new.items() if old.get(name) != tag]
+    added = (
+        set()
+        .union(*(new[n].address_prefixes for n in changed))
+        .difference(*(old[n].address_prefixes for n in changed if n in old))
+    )
+    assert 0 < len(added) < 1_000 < len(changed) * 100  # about 100 tags changed in a week
+    assert checks[1:] == [len(added)]
     payload = raw_json(PUBLIC)
     payload["values"][0]["properties"]["addressPrefixes"].append("10.1.0.0/16")
     with pytest.raises(FeedError, match=r"10\.1\.0\.0/16 overlaps reserved 10\.0\.0\.0/8"):
         load(write(tmp_path / "bad.json", payload))
     load(write(tmp_path / "stricter.json", raw_json(PREVIOUS)), min_prefixlen_v4=9)
     assert checks[-1] == checks[0]  # other guards: every prefix
-    (tmp_path / "cache" / CHECKED_FILE).chmod(0o666)
-    assert read_checked(tmp_path / "cache", (VERDICT_VERSION, 8, 16)) == []
+    assert read_known(tmp_path / "cache", (VERDICT_VERSION, 8, 16)) is not None
+    for kept in (tmp_path / "cache").glob(f"{PARSED_PREFIX}*"):
+        kept.chmod(0o666)
+    assert read_known(tmp_path / "cache", (VERDICT_VERSION, 8, 16)) is None
 
 
 @pytest.fixture
@@ -183,11 +186,13 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Counts the parses of a release's bytes (the real parser runs)."""
     calls: list[str] = []
 
-    def counted(data: bytes, **options: Any) -> Release:
-        calls.append(options["origin"])
-        return parse_release(data, **options)
+    real = parse_module.read_document
 
-    monkeypatch.setattr(parse_module, "parse_release", counted)
+    def counted(data: bytes, **options: Any) -> tuple[Release, Layout | None]:
+        calls.append(options["origin"])
+        return real(data, **options)
+
+    monkeypatch.setattr(parse_module, "read_document", counted)
     return calls
 
 

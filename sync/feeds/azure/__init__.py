@@ -93,25 +93,25 @@ def _parsed(data: bytes, origin: str, settings: AnySettings) -> Release:
     release = kept.read_parsed(cache, key, mask_url(origin))
     if release is not None:
         return release
-    from sync.feeds.azure.parse import VERDICT_VERSION, parse_release
+    from sync.feeds.azure.parse import VERDICT_VERSION, read_document
 
     guards = (VERDICT_VERSION, settings.min_prefixlen_v4, settings.min_prefixlen_v6)
     trusted = kept.read_verdicts(cache)
-    release = parse_release(
+    release, layout = read_document(
         data,
         origin=origin,
         cloud=settings.cloud,
         trusted=trusted,
-        checked=kept.read_checked(cache, guards),
+        known=kept.read_known(cache, guards),
         min_prefixlen_v4=settings.min_prefixlen_v4,
         min_prefixlen_v6=settings.min_prefixlen_v6,
+        min_tags=None,
     )
     if release.verdict is not None:
         if release.verdict not in trusted:
             kept.write_verdicts(cache, [*trusted, release.verdict])
-            kept.write_checked(cache, guards, release)
-        if release.kind == "json":  # an XML release's change number comes from its file name
-            kept.write_parsed(cache, key, release)
+        if layout is not None:
+            kept.write_parsed(cache, key, release, layout, guards)
     return release
 
 

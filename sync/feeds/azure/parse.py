@@ -17,9 +17,18 @@ from typing import Any, Literal, NamedTuple, cast
 
 from sync.core import feed
 from sync.core.clouds import CLOUDS
-from sync.core.feed import Bounds, Release, ServiceTag, checked_records, digits, mark_of
+from sync.core.feed import (
+    Bounds,
+    Release,
+    ServiceTag,
+    check_unique,
+    checked_records,
+    digits,
+    mark_of,
+)
 from sync.core.redact import mask_url
 from sync.errors import FeedError
+from sync.feeds.azure.skim import Layout, LazyTags, Skim, known_prefixes, skim
 
 #: Fewest tags a plausible release of each cloud has: :data:`sync.core.clouds.CLOUDS`; for a
 #: cloud not listed there:
@@ -42,7 +51,6 @@ class _Guards(NamedTuple):
     min_tags: int | None
     verdict: str | None = None  # the content key, for file releases
     trusted: Container[str] = ()
-    checked: Collection[str] = ()
 
 
 #: Part of every verdict key: bump it when the prefix check changes what it accepts, so that
@@ -69,7 +77,7 @@ def parse_release(
     min_prefixlen_v6: int = 16,
     min_tags: int | None = None,
     trusted: Container[str] = (),
-    checked: Collection[str] = (),
+    known: Layout | None = None,
 ) -> Release:
     """Parse a release file: JSON or legacy XML, optionally gzip/xz (detected by magic bytes).
 
@@ -77,22 +85,54 @@ def parse_release(
     (:func:`sync.core.redact.mask_url`). ``cloud``, when given, must match the file's.
     ``min_tags`` overrides the cloud's plausibility minimum (:data:`sync.core.clouds.CLOUDS`).
     ``trusted`` holds :attr:`Release.verdict` keys of releases checked before: the same content
-    under the same guards skips the prefix check. ``checked`` holds prefixes that passed the
-    check under the same guards before (an earlier release's): only the others are checked.
+    under the same guards skips the prefix check. ``known`` is a release that passed the check
+    under the same guards before (the week before's, as kept): a tag of the same bytes is
+    taken as it is, and a changed tag is checked for the prefixes it did not hold then.
     """
+    return read_document(
+        data,
+        origin=origin,
+        cloud=cloud,
+        min_prefixlen_v4=min_prefixlen_v4,
+        min_prefixlen_v6=min_prefixlen_v6,
+        min_tags=min_tags,
+        trusted=trusted,
+        known=known,
+    )[0]
+
+
+def read_document(
+    data: bytes,
+    *,
+    origin: str,
+    cloud: str | None,
+    min_prefixlen_v4: int,
+    min_prefixlen_v6: int,
+    min_tags: int | None,
+    trusted: Container[str],
+    known: Layout | None,
+) -> tuple[Release, Layout | None]:
+    """:func:`parse_release`, and the JSON file's text with each tag's span, to keep."""
     origin = mask_url(origin)
     text = feed.decompress(data, origin)
     guards = _Guards(origin, cloud, min_prefixlen_v4, min_prefixlen_v6, min_tags)
-    guards = guards._replace(verdict=_verdict_key(text, guards), trusted=trusted, checked=checked)
+    guards = guards._replace(verdict=_verdict_key(text, guards), trusted=trusted)
     start = feed.head(text)
     if start.startswith("<") and not start.startswith(("<!doctype html", "<html")):
         from sync.feeds.azure.xmlfile import parse_xml  # the retired format: seldom read
 
         tags, dated = parse_xml(text, origin)
-        return assemble(tags, "Public", dated, "xml", guards)
+        return assemble(tags, "Public", dated, "xml", guards), None
+    what = "the service tags JSON"
     with feed.paused_gc():
-        payload = feed.decode_json(text, origin, "the service tags JSON")
-        return _from_payload(payload, "json", guards)
+        feed.screen_json(text, origin, what)
+        spans = known.spans() if known is not None else {}
+        skimmed = skim(text, spans)
+        if skimmed is not None:
+            counts = dict(zip(known.names, known.counts, strict=True)) if known else {}
+            return _from_skim(skimmed, text, spans, counts, guards)
+        payload = feed.decode_json(text, origin, what)
+        return _from_payload(payload, "json", guards), None
 
 
 def parse_discovery(
@@ -131,23 +171,57 @@ def _from_payload(payload: Any, kind: Literal["json", "api"], guards: _Guards) -
             f"{guards.origin}: not a service tags document (expected a JSON object with "
             "changeNumber, cloud and values)"
         )
+    change_number, cloud, values = _fields(payload, kind, guards.origin)
+    tags = [_entry(entry, index, guards.origin) for index, entry in enumerate(values)]
+    return assemble(tags, cloud, change_number, kind, guards)
+
+
+def _from_skim(
+    skimmed: Skim,
+    text: bytes,
+    spans: Mapping[str, memoryview],
+    counts: Mapping[str, int],
+    guards: _Guards,
+) -> tuple[Release, Layout]:
+    """:func:`_from_payload` of a document read tag by tag: a tag taken as the known one is
+    neither decoded nor checked; a changed one is checked for the prefixes it did not hold."""
+    payload = skimmed.fields | {"values": skimmed.entries}
+    change_number, cloud, _ = _fields(payload, "json", guards.origin)
+    decoded: list[ServiceTag] = []
+    names: list[str] = []
+    for index, (entry, taken) in enumerate(zip(skimmed.entries, skimmed.names, strict=True)):
+        if taken is None:
+            decoded.append(_entry(entry, index, guards.origin))
+        names.append(decoded[-1].name if taken is None else taken)
+    sizes = {tag.name: len(tag.address_prefixes) for tag in decoded}
+    layout = Layout(text, names, skimmed.starts, skimmed.ends, [
+        sizes[n] if n in sizes else counts[n] for n in names])  # fmt: skip
+    held = known_prefixes(spans, list(sizes))
+    return assemble(decoded, cloud, change_number, "json", guards, held, layout), layout
+
+
+def _fields(payload: dict[str, Any], kind: Literal["json", "api"], origin: str) -> tuple[
+        int | str, str, list[Any]]:  # fmt: skip
+    """The release's own fields, checked in field order; the first fault is named."""
     try:
         change_number = _read(payload, "changeNumber", _present)
         cloud = _read(payload, "cloud", _str)
         values = _read(payload, "values", _list)
     except _Invalid as exc:
-        raise FeedError(f"{guards.origin}: release: {exc}") from None
-    change_number = _release_number(change_number, kind, guards.origin)
-    feed.check_bounds(guards.origin, tags=len(values))
-    tags = []
-    for index, entry in enumerate(values):
-        try:
-            tags.append(_tag(entry))
-        except _Invalid as exc:
-            name = entry.get("name") if isinstance(entry, dict) else None
-            where = f"tag {name!r} (values[{index}])" if name else f"values[{index}]"
-            raise FeedError(f"{guards.origin}: {where}: {exc}") from None
-    return assemble(tags, cloud, change_number, kind, guards)
+        raise FeedError(f"{origin}: release: {exc}") from None
+    change_number = _release_number(change_number, kind, origin)
+    feed.check_bounds(origin, tags=len(values))
+    return change_number, cloud, values
+
+
+def _entry(entry: Any, index: int, origin: str) -> ServiceTag:
+    """One entry of ``values`` as a tag, or its fault named with its place."""
+    try:
+        return tag_of(entry)
+    except _Invalid as exc:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        where = f"tag {name!r} (values[{index}])" if name else f"values[{index}]"
+        raise FeedError(f"{origin}: {where}: {exc}") from None
 
 
 class _Wrong(Exception):
@@ -158,7 +232,7 @@ class _Wrong(Exception):
         self.message, self.suffix = message, suffix
 
 
-class _Invalid(Exception):
+class _Invalid(ValueError):
     """A structural fault: the field's dotted path, and what is wrong (``None``: missing)."""
 
     def __init__(self, field: str, message: str | None) -> None:
@@ -184,7 +258,7 @@ def _read(mapping: dict[str, Any], key: str, check: Callable[[Any], Any], path: 
         raise _Invalid(path + key + exc.suffix, exc.message) from None
 
 
-def _tag(entry: Any) -> ServiceTag:
+def tag_of(entry: Any) -> ServiceTag:
     """One ``{"name", "properties": {...}}`` entry as a tag (its lists are kept, not copied).
 
     An entry of exactly the published types is taken in one step; any other goes through
@@ -224,7 +298,7 @@ def _all_str(value: Any) -> bool:
 
 
 def _checked_tag(entry: Any) -> ServiceTag:
-    """:func:`_tag` field by field, in the order and with the messages pydantic gave."""
+    """:func:`tag_of` field by field, in the order and with the messages pydantic gave."""
     if not isinstance(entry, dict):
         raise _Invalid("entry", "Input should be a valid dictionary or instance of ServiceTag")
     props = entry.get("properties")
@@ -337,30 +411,41 @@ def assemble(
     change_number: int | str,
     kind: Kind,
     guards: _Guards,
+    held: Collection[str] = (),
+    layout: Layout | None = None,
 ) -> Release:
-    """Apply the release-wide guards, normalise prefixes, and build the release."""
+    """Apply the release-wide guards, normalise prefixes, and build the release.
+
+    With a ``layout``, ``tags`` are the tags decoded now (the others were taken as a known
+    release's) and ``held`` the prefixes those tags held then: only the others are checked.
+    """
     origin = guards.origin
     if guards.cloud is not None and cloud != guards.cloud:
         raise FeedError(
             f"{origin}: release is for cloud {cloud!r} but IPSYNC_CLOUD is {guards.cloud!r}"
         )
-    if not tags:
+    names = layout.names if layout is not None else [tag.name for tag in tags]
+    if not names:
         raise FeedError(f"{origin}: holds no service tags (empty 'values')")
-    feed.check_bounds(origin, prefixes=sum(len(tag.address_prefixes) for tag in tags))
-    _check_count(len(tags), cloud, kind, guards)
+    total = sum(layout.counts) if layout is not None else sum(len(t.address_prefixes) for t in tags)
+    feed.check_bounds(origin, prefixes=total)
+    _check_count(len(names), cloud, kind, guards)
+    check_unique(names, origin, "tag")
     bounds = Bounds(
         origin,
         guards.min_prefixlen_v4,
         guards.min_prefixlen_v6,
         verdict=guards.verdict,
         trusted=guards.trusted,
-        checked=guards.checked,
+        checked=held,
     )
     checked = checked_records(tags, bounds)
     series = "" if kind == "json" else kind
     mark = mark_of(series, int(change_number))
-    return Release(cloud, change_number, origin, kind, checked.by_name, checked.verdict,
-                   mark=mark, checked=checked.distinct)  # fmt: skip
+    by_name: Mapping[str, ServiceTag] = checked.by_name
+    if layout is not None:
+        by_name = LazyTags(layout, origin, tag_of, checked.by_name)
+    return Release(cloud, change_number, origin, kind, by_name, checked.verdict, mark=mark)
 
 
 def _check_count(count: int, cloud: str, kind: str, guards: _Guards) -> None:

@@ -1,0 +1,182 @@
+"""The service tags JSON read tag by tag, each tag's place in the text kept.
+
+A weekly release changes about a hundred of its 3,000 tags. Reading it tag by tag lets the
+release be kept as its own text with each tag's span (:mod:`sync.feeds.azure.kept`), and lets
+the next release take a tag whose bytes equal those of a tag that passed the same checks in
+the release before as it is: not decoded, checked or copied, only decoded when a run selects it.
+The stdlib's own JSON scanner reads every value, so what is decoded is decoded exactly as
+``json.loads`` would; any document it cannot take this way (not ASCII, not an object, a
+repeated ``values``) is left to ``json.loads`` whole, which names the fault.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple, cast
+
+from sync.core.feed import ServiceTag
+from sync.errors import FeedError
+
+#: JSON whitespace from a position on: it matches the empty string, so it never fails.
+_space = cast(Callable[[str, int], "re.Match[str]"], re.compile(r"[ \t\n\r]*").match)
+#: The start of a tag written as Azure writes it: its name first, without escapes.
+_NAME = re.compile(r'\{[ \t\n\r]*"name"[ \t\n\r]*:[ \t\n\r]*"([^"\\]*)"')
+_SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+class Layout(NamedTuple):
+    """A release's text and where each tag lies in it, in document order."""
+
+    text: bytes | memoryview  # ASCII
+    names: list[str]
+    starts: list[int]
+    ends: list[int]
+    counts: list[int]  # prefixes of each tag
+
+    def spans(self) -> dict[str, memoryview]:
+        """Each tag's bytes by name."""
+        view = memoryview(self.text)
+        return {n: view[s:e] for n, s, e in zip(self.names, self.starts, self.ends, strict=True)}
+
+
+class Skim(NamedTuple):
+    """A document read tag by tag: its fields but ``values``, and each entry of ``values``
+    decoded, or None where it was taken as the equal tag of ``known``."""
+
+    fields: dict[str, Any]
+    entries: list[Any]
+    names: list[str | None]  # the known tag's name where taken, else None
+    starts: list[int]
+    ends: list[int]
+
+
+def skim(text: bytes, known: Mapping[str, memoryview]) -> Skim | None:
+    """The document read tag by tag, or None when it is not an ASCII JSON object holding one
+    ``values`` list (``json.loads`` then reads it, and names any fault)."""
+    if not text.isascii():
+        return None
+    doc = text.decode("ascii")
+    try:
+        return _object(doc, text, known)
+    except (StopIteration, IndexError, ValueError, RecursionError):
+        return None
+
+
+def _object(doc: str, text: bytes, known: Mapping[str, memoryview]) -> Skim | None:
+    space = _space
+    pos = space(doc, 0).end()
+    if doc[pos] != "{":
+        return None
+    fields: dict[str, Any] = {}
+    found: Skim | None = None
+    pos = space(doc, pos + 1).end()
+    while doc[pos] != "}":
+        key, pos = _SCAN(doc, pos)
+        pos = space(doc, pos).end()
+        if not isinstance(key, str) or doc[pos] != ":":
+            return None
+        pos = space(doc, pos + 1).end()
+        if key == "values" and doc[pos] == "[":
+            if found is not None:
+                return None  # ``json.loads`` keeps the last: leave it to it
+            found, pos = _values(doc, text, pos + 1, known, fields)
+        else:
+            fields[key], pos = _SCAN(doc, pos)
+        pos = space(doc, pos).end()
+        if doc[pos] == ",":
+            pos = space(doc, pos + 1).end()
+        elif doc[pos] != "}":
+            return None
+    if found is None or space(doc, pos + 1).end() != len(doc) or "values" in fields:
+        return None
+    return found
+
+
+def _values(
+    doc: str, text: bytes, pos: int, known: Mapping[str, memoryview], fields: dict[str, Any]
+) -> tuple[Skim, int]:
+    """The entries of ``values`` from just inside its ``[``; the position after its ``]``."""
+    space, name_at = _space, _NAME.match
+    found = Skim(fields, [], [], [], [])
+    entries, names, starts, ends = found.entries, found.names, found.starts, found.ends
+    pos = space(doc, pos).end()
+    if doc[pos] == "]":
+        return found, pos + 1
+    while True:
+        start = pos
+        named = name_at(doc, pos)
+        same = known.get(named[1]) if named else None
+        if named and same is not None and text.startswith(same, pos):
+            entries.append(None)
+            names.append(named[1])
+            pos += len(same)
+        else:
+            entry, pos = _SCAN(doc, pos)
+            entries.append(entry)
+            names.append(None)
+        starts.append(start)
+        ends.append(pos)
+        pos = space(doc, pos).end()
+        if doc[pos] == "]":
+            return found, pos + 1
+        if doc[pos] != ",":
+            raise ValueError(pos)
+        pos = space(doc, pos + 1).end()
+
+
+class LazyTags(Mapping[str, ServiceTag]):
+    """The tags of a release read from its text, in document order, each decoded when first
+    asked for: a run that selects one tag decodes that tag alone."""
+
+    def __init__(
+        self,
+        layout: Layout,
+        where: str,
+        tag_of: Callable[[Any], ServiceTag],
+        decoded: dict[str, ServiceTag] | None = None,
+    ) -> None:
+        """``tag_of`` makes a tag of its decoded entry, or raises ValueError."""
+        self._at = dict(zip(layout.names, range(len(layout.names)), strict=True))
+        self._layout, self._where, self._tag_of = layout, where, tag_of
+        self._decoded = decoded if decoded is not None else {}
+
+    def __getitem__(self, name: str) -> ServiceTag:
+        tag = self._decoded.get(name)
+        if tag is None:
+            layout, at = self._layout, self._at[name]
+            try:
+                entry = json.loads(bytes(layout.text[layout.starts[at] : layout.ends[at]]))
+                tag = self._tag_of(entry)
+            except ValueError:  # not JSON, not UTF-8, or not a tag
+                raise FeedError(
+                    f"{self._where}: the kept release is damaged; delete it to read the "
+                    "release again"
+                ) from None
+            self._decoded[name] = tag
+        return tag
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._at
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+
+def known_prefixes(spans: Mapping[str, memoryview], names: list[str]) -> set[str]:
+    """The prefixes the known tags of these names held (a damaged one counts for none: its
+    prefixes are then checked again)."""
+    held: set[str] = set()
+    for name in names:
+        span = spans.get(name)
+        if span is None:
+            continue
+        try:  # anything but a string matches no prefix: it trusts nothing
+            held.update(json.loads(span.tobytes())["properties"]["addressPrefixes"])
+        except (ValueError, TypeError, KeyError):
+            continue
+    return held
