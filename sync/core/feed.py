@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import lzma
 import re
 import zlib
 from collections import Counter
@@ -203,6 +202,8 @@ class _Decompressor(Protocol):
 def decompress(data: bytes, origin: str) -> bytes:
     """Undo gzip/xz (detected by magic bytes), bounded so a small hostile file cannot fill
     memory; anything else comes back as it is, refused beyond :data:`MAX_FEED_BYTES`."""
+    import lzma  # a release read as kept needs no decompressing, nor this import (2 ms)
+
     factory: Callable[[], _Decompressor]
     if data.startswith(_GZIP_MAGIC):
         factory, kind = (lambda: zlib.decompressobj(wbits=31)), "gzip"
