@@ -8,11 +8,17 @@ a check.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from sync.logs import get_logger
 
+if TYPE_CHECKING:
+    from mmap import mmap
+
 log = get_logger(__name__)
+_T = TypeVar("_T")
 
 
 def default_cache_dir() -> Path:
@@ -59,21 +65,36 @@ def private_dir(path: Path) -> bool:
 
 
 def read_private(path: Path) -> bytes | None:
-    """The file's bytes if it and its folder are ours alone (:func:`ours_alone`), else None.
+    """The file's bytes if it and its folder are ours alone (:func:`ours_alone`), else None."""
+    return _private(path, lambda file: file.read())
 
-    The file is checked as opened (``fstat``), so it cannot be swapped between check and read.
-    """
+
+def map_private(path: Path) -> mmap | None:
+    """:func:`read_private`, mapped rather than read: a kept release of 4 MB of which a run
+    decodes a few tags is read as far as it is used. ipsync replaces its files by renaming,
+    never in place, so what is mapped does not change under the reader."""
+
+    def mapped(file: BinaryIO) -> mmap:
+        import mmap as mapping
+
+        return mapping.mmap(file.fileno(), 0, access=mapping.ACCESS_READ)
+
+    return _private(path, mapped)
+
+
+def _private(path: Path, take: Callable[[BinaryIO], _T]) -> _T | None:
+    """What ``take`` makes of the file if it and its folder are ours alone, else None. The
+    file is checked as opened (``fstat``), so it cannot be swapped between check and read."""
     try:
         folder = path.parent.stat()
         with path.open("rb") as file:
             status = os.fstat(file.fileno())
-            data = file.read()
-    except OSError:
+            if not (ours_alone(folder) and ours_alone(status)):
+                log.warning("%s: written by another user or writable by others; ignored", path)
+                return None
+            return take(file)
+    except (OSError, ValueError):  # ValueError: an empty file cannot be mapped
         return None
-    if not (ours_alone(folder) and ours_alone(status)):
-        log.warning("%s: written by another user or writable by others; ignored", path)
-        return None
-    return data
 
 
 def write_atomically(path: Path, data: bytes | list[bytes], *, durable: bool = True) -> None:

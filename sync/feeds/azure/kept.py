@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING
 
 from sync.core.feed import Release
 from sync.feeds.azure.skim import Layout, LazyTags
-from sync.feeds.cache import private_dir, read_private, write_atomically
+from sync.feeds.cache import map_private, private_dir, read_private, write_atomically
 from sync.logs import get_logger
 
 if TYPE_CHECKING:
+    from mmap import mmap
+
     from sync.feeds.base import AnySettings
 
 log = get_logger(__name__)
@@ -57,7 +59,7 @@ def parsed_key(data: bytes, settings: AnySettings) -> str:
 class _Kept:
     """A kept release as read: its fields, the guards it passed, and its layout."""
 
-    def __init__(self, path: Path, data: bytes) -> None:
+    def __init__(self, path: Path, data: bytes | mmap) -> None:
         import marshal
 
         view = memoryview(data)
@@ -73,9 +75,9 @@ class _Kept:
 
 
 def _read(path: Path) -> _Kept | None:
-    """The kept release at ``path``; None when it is unsafe (:func:`read_private`), of another
+    """The kept release at ``path``; None when it is unsafe (:func:`map_private`), of another
     form, or cut short."""
-    data = read_private(path)
+    data = map_private(path)
     if data is None:
         return None
     try:
