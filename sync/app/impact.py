@@ -9,8 +9,10 @@ across every target. Two ways to know:
 - ``--offline`` (:func:`offline_impact`), reading no Azure resource: each explicit target is
   taken to hold what ipsync last wrote into it (its record in the state place) or, without a
   record, what the previous release selected; the guard stage judges that change as it would
-  the plan. Writes are not known offline (they depend on how the resource holds its entries),
-  nor are targets that opt in by an Azure tag (discovery reads Azure).
+  the plan. A target taking ``sources`` from other feeds reads them as a run does
+  (:class:`sync.releases.RunFeeds`); without a record it counts as a first sync. Writes are
+  not known offline (they depend on how the resource holds its entries), nor are targets that
+  opt in by an Azure tag (discovery reads Azure).
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sync.core.guards import Proposal, judge
-from sync.core.selection import empty_tags, select
-from sync.errors import IpsyncError, TargetError
+from sync.core.selection import select
+from sync.errors import FeedError, IpsyncError, TargetError
 
 if TYPE_CHECKING:
     from sync.core.diff import ReleaseDiff
     from sync.core.feed import Release
+    from sync.core.guards import Thresholds
     from sync.kinds.base import TargetSpec
+    from sync.releases import RunFeeds
     from sync.report import Report, TargetReport
     from sync.settings import Settings
 
@@ -130,20 +134,25 @@ def offline_impact(
 ) -> Impact:
     """The impact on each explicit target, reading no Azure resource (see the module)."""
     from sync.engine import guard_thresholds
+    from sync.releases import RunFeeds
     from sync.state import State
     from sync.targets import explicit_targets
 
     records = State.open(settings).records
-    thresholds = guard_thresholds(settings, [release])
+    targets = explicit_targets(settings)
+    feeds = RunFeeds(settings)
+    feeds.loaded[release.feed] = release
+    feeds.load(f for t in targets if not isinstance(t, TargetError) for f in t.feeds)
+    thresholds = guard_thresholds(settings, feeds.loaded.values())
     rows = []
-    for target in explicit_targets(settings):
+    for target in targets:
         if isinstance(target, TargetError):
             rows.append(
                 TargetImpact(target.kind, target.resource, (), (), "failed", 0, 0, 0, str(target))
             )
             continue
         try:
-            rows.append(_offline_row(target, release, previous, diff, records, thresholds))
+            rows.append(_offline_row(target, feeds, previous, diff, records, thresholds))
         except IpsyncError as exc:
             rows.append(
                 TargetImpact(target.kind, target.resource_id, tuple(target.service_tags), (),
@@ -160,28 +169,28 @@ def offline_impact(
 
 def _offline_row(
     target: TargetSpec,
-    release: Release,
+    feeds: RunFeeds,
     previous: Release | None,
     diff: ReleaseDiff | None,
     records: Any,
-    thresholds: Any,
+    thresholds: Thresholds,
 ) -> TargetImpact:
-    def selection(of: Release) -> Any:
-        return select(
-            of,
-            target.service_tags,
-            families=target.families,
-            extra=target.extra_prefixes,
-            exclude=target.exclude_prefixes,
-        )
-
-    now = selection(release)
+    problem = feeds.problem(target)
+    if problem is not None:
+        raise FeedError(problem)
+    chosen = feeds.chosen(target)
+    now = chosen.selection
     record = records.load(target)
     written = records.written(target, record)
     if written is not None:
         before = written
+    elif previous is not None and list(target.feeds) == [previous.feed]:
+        before = frozenset(
+            select(previous, target.service_tags, families=target.families,
+                   extra=target.extra_prefixes, exclude=target.exclude_prefixes).prefixes
+        )  # fmt: skip
     else:
-        before = frozenset(selection(previous).prefixes) if previous else frozenset()
+        before = frozenset()
     after = frozenset(now.prefixes)
     if target.policy == "add-only":
         after |= before
@@ -194,10 +203,14 @@ def _offline_row(
             before=before,
             after=after,
             published={f: now.family(f) for f in target.families},
+            parts={
+                feed: {f: part.family(f) for f in target.families}
+                for feed, part in chosen.parts.items()
+            },
             written=written,
-            empty=tuple(empty_tags(release, target.service_tags, target.families)),
+            empty=chosen.empty,
             held=record.marks,
-            incoming=(release.mark,),
+            incoming=tuple(feeds.marks[feed] for feed in target.feeds),
             peaks=record.peaks,
             max_extra_ratio=target.max_extra_ratio,
         )

@@ -4,8 +4,12 @@ does, target by target and in total; offline it matches on the targets it can se
 
 from __future__ import annotations
 
+import json
+import lzma
 from pathlib import Path
 from typing import Any
+
+import netaddr
 
 from armemu import Emulator
 from sync.app.cli import main
@@ -19,6 +23,7 @@ from sync.settings import Settings, load_settings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 OLD, NEW = (DATA / name for name in RELEASES)
+GITHUB = DATA / "feeds" / "github-meta-20260822.json.xz"
 
 
 def demo(emulator: Emulator, tmp_path: Path, **more: Any) -> dict[str, Any]:
@@ -125,3 +130,35 @@ def test_plan_impact_on_the_command_line(
     code = main(["plan", "--offline", "--json", "--since", str(OLD), "--config", str(config)])
     assert code == 2
     assert '"offline": true' in capsys.readouterr().out
+
+
+def test_offline_the_feeds_a_target_takes_are_read_as_a_run_reads_them(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """A target of GitHub's ranges is judged offline too; one whose feed cannot be read fails
+    alone, naming the feed; the demo's own targets read as without them."""
+    base = demo(emulator, tmp_path)
+    account = (f"/subscriptions/{base['subscription_id']}/resourceGroups/rg-feeds/providers/"
+               "Microsoft.Storage/storageAccounts/")  # fmt: skip
+    runners = {"kind": "storage", "resource": account + "strunners", "fit": "cover",
+               "families": ["v4"],
+               "sources": [{"feed": "github", "select": ["actions"]}]}  # fmt: skip
+    lost = {"kind": "storage", "resource": account + "stlost", "families": ["v4"],
+            "sources": [{"feed": "aws", "select": ["AMAZON"]}]}  # fmt: skip
+    missing = tmp_path / "aws-ip-ranges.json"
+    settings = at(base, NEW, dry_run=True, targets=[*base["targets"], runners, lost],
+                  sources={"github": str(GITHUB), "aws": str(missing)})  # fmt: skip
+
+    offline = rows(impact_command(settings, offline=True, since=str(OLD)))
+    alone = rows(impact_command(at(base, NEW, dry_run=True), offline=True, since=str(OLD)))
+
+    document = json.loads(lzma.decompress(GITHUB.read_bytes()))
+    published = netaddr.IPSet(p for p in document["actions"] if ":" not in p)
+    assert offline["strunners"].status == "planned"
+    assert (offline["strunners"].added, offline["strunners"].removed) == (
+        len(list(published.iter_cidrs())), 0)  # fmt: skip
+    assert offline["stlost"].status == "failed"
+    assert offline["stlost"].reason is not None
+    assert "feed aws" in offline["stlost"].reason
+    assert str(missing) in offline["stlost"].reason
+    assert {name: row for name, row in offline.items() if name in alone} == alone
