@@ -28,7 +28,8 @@ from pathlib import Path
 from bench.common import CURRENT, PREVIOUS, ROOT, Figure, Section, ms, ratio
 from sync.core.selection import select
 from sync.feeds.azure.kept import VERDICTS_FILE
-from sync.feeds.azure.parse import parse_release, read_document
+from sync.feeds.azure.parse import parse_release
+from sync.feeds.azure.skim import LazyTags
 
 COMMAND = ".venv/bin/python -m bench.feed_speed"
 NAIVE = ROOT / "bench" / "naive_prefixes.py"
@@ -214,9 +215,8 @@ def _stages(release: str, previous: str, runs: int) -> list[str]:
     data = lzma.decompress(raw) if release.endswith(".xz") else raw
     checked = parse_release(data, origin=release)
     trusted = {checked.verdict} if checked.verdict else set()
-    _, known = read_document(Path(previous).read_bytes(), origin=previous, cloud=None,
-                             min_prefixlen_v4=8, min_prefixlen_v6=16, min_tags=None, trusted=(),
-                             known=None)  # fmt: skip
+    before = parse_release(Path(previous).read_bytes(), origin=previous).tags
+    known = before.layout if isinstance(before, LazyTags) else None
     steps: list[tuple[str, Callable[[], object]]] = [
         ("xz decompress", lambda: lzma.decompress(raw)),
         ("json.loads", lambda: json.loads(data)),

@@ -11,8 +11,8 @@ import pytest
 from sync.core.feed import Release, ServiceTag
 from sync.errors import FeedError
 from sync.feeds.azure import parse as parse_module
-from sync.feeds.azure.parse import parse_release, read_document
-from sync.feeds.azure.skim import Layout
+from sync.feeds.azure.parse import parse_release
+from sync.feeds.azure.skim import Layout, LazyTags
 
 from .conftest import PUBLIC, raw_json, release_bytes
 
@@ -23,8 +23,10 @@ PAIRS = [
 
 
 def read(data: bytes, known: Layout | None = None) -> tuple[Release, Layout | None]:
-    return read_document(data, origin="release.json", cloud=None, min_prefixlen_v4=8,
-                         min_prefixlen_v6=16, min_tags=None, trusted=(), known=known)  # fmt: skip
+    """The release, and its layout when it was read tag by tag."""
+    release = parse_release(data, origin="release.json", known=known)
+    tags = release.tags
+    return release, tags.layout if isinstance(tags, LazyTags) else None
 
 
 def layout_of(data: bytes) -> Layout:

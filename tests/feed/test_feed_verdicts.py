@@ -18,7 +18,6 @@ from sync.feeds import load_release
 from sync.feeds.azure import parse as parse_module
 from sync.feeds.azure.kept import PARSED_PREFIX, VERDICTS_FILE, read_known, read_verdicts
 from sync.feeds.azure.parse import VERDICT_VERSION, parse_release
-from sync.feeds.azure.skim import Layout
 from sync.settings import load_settings
 
 from .conftest import DATA, PUBLIC, raw_json, release_bytes
@@ -186,13 +185,11 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Counts the parses of a release's bytes (the real parser runs)."""
     calls: list[str] = []
 
-    real = parse_module.read_document
-
-    def counted(data: bytes, **options: Any) -> tuple[Release, Layout | None]:
+    def counted(data: bytes, **options: Any) -> Release:
         calls.append(options["origin"])
-        return real(data, **options)
+        return parse_release(data, **options)
 
-    monkeypatch.setattr(parse_module, "read_document", counted)
+    monkeypatch.setattr(parse_module, "parse_release", counted)
     return calls
 
 

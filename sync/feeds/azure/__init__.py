@@ -93,11 +93,12 @@ def _parsed(data: bytes, origin: str, settings: AnySettings) -> Release:
     release = kept.read_parsed(cache, key, mask_url(origin))
     if release is not None:
         return release
-    from sync.feeds.azure.parse import VERDICT_VERSION, read_document
+    from sync.feeds.azure.parse import VERDICT_VERSION, parse_release
+    from sync.feeds.azure.skim import LazyTags
 
     guards = (VERDICT_VERSION, settings.min_prefixlen_v4, settings.min_prefixlen_v6)
     trusted = kept.read_verdicts(cache)
-    release, layout = read_document(
+    release = parse_release(
         data,
         origin=origin,
         cloud=settings.cloud,
@@ -105,13 +106,12 @@ def _parsed(data: bytes, origin: str, settings: AnySettings) -> Release:
         known=kept.read_known(cache, guards),
         min_prefixlen_v4=settings.min_prefixlen_v4,
         min_prefixlen_v6=settings.min_prefixlen_v6,
-        min_tags=None,
     )
     if release.verdict is not None:
         if release.verdict not in trusted:
             kept.write_verdicts(cache, [*trusted, release.verdict])
-        if layout is not None:
-            kept.write_parsed(cache, key, release, layout, guards)
+        if isinstance(release.tags, LazyTags):  # a JSON file, read tag by tag
+            kept.write_parsed(cache, key, release, release.tags.layout, guards)
     return release
 
 

@@ -87,32 +87,10 @@ def parse_release(
     ``trusted`` holds :attr:`Release.verdict` keys of releases checked before: the same content
     under the same guards skips the prefix check. ``known`` is a release that passed the check
     under the same guards before (the week before's, as kept): a tag of the same bytes is
-    taken as it is, and a changed tag is checked for the prefixes it did not hold then.
+    taken as it is, and a changed tag is checked for the prefixes it did not hold then. The
+    tags of a JSON file come as :class:`sync.feeds.azure.skim.LazyTags`, whose layout (the
+    text and each tag's span) is what a release is kept as.
     """
-    return read_document(
-        data,
-        origin=origin,
-        cloud=cloud,
-        min_prefixlen_v4=min_prefixlen_v4,
-        min_prefixlen_v6=min_prefixlen_v6,
-        min_tags=min_tags,
-        trusted=trusted,
-        known=known,
-    )[0]
-
-
-def read_document(
-    data: bytes,
-    *,
-    origin: str,
-    cloud: str | None,
-    min_prefixlen_v4: int,
-    min_prefixlen_v6: int,
-    min_tags: int | None,
-    trusted: Container[str],
-    known: Layout | None,
-) -> tuple[Release, Layout | None]:
-    """:func:`parse_release`, and the JSON file's text with each tag's span, to keep."""
     origin = mask_url(origin)
     text = feed.decompress(data, origin)
     guards = _Guards(origin, cloud, min_prefixlen_v4, min_prefixlen_v6, min_tags)
@@ -122,7 +100,7 @@ def read_document(
         from sync.feeds.azure.xmlfile import parse_xml  # the retired format: seldom read
 
         tags, dated = parse_xml(text, origin)
-        return assemble(tags, "Public", dated, "xml", guards), None
+        return assemble(tags, "Public", dated, "xml", guards)
     what = "the service tags JSON"
     with feed.paused_gc():
         feed.screen_json(text, origin, what)
@@ -132,7 +110,7 @@ def read_document(
             counts = dict(zip(known.names, known.counts, strict=True)) if known else {}
             return _from_skim(skimmed, text, spans, counts, guards)
         payload = feed.decode_json(text, origin, what)
-        return _from_payload(payload, "json", guards), None
+        return _from_payload(payload, "json", guards)
 
 
 def parse_discovery(
@@ -182,7 +160,7 @@ def _from_skim(
     spans: Mapping[str, memoryview],
     counts: Mapping[str, int],
     guards: _Guards,
-) -> tuple[Release, Layout]:
+) -> Release:
     """:func:`_from_payload` of a document read tag by tag: a tag taken as the known one is
     neither decoded nor checked; a changed one is checked for the prefixes it did not hold."""
     payload = skimmed.fields | {"values": skimmed.entries}
@@ -197,7 +175,7 @@ def _from_skim(
     layout = Layout(text, names, skimmed.starts, skimmed.ends, [
         sizes[n] if n in sizes else counts[n] for n in names])  # fmt: skip
     held = known_prefixes(spans, list(sizes))
-    return assemble(decoded, cloud, change_number, "json", guards, held, layout), layout
+    return assemble(decoded, cloud, change_number, "json", guards, held, layout)
 
 
 def _fields(payload: dict[str, Any], kind: Literal["json", "api"], origin: str) -> tuple[

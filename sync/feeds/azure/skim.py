@@ -142,6 +142,11 @@ class LazyTags(Mapping[str, ServiceTag]):
         self._layout, self._where, self._tag_of = layout, where, tag_of
         self._decoded = decoded if decoded is not None else {}
 
+    @property
+    def layout(self) -> Layout:
+        """The release's text and each tag's span: what it is kept as."""
+        return self._layout
+
     def __getitem__(self, name: str) -> ServiceTag:
         tag = self._decoded.get(name)
         if tag is None:
