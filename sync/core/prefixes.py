@@ -356,17 +356,36 @@ def overlaps_reserved(canonical: Collection[str]) -> bool:
     return any(_touches_reserved(_spans(by_family[f], f), f) for f in FAMILIES)
 
 
+def overlaps_any(canonical: Collection[str], blocks: Collection[str]) -> bool:
+    """True when any of these canonical prefixes overlaps any of the canonical ``blocks``.
+
+    In bulk, like :func:`overlaps_reserved`: a plan checks every entry it would write against
+    the ranges a service refuses, and nearly always finds none; which entry it was is then
+    the caller's (rare) question.
+    """
+    mine, theirs = _by_family(canonical), _by_family(blocks)
+    return any(
+        _touches(_spans(mine[f], f), _spans(theirs[f], f))
+        for f in FAMILIES
+        if mine[f] and theirs[f]
+    )
+
+
 def _touches_reserved(spans: list[Span], family: Family) -> bool:
+    return _touches(spans, [span for span, _, _ in _RESERVED_SPANS[family]])
+
+
+def _touches(spans: list[Span], blocks: Iterable[Span]) -> bool:
     """Bulk, without a loop per prefix: the spans sorted by start, the running maximum of
-    their ends, and each reserved block looked up by bisection (a span overlaps it when it
-    starts before the block's end and ends after its start)."""
+    their ends, and each block looked up by bisection (a span overlaps it when it starts
+    before the block's end and ends after its start)."""
     from bisect import bisect_right
     from itertools import accumulate
 
     spans = sorted(spans)
     firsts = list(map(itemgetter(0), spans))
     reach = list(accumulate(map(itemgetter(1), spans), max))
-    for (low, high), _, _ in _RESERVED_SPANS[family]:
+    for low, high in blocks:
         index = bisect_right(firsts, high) - 1
         if index >= 0 and reach[index] >= low:
             return True
