@@ -51,7 +51,10 @@ def describe(target: NsgTarget, change_number: int | str) -> str:
 
 
 def _remote_prefixes(target: NsgTarget, family: str, values: Iterable[str]) -> frozenset[str]:
-    result = frozenset(normalise_prefix(v) for v in values)
+    # Both remembered per entry, mapped in C: a selection holds a thousand entries and more.
+    result = frozenset(map(normalise_prefix, values))
+    if set(map(cidr_family, result)) <= {family}:
+        return result
     for prefix in result:
         if cidr_family(prefix) != family:
             raise TargetError(
