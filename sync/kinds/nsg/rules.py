@@ -128,7 +128,8 @@ def _merged(
     single: str | None, several: Iterable[str] | None, normalise: Callable[[str], str]
 ) -> frozenset[str]:
     values = [*(several or []), *([single] if single else [])]
-    return frozenset(map(normalise, [v for v in values if v and v.strip()]))
+    # Mapped in C: a rule holds thousands of entries. Blank ones are dropped.
+    return frozenset(map(normalise, filter(None, map(str.strip, filter(None, values)))))
 
 
 def rule_from_sdk(rule: SecurityRule) -> Rule:
