@@ -222,7 +222,7 @@ def aggregate_union(
             spans = subtract(spans, merge(_spans(removed[family], family)))
         names: dict[Span, tuple[str, ...]] = {}
         for part in parts:
-            names |= part.known[family]  # a C-level copy: cheaper than a lookup chain
+            names = part.known[family] if not names else names | part.known[family]
         found = list(map(names.get, spans))
         if None in found:  # ranges the join (or an exclusion) made
             found = [
