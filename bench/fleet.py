@@ -4,12 +4,13 @@ The fleet is built in process with the emulator's own store (fast: no HTTP), eve
 opted in by its ``ipsync`` tag, then served by ``python -m armemu --load FILE --throttle`` in
 a process of its own, with ARM's documented token buckets. Measured: Resource Graph discovery
 of the whole fleet; then a sample of subscriptions, each run as the work item the fan-out
-queues (one subscription, discovery scoped to it): a first sync of the older release, the
-weekly update to the newer, and no-op runs, each with the requests the emulator served, the
-writes, the time with no poll wait and this process's CPU; and the peak memory of an instance
-that works through one item and through several. Modelled from those (:func:`model`): the
-weekly update at real ARM latency for 1, 4 and 16 instances of the fan-out. Run alone:
-``python -m bench.fleet``; the tests make a smoke run of a tiny fleet.
+queues (one subscription, discovery scoped to it, held to the planned release by its plan
+watch): a first sync of the older release, the weekly update to the newer, and no-op runs,
+each with the requests the emulator served, the writes, the time with no poll wait and this
+process's CPU; and the peak memory of an instance that works through one item and through
+several. Modelled from those (:func:`model`): the weekly update at real ARM latency for 1, 4
+and 16 instances of the fan-out. Run alone: ``python -m bench.fleet``; the tests make a smoke
+run of a tiny fleet.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from bench.emulated import Arm, emulator_process, settings_for, stats
 from bench.latency import Calibration
 from bench.scale import regions
 from sync.feeds.azure.parse import parse_release
+from sync.report import Report
 from sync.settings import Settings
 
 COMMAND = ".venv/bin/python -m bench.fleet"
@@ -157,12 +159,28 @@ class Item:
     failed: list[str]
 
 
-def run_item(arm: Arm, settings: Settings) -> Item:
+def work_item(settings: Settings) -> Callable[[], Report]:
+    """The run of one subscription's work item as the Functions app makes it
+    (``sync.app.runs.perform_item``): settings narrowed to the item, only its resources,
+    each written only at the release the fan-out planned with (its plan watch). The release
+    is read here, before the item is timed, as the planning run read it."""
+    from sync.app.fanout import Pinned, WorkItem, item_settings
     from sync.engine import run
+    from sync.feeds import load_release
 
+    subscription = settings.subscription_id
+    assert subscription, "a work item is one subscription's"
+    item = WorkItem(subscription=subscription, part=0, parts=1, first="", last="")
+    mark = load_release(settings).mark
+    narrowed = item_settings(settings, item)
+    return lambda: run(narrowed, only=item.holds, watch=Pinned(mark))
+
+
+def run_item(arm: Arm, settings: Settings) -> Item:
+    item = work_item(settings)
     before = stats(arm)["requests"]
     wall, cpu = time.perf_counter(), time.process_time()
-    report = run(settings)
+    report = item()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     failed = [t.error or t.status for t in report.targets if t.status in ("failed", "refused")]
     if report.error:
@@ -223,11 +241,10 @@ print(json.dumps({{"peak_mb": int(peak) / 1024}}))
 def instance(job: dict[str, Any]) -> None:
     """An instance of the fan-out working through its items one after another (a child of
     :func:`peak_mb`): no-op runs, one per subscription."""
-    from sync.engine import run
     from sync.settings import load_settings
 
     for sub in job["subscriptions"]:
-        report = run(load_settings(**(job["settings"] | {"subscription_id": sub})))
+        report = work_item(load_settings(**(job["settings"] | {"subscription_id": sub})))()
         failed = [t.error for t in report.targets if t.status in ("failed", "refused")]
         if not report.ok or report.writes:
             raise SystemExit(f"{sub}: not a no-op: {report.error or failed[:1] or report.writes}")
@@ -420,9 +437,10 @@ def _method(subscriptions: int, per: int, sampled: int, write_s: float, batch: i
         "`python -m armemu --load FILE --throttle` (ARM's documented token buckets) in a "
         "process of its own. Discovery: Resource Graph over every subscription. Work items: "
         f"{sampled} subscriptions, each run as the fan-out would queue it (one subscription, "
-        f"discovery scoped to it, {WORKERS_PER_ITEM} workers): a first sync of {PREVIOUS.name},"
-        f" the weekly update to {CURRENT.name}, then a no-op run; measured with no poll wait "
-        "(all the work but sleeping), requests counted by the emulator, CPU by this process. "
+        f"discovery scoped to it, its plan watch, {WORKERS_PER_ITEM} workers): a first sync "
+        f"of {PREVIOUS.name}, the weekly update to {CURRENT.name}, then a no-op run; measured "
+        "with no poll wait (all the work but sleeping), requests counted by the emulator, CPU "
+        "by this process. "
         "Modelled weekly update at real ARM latency: each subscription an item like the "
         "sampled ones; an item takes its measured time, plus its reads at "
         f"{REAL_READ_S:g} s each and its writes at {write_s:.1f} s each (the calibration of "

@@ -39,7 +39,7 @@ from sync.report import (
     new_run_id,
     primary,
 )
-from sync.resourceplan import PlanWatch, ResourcePlan, snapshot_digest, spec_digest
+from sync.resourceplan import PlanWatch, ResourcePlan
 from sync.state import State
 from sync.state.ownership import Conflict, Record
 from sync.state.records import TargetRecords, sizes
@@ -550,9 +550,9 @@ def _show(
         ResourcePlan(
             kind=job.kind.name,
             resource_id=job.resource_id,
-            snapshot=snapshot_digest(snapshot),
+            read=snapshot,
             release=release,
-            specs=tuple(spec_digest(item.target) for item, _ in plans),
+            given=tuple(item.target for item, _ in plans),
             targets=tuple(views),
         )
     )

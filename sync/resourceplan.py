@@ -10,6 +10,7 @@ whatever the kind read (:attr:`Snapshot.state`), its etag and the releases it ho
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
 from sync.core.digest import digest
@@ -23,16 +24,31 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ResourcePlan:
     """One resource as planned: its targets' reports as a dry run gives them (status, changes,
-    refusal), made from the resource as read (``snapshot``) and the release marked ``release``."""
+    refusal), made from the resource as read (``read``) and the release marked ``release``.
+
+    The digests are made when a watch first asks for them: a saved plan keeps them, while a
+    fan-out item's watch looks at the release alone, and digesting every resource as read
+    (thousands of entries) would cost it more than planning does.
+    """
 
     kind: str
     resource_id: str
-    #: :func:`snapshot_digest` of the resource as the plan read it.
-    snapshot: str
+    #: The resource as the plan read it.
+    read: Snapshot
     release: str
-    #: Per target, in order: a digest of its settings (given, or read from its Azure tags).
-    specs: tuple[str, ...]
+    #: Its targets, in order (given, or read from their Azure tags).
+    given: tuple[TargetSpec, ...]
     targets: tuple[TargetReport, ...]
+
+    @cached_property
+    def snapshot(self) -> str:
+        """:func:`snapshot_digest` of the resource as the plan read it."""
+        return snapshot_digest(self.read)
+
+    @cached_property
+    def specs(self) -> tuple[str, ...]:
+        """Per target, in order: a digest of its settings."""
+        return tuple(spec_digest(target) for target in self.given)
 
 
 class PlanWatch(Protocol):

@@ -12,7 +12,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from sync.settings import Settings
 
 C = TypeVar("C")
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 #: The token the emulator accepts; any non-empty bearer token passes there.
@@ -173,7 +174,7 @@ def client_options(settings: Settings) -> dict[str, Any]:
 
 class Clients:
     """Management clients of one run, made once per (SDK, subscription) and shared, with one
-    credential.
+    credential; and the reads several resources of the run share (:meth:`shared`).
 
     :meth:`sign_in` signs in once: the engine asks it before any target when the run has
     Azure work, so a run without a working credential stops with one line
@@ -185,7 +186,16 @@ class Clients:
         self.settings = settings
         self._made: dict[tuple[Callable[..., Any], str], Any] = {}
         self._lock = threading.Lock()
+        self._shared: dict[Hashable, _Once] = {}
         self.credential = credential_for(settings)
+
+    def shared(self, key: Hashable, read: Callable[[], T]) -> T:
+        """``read()`` once in this run for ``key``: a read that several resources would each
+        make alike (the IP Groups of one resource group), made by the first to ask while the
+        others wait for it. A read that fails is not kept: the next to ask reads again."""
+        with self._lock:
+            once = self._shared.setdefault(key, _Once())
+        return cast(T, once.get(read))
 
     def sign_in(self) -> None:
         """Get the run's ARM token now (kept for the run's clients), or raise
@@ -217,3 +227,19 @@ class Clients:
                 options = client_options(self.settings)
                 self._made[key] = ResourceGraphClient(self.credential, **options)
             return cast(ResourceGraphClient, self._made[key])
+
+
+class _Once:
+    """A value made by the first caller that succeeds; callers meanwhile wait for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._made = False
+        self._value: Any = None
+
+    def get(self, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if not self._made:
+                self._value = make()
+                self._made = True
+            return self._value

@@ -14,7 +14,7 @@ import re
 # The C module itself: ``socket`` would add its enums and ``selectors`` to every start-up.
 from _socket import AF_INET, AF_INET6, inet_ntop, inet_pton
 from collections.abc import Collection, Iterable, Mapping
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from operator import add, and_, itemgetter, or_
 from typing import Literal, NamedTuple, cast
 
@@ -180,25 +180,30 @@ def aggregate(
 
 
 class Aggregated(NamedTuple):
-    """One prefix list aggregated once, per family: its merged ranges, and the text of each
-    range that is one of its prefixes. A release's tags are aggregated once each and then
-    joined per target (:func:`aggregate_union`), where many targets share a large tag
-    (``AzureMonitor`` beside each one's regional tag) in different combinations."""
+    """One prefix list aggregated once, per family: its merged ranges, and the CIDRs of each
+    (the prefix itself where a range is one). A release's tags are aggregated once each and
+    then joined per target (:func:`aggregate_union`), where many targets share a large tag
+    (``AzureMonitor`` beside each one's regional tag) in different combinations: a range no
+    other part touches keeps its CIDRs, so only the ranges the join makes are written anew."""
 
     spans: dict[Family, list[Span]]
-    known: dict[Family, dict[Span, str]]
+    known: dict[Family, dict[Span, tuple[str, ...]]]
 
 
 def aggregated(canonical: Iterable[str]) -> Aggregated:
     """``canonical`` prefixes (as :func:`parse_prefix` writes them) aggregated per family."""
     texts = _by_family(canonical)
     spans: dict[Family, list[Span]] = {}
-    known: dict[Family, dict[Span, str]] = {}
+    known: dict[Family, dict[Span, tuple[str, ...]]] = {}
     for family in FAMILIES:
         given = _spans(texts[family], family)
         spans[family] = merge(given)
         kept = set(spans[family])
-        known[family] = {s: t for s, t in zip(given, texts[family], strict=True) if s in kept}
+        names = {s: t for s, t in zip(given, texts[family], strict=True) if s in kept}
+        known[family] = {
+            span: (names[span],) if span in names else tuple(to_cidrs([span], family))
+            for span in spans[family]
+        }
     return Aggregated(spans, known)
 
 
@@ -215,10 +220,16 @@ def aggregate_union(
         spans = runs[0] if len(runs) == 1 else merge([s for run in runs for s in run])
         if removed[family]:
             spans = subtract(spans, merge(_spans(removed[family], family)))
-        names: dict[Span, str] = {}
+        names: dict[Span, tuple[str, ...]] = {}
         for part in parts:
-            names |= part.known[family]  # a C-level copy: cheaper than a lookup chain
-        result[family] = to_cidrs(spans, family, names)
+            names = part.known[family] if not names else names | part.known[family]
+        found = list(map(names.get, spans))
+        if None in found:  # ranges the join (or an exclusion) made
+            found = [
+                tuple(to_cidrs([span], family)) if cidrs is None else cidrs
+                for span, cidrs in zip(spans, found, strict=True)
+            ]
+        result[family] = list(chain.from_iterable(cast(list[tuple[str, ...]], found)))
     return result
 
 
@@ -356,17 +367,36 @@ def overlaps_reserved(canonical: Collection[str]) -> bool:
     return any(_touches_reserved(_spans(by_family[f], f), f) for f in FAMILIES)
 
 
+def overlaps_any(canonical: Collection[str], blocks: Collection[str]) -> bool:
+    """True when any of these canonical prefixes overlaps any of the canonical ``blocks``.
+
+    In bulk, like :func:`overlaps_reserved`: a plan checks every entry it would write against
+    the ranges a service refuses, and nearly always finds none; which entry it was is then
+    the caller's (rare) question.
+    """
+    mine, theirs = _by_family(canonical), _by_family(blocks)
+    return any(
+        _touches(_spans(mine[f], f), _spans(theirs[f], f))
+        for f in FAMILIES
+        if mine[f] and theirs[f]
+    )
+
+
 def _touches_reserved(spans: list[Span], family: Family) -> bool:
+    return _touches(spans, [span for span, _, _ in _RESERVED_SPANS[family]])
+
+
+def _touches(spans: list[Span], blocks: Iterable[Span]) -> bool:
     """Bulk, without a loop per prefix: the spans sorted by start, the running maximum of
-    their ends, and each reserved block looked up by bisection (a span overlaps it when it
-    starts before the block's end and ends after its start)."""
+    their ends, and each block looked up by bisection (a span overlaps it when it starts
+    before the block's end and ends after its start)."""
     from bisect import bisect_right
     from itertools import accumulate
 
     spans = sorted(spans)
     firsts = list(map(itemgetter(0), spans))
     reach = list(accumulate(map(itemgetter(1), spans), max))
-    for (low, high), _, _ in _RESERVED_SPANS[family]:
+    for low, high in blocks:
         index = bisect_right(firsts, high) - 1
         if index >= 0 and reach[index] >= low:
             return True

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 from sync.azure.writes import OutOfTime, Stale
 from sync.core.budget import Budget, FitAccount, Fitted, fit_to_budget
 from sync.core.plan import TargetPlan, Write
-from sync.core.prefixes import parse_prefix
+from sync.core.prefixes import overlaps_any, parse_prefix
 from sync.errors import IpsyncError
 from sync.kinds.base import (
     Ipv4ResourceTarget,
@@ -94,6 +94,8 @@ NOT_PUBLIC = tuple(
 NOT_PUBLIC_V6 = tuple(
     ipaddress.IPv6Network(n) for n in ("::/8", "2001:db8::/32", "fc00::/7", "fe80::/10", "ff00::/8")
 )
+#: Both, as text: a plan's entries are checked against them in bulk (:func:`overlaps_any`).
+_NOT_PUBLIC_TEXT = tuple(str(n) for n in (*NOT_PUBLIC, *NOT_PUBLIC_V6))
 #: How often the record is re-loaded when another writer saved it meanwhile.
 SAVE_TRIES = 3
 log = logging.getLogger(__name__)
@@ -482,7 +484,11 @@ class IpRuleKind:
         wanted = frozenset(
             e for f in fits for ps in f.by_family.values() for p in ps for e in self.entries(p)
         )
-        private = sorted(e for e in wanted if self.public_only and not _public(e))
+        private = (
+            sorted(e for e in wanted if not _public(e))
+            if self.public_only and overlaps_any(wanted, _NOT_PUBLIC_TEXT)
+            else []
+        )
         if private:
             return (
                 f"{target.where}: {private[0]} is not a public address range and "

@@ -3,9 +3,14 @@ counted the way the target counts them."""
 
 from __future__ import annotations
 
+import ipaddress
+
 import netaddr
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sync.core.budget import Budget, FitAccount, entries, fit_ranges_to_budget, fit_to_budget
+from sync.core.selection import addresses
 
 V4 = ("10.0.0.0/24", "10.0.2.0/24", "10.0.4.0/24", "10.0.6.0/24")
 
@@ -108,3 +113,22 @@ def test_the_account_holds_each_familys_published_and_extra_addresses() -> None:
     assert account.extra == {"v4": 0, "v6": _covered([block]).size - _covered(v6).size}
     assert account.extra_addresses == account.extra["v6"]
     assert (account.extra_ratio("v4"), account.extra_ratio("v6")) == (0, 1)
+
+
+@st.composite
+def _prefix(draw: st.DrawFn, version: int) -> str:
+    """A canonical prefix of the family, of any length (IPv4-mapped IPv6 included)."""
+    bits = 32 if version == 4 else 128
+    prefixlen = draw(st.integers(0, bits))
+    mapped = [0xFFFF << 32] if version == 6 else []
+    start = draw(st.one_of(st.integers(0, 2**bits - 1), st.sampled_from([0, *mapped])))
+    network = ipaddress.IPv4Network if version == 4 else ipaddress.IPv6Network
+    return str(network((start & ~((1 << (bits - prefixlen)) - 1), prefixlen)))
+
+
+@given(st.lists(_prefix(4), max_size=6), st.lists(_prefix(6), max_size=6))
+def test_the_published_count_is_what_ipaddress_counts(v4: list[str], v6: list[str]) -> None:
+    """An account counts a family's prefixes in bulk, a mixed list one by one: the same sum."""
+    for items in (v4, v6, v4 + v6):
+        expected = sum(ipaddress.ip_network(p).num_addresses for p in items)
+        assert addresses(items) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import itertools
 import json
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from sync.core.feed import Release
 from sync.core.prefixes import RESERVED, all_canonical, parse_prefix, reserved_block
-from sync.core.selection import select
+from sync.core.selection import Selection, select
 from sync.errors import FeedError, SettingsError
 from sync.feeds.azure.parse import parse_release
 
@@ -347,6 +348,27 @@ def test_fingerprint_changes_with_prefixes_and_tag_versions() -> None:
     assert (
         base.sha256 != select(release_of({"B": ["1.0.0.0/24"], "A": ["11.0.0.0/24"]}), ["A"]).sha256
     )  # A's change number is now 1
+
+
+#: Text of prefixes, and of what JSON must escape or may write otherwise.
+ODD_TEXT = st.text(alphabet='1a./:"\\\x01\x7f\u00e9\u2028 ', max_size=6)
+
+
+@given(
+    st.lists(st.one_of(prefixes(host_bits=False), ODD_TEXT), max_size=6),
+    st.lists(ODD_TEXT, max_size=3),
+    st.dictionaries(ODD_TEXT, st.one_of(st.integers(), ODD_TEXT)),
+)
+def test_fingerprint_is_the_sha256_of_canonical_json(
+    v4: list[str], v6: list[str], numbers: dict[str, int | str]
+) -> None:
+    """Prefixes are written without the JSON encoder: the same bytes as the encoder's, for
+    any text (a quote, a backslash, a control or non-ASCII character goes to the encoder)."""
+    selection = Selection(("A",), tuple(v4), tuple(v6), numbers)
+    body = json.dumps(
+        {"change_numbers": numbers, "v4": v4, "v6": v6}, sort_keys=True, separators=(",", ":")
+    )
+    assert selection.sha256 == hashlib.sha256(body.encode()).hexdigest()
 
 
 @settings(max_examples=200)

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
+import ipaddress
 
-from sync.core.prefixes import RESERVED, all_canonical, overlaps_reserved, reserved_block
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sync.core.prefixes import (
+    RESERVED,
+    all_canonical,
+    overlaps_any,
+    overlaps_reserved,
+    reserved_block,
+)
 
 #: Public neighbours of reserved blocks, and the documentation ranges (accepted).
 PUBLIC = [
@@ -69,3 +79,25 @@ def test_reserved_space_is_found_in_bulk_and_named(prefix: str) -> None:
     assert not all_canonical(
         [*PUBLIC, prefix], min_prefixlen_v4=8, min_prefixlen_v6=16, public=True
     )
+
+
+def _net(version: int, address: int, prefixlen: int) -> str:
+    bits = 32 if version == 4 else 128
+    address &= ((1 << bits) - 1) ^ ((1 << (bits - prefixlen)) - 1)
+    return str(ipaddress.ip_network((address, prefixlen)))
+
+
+@st.composite
+def _prefix(draw: st.DrawFn) -> str:
+    """Prefixes packed into a small corner of each family, so that they often overlap."""
+    version = draw(st.sampled_from([4, 6]))
+    bits = 32 if version == 4 else 128
+    base = 0x0B000000 if version == 4 else 0x2001 << 112
+    return _net(version, base + draw(st.integers(0, 1023)), draw(st.integers(bits - 10, bits)))
+
+
+@given(st.lists(_prefix(), max_size=30), st.lists(_prefix(), max_size=6))
+def test_the_bulk_overlap_test_agrees_with_ipaddress(mine: list[str], blocks: list[str]) -> None:
+    nets = [ipaddress.ip_network(b) for b in blocks]
+    expected = any(ipaddress.ip_network(p).overlaps(n) for p in mine for n in nets)
+    assert overlaps_any(mine, blocks) is expected

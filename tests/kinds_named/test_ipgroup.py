@@ -259,3 +259,47 @@ def test_an_older_release_is_refused_as_a_rollback(
     assert result.status == "refused"
     assert "release 373 is older than release 376" in (result.error or "")
     assert entries(network, "fw") == set(SMALL)
+
+
+def _listings(emulator: Emulator) -> int:
+    """The listings of the resource group's IP Groups the emulator has answered."""
+    path = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Network/ipGroups"
+    return int(emulator.stats()["by_resource"].get(path.lower(), {}).get("GET", 0))
+
+
+def test_targets_in_one_resource_group_are_planned_from_one_listing_of_it(
+    emulator: Emulator, network: Any, settings_for: SettingsFor, tmp_path: Path
+) -> None:
+    names = ("fw", "gw", "hw")
+    for name in names:
+        make_group(network, name, ["198.51.100.7"], {"ipsync-managed": name})
+    goals = [_target(name) for name in names]
+    before = _listings(emulator)
+    report = run(settings_for(_release(tmp_path, SMALL), goals, max_remove_ratio=1))
+    assert report.ok, report
+    assert [t.writes for t in report.targets] == [1, 1, 1]
+    assert all(entries(network, name) == set(SMALL) for name in names)
+    assert _listings(emulator) == before + 1
+
+    again = run(settings_for(_release(tmp_path, SMALL, 2), goals))
+    assert again.ok, again
+    assert again.writes == 0
+    assert _listings(emulator) == before + 2
+
+
+def test_only_the_first_read_may_be_the_shared_listing(
+    emulator: Emulator, network: Any, emulator_settings: Settings
+) -> None:
+    """A re-read (after a 412, or a lost answer) lists the groups afresh."""
+    from sync.azure.writes import ArmWriter, Deadline
+    from sync.kinds.ipgroup.gateway import IpGroupGateway
+    from sync.kinds.ipgroup.plan import Group
+
+    make_group(network, "fw", ["198.51.100.7"], MANAGED)
+    earlier = (Group("fw", "westeurope", MANAGED, ("192.0.2.1",), "etag-before"),)
+    writer = ArmWriter(group_id("fw"), Deadline(60), 0)
+    gateway = IpGroupGateway(network, RG, writer, lambda read: earlier)
+    assert gateway.read().state == earlier
+    (now,) = gateway.read().state
+    assert (now.name, now.entries) == ("fw", ("198.51.100.7",))
+    assert now.etag != "etag-before"

@@ -7,9 +7,11 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sync.kinds.naming import tags_key
-from sync.kinds.nsg.rules import is_owned, normalise_prefix, rule_name
+from sync.kinds.nsg.rules import all_of_family, is_owned, normalise_prefix, normalised, rule_name
 
 from ._make import make_rule, make_target
 
@@ -34,6 +36,29 @@ VALID_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9_])?$")
 )
 def test_normalise_prefix(raw: str, expected: str) -> None:
     assert normalise_prefix(raw) == expected
+
+
+#: Entries as NSG rules and selections hold them: canonical CIDRs of both families, and forms
+#: that normalise otherwise (host bits, padding, case, a bare address), tags, blanks.
+ENTRIES = st.sampled_from(
+    [
+        "20.1.2.0/24", "20.1.2.3/24", " 20.1.2.0/24", "20.1.2.9", "20.1.2.9/32", "52.0.0.0/8",
+        "2603:1000::/25", "2603:1000::/24", "2603:1000:0::/25", "2603:1000::1", "2603:1000::1/128",
+        "VirtualNetwork", "*", "", "   ", "1234",
+    ]
+)  # fmt: skip
+
+
+@given(st.lists(st.lists(ENTRIES, max_size=6), max_size=4))
+def test_entries_normalised_in_bulk_as_one_by_one(rules: list[list[str]]) -> None:
+    """Every read and plan of a rule's entries, again and again (the second time from the
+    texts already known canonical): the same set as normalising each, blank ones dropped."""
+    for values in [*rules, *rules]:
+        expected = frozenset(normalise_prefix(v) for v in values if v.strip())
+        assert normalised(values) == expected
+        for family in ("v4", "v6"):
+            of_family = all("/" in e and (":" in e) == (family == "v6") for e in expected)
+            assert all_of_family(expected, family) is of_family
 
 
 class TestOwnership:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sync.core.plan import TargetPlan
 from sync.kinds.base import Needs, PlanContext, Snapshot, TargetSpec
-from sync.kinds.ipgroup.plan import held_cidrs, plan_target
+from sync.kinds.ipgroup.plan import Group, held_cidrs, plan_target
 from sync.kinds.ipgroup.target import IpGroupTarget
 
 if TYPE_CHECKING:
@@ -52,7 +52,12 @@ class IpGroupKind:
         from sync.kinds.ipgroup.gateway import IpGroupGateway
 
         client, group, _ = clients.for_resource(NetworkManagementClient, resource_id)
-        return IpGroupGateway(client, group, writer)
+        where = resource_id.lower().split("/providers/", 1)[0]  # its resource group
+
+        def first(read: Callable[[], tuple[Group, ...]]) -> tuple[Group, ...]:
+            return clients.shared(("ipgroups", where), read)
+
+        return IpGroupGateway(client, group, writer, first)
 
     def owned(self, target: TargetSpec, snapshot: Snapshot) -> frozenset[str]:
         return held_cidrs(cast(IpGroupTarget, target), snapshot.state)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from sync.core.budget import Budget, fit_to_budget
 from sync.core.plan import TargetPlan, Write
@@ -54,8 +55,9 @@ class Group:
     entries: tuple[str, ...]
     etag: str | None
 
-    @property
+    @cached_property
     def cidrs(self) -> frozenset[str]:
+        """Its entries as CIDRs (worked out once: a plan asks several times)."""
         return frozenset(c for entry in self.entries for c in normalise(entry))
 
     @property

@@ -14,7 +14,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from sync.core.budget import Budget
 from sync.core.plan import Action, TargetPlan, Write, cidr_family, family_name
 from sync.errors import TargetError
-from sync.kinds.nsg.rules import Rule, is_owned, normalise_prefix, rule_name, sorted_prefixes
+from sync.kinds.nsg.rules import (
+    Rule,
+    all_of_family,
+    is_owned,
+    normalise_prefix,
+    normalised,
+    rule_name,
+    sorted_prefixes,
+)
 from sync.kinds.nsg.target import NsgTarget
 
 #: NSG limits: 1,000 rules per NSG, 4,000 source and 4,000 destination address entries
@@ -51,7 +59,9 @@ def describe(target: NsgTarget, change_number: int | str) -> str:
 
 
 def _remote_prefixes(target: NsgTarget, family: str, values: Iterable[str]) -> frozenset[str]:
-    result = frozenset(normalise_prefix(v) for v in values)
+    result = normalised(values)
+    if all_of_family(result, family):
+        return result
     for prefix in result:
         if cidr_family(prefix) != family:
             raise TargetError(

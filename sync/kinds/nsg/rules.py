@@ -7,11 +7,12 @@ prefix is normalised, so order and formatting never cause a write.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from sync.core.plan import cidr_family
 from sync.core.prefixes import ParsedPrefix, parse_prefix
 from sync.kinds.naming import entry_name
 from sync.kinds.nsg.target import NsgTarget
@@ -87,6 +88,34 @@ def normalise_prefix(value: str) -> str:
         return text
 
 
+#: Texts known to be canonical CIDRs (what :func:`normalise_prefix` gives back as it is), by
+#: family, bounded like its cache. A rule or a plan holds thousands of entries, mostly the
+#: same in every run: a set's subset test checks them all at C speed, where even a cache
+#: lookup per entry would not.
+_CANONICAL: dict[str, set[str]] = {"v4": set(), "v6": set()}
+
+
+def normalised(values: Iterable[str]) -> frozenset[str]:
+    """Address entries as :func:`normalise_prefix` writes them, blank ones dropped."""
+    given = frozenset(filter(None, values))
+    if given <= _CANONICAL["v4"] or given <= _CANONICAL["v6"]:
+        return given
+    result = frozenset(map(normalise_prefix, filter(None, map(str.strip, given))))
+    for text in result & given:  # given as normalised: canonical
+        family = cidr_family(text)
+        if family is not None:
+            known = _CANONICAL[family]
+            if len(known) >= NORMALISED_CACHE:
+                known.clear()
+            known.add(text)
+    return result
+
+
+def all_of_family(prefixes: frozenset[str], family: str) -> bool:
+    """Whether normalised entries are all CIDRs of ``family`` (``v4`` or ``v6``)."""
+    return prefixes <= _CANONICAL[family] or set(map(cidr_family, prefixes)) <= {family}
+
+
 def _cidr(value: str) -> ParsedPrefix | None:
     if "/" not in value:
         return None
@@ -124,11 +153,12 @@ def _text(value: object) -> str:
     return str(getattr(value, "value", value))
 
 
-def _merged(
-    single: str | None, several: Iterable[str] | None, normalise: Callable[[str], str]
-) -> frozenset[str]:
-    values = [*(several or []), *([single] if single else [])]
-    return frozenset(map(normalise, [v for v in values if v and v.strip()]))
+def _given(single: str | None, several: Iterable[str] | None) -> list[str]:
+    return [*(several or []), *([single] if single else [])]
+
+
+def _ports(single: str | None, several: Iterable[str] | None) -> frozenset[str]:
+    return frozenset(filter(None, map(str.strip, filter(None, _given(single, several)))))
 
 
 def rule_from_sdk(rule: SecurityRule) -> Rule:
@@ -139,16 +169,14 @@ def rule_from_sdk(rule: SecurityRule) -> Rule:
         direction=_text(rule.direction),
         access=_text(rule.access),
         protocol=_text(rule.protocol),
-        source_prefixes=_merged(
-            rule.source_address_prefix, rule.source_address_prefixes, normalise_prefix
+        source_prefixes=normalised(
+            _given(rule.source_address_prefix, rule.source_address_prefixes)
         ),
-        destination_prefixes=_merged(
-            rule.destination_address_prefix, rule.destination_address_prefixes, normalise_prefix
+        destination_prefixes=normalised(
+            _given(rule.destination_address_prefix, rule.destination_address_prefixes)
         ),
-        source_ports=_merged(rule.source_port_range, rule.source_port_ranges, str.strip),
-        destination_ports=_merged(
-            rule.destination_port_range, rule.destination_port_ranges, str.strip
-        ),
+        source_ports=_ports(rule.source_port_range, rule.source_port_ranges),
+        destination_ports=_ports(rule.destination_port_range, rule.destination_port_ranges),
         description=rule.description or "",
     )
 
