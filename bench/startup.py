@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench.common import CURRENT, REAL_LRO_POLLS, ROOT, Figure, Section, ratio
 from bench.emulated import SUBSCRIPTION, create_nsgs, emulator_process, settings_for
-from bench.scale import fleet
+from bench.scale import TAG_SELECT, fleet
 from sync.azure.client import make_client
 
 COMMAND = ".venv/bin/python -m bench.startup"
@@ -126,6 +126,7 @@ def section(runs: int) -> Section:
             "IPSYNC_SOURCE": str(CURRENT),
             "IPSYNC_CACHE_DIR": cache,
             "IPSYNC_POLL_INTERVAL_S": "0",
+            "IPSYNC_TAG_SELECT": json.dumps(TAG_SELECT),  # what the tags of section 4 select
         }
         env.pop("IPSYNC_TARGETS", None)
         rss, code = _peak_rss_mb(_APPLY, env)
