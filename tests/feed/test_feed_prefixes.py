@@ -350,6 +350,17 @@ def test_fingerprint_changes_with_prefixes_and_tag_versions() -> None:
     )  # A's change number is now 1
 
 
+def test_a_record_is_aggregated_once_per_process_by_its_prefixes() -> None:
+    """Each run reads its release anew: a record of the same prefixes is not aggregated again,
+    one whose prefixes changed is, and each run's selection is its own release's."""
+    first = release_of({"A": ["11.0.0.0/25", "11.0.0.128/25"], "B": ["12.0.0.0/24"]})
+    again = release_of({"A": ["11.0.0.0/25", "11.0.0.128/25"], "B": ["12.0.1.0/24"]})
+    assert select(first, ["A", "B"]).prefixes == ("11.0.0.0/24", "12.0.0.0/24")
+    assert select(again, ["A", "B"]).prefixes == ("11.0.0.0/24", "12.0.1.0/24")
+    assert first.memo["A"] is again.memo["A"]
+    assert first.memo["B"] is not again.memo["B"]
+
+
 #: Text of prefixes, and of what JSON must escape or may write otherwise.
 ODD_TEXT = st.text(alphabet='1a./:"\\\x01\x7f\u00e9\u2028 ', max_size=6)
 
