@@ -278,6 +278,19 @@ def test_select_is_exact_and_minimal(
     assert sel.change_numbers == {"Alpha": 0, "Beta": 1}
 
 
+@settings(max_examples=150)
+@given(st.lists(st.lists(prefixes(), max_size=12), min_size=1, max_size=3))
+def test_joined_tags_are_exact_and_minimal_whether_their_ranges_touch_or_not(
+    tags: list[list[str]],
+) -> None:
+    """A small tag's ranges placed between a large one's, or the join made afresh when one
+    touches: the same exact and minimal list either way (small spaces: they often touch)."""
+    names = [f"T{i}" for i in range(len(tags))]
+    sel = select(release_of(dict(zip(names, tags, strict=True))), names)
+    assert addresses(sel.prefixes) == addresses([p for tag in tags for p in tag])
+    assert_minimal_and_sorted(list(sel.prefixes))
+
+
 def test_exclude_splits_an_aggregated_block() -> None:
     release = release_of({"A": ["11.0.0.0/25", "11.0.0.128/25"]})
     assert select(release, ["A"]).v4 == ("11.0.0.0/24",)
