@@ -9,7 +9,7 @@ stage to hold against the target's ``max_extra_ratio`` (:mod:`sync.core.guards`)
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
@@ -56,9 +56,37 @@ class FitAccount:
         return cls(entries, capacity, 0, dict(published), dict.fromkeys(published, 0), why)
 
     def extra_ratio(self, family: str) -> Fraction:
-        """Extra addresses of ``family`` per published one (0 when it publishes none)."""
+        """Extra addresses of ``family`` per published one (0 when it publishes none, or when
+        nothing is extra: then what it publishes need not be counted)."""
+        extra = self.extra.get(family, 0)
+        if not extra:
+            return Fraction(0)
         published = self.published.get(family, 0)
-        return Fraction(self.extra.get(family, 0), published) if published else Fraction(0)
+        return Fraction(extra, published) if published else Fraction(0)
+
+
+class _Published(Mapping[str, int]):
+    """The addresses a selection publishes, per family, each counted when first read: the
+    account of a selection that fits is mostly read for its extra addresses (none), and
+    counting a thousand prefixes for every target of every run is not free."""
+
+    def __init__(self, by_family: Mapping[str, Sequence[str]]) -> None:
+        self._by_family = by_family
+        self._counted: dict[str, int] = {}
+
+    def __getitem__(self, family: str) -> int:
+        if family not in self._counted:
+            self._counted[family] = addresses(self._by_family[family])
+        return self._counted[family]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_family)
+
+    def __len__(self) -> int:
+        return len(self._by_family)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 @dataclass(frozen=True)
@@ -96,8 +124,7 @@ def fit_to_budget(
     capacity, why = _capacity(budget, max_entries)
     exact = {f: tuple(p) for f, p in by_family.items()}
     needed = sum(entries(p, budget.forbidden_lengths.get(f, ())) for f, p in exact.items())
-    published = {f: addresses(p) for f, p in exact.items()}
-    account = FitAccount.exact(needed, capacity, published, why)
+    account = FitAccount(needed, capacity, 0, _Published(exact), dict.fromkeys(exact, 0), why)
     if needed <= capacity:
         return Fitted(exact, account)
     if mode == "exact":

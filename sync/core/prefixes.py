@@ -14,7 +14,7 @@ import re
 # The C module itself: ``socket`` would add its enums and ``selectors`` to every start-up.
 from _socket import AF_INET, AF_INET6, inet_ntop, inet_pton
 from collections.abc import Collection, Iterable, Mapping
-from itertools import chain, compress, repeat
+from itertools import accumulate, chain, compress, repeat
 from operator import add, and_, itemgetter, or_
 from typing import Literal, NamedTuple, cast
 
@@ -188,6 +188,10 @@ class Aggregated(NamedTuple):
 
     spans: dict[Family, list[Span]]
     known: dict[Family, dict[Span, tuple[str, ...]]]
+    #: Its CIDRs in address order, and where each range's first CIDR is among them (one
+    #: more: their count), so that a join can take whole stretches of them as they are.
+    cidrs: dict[Family, list[str]]
+    starts: dict[Family, list[int]]
 
 
 def aggregated(canonical: Iterable[str]) -> Aggregated:
@@ -195,6 +199,8 @@ def aggregated(canonical: Iterable[str]) -> Aggregated:
     texts = _by_family(canonical)
     spans: dict[Family, list[Span]] = {}
     known: dict[Family, dict[Span, tuple[str, ...]]] = {}
+    cidrs: dict[Family, list[str]] = {}
+    starts: dict[Family, list[int]] = {}
     for family in FAMILIES:
         given = _spans(texts[family], family)
         spans[family] = merge(given)
@@ -204,7 +210,10 @@ def aggregated(canonical: Iterable[str]) -> Aggregated:
             span: (names[span],) if span in names else tuple(to_cidrs([span], family))
             for span in spans[family]
         }
-    return Aggregated(spans, known)
+        each = [known[family][span] for span in spans[family]]
+        cidrs[family] = list(chain.from_iterable(each))
+        starts[family] = [0, *accumulate(map(len, each))]
+    return Aggregated(spans, known, cidrs, starts)
 
 
 def aggregate_union(
@@ -216,7 +225,13 @@ def aggregate_union(
     removed = _by_family(exclude)
     result: dict[Family, list[str]] = {"v4": [], "v6": []}
     for family in families:
-        runs = [part.spans[family] for part in parts if part.spans[family]]
+        given = [part for part in parts if part.spans[family]]
+        if not removed[family] and given:
+            placed = _placed(given, family)
+            if placed is not None:
+                result[family] = placed
+                continue
+        runs = [part.spans[family] for part in given]
         spans = runs[0] if len(runs) == 1 else merge([s for run in runs for s in run])
         if removed[family]:
             spans = subtract(spans, merge(_spans(removed[family], family)))
@@ -231,6 +246,37 @@ def aggregate_union(
             ]
         result[family] = list(chain.from_iterable(cast(list[tuple[str, ...]], found)))
     return result
+
+
+def _placed(parts: list[Aggregated], family: Family) -> list[str] | None:
+    """The union's CIDRs when no range of the smaller parts touches one of the largest part:
+    its CIDRs taken as they are, the others' ranges placed between them in address order (most
+    targets join one large tag with a small regional one). None when a range touches one."""
+    from bisect import bisect_left
+
+    largest = max(parts, key=lambda part: len(part.spans[family]))
+    others = [part for part in parts if part is not largest]
+    if len(others) > 1:  # joined first: they may touch each other
+        names: dict[Span, tuple[str, ...]] = {}
+        for part in others:
+            names |= part.known[family]
+        small = merge([span for part in others for span in part.spans[family]])
+    else:
+        names = others[0].known[family] if others else {}
+        small = others[0].spans[family] if others else []
+    spans, texts, starts = largest.spans[family], largest.cidrs[family], largest.starts[family]
+    firsts = list(map(itemgetter(0), spans)) if small else []
+    out: list[str] = []
+    done = 0
+    for low, high in small:
+        at = bisect_left(firsts, low, done)
+        if (at < len(spans) and spans[at][0] <= high + 1) or (at and spans[at - 1][1] + 1 >= low):
+            return None
+        out += texts[starts[done] : starts[at]]
+        out += names.get((low, high)) or to_cidrs([(low, high)], family)
+        done = at
+    out += texts[starts[done] :]
+    return out
 
 
 def _by_family(prefixes: Iterable[str]) -> dict[Family, list[str]]:
@@ -391,7 +437,6 @@ def _touches(spans: list[Span], blocks: Iterable[Span]) -> bool:
     their ends, and each block looked up by bisection (a span overlaps it when it starts
     before the block's end and ends after its start)."""
     from bisect import bisect_right
-    from itertools import accumulate
 
     spans = sorted(spans)
     firsts = list(map(itemgetter(0), spans))

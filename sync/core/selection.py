@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sync.core.feed import DEFAULT_FEED
@@ -181,8 +182,20 @@ def _tag_aggregate(release: Release, tag: ServiceTag) -> Aggregated:
     """A record's prefixes aggregated once per release, shared by every target selecting it."""
     found: Aggregated | None = release.memo.get(tag.name)
     if found is None:
-        found = release.memo[tag.name] = aggregated(tag.address_prefixes)
+        found = release.memo[tag.name] = _aggregated(tuple(tag.address_prefixes))
     return found
+
+
+#: Records aggregated in this process, remembered by their prefixes. Every run reads its
+#: release anew, yet the runs of a week (a fanned-out run's work items, one after another
+#: in one instance) select the same records; the bound keeps a long-lived worker's memory
+#: flat across releases. What is remembered is never changed by its users.
+AGGREGATED_CACHE = 1024
+
+
+@lru_cache(maxsize=AGGREGATED_CACHE)
+def _aggregated(prefixes: tuple[str, ...]) -> Aggregated:
+    return aggregated(prefixes)
 
 
 def empty_tags(release: Release, names: Sequence[str], families: Sequence[str]) -> list[str]:

@@ -278,6 +278,19 @@ def test_select_is_exact_and_minimal(
     assert sel.change_numbers == {"Alpha": 0, "Beta": 1}
 
 
+@settings(max_examples=150)
+@given(st.lists(st.lists(prefixes(), max_size=12), min_size=1, max_size=3))
+def test_joined_tags_are_exact_and_minimal_whether_their_ranges_touch_or_not(
+    tags: list[list[str]],
+) -> None:
+    """A small tag's ranges placed between a large one's, or the join made afresh when one
+    touches: the same exact and minimal list either way (small spaces: they often touch)."""
+    names = [f"T{i}" for i in range(len(tags))]
+    sel = select(release_of(dict(zip(names, tags, strict=True))), names)
+    assert addresses(sel.prefixes) == addresses([p for tag in tags for p in tag])
+    assert_minimal_and_sorted(list(sel.prefixes))
+
+
 def test_exclude_splits_an_aggregated_block() -> None:
     release = release_of({"A": ["11.0.0.0/25", "11.0.0.128/25"]})
     assert select(release, ["A"]).v4 == ("11.0.0.0/24",)
@@ -348,6 +361,17 @@ def test_fingerprint_changes_with_prefixes_and_tag_versions() -> None:
     assert (
         base.sha256 != select(release_of({"B": ["1.0.0.0/24"], "A": ["11.0.0.0/24"]}), ["A"]).sha256
     )  # A's change number is now 1
+
+
+def test_a_record_is_aggregated_once_per_process_by_its_prefixes() -> None:
+    """Each run reads its release anew: a record of the same prefixes is not aggregated again,
+    one whose prefixes changed is, and each run's selection is its own release's."""
+    first = release_of({"A": ["11.0.0.0/25", "11.0.0.128/25"], "B": ["12.0.0.0/24"]})
+    again = release_of({"A": ["11.0.0.0/25", "11.0.0.128/25"], "B": ["12.0.1.0/24"]})
+    assert select(first, ["A", "B"]).prefixes == ("11.0.0.0/24", "12.0.0.0/24")
+    assert select(again, ["A", "B"]).prefixes == ("11.0.0.0/24", "12.0.1.0/24")
+    assert first.memo["A"] is again.memo["A"]
+    assert first.memo["B"] is not again.memo["B"]
 
 
 #: Text of prefixes, and of what JSON must escape or may write otherwise.
