@@ -140,7 +140,8 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
     release = _release(args)
     families: tuple[Family, ...] = FAMILIES if args.family == "both" else (args.family,)
     selection = select(release, _selectors(args, release), families=families)
-    body = selection.as_dict()
+    fmt: Format = "json" if args.json else args.format
+    body = selection.as_dict(fingerprint=fmt == "json")  # only JSON shows it
     if args.max_entries is not None:
         from sync.core.fit import fit
 
@@ -162,7 +163,6 @@ def _cmd_prefixes(args: argparse.Namespace) -> int:
             }
             for f, result in fitted.items()
         }
-    fmt: Format = "json" if args.json else args.format
     sys.stdout.write(render(fmt, "+".join(selection.tags), body).decode())
     if args.max_entries is not None and fmt != "json":  # JSON carries the fit itself
         for f in families:

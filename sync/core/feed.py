@@ -12,7 +12,6 @@ may remember its verdict by content (:attr:`Release.verdict`).
 from __future__ import annotations
 
 import gc
-import hashlib
 import re
 import zlib
 from collections import Counter
@@ -168,6 +167,8 @@ def mark_of(series: str, number: int) -> str:
 def content_version(prefixes: list[str]) -> str:
     """A record's version where the feed publishes none: 12 hex digits of its prefixes' hash,
     so a record whose prefixes did not change keeps it from one release to the next."""
+    import hashlib  # not on the path of a release read as kept (OpenSSL's start: 4 ms)
+
     return hashlib.sha256("\n".join(sorted(prefixes)).encode()).hexdigest()[:12]
 
 

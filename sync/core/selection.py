@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
@@ -49,6 +48,7 @@ class Selection(NamedTuple):
         it ignores file bytes, line endings, tag order, duplicates and the release's top-level
         change number (which Microsoft has reused for different content).
         """
+        import hashlib
         import json
 
         numbers = json.dumps(self.change_numbers, sort_keys=True, separators=(",", ":"))

@@ -9,7 +9,6 @@ refuses one that jumps further ahead of the held mark than :meth:`Feed.plausible
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
@@ -159,6 +158,8 @@ def build_release(
     broader than the minimum, public), each record versioned by its content, and the mark
     ``<series>-<number>`` (series: the feed's name). ``data``, for a feed whose mark is a
     fetch time, gives the release its content hash."""
+    import hashlib
+
     origin = mask_url(origin)
     check_bounds(origin, tags=len(groups))
     if not any(group.prefixes for group in groups.values()):

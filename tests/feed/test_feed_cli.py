@@ -367,7 +367,7 @@ def test_a_release_read_before_is_printed_without_logging_and_warnings_keep_thei
     warned = cli("prefixes", "AzureMonitor", env=env)
     assert warned.returncode == 0
     assert re.fullmatch(
-        r"\d\d:\d\d:\d\d \+\d+\.\ds warning: .*/ipsync/parsed-[0-9a-f]{64}: written by another "
-        r"user or writable by others; ignored\n",
+        r"\d\d:\d\d:\d\d \+\d+\.\ds warning: .*/ipsync/parsed-(files|[0-9a-f]{64}): written by "
+        r"another user or writable by others; ignored\n",
         warned.stderr.splitlines(keepends=True)[0],
     )

@@ -7,6 +7,7 @@ checked once, not by every run until the next.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sync.core.feed import Release
@@ -80,19 +81,41 @@ class AzureFeed(Feed):
                 "are accepted"
             )
         else:
-            data, origin, _ = read_source(source, setting_label(settings, "source"))
-        return _parsed(data, origin, settings)
+            return _from_file(source, settings)
+        return _parsed(data, origin, settings)[0]
 
 
-def _parsed(data: bytes, origin: str, settings: AnySettings) -> Release:
-    """Parse, or take the release kept for these bytes; keep what passed whole."""
+def _from_file(source: str, settings: AnySettings) -> Release:
+    """A local file: the release kept for it when the kernel says it is the file read before
+    (:func:`sync.feeds.azure.kept.file_identity`), else read and parsed. It is remembered
+    only when it was the same file before and after it was read."""
+    from sync.feeds.azure import kept
+
+    cache = settings.cache_dir or default_cache_dir()
+    path = Path(source).expanduser()
+    identity = kept.file_identity(path, settings)
+    key = kept.file_key(cache, identity) if identity is not None else None
+    if key is not None:
+        release = kept.read_parsed(cache, key, mask_url(source))
+        if release is not None:
+            return release
+    data, origin, _ = read_source(source, setting_label(settings, "source"))
+    release, key = _parsed(data, origin, settings)
+    if identity is not None and key is not None and kept.file_identity(path, settings) == identity:
+        kept.remember_file(cache, identity, key)
+    return release
+
+
+def _parsed(data: bytes, origin: str, settings: AnySettings) -> tuple[Release, str | None]:
+    """Parse, or take the release kept for these bytes; keep what passed whole. The key of
+    the kept release comes too (None when it is not kept)."""
     from sync.feeds.azure import kept
 
     cache = settings.cache_dir or default_cache_dir()
     key = kept.parsed_key(data, settings)
     release = kept.read_parsed(cache, key, mask_url(origin))
     if release is not None:
-        return release
+        return release, key
     from sync.feeds.azure.parse import VERDICT_VERSION, parse_release
     from sync.feeds.azure.skim import LazyTags
 
@@ -112,7 +135,8 @@ def _parsed(data: bytes, origin: str, settings: AnySettings) -> Release:
             kept.write_verdicts(cache, [*trusted, release.verdict])
         if isinstance(release.tags, LazyTags):  # a JSON file, read tag by tag
             kept.write_parsed(cache, key, release, release.tags.layout, guards)
-    return release
+            return release, key
+    return release, None
 
 
 FEED = AzureFeed()

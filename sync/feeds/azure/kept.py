@@ -7,12 +7,15 @@ and is checked again. A release that passed whole is also kept as its text with 
 (``parsed-<key>``, keyed by the SHA-256 of the bytes as read and the guards): the next read of
 the same bytes skips decompressing and decoding, and decodes only the tags it uses; the next
 release takes each tag of the same bytes as it is (:mod:`sync.feeds.azure.skim`) and checks the
-others for the prefixes they add: a week changes about a hundred of some 3,000 tags. All live
-in the owner-only cache folder (:mod:`sync.feeds.cache`).
+others for the prefixes they add: a week changes about a hundred of some 3,000 tags. A local
+file read again is found without reading or hashing it, by what the kernel says of it
+(:func:`file_identity`), as make and git find unchanged files. All live in the owner-only cache
+folder (:mod:`sync.feeds.cache`).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -41,6 +44,69 @@ MAX_PARSED = 3
 PARSED_PREFIX = "parsed-"
 #: Bumped whenever the kept form or what the parser checks changes.
 PARSED_VERSION = 4
+
+
+#: Local files found by what the kernel says of them, and how many are remembered.
+FILES_FILE = "parsed-files"
+MAX_FILES = 16
+#: A file changed this recently is not remembered by its identity: a change within the file
+#: system's timestamp granularity may leave its times as they were.
+RACY_S = 2.0
+
+
+def file_identity(path: Path, settings: AnySettings) -> str | None:
+    """A local release file as the kernel describes it: device, inode, size, and the times of
+    its last write and last change, with what else its kept form depends on (as
+    :func:`parsed_key`). A writer cannot keep them all: the change time (ctime) is the
+    kernel's, set on every write, rename or ``utime``. None when the file changed in the last
+    :data:`RACY_S` seconds, or cannot be read."""
+    import time
+
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    if time.time_ns() - max(status.st_mtime_ns, status.st_ctime_ns) < RACY_S * 1e9:
+        return None
+    return (
+        f"{PARSED_VERSION} python {sys.version_info[:2]} cloud={settings.cloud} "
+        f"v4={settings.min_prefixlen_v4} v6={settings.min_prefixlen_v6} dev={status.st_dev} "
+        f"ino={status.st_ino} size={status.st_size} mtime={status.st_mtime_ns} "
+        f"ctime={status.st_ctime_ns}"
+    )
+
+
+def _files(cache_dir: Path) -> dict[str, str]:
+    """The remembered files: identity to the key of their kept release, oldest first."""
+    import marshal
+
+    data = read_private(cache_dir / FILES_FILE)
+    try:
+        found = marshal.loads(data) if data is not None else {}
+    except (ValueError, TypeError, EOFError):
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, str)
+            and _KEY.fullmatch(v)}  # fmt: skip
+
+
+def file_key(cache_dir: Path, identity: str) -> str | None:
+    """The key of the release kept for the file of ``identity``, when remembered."""
+    return _files(cache_dir).get(identity)
+
+
+def remember_file(cache_dir: Path, identity: str, key: str) -> None:
+    """Remember the file of ``identity`` as holding the release kept as ``key`` (the newest
+    :data:`MAX_FILES`)."""
+    import marshal
+
+    files = _files(cache_dir)
+    if files.get(identity) == key:
+        return
+    files.pop(identity, None)
+    files[identity] = key
+    _keep(cache_dir, FILES_FILE, [marshal.dumps(dict(list(files.items())[-MAX_FILES:]))])
 
 
 def parsed_key(data: bytes, settings: AnySettings) -> str:
