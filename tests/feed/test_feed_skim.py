@@ -86,6 +86,28 @@ def test_a_weekly_release_decodes_only_its_changed_tags(decoded: list[str]) -> N
     assert at_read == changed  # in document order; the others when first used
 
 
+def test_tags_moved_removed_or_added_are_found_as_they_are(decoded: list[str]) -> None:
+    """Stretches of tags as they were are taken whole; a tag moved elsewhere is found by its
+    name and taken as it was; only the added and the changed ones are decoded."""
+    payload = raw_json(PUBLIC)
+    before = json.dumps(payload, indent=2).encode()
+    values = payload["values"]
+    moved = values.pop(10)
+    del values[5]
+    values.append(moved)
+    added = {**values[20], "name": "Added.Tag", "id": "Added.Tag"}
+    values.insert(20, added)
+    values[30]["properties"]["addressPrefixes"].append("198.51.100.0/24")
+    after = json.dumps(payload, indent=2).encode()
+    known = layout_of(before)
+    decoded.clear()
+    release, layout = read(after, known)
+    assert decoded == ["Added.Tag", values[30]["name"]]
+    assert layout is not None
+    assert layout.names == [entry["name"] for entry in values]
+    assert whole(release) == whole(parse_release(after, origin="release.json"))
+
+
 def test_the_layout_spans_each_tag_of_the_text() -> None:
     data = release_bytes(PUBLIC)
     layout = layout_of(data)

@@ -2,7 +2,7 @@
 
 Checking every prefix is the costly part of reading a release, and a weekly release is read by
 every run until the next. The verdict of a release is kept by its content key (SHA-256 of the
-decompressed file and the guards), so a changed or tampered file never matches an old verdict
+file's bytes and the guards), so a changed or tampered file never matches an old verdict
 and is checked again. A release that passed whole is also kept as its text with each tag's span
 (``parsed-<key>``, keyed by the SHA-256 of the bytes as read and the guards): the next read of
 the same bytes skips decompressing and decoding, and decodes only the tags it uses; the next

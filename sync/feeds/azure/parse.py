@@ -53,19 +53,21 @@ class _Guards(NamedTuple):
 
 
 #: Part of every verdict key: bump it when the prefix check changes what it accepts, so that
-#: verdicts of the old check are not taken for the new one (2: public addresses only).
-VERDICT_VERSION = 2
+#: verdicts of the old check are not taken for the new one (2: public addresses only; 3: keyed
+#: by the bytes as read).
+VERDICT_VERSION = 3
 
 
-def _verdict_key(text: bytes, guards: _Guards) -> str:
-    """SHA-256 over the check's version, the guards it depends on and the decompressed file."""
+def _verdict_key(data: bytes, guards: _Guards) -> str:
+    """SHA-256 over the check's version, the guards it depends on and the file's bytes as read:
+    a compressed file is hashed as it is, a fifth of the text it holds."""
     import hashlib  # not on the path of a release read as kept
 
     digest = hashlib.sha256(
         f"ipsync prefix verdict {VERDICT_VERSION}\ncloud={guards.cloud}\n"
         f"v4={guards.min_prefixlen_v4}\nv6={guards.min_prefixlen_v6}\n".encode()
     )
-    digest.update(text)
+    digest.update(data)
     return digest.hexdigest()
 
 
@@ -95,7 +97,7 @@ def parse_release(
     origin = mask_url(origin)
     text = feed.decompress(data, origin)
     guards = _Guards(origin, cloud, min_prefixlen_v4, min_prefixlen_v6, min_tags)
-    guards = guards._replace(verdict=_verdict_key(text, guards), trusted=trusted)
+    guards = guards._replace(verdict=_verdict_key(data, guards), trusted=trusted)
     start = feed.head(text)
     if start.startswith("<") and not start.startswith(("<!doctype html", "<html")):
         from sync.feeds.azure.xmlfile import parse_xml  # the retired format: seldom read
@@ -105,11 +107,9 @@ def parse_release(
     what = "the service tags JSON"
     with feed.paused_gc():
         feed.screen_json(text, origin, what)
-        spans = known.spans() if known is not None else {}
-        skimmed = skim(text, spans)
+        skimmed = skim(text, known)
         if skimmed is not None:
-            counts = dict(zip(known.names, known.counts, strict=True)) if known else {}
-            return _from_skim(skimmed, text, spans, counts, guards)
+            return _from_skim(skimmed, text, known, guards)
         payload = feed.decode_json(text, origin, what)
         return _from_payload(payload, "json", guards)
 
@@ -155,13 +155,7 @@ def _from_payload(payload: Any, kind: Literal["json", "api"], guards: _Guards) -
     return assemble(tags, cloud, change_number, kind, guards)
 
 
-def _from_skim(
-    skimmed: Skim,
-    text: bytes,
-    spans: Mapping[str, memoryview],
-    counts: Mapping[str, int],
-    guards: _Guards,
-) -> Release:
+def _from_skim(skimmed: Skim, text: bytes, known: Layout | None, guards: _Guards) -> Release:
     """:func:`_from_payload` of a document read tag by tag: a tag taken as the known one is
     neither decoded nor checked; a changed one is checked for the prefixes it did not hold."""
     payload = skimmed.fields | {"values": skimmed.entries}
@@ -173,9 +167,10 @@ def _from_skim(
             decoded.append(_entry(entry, index, guards.origin))
         names.append(decoded[-1].name if taken is None else taken)
     sizes = {tag.name: len(tag.address_prefixes) for tag in decoded}
+    counts = dict(zip(known.names, known.counts, strict=True)) if known else {}
     layout = Layout(text, names, skimmed.starts, skimmed.ends, [
         sizes[n] if n in sizes else counts[n] for n in names])  # fmt: skip
-    held = known_prefixes(spans, list(sizes))
+    held = known_prefixes(known, list(sizes))
     return assemble(decoded, cloud, change_number, "json", guards, held, layout)
 
 

@@ -35,10 +35,9 @@ class Layout(NamedTuple):
     ends: list[int]
     counts: list[int]  # prefixes of each tag
 
-    def spans(self) -> dict[str, memoryview]:
-        """Each tag's bytes by name."""
-        view = memoryview(self.text)
-        return {n: view[s:e] for n, s, e in zip(self.names, self.starts, self.ends, strict=True)}
+    def places(self) -> dict[str, int]:
+        """Each tag's place by name."""
+        return dict(zip(self.names, range(len(self.names)), strict=True))
 
 
 class Skim(NamedTuple):
@@ -52,7 +51,7 @@ class Skim(NamedTuple):
     ends: list[int]
 
 
-def skim(text: bytes, known: Mapping[str, memoryview]) -> Skim | None:
+def skim(text: bytes, known: Layout | None) -> Skim | None:
     """The document read tag by tag, or None when it is not an ASCII JSON object holding one
     ``values`` list (``json.loads`` then reads it, and names any fault)."""
     if not text.isascii():
@@ -64,7 +63,7 @@ def skim(text: bytes, known: Mapping[str, memoryview]) -> Skim | None:
         return None
 
 
-def _object(doc: str, text: bytes, known: Mapping[str, memoryview]) -> Skim | None:
+def _object(doc: str, text: bytes, known: Layout | None) -> Skim | None:
     space = _space
     pos = space(doc, 0).end()
     if doc[pos] != "{":
@@ -81,7 +80,7 @@ def _object(doc: str, text: bytes, known: Mapping[str, memoryview]) -> Skim | No
         if key == "values" and doc[pos] == "[":
             if found is not None:
                 return None  # ``json.loads`` keeps the last: leave it to it
-            found, pos = _values(doc, text, pos + 1, known, fields)
+            found, pos = _values(doc, text, pos + 1, _Known(known), fields)
         else:
             fields[key], pos = _SCAN(doc, pos)
         pos = space(doc, pos).end()
@@ -94,30 +93,77 @@ def _object(doc: str, text: bytes, known: Mapping[str, memoryview]) -> Skim | No
     return found
 
 
+class _Known:
+    """The release known before, for finding its tags again: a week's release holds most of
+    them as they were, in the same order, so whole stretches of them are compared at once."""
+
+    def __init__(self, layout: Layout | None) -> None:
+        self.text = memoryview(layout.text if layout is not None else b"")
+        self.names = layout.names if layout is not None else []
+        self.starts = layout.starts if layout is not None else []
+        self.ends = layout.ends if layout is not None else []
+        self.at = layout.places() if layout is not None else {}
+
+    def run(self, text: bytes, pos: int, first: int) -> int:
+        """How many known tags from ``first`` on, with what lies between them, ``text`` holds
+        as they are from ``pos``: the longest such stretch, found by doubling then halving."""
+        starts, ends, view = self.starts, self.ends, self.text
+        base, most = starts[first] if first < len(starts) else 0, len(starts) - first
+
+        def holds(count: int) -> bool:
+            return text.startswith(view[base : ends[first + count - 1]], pos)
+
+        if most <= 0 or not holds(1):
+            return 0
+        good, step = 1, 2
+        while step <= most and holds(step):
+            good, step = step, 2 * step
+        bad = min(step, most + 1)
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            good, bad = (middle, bad) if holds(middle) else (good, middle)
+        return good
+
+
 def _values(
-    doc: str, text: bytes, pos: int, known: Mapping[str, memoryview], fields: dict[str, Any]
+    doc: str, text: bytes, pos: int, known: _Known, fields: dict[str, Any]
 ) -> tuple[Skim, int]:
-    """The entries of ``values`` from just inside its ``[``; the position after its ``]``."""
+    """The entries of ``values`` from just inside its ``[``; the position after its ``]``.
+    A stretch of tags as they were is taken whole; a tag moved elsewhere is taken as it was
+    when its bytes are; any other is decoded."""
     space, name_at = _space, _NAME.match
     found = Skim(fields, [], [], [], [])
     entries, names, starts, ends = found.entries, found.names, found.starts, found.ends
     pos = space(doc, pos).end()
     if doc[pos] == "]":
         return found, pos + 1
+    expected = 0  # the known tag that would come next, were nothing changed
     while True:
-        start = pos
-        named = name_at(doc, pos)
-        same = known.get(named[1]) if named else None
-        if named and same is not None and text.startswith(same, pos):
-            entries.append(None)
-            names.append(named[1])
-            pos += len(same)
+        count = known.run(text, pos, expected)
+        if count:
+            shift, stretch = pos - known.starts[expected], slice(expected, expected + count)
+            entries += [None] * count
+            names += known.names[stretch]
+            starts += [start + shift for start in known.starts[stretch]]
+            ends += [end + shift for end in known.ends[stretch]]
+            pos = ends[-1]
+            expected += count
         else:
-            entry, pos = _SCAN(doc, pos)
-            entries.append(entry)
-            names.append(None)
-        starts.append(start)
-        ends.append(pos)
+            named = name_at(doc, pos)
+            place = known.at.get(named[1]) if named else None
+            start = pos
+            if place is not None and known.run(text, pos, place):
+                entries.append(None)
+                names.append(known.names[place])
+                pos += known.ends[place] - known.starts[place]
+            else:
+                entry, pos = _SCAN(doc, pos)
+                entries.append(entry)
+                names.append(None)
+            starts.append(start)
+            ends.append(pos)
+            if place is not None:
+                expected = place + 1
         pos = space(doc, pos).end()
         if doc[pos] == "]":
             return found, pos + 1
@@ -138,7 +184,7 @@ class LazyTags(Mapping[str, ServiceTag]):
         decoded: dict[str, ServiceTag] | None = None,
     ) -> None:
         """``tag_of`` makes a tag of its decoded entry, or raises ValueError."""
-        self._at = dict(zip(layout.names, range(len(layout.names)), strict=True))
+        self._at = layout.places()
         self._layout, self._where, self._tag_of = layout, where, tag_of
         self._decoded = decoded if decoded is not None else {}
 
@@ -172,16 +218,20 @@ class LazyTags(Mapping[str, ServiceTag]):
         return len(self._at)
 
 
-def known_prefixes(spans: Mapping[str, memoryview], names: list[str]) -> set[str]:
+def known_prefixes(known: Layout | None, names: list[str]) -> set[str]:
     """The prefixes the known tags of these names held (a damaged one counts for none: its
     prefixes are then checked again)."""
     held: set[str] = set()
+    if known is None:
+        return held
+    at, view = known.places(), memoryview(known.text)
     for name in names:
-        span = spans.get(name)
-        if span is None:
+        place = at.get(name)
+        if place is None:
             continue
         try:  # anything but a string matches no prefix: it trusts nothing
-            held.update(json.loads(span.tobytes())["properties"]["addressPrefixes"])
+            span = view[known.starts[place] : known.ends[place]].tobytes()
+            held.update(json.loads(span)["properties"]["addressPrefixes"])
         except (ValueError, TypeError, KeyError):
             continue
     return held
