@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gc
 import re
-import zlib
 from collections import Counter
 from collections.abc import Callable, Collection, Container, Iterator, Mapping
 from contextlib import contextmanager
@@ -203,7 +202,8 @@ class _Decompressor(Protocol):
 def decompress(data: bytes, origin: str) -> bytes:
     """Undo gzip/xz (detected by magic bytes), bounded so a small hostile file cannot fill
     memory; anything else comes back as it is, refused beyond :data:`MAX_FEED_BYTES`."""
-    import lzma  # a release read as kept needs no decompressing, nor this import (2 ms)
+    import lzma  # a release read as kept needs no decompressing, nor these imports (2 ms)
+    import zlib
 
     factory: Callable[[], _Decompressor]
     if data.startswith(_GZIP_MAGIC):

@@ -252,8 +252,6 @@ def _placed(parts: list[Aggregated], family: Family) -> list[str] | None:
     """The union's CIDRs when no range of the smaller parts touches one of the largest part:
     its CIDRs taken as they are, the others' ranges placed between them in address order (most
     targets join one large tag with a small regional one). None when a range touches one."""
-    from bisect import bisect_left
-
     largest = max(parts, key=lambda part: len(part.spans[family]))
     others = [part for part in parts if part is not largest]
     if len(others) > 1:  # joined first: they may touch each other
@@ -265,7 +263,11 @@ def _placed(parts: list[Aggregated], family: Family) -> list[str] | None:
         names = others[0].known[family] if others else {}
         small = others[0].spans[family] if others else []
     spans, texts, starts = largest.spans[family], largest.cidrs[family], largest.starts[family]
-    firsts = list(map(itemgetter(0), spans)) if small else []
+    if not small:  # one tag, as most targets select
+        return list(texts)
+    from bisect import bisect_left
+
+    firsts = list(map(itemgetter(0), spans))
     out: list[str] = []
     done = 0
     for low, high in small:
