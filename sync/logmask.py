@@ -13,7 +13,7 @@ they are written.
 from __future__ import annotations
 
 import sys
-import threading
+from _thread import allocate_lock
 from typing import TYPE_CHECKING, Any
 
 from sync.core.redact import MASK, UrlKey, mask_secrets_in, url_key
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from importlib.machinery import ModuleSpec
     from types import ModuleType
 
-_lock = threading.Lock()
+#: threading's Lock, without importing threading (1 ms of every command's start).
+_lock = allocate_lock()
 _keys: set[UrlKey] = set()
 #: Secret URLs httpx cannot parse: masked where they appear as written.
 _raw: set[str] = set()
