@@ -28,8 +28,8 @@ from pathlib import Path
 from bench.common import CURRENT, PREVIOUS, ROOT, Figure, Section, ms, ratio
 from sync.core.selection import select
 from sync.feeds.azure.kept import VERDICTS_FILE
+from sync.feeds.azure.layout import LazyTags
 from sync.feeds.azure.parse import parse_release
-from sync.feeds.azure.skim import LazyTags
 
 COMMAND = ".venv/bin/python -m bench.feed_speed"
 NAIVE = ROOT / "bench" / "naive_prefixes.py"

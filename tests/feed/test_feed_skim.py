@@ -11,8 +11,8 @@ import pytest
 from sync.core.feed import Release, ServiceTag
 from sync.errors import FeedError
 from sync.feeds.azure import parse as parse_module
+from sync.feeds.azure.layout import Layout, LazyTags
 from sync.feeds.azure.parse import parse_release
-from sync.feeds.azure.skim import Layout, LazyTags
 
 from .conftest import PUBLIC, raw_json, release_bytes
 

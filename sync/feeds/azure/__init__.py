@@ -116,8 +116,8 @@ def _parsed(data: bytes, origin: str, settings: AnySettings) -> tuple[Release, s
     release = kept.read_parsed(cache, key, mask_url(origin))
     if release is not None:
         return release, key
+    from sync.feeds.azure.layout import LazyTags
     from sync.feeds.azure.parse import VERDICT_VERSION, parse_release
-    from sync.feeds.azure.skim import LazyTags
 
     guards = (VERDICT_VERSION, settings.min_prefixlen_v4, settings.min_prefixlen_v6)
     trusted = kept.read_verdicts(cache)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sync.core.feed import Release
-from sync.feeds.azure.skim import Layout, LazyTags
+from sync.feeds.azure.layout import Layout, LazyTags
 from sync.feeds.cache import map_private, private_dir, read_private, write_atomically
 from sync.logs import get_logger
 
@@ -159,7 +159,7 @@ def read_parsed(cache_dir: Path, key: str, origin: str) -> Release | None:
     kept = _read(path)
     if kept is None:
         return None
-    from sync.feeds.azure.parse import tag_of
+    from sync.feeds.azure.fields import tag_of
 
     tags = LazyTags(kept.layout, str(path), tag_of)
     return Release(kept.cloud, kept.change_number, origin, kept.kind, tags, kept.verdict,
@@ -191,7 +191,7 @@ def write_parsed(
     cache_dir: Path, key: str, release: Release, layout: Layout, guards: tuple[int, ...]
 ) -> None:
     """Keep a release that passed whole under ``guards``, as its text and each tag's span
-    (:class:`sync.feeds.azure.skim.LazyTags`); the oldest kept ones beyond :data:`MAX_PARSED`
+    (:class:`sync.feeds.azure.layout.LazyTags`); the oldest kept ones beyond :data:`MAX_PARSED`
     go."""
     import marshal
 

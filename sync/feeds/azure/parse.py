@@ -9,9 +9,7 @@ here by the cloud and the prefix bounds too.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Collection, Container, Mapping
-from itertools import repeat
+from collections.abc import Collection, Container, Mapping
 from typing import Any, Literal, NamedTuple, cast
 
 from sync.core import feed
@@ -27,7 +25,9 @@ from sync.core.feed import (
 )
 from sync.core.redact import mask_url
 from sync.errors import FeedError
-from sync.feeds.azure.skim import Layout, LazyTags, Skim, known_prefixes, skim
+from sync.feeds.azure.fields import Invalid, listed, present, read_field, string, tag_of
+from sync.feeds.azure.layout import Layout, LazyTags
+from sync.feeds.azure.skim import Skim, known_prefixes, skim
 
 #: Fewest tags a plausible release of each cloud has: :data:`sync.core.clouds.CLOUDS`; for a
 #: cloud not listed there:
@@ -91,7 +91,7 @@ def parse_release(
     under the same guards skips the prefix check. ``known`` is a release that passed the check
     under the same guards before (the week before's, as kept): a tag of the same bytes is
     taken as it is, and a changed tag is checked for the prefixes it did not hold then. The
-    tags of a JSON file come as :class:`sync.feeds.azure.skim.LazyTags`, whose layout (the
+    tags of a JSON file come as :class:`sync.feeds.azure.layout.LazyTags`, whose layout (the
     text and each tag's span) is what a release is kept as.
     """
     origin = mask_url(origin)
@@ -178,10 +178,10 @@ def _fields(payload: dict[str, Any], kind: Literal["json", "api"], origin: str) 
         int | str, str, list[Any]]:  # fmt: skip
     """The release's own fields, checked in field order; the first fault is named."""
     try:
-        change_number = _read(payload, "changeNumber", _present)
-        cloud = _read(payload, "cloud", _str)
-        values = _read(payload, "values", _list)
-    except _Invalid as exc:
+        change_number = read_field(payload, "changeNumber", present)
+        cloud = read_field(payload, "cloud", string)
+        values = read_field(payload, "values", listed)
+    except Invalid as exc:
         raise FeedError(f"{origin}: release: {exc}") from None
     change_number = _release_number(change_number, kind, origin)
     feed.check_bounds(origin, tags=len(values))
@@ -192,147 +192,10 @@ def _entry(entry: Any, index: int, origin: str) -> ServiceTag:
     """One entry of ``values`` as a tag, or its fault named with its place."""
     try:
         return tag_of(entry)
-    except _Invalid as exc:
+    except Invalid as exc:
         name = entry.get("name") if isinstance(entry, dict) else None
         where = f"tag {name!r} (values[{index}])" if name else f"values[{index}]"
         raise FeedError(f"{origin}: {where}: {exc}") from None
-
-
-class _Wrong(Exception):
-    """A value of the wrong type; ``suffix`` locates it inside the field (a list index)."""
-
-    def __init__(self, message: str, suffix: str = "") -> None:
-        super().__init__(message)
-        self.message, self.suffix = message, suffix
-
-
-class _Invalid(ValueError):
-    """A structural fault: the field's dotted path, and what is wrong (``None``: missing)."""
-
-    def __init__(self, field: str, message: str | None) -> None:
-        self.field, self.message = field, message
-        super().__init__(
-            f"missing field {field!r}" if message is None else f"field {field!r}: {message}"
-        )
-
-
-_MISSING: Any = object()
-
-
-def _read(mapping: dict[str, Any], key: str, check: Callable[[Any], Any], path: str = "") -> Any:
-    """``mapping[key]`` checked; a missing key is an error unless ``check`` allows None."""
-    value = mapping.get(key, _MISSING)
-    if value is _MISSING:
-        if check in _OPTIONAL:
-            return None
-        raise _Invalid(path + key, None)
-    try:
-        return check(value)
-    except _Wrong as exc:
-        raise _Invalid(path + key + exc.suffix, exc.message) from None
-
-
-def tag_of(entry: Any) -> ServiceTag:
-    """One ``{"name", "properties": {...}}`` entry as a tag (its lists are kept, not copied).
-
-    An entry of exactly the published types is taken in one step; any other goes through
-    :func:`_checked_tag`, which converts what it may and names what is wrong.
-    """
-    try:
-        props = entry["properties"]
-        tag = ServiceTag(
-            entry["name"],
-            props["region"],
-            props["systemService"],
-            props["changeNumber"],
-            props["addressPrefixes"],
-            props.get("regionId"),
-            props.get("networkFeatures"),
-            props.get("state"),
-        )
-    except (KeyError, TypeError, AttributeError):
-        return _checked_tag(entry)
-    if (
-        type(tag.name) is str
-        and tag.name
-        and type(tag.region) is str
-        and type(tag.system_service) is str
-        and type(tag.change_number) in (int, str)  # not bool: pydantic's rules make it 1
-        and _all_str(tag.address_prefixes)
-        and (tag.region_id is None or type(tag.region_id) is int)
-        and (tag.network_features is None or _all_str(tag.network_features))
-        and (tag.state is None or type(tag.state) is str)
-    ):
-        return tag
-    return _checked_tag(entry)
-
-
-def _all_str(value: Any) -> bool:
-    return type(value) is list and all(map(isinstance, value, repeat(str)))
-
-
-def _checked_tag(entry: Any) -> ServiceTag:
-    """:func:`tag_of` field by field, in the order and with the messages pydantic gave."""
-    if not isinstance(entry, dict):
-        raise _Invalid("entry", "Input should be a valid dictionary or instance of ServiceTag")
-    props = entry.get("properties")
-    if not isinstance(props, dict):
-        props = {}
-    p = "properties."
-    return ServiceTag(
-        name=_read(entry, "name", _name),
-        region=_read(props, "region", _str, p),
-        system_service=_read(props, "systemService", _str, p),
-        change_number=_read(props, "changeNumber", _int_or_str, p),
-        address_prefixes=_read(props, "addressPrefixes", _strings, p),
-        region_id=_read(props, "regionId", _optional_int, p),
-        network_features=_read(props, "networkFeatures", _optional_strings, p),
-        state=_read(props, "state", _optional_str, p),
-    )
-
-
-def _str(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    raise _Wrong("Input should be a valid string")
-
-
-def _name(value: Any) -> str:
-    if not _str(value):
-        raise _Wrong("String should have at least 1 character")
-    return cast(str, value)
-
-
-def _int(value: Any) -> int:
-    """An integer as JSON or a form writes it: ``7``, ``7.0``, ``"7"`` (``true`` is 1)."""
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        if value.is_integer():
-            return int(value)
-        raise _Wrong("Input should be a valid integer, got a number with a fractional part")
-    if isinstance(value, str):
-        if _INTEGER.fullmatch(value):
-            return int(value)
-        raise _Wrong("Input should be a valid integer, unable to parse string as an integer")
-    raise _Wrong("Input should be a valid integer")
-
-
-_INTEGER = re.compile(r"\s*[+-]?[0-9]+(?:_[0-9]+)*\s*")
-
-
-def _int_or_str(value: Any) -> int | str:
-    """A change number: an integer in the files, a string in the Discovery API."""
-    if isinstance(value, str):
-        return value
-    try:
-        return _int(value)
-    except _Wrong as exc:
-        raise _Wrong(exc.message, ".int") from None  # named as the integer reading failed
-
-
-def _present(value: Any) -> Any:
-    return value
 
 
 def _release_number(value: Any, kind: Literal["json", "api"], origin: str) -> int | str:
@@ -348,35 +211,6 @@ def _release_number(value: Any, kind: Literal["json", "api"], origin: str) -> in
         f"{origin}: release: field 'changeNumber': {value!r} is not a whole JSON number; "
         "refusing the release (its release mark must be exact)"
     )
-
-
-def _list(value: Any) -> list[Any]:
-    if isinstance(value, list):
-        return value
-    raise _Wrong("Input should be a valid list")
-
-
-def _strings(value: Any) -> list[str]:
-    if not all(map(isinstance, _list(value), repeat(str))):
-        index = next(i for i, item in enumerate(value) if not isinstance(item, str))
-        raise _Wrong("Input should be a valid string", f".{index}")
-    return cast(list[str], value)
-
-
-def _optional_str(value: Any) -> str | None:
-    return None if value is None else _str(value)
-
-
-def _optional_int(value: Any) -> int | None:
-    return None if value is None else _int(value)
-
-
-def _optional_strings(value: Any) -> list[str] | None:
-    return None if value is None else _strings(value)
-
-
-#: Checks of fields that may be missing or null.
-_OPTIONAL = frozenset({_optional_str, _optional_int, _optional_strings})
 
 
 def assemble(
