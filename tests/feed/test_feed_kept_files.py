@@ -128,3 +128,15 @@ def test_files_remembered_are_bounded_newest_kept(tmp_path: Path) -> None:
     assert kept.file_key(cache, "file 0") is None
     assert kept.file_key(cache, f"file {len(keys) - 1}") == keys[-1]
     assert kept.file_key(cache, f"file {len(keys) - kept.MAX_FILES}") is not None
+
+
+@pytest.mark.usefixtures("settled")
+def test_no_file_is_remembered_where_the_change_time_is_the_creation_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Windows ``st_ctime`` is when the file was made: a rewrite would keep it."""
+    path = write(tmp_path / "release.json", {"values": []})
+    settings = load_settings(source=str(path), cache_dir=tmp_path / "cache")
+    assert kept.file_identity(path, settings) is not None
+    monkeypatch.setattr(kept.os, "name", "nt")
+    assert kept.file_identity(path, settings) is None

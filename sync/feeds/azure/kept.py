@@ -59,9 +59,12 @@ def file_identity(path: Path, settings: AnySettings) -> str | None:
     its last write and last change, with what else its kept form depends on (as
     :func:`parsed_key`). A writer cannot keep them all: the change time (ctime) is the
     kernel's, set on every write, rename or ``utime``. None when the file changed in the last
-    :data:`RACY_S` seconds, or cannot be read."""
+    :data:`RACY_S` seconds, or cannot be read, and on Windows (where ``st_ctime`` is the time
+    the file was made, which a rewrite keeps)."""
     import time
 
+    if os.name == "nt":
+        return None
     try:
         status = os.stat(path)
     except OSError:
