@@ -17,8 +17,6 @@ from typing import Any
 
 from sync.errors import SettingsError
 
-#: The settings file ``ipsync`` reads from the current folder when no ``--config`` is given.
-DEFAULT_CONFIG = Path("ipsync.toml")
 _TOML_KEY = re.compile(r"""^[ \t]*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))[ \t]*=""")
 _TOML_TABLE = re.compile(r"""^[ \t]*\[(\[?)[ \t]*["']?([A-Za-z0-9_-]+)""")
 _TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 VERBOSE_HELP = "more detail on stderr; twice: the Azure SDK's own logs too"
 
 log = get_logger(__name__)
+#: The settings file ``ipsync`` reads from the current folder when no ``--config`` is given
+#: (here, not in :mod:`sync.configfile`: a command without one need not load that).
+DEFAULT_CONFIG = Path("ipsync.toml")
 #: The options that override a setting, for messages about a value given there.
 FLAGS = {"source": "--source", "sources": "--source", "cloud": "--cloud"}
 
@@ -114,8 +117,6 @@ def _selectors(args: argparse.Namespace, release: Release) -> list[str]:
 
 def _config(args: argparse.Namespace) -> Path | None:
     """The settings file: ``--config``, else ``./ipsync.toml`` when there is one."""
-    from sync.configfile import DEFAULT_CONFIG
-
     if args.config is not None:
         return Path(args.config)
     return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
