@@ -16,11 +16,23 @@ import re
 from collections import Counter
 from collections.abc import Callable, Collection, Container, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, NamedTuple, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Protocol
 
 from sync.core.prefixes import all_canonical, overlaps_reserved, parse_prefix, reserved_block
 from sync.errors import FeedError
 from sync.logs import get_logger
+
+if TYPE_CHECKING:  # a type alone: a class made at import costs every start
+
+    class _Decompressor(Protocol):
+        def decompress(self, data: bytes, max_length: int, /) -> bytes: ...
+
+        @property
+        def eof(self) -> bool: ...
+
+        @property
+        def unused_data(self) -> bytes: ...
+
 
 log = get_logger(__name__)
 
@@ -189,16 +201,6 @@ class Bounds(NamedTuple):
         return self.min_prefixlen_v4 if version == 4 else self.min_prefixlen_v6
 
 
-class _Decompressor(Protocol):
-    def decompress(self, data: bytes, max_length: int, /) -> bytes: ...
-
-    @property
-    def eof(self) -> bool: ...
-
-    @property
-    def unused_data(self) -> bytes: ...
-
-
 def decompress(data: bytes, origin: str) -> bytes:
     """Undo gzip/xz (detected by magic bytes), bounded so a small hostile file cannot fill
     memory; anything else comes back as it is, refused beyond :data:`MAX_FEED_BYTES`."""
@@ -289,14 +291,15 @@ def decode_json(text: bytes, origin: str, what: str) -> Any:
         raise FeedError(f"{origin}: not JSON ({exc})") from None
 
 
-_DIGITS = re.compile(r"[0-9]{1,20}")
+#: Compiled by ``re`` when first used: most commands never read a mark of digits.
+_DIGITS = r"[0-9]{1,20}"
 
 
 def digits(value: Any, field: str, origin: str, form: str = "a string of digits") -> int:
     """A release mark published as a string of digits (AWS's ``syncToken``, the Discovery
     API's ``changeNumber``, ...), read strictly: anything else is refused with its value named,
     so that it can never pass as a mark a rollback check cannot compare."""
-    if isinstance(value, str) and _DIGITS.fullmatch(value):
+    if isinstance(value, str) and re.fullmatch(_DIGITS, value):
         return int(value)
     raise FeedError(
         f"{origin}: field {field!r}: {value!r} is not {form}; refusing the release "
