@@ -264,7 +264,7 @@ def screen_json(text: bytes, origin: str, what: str) -> None:
     values than any release holds (:data:`MAX_JSON_VALUES`)."""
     if head(text).startswith(("<!doctype html", "<html")):
         raise FeedError(f"{origin}: looks like an HTML page, not {what}")
-    values = sum(map(text.count, (b",", b"[", b"{")))
+    values = len(text) - len(text.translate(None, b",[{"))  # one pass: counting is three
     if values > MAX_JSON_VALUES:
         raise FeedError(
             f"{origin}: about {values:,} JSON values, more than a release of {MAX_TAGS:,} tags "
