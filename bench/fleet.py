@@ -69,7 +69,7 @@ SAMPLED = 4
 #: Timed rounds per sampled subscription of a no-op item followed by the bare ARM reads of the
 #: same resources: the reads alone swing by a tenth of a second an item from run to run, so
 #: ipsync's own CPU is the median of the rounds' differences, not one difference.
-NOOP_ROUNDS = 5
+NOOP_ROUNDS = 4
 #: Instances the fan-out is modelled on; items one instance takes at once (host.json's queue
 #: batchSize); workers per item (the per-subscription concurrency the fan-out would set).
 INSTANCES = (1, 4, 16)
