@@ -15,8 +15,10 @@ run of a tiny fleet.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,8 +64,12 @@ TRUST: dict[str, Any] = {
     "tag_max_addresses_v6": 1 << 128,
     "tag_handover_resource_groups": ["rg-fleet"],
 }
-#: Subscriptions run through the engine (work items), and the no-op runs of each.
+#: Subscriptions run through the engine (work items).
 SAMPLED = 4
+#: Timed rounds per sampled subscription of a no-op item followed by the bare ARM reads of the
+#: same resources: the reads alone swing by a tenth of a second an item from run to run, so
+#: ipsync's own CPU is the median of the rounds' differences, not one difference.
+NOOP_ROUNDS = 4
 #: Instances the fan-out is modelled on; items one instance takes at once (host.json's queue
 #: batchSize); workers per item (the per-subscription concurrency the fan-out would set).
 INSTANCES = (1, 4, 16)
@@ -189,10 +195,11 @@ def run_item(arm: Arm, settings: Settings) -> Item:
                 stats(arm)["requests"] - before, failed)  # fmt: skip
 
 
-def arm_reads(settings: Settings, specs: list[Spec], workers: int) -> None:
+def arm_reads(settings: Settings, specs: list[Spec], workers: int) -> float:
     """What any SDK-based no-op pays: one Resource Graph query, then every resource read
     through its own management SDK, on as many workers as the engine, every field ipsync
-    compares read (the SDK's models decode a field when it is first read)."""
+    compares read (the SDK's models decode a field when it is first read). Returns the
+    process CPU it took, clients made and imports done outside it."""
     from concurrent.futures import ThreadPoolExecutor
 
     from azure.mgmt.containerregistry import ContainerRegistryManagementClient
@@ -204,6 +211,7 @@ def arm_reads(settings: Settings, specs: list[Spec], workers: int) -> None:
     from bench.scale import touch
     from sync.azure.client import Clients
 
+    start = time.process_time()
     clients = Clients(settings)
     sub = specs[0].subscription
     clients.graph().resources(QueryRequest(query="resources | project id", subscriptions=[sub]))
@@ -226,6 +234,16 @@ def arm_reads(settings: Settings, specs: list[Spec], workers: int) -> None:
     }  # fmt: skip
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(lambda spec: reads[spec.kind](spec.name), specs))
+    return time.process_time() - start
+
+
+def noop_round(arm: Arm, settings: Settings, specs: list[Spec], workers: int) -> tuple[Item, float]:
+    """A no-op item of one subscription, then the bare reads of its resources (their CPU);
+    garbage collected before each side so that neither pays for the other's."""
+    gc.collect()
+    item = run_item(arm, settings)
+    gc.collect()
+    return item, arm_reads(settings, specs, workers)
 
 
 _INSTANCE = """
@@ -272,13 +290,15 @@ class Measured:
     queries: int
     first: list[Item] = field(default_factory=list)
     weekly: list[Item] = field(default_factory=list)
-    noop: list[Item] = field(default_factory=list)
-    reads_cpu_s: list[float] = field(default_factory=list)
+    noop: list[Item] = field(default_factory=list)  # NOOP_ROUNDS a subscription, in turn
+    reads_cpu_s: list[float] = field(default_factory=list)  # each after its no-op item
     peaks_mb: dict[int, float] = field(default_factory=dict)
     throttled: int = 0
 
 
-def measure(subscriptions: int, per: int, sampled: int, workers: int) -> Measured:
+def measure(
+    subscriptions: int, per: int, sampled: int, workers: int, rounds: int = NOOP_ROUNDS
+) -> Measured:
     """Build the fleet, serve it, discover it, and run ``sampled`` subscriptions' items."""
     specs = fleet(subscriptions, per)
     with tempfile.TemporaryDirectory() as scratch:
@@ -292,12 +312,16 @@ def measure(subscriptions: int, per: int, sampled: int, workers: int) -> Measure
                 for sub in chosen:
                     settings = _item(arm, cache, sub, release, workers)
                     runs.append(run_item(arm, settings))
-            for sub in chosen:
-                settings = _item(arm, cache, sub, CURRENT, workers)
-                out.noop.append(run_item(arm, settings))
-                start = time.process_time()
-                arm_reads(settings, [s for s in specs if s.subscription == sub], workers)
-                out.reads_cpu_s.append(time.process_time() - start)
+            # Rounds go through the subscriptions in turn, so each one's read bucket refills
+            # while the others run; one untimed round first takes both sides' first calls.
+            noops = [(_item(arm, cache, sub, CURRENT, workers),
+                      [s for s in specs if s.subscription == sub]) for sub in chosen]  # fmt: skip
+            noop_round(arm, *noops[0], workers)
+            for _ in range(rounds):
+                for settings, mine in noops:
+                    item, reads = noop_round(arm, settings, mine, workers)
+                    out.noop.append(item)
+                    out.reads_cpu_s.append(reads)
             for count in sorted({1, sampled}):
                 out.peaks_mb[count] = peak_mb(arm, cache, chosen[:count])
             out.throttled = stats(arm)["throttled"]
@@ -438,9 +462,12 @@ def _method(subscriptions: int, per: int, sampled: int, write_s: float, batch: i
         "process of its own. Discovery: Resource Graph over every subscription. Work items: "
         f"{sampled} subscriptions, each run as the fan-out would queue it (one subscription, "
         f"discovery scoped to it, its plan watch, {WORKERS_PER_ITEM} workers): a first sync "
-        f"of {PREVIOUS.name}, the weekly update to {CURRENT.name}, then a no-op run; measured "
-        "with no poll wait (all the work but sleeping), requests counted by the emulator, CPU "
-        "by this process. "
+        f"of {PREVIOUS.name}, the weekly update to {CURRENT.name}, then {NOOP_ROUNDS} rounds "
+        "of a no-op run followed by the bare SDK reads of the same resources (after one "
+        "untimed round, garbage collected before each side); measured with no poll wait (all "
+        "the work but sleeping), requests counted by the emulator, CPU by this process. "
+        "ipsync's own no-op CPU is the median of the rounds' differences (their range "
+        "in brackets). "
         "Modelled weekly update at real ARM latency: each subscription an item like the "
         "sampled ones; an item takes its measured time, plus its reads at "
         f"{REAL_READ_S:g} s each and its writes at {write_s:.1f} s each (the calibration of "
@@ -467,11 +494,17 @@ def _check(out: Section, m: Measured, sampled: int, per: int) -> None:
         out.problems.append(f"ARM's buckets answered 429 {m.throttled} times")
 
 
+def own_cpu_s(m: Measured) -> list[float]:
+    """Each round's no-op item CPU minus the CPU of the bare reads that followed it."""
+    return [item.cpu_s - reads for item, reads in zip(m.noop, m.reads_cpu_s, strict=True)]
+
+
 def _per_target(m: Measured) -> list[Figure]:
-    targets = sum(item.targets for item in m.noop)
-    total_ms = 1000 * sum(item.cpu_s for item in m.noop) / targets
-    reads_ms = 1000 * sum(m.reads_cpu_s) / targets
-    own_ms = total_ms - reads_ms
+    per = 1000 / m.noop[0].targets  # ms a target for each second of an item
+    total_ms = per * statistics.median(item.cpu_s for item in m.noop)
+    reads_ms = per * statistics.median(m.reads_cpu_s)
+    own = own_cpu_s(m)
+    own_ms = per * statistics.median(own)
 
     def per_target(items: list[Item]) -> float:
         return sum(i.requests for i in items) / sum(i.targets for i in items)
@@ -480,7 +513,8 @@ def _per_target(m: Measured) -> list[Figure]:
         Figure("no-op run: process CPU per target", f"{total_ms:.1f} ms",
                f"{reads_ms:.1f} ms (ARM reads alone)", ratio(reads_ms, total_ms),
                "none (context)", None, COMMAND),
-        Figure("no-op run: ipsync's CPU per target beyond the ARM reads", f"{own_ms:.1f} ms",
+        Figure("no-op run: ipsync's CPU per target beyond the ARM reads",
+               f"{own_ms:.1f} ms ({len(own)} rounds: {per * min(own):.1f}..{per * max(own):.1f})",
                "-", "", f"< {GOAL_NOOP_MS:g} ms", own_ms < GOAL_NOOP_MS, COMMAND),
         Figure("requests per target: first sync / weekly update / no-op",
                f"{per_target(m.first):.1f} / {per_target(m.weekly):.1f} / "
@@ -505,6 +539,8 @@ def _memory(m: Measured, per: int) -> list[Figure]:
 
 
 def _details(m: Measured, models: list[Model], write_s: float, baseline: float) -> list[str]:
+    own = own_cpu_s(m)
+
     def line(label: str, items: list[Item]) -> str:
         writes = sum(sum(i.writes) for i in items)
         return (f"- {label}: {len(items)} items of {items[0].targets} targets; "
@@ -518,9 +554,12 @@ def _details(m: Measured, models: list[Model], write_s: float, baseline: float) 
         "a resource).",
         line("first sync", m.first),
         line("weekly update", m.weekly),
-        line("no-op", m.noop),
+        line("no-op rounds", m.noop),
         f"- ARM reads alone, per item: {', '.join(f'{x:.2f}' for x in m.reads_cpu_s)} s of "
         "process CPU (one query, then every resource through its own SDK).",
+        f"- no-op item minus the ARM reads after it, per round: "
+        f"{', '.join(f'{x:.2f}' for x in own)} s of process CPU (median "
+        f"{statistics.median(own):.2f} s, {min(own):.2f}..{max(own):.2f} s).",
         "- modelled weekly update: " + "; ".join(
             f"{r.instances} instance(s) {secs(r.wall_s)} (longest item {secs(r.longest_item_s)})"
             for r in models) + f"; without the fan-out {secs(baseline)}"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import netaddr
 
-from sync.core.prefixes import parse_prefix
+from sync.core.prefixes import ParsedPrefix, parse_prefix
 
 if TYPE_CHECKING:
     from sync.core.budget import FitAccount
@@ -68,6 +68,37 @@ class TargetPlan(Generic[P]):
 
     def refuse(self, reason: str) -> TargetPlan[P]:
         return replace(self, refused=reason)
+
+
+#: Distinct address entries remembered by :func:`normalise_prefix`. Every run reads the same
+#: few thousand entries from every allow-list (a tag such as AzureMonitor sits on each of
+#: them), so parsing each distinct text once is most of a no-op run's own work; the bound
+#: keeps a long-lived worker's memory flat across releases (about 10 MB when full).
+NORMALISED_CACHE = 1 << 16
+
+
+@lru_cache(maxsize=NORMALISED_CACHE)
+def normalise_prefix(value: str) -> str:
+    """Canonical text of an address entry: CIDRs without host bits, compressed lower-case IPv6,
+    a single address as its host prefix (``1.2.3.4`` and ``1.2.3.4/32`` are the same entry).
+
+    Anything that is not an IP address or CIDR (a service tag, ``*``, or an odd value in a
+    foreign rule) is kept as written.
+    """
+    text = value.strip()
+    if "." not in text and ":" not in text:
+        return text
+    try:
+        return parse_prefix(text).text
+    except ValueError:
+        return text
+
+
+@lru_cache(maxsize=NORMALISED_CACHE)
+def parsed_prefix(value: str) -> ParsedPrefix:
+    """:func:`~sync.core.prefixes.parse_prefix` of a text seen before, remembered (a bad one
+    raises every time): plans ask it of every selected prefix in every run."""
+    return parse_prefix(value)
 
 
 @lru_cache(maxsize=1 << 16)

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from sync.azure.writes import OutOfTime, Stale
 from sync.core.budget import Budget, FitAccount, Fitted, fit_to_budget
-from sync.core.plan import TargetPlan, Write
+from sync.core.plan import TargetPlan, Write, normalise_prefix, parsed_prefix
 from sync.core.prefixes import overlaps_any, parse_prefix
 from sync.errors import IpsyncError
 from sync.kinds.base import (
@@ -133,7 +133,7 @@ class ListState:
     """The snapshot's state: the list as read, normalised, and ipsync's record of it."""
 
     listed: Listed
-    entries: tuple[str, ...]  # normalise(value) for each value, same order
+    entries: tuple[str, ...]  # normalise_prefix(value) for each value, same order
     record: Record
     registry: str  # where the record lives, for messages
     #: What of the list the record may call ipsync's (:func:`sync.kinds.marks.trust`).
@@ -183,15 +183,6 @@ class ResourceApi:
 def rules_copy(rules: Any, factory: Any) -> Any:
     """A copy of a read SDK rule set to modify, or a new one when the resource had none."""
     return copy.deepcopy(rules) if rules is not None else factory()
-
-
-def normalise(value: str) -> str:
-    """An entry as ipsync compares it: ``1.2.3.4`` and ``1.2.3.4/32`` are the same rule
-    (Key Vault answers the first as the second). Unparsable values are kept as written."""
-    try:
-        return parse_prefix(value.strip()).text
-    except ValueError:
-        return value.strip()
 
 
 def _address_key(entry: str) -> tuple[int, int, str]:
@@ -247,7 +238,7 @@ class ListGateway:
     def read(self) -> Snapshot:
         listed = self._get("read it")
         record = self._registry.load(self._id)
-        entries = tuple(normalise(v) for v in listed.values)
+        entries = tuple(normalise_prefix(v) for v in listed.values)
         trusted = trust(record, listed.tags, self._registry.location)
         self._seen = ListState(listed, entries, record, self._registry.location, trusted)
         releases = held_marks(record.release) + released(listed.tags)
@@ -265,7 +256,7 @@ class ListGateway:
                 f"{self._id}: an update of the resource is still running ({now.busy}); no "
                 "second one is sent while it runs, the next run reads what it did"
             )
-        if tuple(normalise(v) for v in now.values) != seen.entries or _generation(
+        if tuple(normalise_prefix(v) for v in now.values) != seen.entries or _generation(
             now
         ) != _generation(seen.listed):
             raise Stale(f"{self._field} changed since it was read")
@@ -295,7 +286,7 @@ class ListGateway:
                 self._withdraw(claimed, seen.record)
                 raise
             after = self._get("read it after a lost answer")
-            landed = frozenset(normalise(v) for v in after.values) == payload.entries
+            landed = frozenset(normalise_prefix(v) for v in after.values) == payload.entries
             if not landed or _generation(after) not in (None, Generation(claim.generation)):
                 raise  # the claim stays: the next read knows by the tag whether it landed
         except IpsyncError:
@@ -415,7 +406,7 @@ class IpRuleKind:
 
     def entries(self, prefix: str) -> tuple[str, ...]:
         """The rules one prefix takes: a refused length becomes its two halves."""
-        parsed = parse_prefix(prefix)
+        parsed = parsed_prefix(prefix)
         v6 = family_of(parsed.text) == "v6"
         if parsed.prefixlen not in (self.v6_forbidden_lengths if v6 else self.forbidden_lengths):
             return (parsed.text,)

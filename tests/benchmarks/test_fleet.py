@@ -31,3 +31,8 @@ def test_a_tiny_fleet_is_built_discovered_synced_and_modelled() -> None:
     assert figures["discovery of the fleet: Resource Graph queries"].value == "1"
     assert figures["429s answered by ARM's buckets"].value == "0"
     assert any(line.startswith("- discovery: 10 resources") for line in section.details)
+    own = figures["no-op run: ipsync's CPU per target beyond the ARM reads"].value
+    assert f"({fleet.NOOP_ROUNDS} rounds: " in own  # the median of paired rounds, with their range
+    (rounds,) = [d for d in section.details if d.startswith("- no-op item minus the ARM reads")]
+    values = rounds.split("per round: ", 1)[1].split(" s of process CPU", 1)[0].split(", ")
+    assert len([float(v) for v in values]) == fleet.NOOP_ROUNDS  # one sampled subscription

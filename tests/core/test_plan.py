@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sync.core.plan import Write, add_only, make_before_break
+import pytest
+
+from sync.core.plan import Write, add_only, make_before_break, normalise_prefix, parsed_prefix
 
 
 class TestMakeBeforeBreak:
@@ -34,3 +36,19 @@ def test_add_only_drops_an_entry_inside_another() -> None:
     held, kept = add_only(frozenset({"10.0.0.0/24"}), ["10.0.0.0/16"])
     assert kept == {"10.0.0.0/16"}
     assert held == {"10.0.0.0/16"}
+
+
+def test_a_remembered_entry_reads_the_same_every_time() -> None:
+    """Entries are parsed once per process: the second answer must be the first's."""
+    for _ in range(2):
+        assert normalise_prefix(" 10.1.2.3/24 ") == "10.1.2.0/24"
+        assert normalise_prefix("1.2.3.4") == "1.2.3.4/32"  # Key Vault's answer is the same rule
+        assert normalise_prefix("2001:0DB8::/32") == "2001:db8::/32"
+        assert normalise_prefix("10.0.0.300/8") == "10.0.0.300/8"  # kept as written
+
+
+def test_a_bad_prefix_is_refused_each_time_it_is_asked() -> None:
+    for _ in range(2):
+        assert parsed_prefix("10.1.2.0/23").prefixlen == 23
+        with pytest.raises(ValueError, match="not an IPv4 address"):
+            parsed_prefix("10.0.0.300/8")

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sync.core.plan import normalise_prefix
 from sync.kinds.naming import tags_key
-from sync.kinds.nsg.rules import all_of_family, is_owned, normalise_prefix, normalised, rule_name
+from sync.kinds.nsg.rules import all_of_family, is_owned, normalised, rule_name
 
 from ._make import make_rule, make_target
 

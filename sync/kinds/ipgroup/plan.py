@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from sync.core.budget import Budget, fit_to_budget
-from sync.core.plan import TargetPlan, Write
-from sync.core.prefixes import parse_prefix
+from sync.core.plan import TargetPlan, Write, parsed_prefix
 from sync.kinds.base import held_marks
 from sync.kinds.ipgroup.target import IpGroupTarget
 from sync.kinds.marks import RELEASE_TAG
@@ -40,7 +39,7 @@ def normalise(entry: str) -> tuple[str, ...]:
         if "-" in text:
             first, last = text.split("-", 1)
             return tuple(str(c) for c in netaddr.iprange_to_cidrs(first.strip(), last.strip()))
-        return (parse_prefix(text if "/" in text else f"{text}/32").text,)
+        return (parsed_prefix(text if "/" in text else f"{text}/32").text,)
     except (ValueError, netaddr.AddrFormatError):
         return (text,)
 
@@ -107,7 +106,7 @@ def spread(wanted: Sequence[str], held: Sequence[frozenset[str]], size: int) -> 
 def _sorted(cidrs: Iterable[str]) -> tuple[str, ...]:
     def key(text: str) -> tuple[int, int, str]:
         try:
-            parsed = parse_prefix(text)
+            parsed = parsed_prefix(text)
         except ValueError:
             return (1, 0, text)
         return (0, parsed.network, text)

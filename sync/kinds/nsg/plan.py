@@ -12,13 +12,12 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 
 from sync.core.budget import Budget
-from sync.core.plan import Action, TargetPlan, Write, cidr_family, family_name
+from sync.core.plan import Action, TargetPlan, Write, cidr_family, family_name, normalise_prefix
 from sync.errors import TargetError
 from sync.kinds.nsg.rules import (
     Rule,
     all_of_family,
     is_owned,
-    normalise_prefix,
     normalised,
     rule_name,
     sorted_prefixes,

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sync.core.plan import cidr_family
+from sync.core.plan import NORMALISED_CACHE, cidr_family, normalise_prefix
 from sync.core.prefixes import ParsedPrefix, parse_prefix
 from sync.kinds.naming import entry_name
 from sync.kinds.nsg.target import NsgTarget
@@ -63,29 +62,6 @@ class Rule:
         if self.direction == "Inbound":
             return self.source_prefixes
         return self.destination_prefixes
-
-
-#: Distinct address entries remembered by :func:`normalise_prefix`. Every run reads the same
-#: few thousand entries from every NSG (a tag such as AzureMonitor sits on each of them), so
-#: parsing each distinct text once is most of a no-op run's own work; the bound keeps a
-#: long-lived worker's memory flat across releases (about 10 MB when full).
-NORMALISED_CACHE = 1 << 16
-
-
-@lru_cache(maxsize=NORMALISED_CACHE)
-def normalise_prefix(value: str) -> str:
-    """Canonical text of an address entry: CIDRs without host bits, compressed lower-case IPv6.
-
-    Anything that is not an IP address or CIDR (a service tag, ``*``, or an odd value in a
-    foreign rule) is kept as written.
-    """
-    text = value.strip()
-    if "." not in text and ":" not in text:
-        return text
-    try:
-        return parse_prefix(text).text
-    except ValueError:
-        return text
 
 
 #: Texts known to be canonical CIDRs (what :func:`normalise_prefix` gives back as it is), by
