@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from sync.core.feed import Release
+from sync.feeds import load_release
 from sync.feeds.azure.parse import parse_release
+from sync.settings import load_settings
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PUBLIC = "ServiceTags_Public_20251017.json.xz"
@@ -62,3 +64,15 @@ def _no_ipsync_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if key.upper().startswith("IPSYNC_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+@pytest.fixture
+def load(tmp_path: Path) -> Callable[..., Release]:
+    """load_release of a file, with the verdicts kept in ``tmp_path / "cache"``."""
+
+    def load(path: Path, **settings: Any) -> Release:
+        return load_release(
+            load_settings(source=str(path), cache_dir=tmp_path / "cache", **settings)
+        )
+
+    return load

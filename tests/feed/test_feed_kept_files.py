@@ -14,7 +14,6 @@ import pytest
 
 import sync.feeds.azure as azure_feed
 from sync.core.feed import Release
-from sync.feeds import load_release
 from sync.feeds.azure import kept
 from sync.settings import load_settings
 
@@ -35,16 +34,6 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(azure_feed, "read_source", counted)
     return seen
-
-
-@pytest.fixture
-def load(tmp_path: Path) -> Callable[..., Release]:
-    def load(path: Path, **settings: Any) -> Release:
-        return load_release(
-            load_settings(source=str(path), cache_dir=tmp_path / "cache", **settings)
-        )
-
-    return load
 
 
 @pytest.fixture

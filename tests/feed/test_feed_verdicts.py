@@ -14,11 +14,9 @@ import pytest
 from sync.core import feed
 from sync.core.feed import Release
 from sync.errors import FeedError
-from sync.feeds import load_release
 from sync.feeds.azure import parse as parse_module
 from sync.feeds.azure.kept import PARSED_PREFIX, VERDICTS_FILE, read_known, read_verdicts
 from sync.feeds.azure.parse import VERDICT_VERSION, parse_release
-from sync.settings import load_settings
 
 from .conftest import DATA, PUBLIC, raw_json, release_bytes
 
@@ -37,18 +35,6 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(feed, "all_canonical", counted)
     return calls
-
-
-@pytest.fixture
-def load(tmp_path: Path) -> Callable[..., Release]:
-    """load_release of a file, with the verdicts kept in ``tmp_path / "cache"``."""
-
-    def load(path: Path, **settings: Any) -> Release:
-        return load_release(
-            load_settings(source=str(path), cache_dir=tmp_path / "cache", **settings)
-        )
-
-    return load
 
 
 def write(path: Path, payload: dict[str, Any]) -> Path:
