@@ -27,7 +27,7 @@ from sync.core.redact import mask_url
 from sync.errors import FeedError
 from sync.feeds.azure.fields import Invalid, listed, present, read_field, string, tag_of
 from sync.feeds.azure.layout import Layout, LazyTags
-from sync.feeds.azure.skim import Skim, known_prefixes, skim
+from sync.feeds.azure.skim import Known, Skim, skim
 
 #: Fewest tags a plausible release of each cloud has: :data:`sync.core.clouds.CLOUDS`; for a
 #: cloud not listed there:
@@ -107,9 +107,10 @@ def parse_release(
     what = "the service tags JSON"
     with feed.paused_gc():
         feed.screen_json(text, origin, what)
-        skimmed = skim(text, known)
+        before = Known(known)
+        skimmed = skim(text, before)
         if skimmed is not None:
-            return _from_skim(skimmed, text, known, guards)
+            return _from_skim(skimmed, text, before, guards)
         payload = feed.decode_json(text, origin, what)
         return _from_payload(payload, "json", guards)
 
@@ -155,7 +156,7 @@ def _from_payload(payload: Any, kind: Literal["json", "api"], guards: _Guards) -
     return assemble(tags, cloud, change_number, kind, guards)
 
 
-def _from_skim(skimmed: Skim, text: bytes, known: Layout | None, guards: _Guards) -> Release:
+def _from_skim(skimmed: Skim, text: bytes, known: Known, guards: _Guards) -> Release:
     """:func:`_from_payload` of a document read tag by tag: a tag taken as the known one is
     neither decoded nor checked; a changed one is checked for the prefixes it did not hold."""
     payload = skimmed.fields | {"values": skimmed.entries}
@@ -167,10 +168,9 @@ def _from_skim(skimmed: Skim, text: bytes, known: Layout | None, guards: _Guards
             decoded.append(_entry(entry, index, guards.origin))
         names.append(decoded[-1].name if taken is None else taken)
     sizes = {tag.name: len(tag.address_prefixes) for tag in decoded}
-    counts = dict(zip(known.names, known.counts, strict=True)) if known else {}
     layout = Layout(text, names, skimmed.starts, skimmed.ends, [
-        sizes[n] if n in sizes else counts[n] for n in names])  # fmt: skip
-    held = known_prefixes(known, list(sizes))
+        sizes[n] if n in sizes else known.counts[known.at[n]] for n in names])  # fmt: skip
+    held = known.prefixes(list(sizes))
     return assemble(decoded, cloud, change_number, "json", guards, held, layout)
 
 

@@ -36,7 +36,7 @@ class Skim(NamedTuple):
     ends: list[int]
 
 
-def skim(text: bytes, known: Layout | None) -> Skim | None:
+def skim(text: bytes, known: Known) -> Skim | None:
     """The document read tag by tag, or None when it is not an ASCII JSON object holding one
     ``values`` list (``json.loads`` then reads it, and names any fault)."""
     if not text.isascii():
@@ -48,7 +48,7 @@ def skim(text: bytes, known: Layout | None) -> Skim | None:
         return None
 
 
-def _object(doc: str, text: bytes, known: Layout | None) -> Skim | None:
+def _object(doc: str, text: bytes, known: Known) -> Skim | None:
     space = _space
     pos = space(doc, 0).end()
     if doc[pos] != "{":
@@ -65,7 +65,7 @@ def _object(doc: str, text: bytes, known: Layout | None) -> Skim | None:
         if key == "values" and doc[pos] == "[":
             if found is not None:
                 return None  # ``json.loads`` keeps the last: leave it to it
-            found, pos = _values(doc, text, pos + 1, _Known(known), fields)
+            found, pos = _values(doc, text, pos + 1, known, fields)
         else:
             fields[key], pos = _SCAN(doc, pos)
         pos = space(doc, pos).end()
@@ -78,15 +78,17 @@ def _object(doc: str, text: bytes, known: Layout | None) -> Skim | None:
     return found
 
 
-class _Known:
-    """The release known before, for finding its tags again: a week's release holds most of
-    them as they were, in the same order, so whole stretches of them are compared at once."""
+class Known:
+    """The release known before (its layout, or none), for finding its tags again: a week's
+    release holds most of them as they were, in the same order, so whole stretches of them
+    are compared at once."""
 
     def __init__(self, layout: Layout | None) -> None:
         self.text = memoryview(layout.text if layout is not None else b"")
         self.names = layout.names if layout is not None else []
         self.starts = layout.starts if layout is not None else []
         self.ends = layout.ends if layout is not None else []
+        self.counts = layout.counts if layout is not None else []
         self.at = layout.places() if layout is not None else {}
 
     def run(self, text: bytes, pos: int, first: int) -> int:
@@ -109,9 +111,24 @@ class _Known:
             good, bad = (middle, bad) if holds(middle) else (good, middle)
         return good
 
+    def prefixes(self, names: list[str]) -> set[str]:
+        """The prefixes the known tags of these names held (a damaged one counts for none:
+        its prefixes are then checked again)."""
+        held: set[str] = set()
+        for name in names:
+            place = self.at.get(name)
+            if place is None:
+                continue
+            try:  # anything but a string matches no prefix: it trusts nothing
+                span = self.text[self.starts[place] : self.ends[place]].tobytes()
+                held.update(json.loads(span)["properties"]["addressPrefixes"])
+            except (ValueError, TypeError, KeyError):
+                continue
+        return held
+
 
 def _values(
-    doc: str, text: bytes, pos: int, known: _Known, fields: dict[str, Any]
+    doc: str, text: bytes, pos: int, known: Known, fields: dict[str, Any]
 ) -> tuple[Skim, int]:
     """The entries of ``values`` from just inside its ``[``; the position after its ``]``.
     A stretch of tags as they were is taken whole; a tag moved elsewhere is taken as it was
@@ -125,6 +142,13 @@ def _values(
     expected = 0  # the known tag that would come next, were nothing changed
     while True:
         count = known.run(text, pos, expected)
+        place = None
+        if not count:  # moved, changed or new: a known tag of its name, as it was?
+            named = name_at(doc, pos)
+            place = known.at.get(named[1]) if named else None
+            if place is not None and place != expected:
+                count = known.run(text, pos, place)
+                expected = place if count else expected
         if count:
             shift, stretch = pos - known.starts[expected], slice(expected, expected + count)
             entries += [None] * count
@@ -134,20 +158,12 @@ def _values(
             pos = ends[-1]
             expected += count
         else:
-            named = name_at(doc, pos)
-            place = known.at.get(named[1]) if named else None
-            start = pos
-            if place is not None and known.run(text, pos, place):
-                entries.append(None)
-                names.append(known.names[place])
-                pos += known.ends[place] - known.starts[place]
-            else:
-                entry, pos = _SCAN(doc, pos)
-                entries.append(entry)
-                names.append(None)
-            starts.append(start)
+            starts.append(pos)
+            entry, pos = _SCAN(doc, pos)
+            entries.append(entry)
+            names.append(None)
             ends.append(pos)
-            if place is not None:
+            if place is not None:  # a changed tag: the one after it comes next
                 expected = place + 1
         pos = space(doc, pos).end()
         if doc[pos] == "]":
@@ -155,22 +171,3 @@ def _values(
         if doc[pos] != ",":
             raise ValueError(pos)
         pos = space(doc, pos + 1).end()
-
-
-def known_prefixes(known: Layout | None, names: list[str]) -> set[str]:
-    """The prefixes the known tags of these names held (a damaged one counts for none: its
-    prefixes are then checked again)."""
-    held: set[str] = set()
-    if known is None:
-        return held
-    at, view = known.places(), memoryview(known.text)
-    for name in names:
-        place = at.get(name)
-        if place is None:
-            continue
-        try:  # anything but a string matches no prefix: it trusts nothing
-            span = view[known.starts[place] : known.ends[place]].tobytes()
-            held.update(json.loads(span)["properties"]["addressPrefixes"])
-        except (ValueError, TypeError, KeyError):
-            continue
-    return held
