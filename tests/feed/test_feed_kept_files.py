@@ -5,6 +5,7 @@ changed too recently to tell is never remembered."""
 from __future__ import annotations
 
 import json
+import marshal
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -105,6 +106,23 @@ def test_remembered_files_others_may_write_are_ignored(
     load(path)
     (tmp_path / "cache" / kept.FILES_FILE).chmod(0o666)
     load(path)
+    assert reads == [str(path)] * 2
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize(
+    "index",
+    [b"\x00not marshal", b"", marshal.dumps(["a list"]), marshal.dumps({"x": "not a key"})],
+)
+def test_a_damaged_index_of_files_is_read_as_empty(
+    tmp_path: Path, load: Callable[..., Release], reads: list[str], index: bytes
+) -> None:
+    path = write(tmp_path / "release.json", raw_json(PUBLIC))
+    first = load(path)
+    (tmp_path / "cache" / kept.FILES_FILE).write_bytes(index)
+    assert load(path).tags == first.tags
+    assert reads == [str(path)] * 2  # read again, and remembered afresh
+    assert load(path).tags == first.tags
     assert reads == [str(path)] * 2
 
 

@@ -56,11 +56,13 @@ RACY_S = 2.0
 
 def file_identity(path: Path, settings: AnySettings) -> str | None:
     """A local release file as the kernel describes it: device, inode, size, and the times of
-    its last write and last change, with what else its kept form depends on (as
-    :func:`parsed_key`). A writer cannot keep them all: the change time (ctime) is the
-    kernel's, set on every write, rename or ``utime``. None when the file changed in the last
-    :data:`RACY_S` seconds, or cannot be read, and on Windows (where ``st_ctime`` is the time
-    the file was made, which a rewrite keeps)."""
+    its last write and last change, with what else its kept form depends on (:func:`_form`).
+    A writer cannot keep them all: the change time (ctime) is the kernel's, set on every
+    write, rename or ``utime``. None when the file changed in the last :data:`RACY_S` seconds,
+    or cannot be read, and on Windows (where ``st_ctime`` is the time the file was made, which
+    a rewrite keeps). Where a file system keeps no change time of its own, a rewrite of the
+    same size with its write time put back goes unseen: the release read before is used, never
+    the unread bytes."""
     import time
 
     if os.name == "nt":
@@ -72,10 +74,8 @@ def file_identity(path: Path, settings: AnySettings) -> str | None:
     if time.time_ns() - max(status.st_mtime_ns, status.st_ctime_ns) < RACY_S * 1e9:
         return None
     return (
-        f"{PARSED_VERSION} python {sys.version_info[:2]} cloud={settings.cloud} "
-        f"v4={settings.min_prefixlen_v4} v6={settings.min_prefixlen_v6} dev={status.st_dev} "
-        f"ino={status.st_ino} size={status.st_size} mtime={status.st_mtime_ns} "
-        f"ctime={status.st_ctime_ns}"
+        f"{_form(settings)}dev={status.st_dev}\nino={status.st_ino}\nsize={status.st_size}\n"
+        f"mtime={status.st_mtime_ns}\nctime={status.st_ctime_ns}\n"
     )
 
 
@@ -115,14 +115,19 @@ def remember_file(cache_dir: Path, identity: str, key: str) -> None:
 def parsed_key(data: bytes, settings: AnySettings) -> str:
     import hashlib
 
-    # marshal's format belongs to the Python version that wrote it.
-    digest = hashlib.sha256(
-        f"ipsync parsed release {PARSED_VERSION} python {sys.version_info[:2]}\n"
-        f"cloud={settings.cloud}\n"
-        f"v4={settings.min_prefixlen_v4}\nv6={settings.min_prefixlen_v6}\n".encode()
-    )
+    digest = hashlib.sha256(_form(settings).encode())
     digest.update(data)
     return digest.hexdigest()
+
+
+def _form(settings: AnySettings) -> str:
+    """What a kept release depends on besides the file: its form's version, the Python that
+    wrote it (marshal's format is that version's) and the settings it was checked under."""
+    return (
+        f"ipsync parsed release {PARSED_VERSION} python {sys.version_info[:2]}\n"
+        f"cloud={settings.cloud}\n"
+        f"v4={settings.min_prefixlen_v4}\nv6={settings.min_prefixlen_v6}\n"
+    )
 
 
 class _Kept:
