@@ -199,7 +199,8 @@ def arm_reads(settings: Settings, specs: list[Spec], workers: int) -> float:
     """What any SDK-based no-op pays: one Resource Graph query, then every resource read
     through its own management SDK, on as many workers as the engine, every field ipsync
     compares read (the SDK's models decode a field when it is first read). Returns the
-    process CPU it took, clients made and imports done outside it."""
+    process CPU it took: its clients are made inside it, as an item makes its own; the SDK's
+    imports are done before it."""
     from concurrent.futures import ThreadPoolExecutor
 
     from azure.mgmt.containerregistry import ContainerRegistryManagementClient
