@@ -52,8 +52,9 @@ class FitAccount:
     def exact(
         cls, entries: int, capacity: int, published: Mapping[str, int], why: str = ""
     ) -> FitAccount:
-        """The account of entries that hold the selection itself: nothing extra."""
-        return cls(entries, capacity, 0, dict(published), dict.fromkeys(published, 0), why)
+        """The account of entries that hold the selection itself: nothing extra. ``published``
+        is kept as given, so one that counts each family when first read stays so."""
+        return cls(entries, capacity, 0, published, dict.fromkeys(published, 0), why)
 
     def extra_ratio(self, family: str) -> Fraction:
         """Extra addresses of ``family`` per published one (0 when it publishes none, or when
@@ -124,7 +125,7 @@ def fit_to_budget(
     capacity, why = _capacity(budget, max_entries)
     exact = {f: tuple(p) for f, p in by_family.items()}
     needed = sum(entries(p, budget.forbidden_lengths.get(f, ())) for f, p in exact.items())
-    account = FitAccount(needed, capacity, 0, _Published(exact), dict.fromkeys(exact, 0), why)
+    account = FitAccount.exact(needed, capacity, _Published(exact), why)
     if needed <= capacity:
         return Fitted(exact, account)
     if mode == "exact":
